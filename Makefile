@@ -1,0 +1,43 @@
+# wag: two commands on a fresh clone —  `make reproduce`  and  `make test`  (each sets up what it needs).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.wag-installed
+PROFILE ?= default
+
+# The paper's released files and the NeglectedTails estimates: a sibling ../shared folder when present
+# (else the profile's path, $WAG_PAPER_ARTIFACTS / $WAG_NEGLECTED_TAILS, the user cache or a pinned download).
+ifneq ($(wildcard ../shared/paper-artifacts),)
+export WAG_PAPER_ARTIFACTS ?= $(abspath ../shared/paper-artifacts)
+endif
+ifneq ($(wildcard ../shared/neglected-tails-counts),)
+export WAG_NEGLECTED_TAILS ?= $(abspath ../shared/neglected-tails-counts)
+endif
+export OMP_WAIT_POLICY ?= PASSIVE
+
+.PHONY: setup reproduce test lab bench clean-cache
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -r requirements-dev.txt
+	$(PY) -m pip install --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name wag --display-name "Python (wag)"
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv with the pinned packages and the "wag" Jupyter kernel
+
+reproduce: setup  ## run every notebook on params/$(PROFILE).yaml → figures/, runs/$(PROFILE)/
+	$(VENV)/bin/wag reproduce --profile $(PROFILE)
+
+test: setup  ## unit tests + every notebook on its fast `ci` defaults (nbval)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest tests --nbval-lax notebooks -q
+
+lab: setup  ## JupyterLab on the project kernel
+	$(VENV)/bin/jupyter lab notebooks
+
+bench: setup  ## print the benchmarks (numbers beside their baselines)
+	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean-cache:
+	rm -rf .cache/wag runs

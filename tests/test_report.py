@@ -1,0 +1,77 @@
+"""Report: figures in three formats plus data, tables in CSV and Markdown, the index, atomicity."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import pytest
+
+from wag.io import InputFileError, atomic_path, read_json
+from wag.params import load_profile
+from wag.report import Report
+
+
+@pytest.fixture()
+def report(tmp_path: Path) -> Report:
+    return Report("3_test", load_profile("ci"), out_dir=tmp_path)
+
+
+def test_figure_writes_all_formats_and_index(report: Report, tmp_path: Path) -> None:
+    data = pd.DataFrame({"count": [1, 10, 100], "acc": [0.1, 0.2, 0.3]})
+    chart = alt.Chart(data).mark_point().encode(x=alt.X("count", scale=alt.Scale(type="log")), y="acc")
+    fits = pd.DataFrame({"slope": [0.1]})
+    report.figure(chart, "fig2", paper="Fig. 2", claim="accuracy grows with log count", data=data, fits=fits)
+    d = tmp_path / "3_test"
+    for name in ["fig2.png", "fig2.svg", "fig2.html", "fig2_data.csv", "fig2_fits.csv"]:
+        assert (d / name).stat().st_size > 0, name
+    assert (d / "fig2.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<svg" in (d / "fig2.svg").read_text()
+    pd.testing.assert_frame_equal(pd.read_csv(d / "fig2_data.csv"), data)
+    idx = json.loads((d / "index.json").read_text())
+    assert idx["entries"][0]["paper"] == "Fig. 2"
+    readme = (tmp_path / "README.md").read_text()
+    assert "Fig. 2" in readme and "3_test/fig2.png" in readme and "| ci |" in readme
+    assert not list(d.glob("*.tmp")) and not list(d.glob(".*"))
+
+
+def test_table_markdown_names_paper_id(report: Report, tmp_path: Path) -> None:
+    df = pd.DataFrame({"pretraining": ["cc3m"], "spearman": [0.123456]})
+    report.table(df, "table4", paper="Tab. 4", claim="frequencies correlate across sets")
+    md = (tmp_path / "3_test" / "table4.md").read_text()
+    assert md.startswith("# table4 — reproduces Tab. 4")
+    assert "| pretraining" in md and "0.1235" in md
+    assert pd.read_csv(tmp_path / "3_test" / "table4.csv").equals(df)
+
+
+def test_missing_is_listed_separately(report: Report, tmp_path: Path) -> None:
+    report.missing("fig3", paper="Fig. 3", reason="t2i_exp_aesthetics.json is not in the released copy")
+    readme = (tmp_path / "README.md").read_text()
+    assert "Not reproduced" in readme and "t2i_exp_aesthetics.json" in readme
+
+
+def test_empty_figure_is_refused(report: Report, tmp_path: Path) -> None:
+    chart = alt.Chart(pd.DataFrame({"a": []})).mark_point()
+    with pytest.raises(ValueError, match="no plotted points"):
+        report.figure(chart, "empty", paper="Fig. 0", claim="-", data=pd.DataFrame({"a": []}))
+    assert not (tmp_path / "3_test" / "empty.png").exists()
+
+
+def test_atomic_path_leaves_nothing_on_error(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("crash mid-write")
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_read_json_names_file_on_corruption(tmp_path: Path) -> None:
+    p = tmp_path / "bad.json"
+    p.write_text("{not json")
+    with pytest.raises(InputFileError, match="corrupt JSON in .*bad.json"):
+        read_json(p)
+    with pytest.raises(InputFileError, match="missing file"):
+        read_json(tmp_path / "absent.json")

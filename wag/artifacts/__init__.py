@@ -1,0 +1,73 @@
+"""The paper's released files and the NeglectedTails LAION estimates: locating (local folder, cache or
+pinned, checksummed download), readers to tidy tables, and concept-name reconciliation."""
+
+from wag.artifacts.join import join_counts_performance, unmatched_names
+from wag.artifacts.locate import (
+    NEGLECTED_TAILS,
+    PAPER,
+    ArtifactsMissingError,
+    cache_root,
+    load_registry,
+    neglected_tails_root,
+    paper_root,
+)
+from wag.artifacts.names import (
+    ALIASES,
+    NEGLECTED_TAILS_DATASETS,
+    normalize_name,
+    parse_model_key,
+    parse_search_counts_name,
+    reconcile_key,
+)
+from wag.artifacts.readers import (
+    FIXED_DATASET_SIZES,
+    missing_t2i_metrics,
+    read_descriptions,
+    read_imagenet_accuracy,
+    read_let_it_wag,
+    read_let_it_wag_classes,
+    read_let_it_wag_summary,
+    read_misalignment,
+    read_neglected_tails,
+    read_retrieval,
+    read_search_counts,
+    read_t2i,
+    read_zero_shot,
+    read_zero_shot_full,
+    search_counts_coverage,
+    search_counts_files,
+)
+
+__all__ = [
+    "ALIASES",
+    "FIXED_DATASET_SIZES",
+    "NEGLECTED_TAILS",
+    "NEGLECTED_TAILS_DATASETS",
+    "PAPER",
+    "ArtifactsMissingError",
+    "cache_root",
+    "join_counts_performance",
+    "load_registry",
+    "missing_t2i_metrics",
+    "neglected_tails_root",
+    "normalize_name",
+    "paper_root",
+    "parse_model_key",
+    "parse_search_counts_name",
+    "read_descriptions",
+    "read_imagenet_accuracy",
+    "read_let_it_wag",
+    "read_let_it_wag_classes",
+    "read_let_it_wag_summary",
+    "read_misalignment",
+    "read_neglected_tails",
+    "read_retrieval",
+    "read_search_counts",
+    "read_t2i",
+    "read_zero_shot",
+    "read_zero_shot_full",
+    "reconcile_key",
+    "search_counts_coverage",
+    "search_counts_files",
+    "unmatched_names",
+]

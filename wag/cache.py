@@ -1,0 +1,36 @@
+"""Results cache keyed by inputs: a table is recomputed only when what it was computed from changes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from wag.io import write_parquet
+from wag.paths import cache_dir
+
+
+def cache_key(parts: dict[str, Any]) -> str:
+    """A stable 16-hex key of JSON-serialisable inputs (paths and objects are stringified)."""
+    blob = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def file_fingerprint(path: str | Path) -> str:
+    """Cheap fingerprint of a file for cache keys: name, size and mtime (ns)."""
+    st = Path(path).stat()
+    return f"{Path(path).name}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def cached_table(name: str, parts: dict[str, Any], compute: Callable[[], pd.DataFrame], *, refresh: bool = False) -> pd.DataFrame:
+    """Return ``compute()``, stored as Parquet under ``<cache>/<name>/<key>.parquet`` keyed by ``parts``."""
+    path = cache_dir() / name / f"{cache_key(parts)}.parquet"
+    if path.is_file() and not refresh:
+        return pd.read_parquet(path)
+    df = compute()
+    write_parquet(path, df)
+    return df

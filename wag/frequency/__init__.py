@@ -1,0 +1,1 @@
+"""frequency stage of wag."""

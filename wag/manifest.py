@@ -1,0 +1,59 @@
+"""Run manifests: what a run used (params, package versions, input checksums) and how it went."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from wag.paths import project_root
+
+PACKAGES = (
+    "wag", "torch", "torchvision", "open_clip_torch", "diffusers", "transformers", "numpy", "pandas",
+    "pyarrow", "statsmodels", "scipy", "altair", "vl-convert-python", "papermill", "pydantic", "pooch",
+)
+
+
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    """Installed versions of the packages that shape results (None when absent)."""
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file, streamed."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def folder_checksums(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder`` keyed by its relative path (sorted)."""
+    return {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def git_commit() -> str | None:
+    """The project's current commit (with ``+dirty`` when the tree has changes), or None outside git."""
+    try:
+        root = project_root()
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def environment() -> dict[str, Any]:
+    """Interpreter, platform and package versions."""
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": package_versions(), "git_commit": git_commit()}

@@ -1,0 +1,167 @@
+"""Saving figures and tables with the paper id they reproduce, and the index ``figures/README.md``.
+
+Layout under the output root (``figures/`` for the default profile)::
+
+    <section>/<id>.png|svg|html   altair chart (static + interactive)
+    <section>/<id>_data.csv       the plotted points
+    <section>/<id>_fits.csv       the fits drawn (when there are any)
+    <section>/<id>.csv|md         tables
+    <section>/index.json          what this section's notebook produced in its last run
+    README.md                     the index over all sections
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from wag.io import atomic_path, write_csv, write_json, write_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    import altair as alt
+
+    from wag.params import Profile
+
+INDEX_NAME = "index.json"
+README_NAME = "README.md"
+
+
+@dataclass
+class Entry:
+    """One output of a notebook: a figure, a table, or a result reported as missing."""
+
+    id: str
+    kind: str  # figure | table | missing
+    paper: str
+    claim: str
+    files: list[str] = field(default_factory=list)
+
+
+def _markdown_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
+    """Render a DataFrame as a GitHub Markdown table (via tabulate)."""
+    from tabulate import tabulate
+
+    return tabulate(df, headers="keys", tablefmt="github", showindex=False, floatfmt=floatfmt) + "\n"
+
+
+def _save_chart(chart: alt.TopLevelMixin, path: Path, fmt: str) -> None:
+    """Save an altair chart atomically in one format (png/svg via vl-convert, offline; html inline)."""
+    with atomic_path(path) as tmp:
+        if fmt == "png":
+            chart.save(str(tmp), format="png", scale_factor=2.0)
+        elif fmt == "html":
+            chart.save(str(tmp), format="html", inline=True)
+        else:
+            chart.save(str(tmp), format=fmt)
+
+
+class Report:
+    """Writes one notebook's outputs under ``<out_root>/<section>/`` and keeps the index current."""
+
+    def __init__(self, section: str, profile: Profile, out_dir: str | Path | None = None, notebook: str | None = None) -> None:
+        from wag.paths import resolve
+
+        self.section = section
+        self.profile = profile
+        self.notebook = notebook or section
+        self.root = resolve(out_dir) if out_dir else profile.figures_path
+        self.dir = self.root / section
+        self.entries: list[Entry] = []
+
+    # -- outputs ---------------------------------------------------------------------------------
+    def figure(
+        self,
+        chart: alt.TopLevelMixin,
+        fig_id: str,
+        *,
+        paper: str,
+        claim: str,
+        data: pd.DataFrame,
+        fits: pd.DataFrame | None = None,
+        formats: tuple[str, ...] = ("png", "svg", "html"),
+    ) -> list[Path]:
+        """Save ``chart`` as ``<id>.png/.svg/.html`` plus ``<id>_data.csv`` (and ``<id>_fits.csv``)."""
+        if data is None or len(data) == 0:
+            raise ValueError(f"figure {fig_id}: no plotted points to save; refusing to write an empty figure")
+        paths = []
+        for fmt in formats:
+            path = self.dir / f"{fig_id}.{fmt}"
+            _save_chart(chart, path, fmt)
+            paths.append(path)
+        paths.append(write_csv(self.dir / f"{fig_id}_data.csv", data))
+        if fits is not None:
+            paths.append(write_csv(self.dir / f"{fig_id}_fits.csv", fits))
+        self._register(Entry(fig_id, "figure", paper, claim, [p.name for p in paths]))
+        return paths
+
+    def table(self, df: pd.DataFrame, table_id: str, *, paper: str, claim: str, floatfmt: str = ".4g") -> list[Path]:
+        """Save a table as ``<id>.csv`` and ``<id>.md`` (the Markdown starts with the paper id and claim)."""
+        csv = write_csv(self.dir / f"{table_id}.csv", df)
+        md_text = f"# {table_id} — reproduces {paper}\n\n{claim}\n\n" + _markdown_table(df, floatfmt)
+        md = write_text(self.dir / f"{table_id}.md", md_text)
+        self._register(Entry(table_id, "table", paper, claim, [csv.name, md.name]))
+        return [csv, md]
+
+    def missing(self, item_id: str, *, paper: str, reason: str) -> None:
+        """Record that an output could not be produced (e.g. an unreleased input file); nothing is faked."""
+        self._register(Entry(item_id, "missing", paper, reason, []))
+
+    # -- index -----------------------------------------------------------------------------------
+    def _register(self, entry: Entry) -> None:
+        self.entries = [e for e in self.entries if e.id != entry.id] + [entry]
+        write_json(
+            self.dir / INDEX_NAME,
+            {
+                "section": self.section,
+                "notebook": f"notebooks/{self.notebook}.ipynb",
+                "profile": self.profile.name,
+                "written": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "entries": [asdict(e) for e in self.entries],
+            },
+        )
+        write_index(self.root)
+
+
+def read_section_indexes(root: Path) -> list[dict[str, Any]]:
+    """All ``<section>/index.json`` files under ``root``, sorted by section."""
+    out = []
+    for p in sorted(root.glob(f"*/{INDEX_NAME}")):
+        try:
+            out.append(json.loads(p.read_text(encoding="utf-8")))
+        except json.JSONDecodeError:
+            continue  # a foreign or broken index is not ours to report on
+    return out
+
+
+def write_index(root: str | Path) -> Path:
+    """(Re)write ``<root>/README.md``: every figure and table with its paper id, claim, notebook and profile."""
+    root = Path(root)
+    lines = [
+        "# Figures and tables",
+        "",
+        "Generated by `wag reproduce` (do not edit by hand). Each row: the output, the paper figure or table it",
+        "reproduces, the claim it checks, the notebook that made it and the profile it ran on.",
+        "",
+        "| output | paper | claim | notebook | profile |",
+        "|---|---|---|---|---|",
+    ]
+    missing = []
+    for idx in read_section_indexes(root):
+        for e in idx["entries"]:
+            if e["kind"] == "missing":
+                missing.append((idx, e))
+                continue
+            main = next((f for f in e["files"] if f.endswith((".png", ".md"))), e["files"][0] if e["files"] else e["id"])
+            link = f"[{idx['section']}/{e['id']}]({idx['section']}/{main})"
+            claim = e["claim"].replace("|", "\\|")
+            lines.append(f"| {link} | {e['paper']} | {claim} | `{idx['notebook']}` | {idx['profile']} |")
+    if missing:
+        lines += ["", "## Not reproduced (inputs missing)", "", "| output | paper | reason | notebook |", "|---|---|---|---|"]
+        for idx, e in missing:
+            lines.append(f"| {idx['section']}/{e['id']} | {e['paper']} | {e['claim']} | `{idx['notebook']}` |")
+    return write_text(root / README_NAME, "\n".join(lines) + "\n")
