@@ -29,6 +29,9 @@ def test_figure_writes_all_formats_and_index(report: Report, tmp_path: Path) -> 
         assert (d / name).stat().st_size > 0, name
     assert (d / "fig2.png").read_bytes()[:4] == b"\x89PNG"
     assert "<svg" in (d / "fig2.svg").read_text()
+    html = (d / "fig2.html").read_text()
+    assert 'src="../_vendor/vega-bundle.js"' in html and '"acc"' in html
+    assert "window.vegaEmbed" in (tmp_path / "_vendor" / "vega-bundle.js").read_text()
     pd.testing.assert_frame_equal(pd.read_csv(d / "fig2_data.csv"), data)
     idx = json.loads((d / "index.json").read_text())
     assert idx["entries"][0]["paper"] == "Fig. 2"

@@ -49,13 +49,46 @@ def _markdown_table(df: pd.DataFrame, floatfmt: str = ".4g") -> str:
     return tabulate(df, headers="keys", tablefmt="github", showindex=False, floatfmt=floatfmt) + "\n"
 
 
-def _save_chart(chart: alt.TopLevelMixin, path: Path, fmt: str) -> None:
-    """Save an altair chart atomically in one format (png/svg via vl-convert, offline; html inline)."""
+VENDOR_BUNDLE = "_vendor/vega-bundle.js"
+
+_HTML = """<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<script src="{bundle}"></script>
+</head>
+<body>
+<div id="vis"></div>
+<script>
+vegaEmbed("#vis", {spec}, {{"mode": "vega-lite", "actions": true}}).catch(console.error);
+</script>
+</body>
+</html>
+"""
+
+
+def ensure_vendor_bundle(root: Path) -> Path:
+    """Write the Vega/Vega-Lite/Vega-Embed bundle (from vl-convert, offline) once per output root.
+
+    Every interactive HTML figure loads it by relative path, so figures open offline without each
+    file carrying its own ~0.9 MB copy of the libraries.
+    """
+    import vl_convert as vlc
+
+    path = root / VENDOR_BUNDLE
+    if not path.is_file():
+        write_text(path, vlc.javascript_bundle())
+    return path
+
+
+def _save_chart(chart: alt.TopLevelMixin, path: Path, fmt: str, *, title: str = "", bundle: str = "") -> None:
+    """Save an altair chart atomically in one format (png/svg via vl-convert, offline; html interactive)."""
     with atomic_path(path) as tmp:
         if fmt == "png":
             chart.save(str(tmp), format="png", scale_factor=2.0)
         elif fmt == "html":
-            chart.save(str(tmp), format="html", inline=True)
+            tmp.write_text(_HTML.format(title=title, bundle=bundle, spec=chart.to_json(indent=None)), encoding="utf-8")
         else:
             chart.save(str(tmp), format=fmt)
 
@@ -89,9 +122,11 @@ class Report:
         if data is None or len(data) == 0:
             raise ValueError(f"figure {fig_id}: no plotted points to save; refusing to write an empty figure")
         paths = []
+        if "html" in formats:
+            ensure_vendor_bundle(self.root)
         for fmt in formats:
             path = self.dir / f"{fig_id}.{fmt}"
-            _save_chart(chart, path, fmt)
+            _save_chart(chart, path, fmt, title=f"{fig_id} — {paper}", bundle=f"../{VENDOR_BUNDLE}")
             paths.append(path)
         paths.append(write_csv(self.dir / f"{fig_id}_data.csv", data))
         if fits is not None:

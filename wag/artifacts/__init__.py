@@ -10,6 +10,7 @@ from wag.artifacts.locate import (
     load_registry,
     neglected_tails_root,
     paper_root,
+    verify,
 )
 from wag.artifacts.names import (
     ALIASES,
@@ -70,4 +71,5 @@ __all__ = [
     "search_counts_coverage",
     "search_counts_files",
     "unmatched_names",
+    "verify",
 ]
