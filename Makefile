@@ -36,7 +36,8 @@ test: setup  ## unit tests + every notebook on its fast `ci` defaults (nbval)
 lab: setup  ## JupyterLab on the project kernel
 	$(VENV)/bin/jupyter lab notebooks
 
-bench: setup  ## print the benchmarks (numbers beside their baselines)
+bench: setup  ## print the benchmarks (numbers beside their baselines; installs their baselines first)
+	$(PY) -m pip install -q -r requirements-bench.txt
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean-cache:
