@@ -1,6 +1,7 @@
 """Write the §3 / appendix analysis notebooks (nbformat v4, kernel "wag", no outputs).
 
-Usage: python scripts/make_analysis_notebooks.py [NAME ...]   (default: all of them)
+Usage: python scripts/make_analysis_notebooks.py [NAME ...] [--force]   (default: all of them)
+A notebook that has gained cells from another part (more cells than its template) is skipped unless --force.
 The notebooks are thin: every computation lives in wag.analysis, wag.plots and wag.artifacts.
 """
 
@@ -41,6 +42,8 @@ def nb(section: str, intro: str, cells: list[tuple[str, str]]) -> nbf.NotebookNo
     ]
     for kind, src in cells:
         book.cells.append(nbf.v4.new_markdown_cell(src) if kind == "md" else nbf.v4.new_code_cell(src))
+    for i, cell in enumerate(book.cells):  # stable ids: regenerating gives identical files
+        cell.id = f"{section.replace('_', '-')[:40]}-{i:02d}"
     return book
 
 
@@ -282,7 +285,9 @@ and per-concept slopes with 95% CIs).""",
 variants = [f"rampp@{t:g}" for t in A.tagger_thresholds]
 joined, unmatched = inputs.classification(root, A, prompts="class", method="image", variant=variants)
 print(f"{len(joined):,} rows over thresholds {variants}; unmatched names: {len(unmatched)}")
-joined.groupby(["pretraining", "variant"])["count"].describe()[["count", "50%", "max"]]"""),
+joined.groupby(["pretraining", "variant"], sort=False).agg(
+    datasets=("dataset", "nunique"), rows=("count", "size"), median_count=("count", "median"),
+    zero_count_share=("count", lambda c: float((c == 0).mean())))"""),
         ("code", """\
 pts, fit = figures.fit_and_bin(joined, task="classification", n_boot=A.n_boot, seed=P.seed, ci_level=A.ci_level)
 fig24_fits = figures.contract(fit)
@@ -298,11 +303,20 @@ fig24"""),
 
 
 def main(names: list[str]) -> None:
+    force = "--force" in names
+    names = [n for n in names if n != "--force"]
     for name in names or list(NOTEBOOKS):
         if name not in NOTEBOOKS:
             raise SystemExit(f"unknown notebook {name!r}; choose from {', '.join(NOTEBOOKS)}")
         path = ROOT / "notebooks" / f"{name}.ipynb"
         path.parent.mkdir(exist_ok=True)
+        if path.is_file() and not force:
+            existing = nbf.read(str(path), as_version=4)
+            if len(existing.cells) > len(NOTEBOOKS[name].cells):
+                # another part appended sections (e.g. F_tagger_threshold's own-counts section): never clobber them
+                print(f"skipped {path.relative_to(ROOT)}: it has {len(existing.cells) - len(NOTEBOOKS[name].cells)} cells "
+                      "added by others; edit it by hand or pass --force")
+                continue
         nbf.validate(NOTEBOOKS[name])
         nbf.write(NOTEBOOKS[name], str(path))
         print(f"wrote {path.relative_to(ROOT)}")
