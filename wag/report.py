@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from wag.io import atomic_path, write_csv, write_json, write_text
+from wag.io import write_bytes, write_csv, write_json, write_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
@@ -82,15 +82,25 @@ def ensure_vendor_bundle(root: Path) -> Path:
     return path
 
 
-def _save_chart(chart: alt.TopLevelMixin, path: Path, fmt: str, *, title: str = "", bundle: str = "") -> None:
-    """Save an altair chart atomically in one format (png/svg via vl-convert, offline; html interactive)."""
-    with atomic_path(path) as tmp:
-        if fmt == "png":
-            chart.save(str(tmp), format="png", scale_factor=2.0)
+def _render(chart: alt.TopLevelMixin, formats: tuple[str, ...], *, title: str, bundle: str) -> dict[str, bytes]:
+    """Render a chart into each format with one spec build and one SVG render (PNG is rasterised from it)."""
+    import vl_convert as vlc
+
+    spec = chart.to_dict()
+    out: dict[str, bytes] = {}
+    svg: str | None = None
+    if {"svg", "png"} & set(formats):
+        svg = vlc.vegalite_to_svg(spec)
+    for fmt in formats:
+        if fmt == "svg":
+            out[fmt] = svg.encode("utf-8")  # type: ignore[union-attr]
+        elif fmt == "png":
+            out[fmt] = vlc.svg_to_png(svg, scale=2.0)
         elif fmt == "html":
-            tmp.write_text(_HTML.format(title=title, bundle=bundle, spec=chart.to_json(indent=None)), encoding="utf-8")
+            out[fmt] = _HTML.format(title=title, bundle=bundle, spec=json.dumps(spec)).encode("utf-8")
         else:
-            chart.save(str(tmp), format=fmt)
+            raise ValueError(f"unsupported figure format {fmt!r}; use png, svg or html")
+    return out
 
 
 class Report:
@@ -124,10 +134,9 @@ class Report:
         paths = []
         if "html" in formats:
             ensure_vendor_bundle(self.root)
-        for fmt in formats:
-            path = self.dir / f"{fig_id}.{fmt}"
-            _save_chart(chart, path, fmt, title=f"{fig_id} — {paper}", bundle=f"../{VENDOR_BUNDLE}")
-            paths.append(path)
+        rendered = _render(chart, formats, title=f"{fig_id} — {paper}", bundle=f"../{VENDOR_BUNDLE}")
+        for fmt, blob in rendered.items():
+            paths.append(write_bytes(self.dir / f"{fig_id}.{fmt}", blob))
         paths.append(write_csv(self.dir / f"{fig_id}_data.csv", data))
         if fits is not None:
             paths.append(write_csv(self.dir / f"{fig_id}_fits.csv", fits))
