@@ -24,7 +24,6 @@ class WorldParams(StrictModel):
     max_count: int = Field(300, ge=1, description="largest per-concept image count")
     zipf_exponent: float = Field(1.0, gt=0, description="exponent s of count ∝ rank^-s when law = zipf")
     counts: list[int] | None = Field(None, description="explicit per-concept image counts (law = explicit), length n_concepts")
-    image_size: int = Field(32, ge=16, le=128, description="side of the square images in pixels")
     concepts_per_image: list[float] = Field(
         [0.4, 0.35, 0.25], description="probabilities of 1, 2, 3 concepts in one pretraining image"
     )
@@ -50,22 +49,15 @@ class WorldParams(StrictModel):
 
 
 class ModelParams(StrictModel):
-    """Tiny open_clip model family (one config per width)."""
+    """Tiny open_clip models: one registered config ``wag-synth-w<width>`` per width (wag/synthetic/model_configs/)."""
 
-    widths: list[int] = Field([32, 64], min_length=1, description="vision/text transformer widths; one model config each")
-    headline_width: int = Field(32, description="width used for the headline result and the experiments")
-    patch_size: int = Field(8, ge=2)
-    vision_layers: int = Field(2, ge=1)
-    text_layers: int = Field(1, ge=1)
-    embed_dim: int = Field(64, ge=8)
-    context_length: int = Field(24, ge=8, description="text tokens (captions are short)")
+    widths: list[Literal[32, 64, 128]] = Field([32, 64], min_length=1, description="model widths (configs wag-synth-w32/-w64/-w128)")
+    headline_width: Literal[32, 64, 128] = Field(32, description="width used for the headline result and the experiments")
 
     @model_validator(mode="after")
     def _check(self) -> ModelParams:
         if self.headline_width not in self.widths:
             raise ValueError(f"headline_width {self.headline_width} must be one of widths {self.widths}")
-        if any(w % 16 for w in self.widths):
-            raise ValueError(f"widths must be multiples of 16 (attention heads of 16 dims), got {self.widths}")
         return self
 
 
@@ -78,7 +70,7 @@ class TrainParams(StrictModel):
     weight_decay: float = Field(0.1, ge=0)
     warmup: int = Field(30, ge=0, description="linear warm-up steps, then cosine decay")
     loss: Literal["standard", "masked"] = Field("standard", description="standard ClipLoss, or same-concept pairs masked out of the negatives")
-    threads: int = Field(2, ge=1, description="torch threads (OMP_WAIT_POLICY=PASSIVE is set too)")
+    threads: int = Field(1, ge=1, description="torch threads (OMP_WAIT_POLICY=PASSIVE is set too); 1 is fastest when cores are shared")
 
 
 class InterventionParams(StrictModel):

@@ -1,0 +1,379 @@
+"""Concept lists and the one normaliser shared by queries (concept names) and indexes (captions).
+
+Normalisation of a text (``normalize``), documented so counts can be audited:
+
+1. the text is split on whitespace (the same split the fast Arrow path uses);
+2. each chunk is Unicode-NFKC normalised and case-folded;
+3. tokens are runs of letters, digits and combining marks, joined by inner hyphens or apostrophes
+   (``"737-200"``, ``"t-shirt"``, ``"four-poster"``, ``"o'clock"`` stay one token); every other
+   character (punctuation, ``_``, brackets, slashes) separates tokens;
+4. a trailing possessive ``'s`` is removed and the (last part of the) token is mapped to its noun
+   lemma from lemminflect's lexicon (``dogs -> dog``, ``men -> man``, ``t-shirts -> t-shirt``);
+   words unknown to the lexicon, numbers and adjectives are kept as they are (never dropped).
+
+A text with visible characters but no token (e.g. ``"!!!"``) normalises to its NFKC, case-folded,
+whitespace-collapsed self, so a non-empty concept never becomes the empty string.
+
+Concept names are parsed by :func:`parse_concept`: a parenthesised qualifier
+(``"kite (bird of prey)"``) is removed from the search phrase and kept in ``qualifier``;
+``"A or B"`` names are searched as A OR B; optional aliases are ORed as well.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import lemminflect
+import pandas as pd
+import regex
+
+from wag.errors import WagError
+
+TASKS = ("classification", "retrieval", "t2i")
+CONCEPT_COLUMNS = ["concept", "key", "dataset", "task", "aliases", "qualifier"]
+
+_TOKEN = regex.compile(r"[\p{L}\p{N}\p{M}]+(?:['\-][\p{L}\p{N}\p{M}]+)*")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2010": "-", "\u2011": "-"})
+_PAREN = regex.compile(r"\s*[\(\[]([^\)\]]*)[\)\]]\s*")
+_OR = regex.compile(r"\s+or\s+", regex.IGNORECASE)
+
+#: Closed-class English words that are never nouns (used by the offline noun heuristic).
+STOPWORDS = frozenset(
+    """a an the this that these those my your his her its our their some any no every each all both either
+    neither much many more most few less least other another such what which who whom whose whichever
+    whatever i me you he him she it we us they them myself yourself himself herself itself ourselves
+    themselves mine yours hers ours theirs one ones and or nor but yet so for if then than because as
+    while when where whereas although though unless until whether of in on at by to from with without
+    into onto upon over under above below between among through during before after about against
+    along around across behind beyond near off out up down inside outside within via per like unlike
+    is am are was were be been being has have had having do does did doing done can could may might
+    must shall should will would not no nor very too also just only even still already again ever
+    never always often here there now how why s t don won isn aren wasn weren
+    two three four five six seven eight nine ten eleven twelve hundred thousand million first second""".split()
+)
+
+
+class ConceptError(WagError, ValueError):
+    """A concept list or name cannot be used (empty, unknown task, bad aliases)."""
+
+
+def _fold(text: str) -> str:
+    """NFKC + case fold, iterated to a fixed point (case folding can un-normalise some characters)."""
+    for _ in range(4):
+        new = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+        if new == text:
+            break
+        text = new
+    return text
+
+
+@lru_cache(maxsize=200_000)
+def _noun_lemma(word: str) -> str:
+    """The first noun lemma of ``word`` in lemminflect's lexicon, else ``word`` (iterated to a fixed point)."""
+    for _ in range(4):
+        lemmas = lemminflect.getAllLemmas(word, upos="NOUN").get("NOUN") or _plural_rule(word)
+        new = lemmas[0].casefold() if lemmas else word
+        if new == word or not new.isalpha():
+            return word
+        word = new
+    return word
+
+
+def _known_noun(word: str) -> bool:
+    return bool(lemminflect.getAllLemmas(word, upos="NOUN").get("NOUN"))
+
+
+def _plural_rule(word: str) -> tuple[str, ...]:
+    """Singular of a plural the lexicon lacks: a word lemminflect knows after -ies/-es/-s, else a suffix rule.
+
+    lemminflect's lexicon misses common nouns ("bar" is only a verb there, "lab" is unknown), so a
+    word of 4+ letters ending in a plural "s" is singularised by rule; endings of singular words
+    (-ss, -us, -is, -as, -os) are left alone.
+    """
+    if len(word) < 4 or not word.endswith("s") or word.endswith(("ss", "us", "is", "as", "os")):
+        return ()
+    cands = ([word[:-3] + "y"] if word.endswith("ies") else []) + ([word[:-2]] if word.endswith("es") else []) + [word[:-1]]
+    for c in cands:
+        if lemminflect.getAllLemmas(c):
+            return (c,)
+    if word.endswith(("sses", "xes", "shes", "zes")):
+        return (word[:-2],)
+    return (word[:-1],)
+
+
+def normalize_token(token: str) -> str:
+    """Normalise one (already case-folded) token: drop a possessive 's, lemmatise its last hyphen part."""
+    while token.endswith("'s") and len(token) > 2:
+        token = token[:-2]
+    head, sep, last = token.rpartition("-")
+    if last.isalpha():
+        last = _noun_lemma(last)
+    return f"{head}{sep}{last}"
+
+
+@lru_cache(maxsize=500_000)
+def chunk_tokens(chunk: str, lemmatize: bool = True) -> tuple[str, ...]:
+    """Normalised tokens of one whitespace-free chunk (the unit cached by the fast counting path)."""
+    toks = _TOKEN.findall(_fold(chunk))
+    if lemmatize:
+        return tuple(normalize_token(t) for t in toks)
+    return tuple(toks)
+
+
+def normalize_tokens(text: str, *, lemmatize: bool = True) -> list[str]:
+    """The normalised token sequence of ``text`` (see the module docstring)."""
+    if not isinstance(text, str):
+        return []
+    out: list[str] = []
+    for chunk in text.split():
+        out.extend(chunk_tokens(chunk, lemmatize))
+    return out
+
+
+def normalize(text: str, *, lemmatize: bool = True) -> str:
+    """Normalise a concept name or caption to space-joined tokens; never empty for visible text."""
+    toks = normalize_tokens(text, lemmatize=lemmatize)
+    if toks:
+        return " ".join(toks)
+    if not isinstance(text, str):
+        return ""
+    return " ".join(_fold(text).split())
+
+
+@dataclass(frozen=True)
+class ParsedConcept:
+    """A concept name split into its search phrase(s) and an explicit qualifier."""
+
+    name: str
+    key: str
+    alternatives: tuple[str, ...]
+    qualifier: str = ""
+    raw_alternatives: tuple[str, ...] = field(default=())
+
+
+def parse_concept(name: str, aliases: Iterable[str] = ()) -> ParsedConcept:
+    """Parse a concept name (cached); see :func:`_parse_concept`."""
+    if not isinstance(name, str):
+        raise ConceptError(f"concept name {name!r} is not text; remove it from the concept list")
+    return _parse_concept(name, tuple(aliases))
+
+
+@lru_cache(maxsize=100_000)
+def _parse_concept(name: str, aliases: tuple[str, ...] = ()) -> ParsedConcept:
+    """Parse a concept name: strip a parenthesised qualifier, split ``A or B``, add normalised aliases.
+
+    >>> parse_concept("kite (bird of prey)").key
+    'kite'
+    >>> parse_concept("Sea or Lake").alternatives
+    ('sea', 'lake')
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ConceptError(f"concept name {name!r} is empty; remove it from the concept list")
+    qualifiers = [q.strip() for q in _PAREN.findall(name) if q.strip()]
+    head = _PAREN.sub(" ", name).strip()
+    if not normalize_tokens(head):  # the whole name is a qualifier, e.g. "(none)": keep it
+        head, qualifiers = name, []
+    key = normalize(head)
+    raw_parts = [p for p in _OR.split(head) if p.strip()]
+    parts = [normalize(p) for p in raw_parts]
+    alts: list[str] = []
+    raws: list[str] = []
+    for raw, alt in zip([*raw_parts, *aliases], [*parts, *(normalize(a) for a in aliases)], strict=True):
+        if alt and alt not in alts:
+            alts.append(alt)
+            raws.append(raw)
+    return ParsedConcept(name=name, key=key, alternatives=tuple(alts), qualifier="; ".join(qualifiers), raw_alternatives=tuple(raws))
+
+
+def concept_table(
+    names: Iterable[str],
+    *,
+    dataset: str,
+    task: str,
+    aliases: Mapping[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
+    """Build a concepts table (``concept, key, dataset, task, aliases, qualifier``).
+
+    ``aliases`` maps a concept name to extra phrases searched with OR. The ``aliases`` column holds
+    every searched phrase, normalised (``[key]`` unless the name is ``"A or B"`` or aliases were
+    given). Duplicate names (ImageNet has a few) are kept once.
+    """
+    if task not in TASKS:
+        raise ConceptError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+    names = list(names)
+    if not names:
+        raise ConceptError(f"empty concept list for dataset {dataset!r}; give at least one concept name")
+    aliases = dict(aliases or {})
+    unknown = set(aliases) - set(names)
+    if unknown:
+        raise ConceptError(f"aliases given for concepts not in the list: {sorted(unknown)[:5]}; fix the alias file")
+    rows, seen = [], set()
+    for i, n in enumerate(names):
+        if not isinstance(n, str) or not n.strip():
+            raise ConceptError(f"concept #{i} of dataset {dataset!r} is empty ({n!r}); remove it from the list")
+        if n in seen:
+            continue
+        seen.add(n)
+        extra = aliases.get(n, ())
+        if isinstance(extra, str):
+            extra = [extra]
+        pc = parse_concept(n, extra)
+        rows.append({"concept": n, "key": pc.key, "dataset": dataset, "task": task, "aliases": list(pc.alternatives), "qualifier": pc.qualifier})
+    return pd.DataFrame(rows, columns=CONCEPT_COLUMNS)
+
+
+def read_concepts(path: str, *, dataset: str | None = None, task: str = "classification") -> pd.DataFrame:
+    """Read a concept file: ``.txt`` (one name per line), ``.json`` (list, or name -> aliases), ``.csv``/``.parquet`` (column ``concept``)."""
+    import json
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConceptError(f"concept file {p} does not exist; give a .txt (one name per line), .json, .csv or .parquet file")
+    ds = dataset or p.stem
+    suf = p.suffix.lower()
+    aliases: dict[str, list[str]] = {}
+    if suf == ".txt":
+        names = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+    elif suf == ".json":
+        try:
+            obj = json.loads(p.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ConceptError(f"concept file {p} is not valid JSON: {exc}") from None
+        if isinstance(obj, dict):
+            names, aliases = list(obj), {k: list(v or []) for k, v in obj.items()}
+        elif isinstance(obj, list):
+            names = [str(x) for x in obj]
+        else:
+            raise ConceptError(f"concept file {p} must hold a JSON list of names or an object name -> aliases")
+    elif suf in (".csv", ".parquet"):
+        df = pd.read_csv(p) if suf == ".csv" else pd.read_parquet(p)
+        if "concept" not in df.columns:
+            raise ConceptError(f"concept file {p} has no 'concept' column (columns: {', '.join(map(str, df.columns))})")
+        if {"key", "dataset", "task", "aliases"} <= set(df.columns):
+            return df
+        names = [str(x) for x in df["concept"].tolist()]
+    else:
+        raise ConceptError(f"concept file {p}: unknown extension {suf!r}; use .txt, .json, .csv or .parquet")
+    return concept_table(names, dataset=ds, task=task, aliases=aliases)
+
+
+# ---------------------------------------------------------------------------------------------
+# Nouns (offline heuristic on lemminflect, or spaCy when an English model is installed)
+# ---------------------------------------------------------------------------------------------
+
+_WORD = regex.compile(r"[\p{L}]+(?:['\-][\p{L}]+)*")
+
+
+@lru_cache(maxsize=200_000)
+def noun_lemma(word: str) -> str | None:
+    """Offline, context-free noun test and lemma (documented heuristic, no tagger needed).
+
+    A word is a noun if lemminflect's lexicon lists a NOUN reading for it (lemma = first noun lemma),
+    or if it is unknown to the lexicon, alphabetic, at least 2 letters and not a closed-class word
+    (names, brands, rare nouns: kept as they are). Function words, number words and singular words
+    with an adjective reading ("red", "light") are never nouns. Unlike spaCy it
+    ignores context ("a running dog": "running" counts as a noun too).
+    """
+    w = _fold(word)
+    if w in STOPWORDS or len(w) < 2 or not w.replace("-", "").replace("'", "").isalpha():
+        return None
+    readings = lemminflect.getAllLemmas(w)
+    if "NOUN" in readings:
+        lemma = _noun_lemma(w)
+        if "ADJ" in readings and lemma == w:  # "red", "light": read as the adjective unless plural
+            return None
+        return lemma
+    if readings:  # known, but only as verb / adjective / adverb
+        return None
+    return w
+
+
+def _spacy_nlp():
+    try:
+        import spacy
+
+        for model in ("en_core_web_sm", "en_core_web_md", "en_core_web_lg"):
+            try:
+                return spacy.load(model, disable=["ner", "parser"])
+            except OSError:
+                continue
+    except ImportError:
+        pass
+    return None
+
+
+def extract_nouns(texts: Iterable[str], min_samples: int = 10, *, method: str = "auto") -> pd.DataFrame:
+    """Nouns (lemmas) of captions or prompts found in at least ``min_samples`` texts.
+
+    ``method``: ``"spacy"`` (the paper's tool: NOUN/PROPN lemmas; needs an installed English model),
+    ``"lemminflect"`` (offline heuristic, see :func:`noun_lemma`), or ``"auto"`` (spaCy if a model is
+    installed, else lemminflect). Returns ``noun, n_samples, method`` sorted by count then noun.
+    """
+    if method not in ("auto", "spacy", "lemminflect"):
+        raise ConceptError(f"unknown noun method {method!r}; use auto, spacy or lemminflect")
+    if min_samples < 1:
+        raise ConceptError(f"min_samples must be >= 1 (got {min_samples})")
+    nlp = _spacy_nlp() if method in ("auto", "spacy") else None
+    if method == "spacy" and nlp is None:
+        raise ConceptError("method='spacy' needs spaCy and an English model: pip install spacy && python -m spacy download en_core_web_sm")
+    used = "spacy" if nlp is not None else "lemminflect"
+    counts: Counter[str] = Counter()
+    texts = [t if isinstance(t, str) else "" for t in texts]
+    if nlp is not None:
+        for doc in nlp.pipe(texts, batch_size=256):
+            counts.update({tok.lemma_.lower() for tok in doc if tok.pos_ in ("NOUN", "PROPN")})
+    else:
+        for t in texts:
+            counts.update({n for w in _WORD.findall(t) if (n := noun_lemma(w))})
+    rows = [(n, c) for n, c in counts.items() if c >= min_samples]
+    df = pd.DataFrame(rows, columns=["noun", "n_samples"]).sort_values(["n_samples", "noun"], ascending=[False, True], ignore_index=True)
+    df["method"] = used
+    return df
+
+
+def released_concepts(root: str, *, datasets: Iterable[str] | None = None) -> pd.DataFrame:
+    """Concept tables of the paper's downstream sets, with the exact strings of its released evaluation files.
+
+    Classification: class names of ``zero_shot_evaluations/<ds>_class_results.json`` (CIFAR-10's
+    "plane" renamed "airplane" and ImageNet-R's underscores replaced, as the paper's search did);
+    retrieval: ``retrieval_evaluations/<coco|flickr>_i2t_k=1_results.json`` concepts (empty name
+    dropped); T2I: ``t2i_evaluations/t2i_human_aesthetics.json`` concepts.
+    """
+    import json
+    from pathlib import Path
+
+    r = Path(root)
+    if not (r / "zero_shot_evaluations").is_dir():
+        raise ConceptError(f"{r} is not the paper's released files folder (no zero_shot_evaluations/); see wag.artifacts.paper_root")
+    want = set(datasets) if datasets is not None else None
+    tables = []
+
+    def first_model(path: Path, key: str) -> list[str]:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        return list(next(iter(d.values()))[key].keys())
+
+    for f in sorted((r / "zero_shot_evaluations").glob("*_class_results.json")):
+        ds = f.name[: -len("_class_results.json")]
+        if want is not None and ds not in want:
+            continue
+        names = first_model(f, "classwise")
+        if ds == "cifar10" and names and names[0] == "plane":
+            names[0] = "airplane"
+        if ds == "imagenet-r":
+            names = [n.replace("_", " ") for n in names]
+        tables.append(concept_table(names, dataset=ds, task="classification"))
+    for ds in ("coco", "flickr"):
+        f = r / "retrieval_evaluations" / f"{ds}_i2t_k=1_results.json"
+        if f.is_file() and (want is None or ds in want):
+            tables.append(concept_table([n for n in first_model(f, "conceptwise") if n.strip()], dataset=ds, task="retrieval"))
+    f = r / "t2i_evaluations" / "t2i_human_aesthetics.json"
+    if f.is_file() and (want is None or "t2i" in want):
+        tables.append(concept_table([n for n in first_model(f, "classwise") if n.strip()], dataset="t2i", task="t2i"))
+    if not tables:
+        raise ConceptError(f"no concept lists found in {r} for datasets {sorted(want or [])}")
+    return pd.concat(tables, ignore_index=True)

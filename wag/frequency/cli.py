@@ -1,0 +1,67 @@
+"""``wag count``: count concepts in a caption corpus (a thin layer over :func:`wag.frequency.count_captions`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from wag.frequency.count import VARIANTS
+
+
+def _cmd_count(args: argparse.Namespace) -> int:
+    from wag.concepts import read_concepts
+    from wag.frequency import count_captions
+
+    concepts = read_concepts(args.concepts, dataset=args.dataset, task=args.task)
+    client = None
+    if args.backend == "dask" and args.scheduler:
+        from distributed import Client
+
+        client = Client(args.scheduler)
+    res = count_captions(
+        args.corpus if len(args.corpus) > 1 else args.corpus[0],
+        concepts,
+        variant=args.variant,
+        fmt=args.format,
+        workers=args.workers,
+        out_dir=args.out,
+        progress=not args.quiet,
+        pretraining=args.pretraining,
+        backend=args.backend,
+        client=client,
+        caption_column=args.caption_column,
+        id_column=args.id_column,
+        batch_size=args.batch_size,
+    )
+    top = res.counts.sort_values("count", ascending=False).head(5)
+    print(f"{res.n_captions:,} captions, {len(res.counts):,} concepts, variant {res.variant}; top: "
+          + ", ".join(f"{c} ({n:,})" for c, n in zip(top["concept"], top["count"], strict=True)))
+    print(f"wrote {args.out}/counts.parquet (frequencies table) and {args.out}/hits.parquet (concept, sample_id)")
+    for path, why in res.failures:
+        print(f"failed shard {path}: {why}")
+    return 1 if res.failures else 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``wag count`` to the ``wag`` command."""
+    p = subparsers.add_parser(
+        "count",
+        help="count concepts in caption shards (Parquet, TSV, JSONL, WebDataset); resumable per shard",
+        description="Count concepts in captions. Finished shards are stored under OUT/shards and never recounted; "
+        "outputs are written atomically. Exit status 1 if some shard could not be read (the others are counted).",
+    )
+    p.add_argument("--corpus", required=True, nargs="+", metavar="PATH", help="shard file(s), folder(s) or glob(s)")
+    p.add_argument("--concepts", required=True, metavar="FILE", help="concept list: .txt (one per line), .json, .csv or .parquet")
+    p.add_argument("--variant", default="phrase", choices=VARIANTS, help="count variant (default: phrase)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--format", default=None, help="shard format override: parquet, tsv, tsv-cc3m, tsv-cc12m, tsv-yfcc15m, jsonl, wds")
+    p.add_argument("--workers", type=int, default=1, help="processes (or Dask workers of a local cluster)")
+    p.add_argument("--backend", default="local", choices=("local", "dask"))
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address (backend dask; default: a local cluster)")
+    p.add_argument("--caption-column", default=None, help="caption column/field (default: detected)")
+    p.add_argument("--id-column", default=None, help="sample id column/field (default: detected, else <file>:<row>)")
+    p.add_argument("--pretraining", default=None, help="pretraining set name for the table (default: corpus folder name)")
+    p.add_argument("--dataset", default=None, help="downstream dataset name of the concepts (default: concept file stem)")
+    p.add_argument("--task", default="classification", choices=("classification", "retrieval", "t2i"))
+    p.add_argument("--batch-size", type=int, default=65_536, help="captions per vectorised batch (memory bound)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_count)

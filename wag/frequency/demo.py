@@ -1,0 +1,216 @@
+"""Helpers of the notebook ``2_concepts_and_frequency``: a generated corpus with ground truth, counts per
+variant, accuracy against the truth, paper-vs-phrase differences, long tail, a simulated tagger.
+
+Everything is deterministic from the profile (seed, sizes) and cached by its inputs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from wag.cache import cache_key
+from wag.frequency.count import count_captions
+from wag.frequency.generate import generate_captions, paper_class_names, write_caption_shards
+from wag.io import write_parquet
+from wag.paths import cache_dir
+
+
+@dataclass(frozen=True)
+class GeneratedCorpus:
+    """Caption shards on disk, the ground truth (``concept, sample_id``) and the concept names."""
+
+    root: Path
+    names: list[str]
+    truth: pd.DataFrame
+    captions: pd.DataFrame
+
+
+def generated_corpus(n_captions: int, n_concepts: int, *, seed: int = 0, paper_root: str | Path | None = None, shards: int = 4) -> GeneratedCorpus:
+    """A caption corpus mentioning ``n_concepts`` of the paper's class names (every k-th, so all datasets appear)."""
+    pool = []
+    if paper_root is not None:
+        try:
+            pool = paper_class_names(paper_root)
+        except (OSError, ValueError):
+            pool = []
+    if len(pool) < n_concepts:
+        pool += made_up_names(n_concepts - len(pool), seed=seed)
+    step = max(len(pool) // n_concepts, 1)
+    names = pool[::step][:n_concepts]
+    # make sure the cases the paper gets wrong are in the demo
+    for must in ("four-poster bed", "737-200", "Sea or Lake", "T-shirt", "bed", "kite (bird of prey)", "Boeing 737", "sports car"):
+        if must not in names:
+            names.append(must)
+    key = cache_key({"v": 2, "n": n_captions, "names": names, "seed": seed, "shards": shards})
+    root = cache_dir() / "generated_corpus" / key
+    if not (root / "truth.parquet").is_file():
+        caps, truth = generate_captions(names, n_captions, seed=seed)
+        write_caption_shards(caps, root / "shards", n_shards=shards)
+        write_parquet(root / "captions.parquet", caps)
+        write_parquet(root / "truth.parquet", truth)
+    return GeneratedCorpus(root / "shards", names, pd.read_parquet(root / "truth.parquet"), pd.read_parquet(root / "captions.parquet"))
+
+
+def made_up_names(n: int, *, seed: int = 0) -> list[str]:
+    """``n`` distinct made-up one- or two-word concept names (when the paper's class names are unavailable)."""
+    rng = np.random.default_rng(seed)
+    syll = ["kan", "lor", "mit", "nep", "rud", "tav", "vok", "zim", "pel", "sug", "bor", "fen"]
+    out: dict[str, None] = {}
+    while len(out) < n:
+        words = ["".join(rng.choice(syll, 2)) for _ in range(int(rng.integers(1, 3)))]
+        out[" ".join(words)] = None
+    return list(out)
+
+
+def find_paper_root(profile=None) -> Path | None:
+    """The released files folder: profile / $WAG_PAPER_ARTIFACTS, then ``../shared/paper-artifacts`` beside the
+    repository (the CI layout), then the artifacts module's cache/download; None if none is available."""
+    import os
+
+    from wag.paths import project_root
+
+    for cand in (getattr(profile, "paper_artifacts", None), os.environ.get("WAG_PAPER_ARTIFACTS"), project_root().parent / "shared" / "paper-artifacts"):
+        if cand and (Path(cand) / "zero_shot_evaluations").is_dir():
+            return Path(cand)
+    try:
+        from wag.artifacts import paper_root
+
+        return paper_root(profile)
+    except Exception:  # noqa: BLE001 - offline and no local copy: the demo falls back to made-up names
+        return None
+
+
+def counts_by_variant(corpus, names: list[str], variants: list[str], *, workers: int = 1, batch_size: int = 65_536, pretraining: str = "generated") -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Frequencies table of all variants (long) and the hits of each variant."""
+    tables, hits = [], {}
+    for v in variants:
+        r = count_captions(corpus, names, variant=v, workers=workers, batch_size=batch_size, progress=False, pretraining=pretraining)
+        tables.append(r.counts)
+        hits[v] = r.hits.assign(concept=lambda d: d["concept"].astype(str))
+    return pd.concat(tables, ignore_index=True), hits
+
+
+def accuracy(hits: dict[str, pd.DataFrame], truth: pd.DataFrame) -> pd.DataFrame:
+    """Precision and recall of each variant's (concept, sample) hits against the ground truth."""
+    want = set(zip(truth["concept"], truth["sample_id"], strict=True))
+    rows = []
+    for v, h in hits.items():
+        got = set(zip(h["concept"], h["sample_id"], strict=True))
+        tp = len(got & want)
+        rows.append({"variant": v, "hits": len(got), "true hits": len(want), "precision": tp / max(len(got), 1), "recall": tp / max(len(want), 1)})
+    return pd.DataFrame(rows)
+
+
+def _reason(name: str) -> str:
+    low = name.lower()
+    if re.search(r"\bor\b", low):
+        return '"or" read as AND'
+    if re.search(r"\d", low):
+        return "digits never indexed"
+    if "-" in low:
+        return "hyphenated word split / dropped"
+    if "(" in low:
+        return "qualifier words searched"
+    if len(low.replace("_", " ").split()) > 1:
+        return "words in any order / adjective dropped"
+    if name[:1].isupper():
+        return "proper-noun case mismatch"
+    return "noun-tagging differences"
+
+
+def compare_variants(counts: pd.DataFrame, truth: pd.DataFrame, *, a: str = "paper_lemmatized", b: str = "phrase") -> pd.DataFrame:
+    """Per concept: counts of variants ``a`` and ``b``, the true count, the ratio and a likely reason of the gap."""
+    wide = counts.pivot_table(index="concept", columns="variant", values="count", aggfunc="first")
+    true = truth.groupby("concept").size()
+    out = pd.DataFrame({"concept": wide.index, a: wide[a].to_numpy(), b: wide[b].to_numpy()})
+    out["truth"] = true.reindex(out["concept"]).fillna(0).astype(int).to_numpy()
+    out["ratio"] = (out[a] + 1) / (out[b] + 1)
+    out["reason"] = [_reason(c) if x != y else "" for c, x, y in zip(out["concept"], out[a], out[b], strict=True)]
+    return out.sort_values("ratio", key=lambda r: -np.abs(np.log(r)), ignore_index=True)
+
+
+def long_tail(counts: pd.DataFrame) -> pd.DataFrame:
+    """Fig. 5 recipe per variant: counts normalised by the max, zeros removed, sorted descending (rank from 1)."""
+    rows = []
+    for v, g in counts.groupby("variant"):
+        c = np.sort(g["count"].to_numpy()[g["count"].to_numpy() > 0])[::-1]
+        if len(c):
+            rows.append(pd.DataFrame({"variant": v, "rank": np.arange(1, len(c) + 1), "normalised_count": c / c[0]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def simulated_tags(truth: pd.DataFrame, sample_ids: pd.Series, names: list[str], *, swap_rate: float = 0.1, seed: int = 0) -> pd.DataFrame:
+    """A tagger with known behaviour: each true concept scores ~Beta(8, 2); with probability ``swap_rate`` the
+    image shows a random other concept instead (a misaligned pair); every image gets 3 distractor tags ~Beta(2, 8)."""
+    rng = np.random.default_rng(seed)
+    t = truth[["sample_id", "concept"]].drop_duplicates().reset_index(drop=True)
+    swap = rng.random(len(t)) < swap_rate
+    t.loc[swap, "concept"] = np.asarray(names, dtype=object)[rng.integers(0, len(names), int(swap.sum()))]
+    t["score"] = rng.beta(8, 2, len(t))
+    ids = np.repeat(sample_ids.to_numpy(), 3)
+    d = pd.DataFrame({"sample_id": ids, "concept": np.asarray(names, dtype=object)[rng.integers(0, len(names), len(ids))], "score": rng.beta(2, 8, len(ids))})
+    return pd.concat([t, d], ignore_index=True).sort_values("score", ascending=False).drop_duplicates(["sample_id", "concept"], ignore_index=True)
+
+
+def threshold_effects(corpus: GeneratedCorpus, text_hits: pd.DataFrame, thresholds: list[float], *, swap_rate: float = 0.1, seed: int = 0) -> pd.DataFrame:
+    """Per threshold: image hits, zero-count concepts and integrated hits (text ∩ image), with their agreement to the truth."""
+    from wag.frequency.integrated import integrated_counts
+    from wag.frequency.tagging import image_counts
+
+    tags = simulated_tags(corpus.truth, corpus.captions["sample_id"], corpus.names, swap_rate=swap_rate, seed=seed)
+    true = corpus.truth.groupby("concept").size().reindex(corpus.names, fill_value=0)
+    rows = []
+    for t in thresholds:
+        img = image_counts(tags, [t], concepts=corpus.names).set_index("concept")["count"]
+        integ = integrated_counts(text_hits, tags, threshold=t, concepts=corpus.names, text_ids=corpus.captions["sample_id"]).set_index("concept")["count"]
+        rows.append({
+            "threshold": t,
+            "image_hits": int(img.sum()),
+            "image_zero_concepts": int((img == 0).sum()),
+            "integrated_hits": int(integ.sum()),
+            "spearman_image_vs_truth": float(img.corr(true, method="spearman")),
+            "spearman_integrated_vs_truth": float(integ.corr(true, method="spearman")),
+        })
+    return pd.DataFrame(rows)
+
+
+def misalignment_vs_injected(corpus: GeneratedCorpus, text_hits: pd.DataFrame, rates: list[float], *, threshold: float = 0.7, seed: int = 0) -> pd.DataFrame:
+    """Misalignment degree (both denominators, percent) measured with our counts, for taggers with a known swap rate."""
+    from wag.frequency.misalignment import misalignment
+
+    rows = []
+    for r in rates:
+        tags = simulated_tags(corpus.truth, corpus.captions["sample_id"], corpus.names, swap_rate=r, seed=seed)
+        m = misalignment(text_hits, tags, threshold=threshold, n_samples=len(corpus.captions))
+        rows.append({"injected_swap_rate": r, "misaligned_pairs": m["misaligned_pairs"],
+                     "degree_fixed_percent": 100 * m["degree_fixed"], "degree_extracted_percent": 100 * m["degree_extracted"]})
+    return pd.DataFrame(rows)
+
+
+def synthetic_world_check(synthetic_params, seed: int, variants: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Count the synthetic world's WebDataset corpus (built/cached by ``wag.synthetic``) and check it against the
+    world's own truth: (accuracy per variant vs caption concepts, misalignment from our counts vs from the truth,
+    with the world's true image concepts as tags)."""
+    from wag.frequency.misalignment import misalignment
+    from wag.synthetic.experiments import world_for
+
+    w = world_for(synthetic_params, seed)
+    meta = w.metadata()
+
+    def pairs(col: str) -> pd.DataFrame:
+        e = meta[["sample_id", col]].explode(col).dropna()
+        return pd.DataFrame({"concept": e[col].astype(str).to_numpy(), "sample_id": e["sample_id"].astype(str).to_numpy()})
+
+    truth = pairs("caption_concepts")
+    _, hits = counts_by_variant([str(p) for p in w.shards], w.names, variants, pretraining="synthetic")
+    tags = pairs("image_concepts").assign(score=1.0)
+    rows = []
+    for label, text in (("our phrase counts", hits.get("phrase", truth)), ("world truth", truth)):
+        m = misalignment(text, tags, threshold=0.5, n_samples=len(meta))
+        rows.append({"text side": label, "misaligned_pairs": m["misaligned_pairs"], "degree_fixed_percent": 100 * m["degree_fixed"], "degree_extracted_percent": 100 * m["degree_extracted"]})
+    return accuracy(hits, truth), pd.DataFrame(rows)

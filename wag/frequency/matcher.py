@@ -1,0 +1,137 @@
+"""Phrase matching of many concepts in many captions at once, vectorised with numpy.
+
+Concept phrases (token-id sequences) form a trie. All caption positions are advanced through the
+trie level by level: level 0 is one array lookup per token, later levels only touch positions still
+inside a phrase (a sorted-edge ``searchsorted``). A phrase matches only as a contiguous token
+sequence inside one caption; the result is the set of distinct ``(caption, concept)`` pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class PhraseMatcher:
+    """Match token-id phrases; ``phrases[i]`` belongs to concept ``owners[i]`` (several phrases may share a concept)."""
+
+    def __init__(self, phrases: Sequence[Sequence[int]], owners: Sequence[int], n_concepts: int) -> None:
+        self.n_concepts = n_concepts
+        children: list[dict[int, int]] = [{}]
+        terminal: dict[int, set[int]] = {}
+        for phrase, owner in zip(phrases, owners, strict=True):
+            if not phrase:
+                continue
+            node = 0
+            for tok in phrase:
+                nxt = children[node].get(tok)
+                if nxt is None:
+                    nxt = len(children)
+                    children[node][tok] = nxt
+                    children.append({})
+                node = nxt
+            terminal.setdefault(node, set()).add(int(owner))
+        self.n_nodes = len(children)
+        self.depth = max((len(p) for p in phrases), default=0)
+        self._root = np.array(sorted(children[0].items()), dtype=np.int64).reshape(-1, 2)
+        edges = [(parent, tok, child) for parent in range(1, len(children)) for tok, child in children[parent].items()]
+        self._edges = np.array(sorted(edges), dtype=np.int64).reshape(-1, 3)
+        term_counts = np.zeros(self.n_nodes + 1, np.int64)
+        owners_flat: list[int] = []
+        for node in range(self.n_nodes):
+            own = sorted(terminal.get(node, ()))
+            term_counts[node + 1] = len(own)
+            owners_flat.extend(own)
+        self._term_ptr = np.cumsum(term_counts)
+        self._term_owner = np.array(owners_flat, dtype=np.int64)
+        self._is_term = np.diff(self._term_ptr) > 0
+        self._has_child = np.array([bool(c) for c in children], dtype=bool)
+        self._n_child = np.array([len(c) for c in children], dtype=np.int64)
+        self._one_tok = np.full(self.n_nodes, -1, np.int64)  # the token of a node's only child (-1: 0 or 2+ children)
+        self._one_child = np.full(self.n_nodes, -1, np.int64)
+        for nd, c in enumerate(children):
+            if len(c) == 1 and nd > 0:
+                (tok, ch), = c.items()
+                self._one_tok[nd], self._one_child[nd] = tok, ch
+        self._single_owner = bool((np.diff(self._term_ptr) <= 1).all())
+        self._vocab_size = -1
+
+    def _prepare(self, vocab_size: int) -> None:
+        if vocab_size == self._vocab_size:
+            return
+        v = max(vocab_size, int(self._root[:, 0].max(initial=-1)) + 1, int(self._edges[:, 1].max(initial=-1)) + 1)
+        self._root_lut = np.full(v, -1, np.int32)
+        self._root_lut[self._root[:, 0]] = self._root[:, 1]
+        self._edge_keys = self._edges[:, 0] * v + self._edges[:, 1]
+        self._edge_child = self._edges[:, 2]
+        self._later_lut = np.zeros(v, dtype=bool)  # tokens that occur after the first word of some phrase
+        self._later_lut[self._edges[:, 1]] = True
+        self._v = v
+        self._vocab_size = vocab_size
+
+    def match(self, ids: np.ndarray, offsets: np.ndarray, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct ``(caption_index, concept_index)`` pairs (int64 arrays, sorted by caption then concept)."""
+        self._prepare(vocab_size)
+        n_tok = len(ids)
+        if n_tok == 0 or len(self._root) == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        node = self._root_lut[ids]
+        pos = np.flatnonzero(node >= 0)
+        node = node[pos].astype(np.int64)
+        # same_next[i]: token i+1 belongs to the same caption as token i
+        same_next = np.ones(n_tok, dtype=bool)
+        same_next[offsets[1:][offsets[1:] > 0] - 1] = False
+        out_pos: list[np.ndarray] = []
+        out_con: list[np.ndarray] = []
+        step = 0
+        while len(pos):
+            term = self._is_term[node]
+            if term.any():
+                tn = node[term]
+                tp = pos[term]
+                if self._single_owner:
+                    out_pos.append(tp)
+                    out_con.append(self._term_owner[self._term_ptr[tn]])
+                else:
+                    cnt = self._term_ptr[tn + 1] - self._term_ptr[tn]
+                    first = np.repeat(self._term_ptr[tn], cnt)
+                    within = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+                    out_pos.append(np.repeat(tp, cnt))
+                    out_con.append(self._term_owner[first + within])
+            step += 1
+            if step >= self.depth or len(self._edge_keys) == 0:
+                break
+            keep = self._has_child[node] & same_next[pos + step - 1]
+            nxt_tok = ids[np.minimum(pos + step, n_tok - 1)]
+            keep &= self._later_lut[nxt_tok]
+            pos, node, nxt_tok = pos[keep], node[keep], nxt_tok[keep]
+            # most trie nodes have one child: two gathers and a compare; the others: sorted-edge lookup
+            child = np.where(self._one_tok[node] == nxt_tok, self._one_child[node], -1)
+            multi = np.flatnonzero(self._n_child[node] > 1)
+            if len(multi):
+                keys = node[multi] * self._v + nxt_tok[multi]
+                j = np.searchsorted(self._edge_keys, keys)
+                j[j >= len(self._edge_keys)] = 0
+                child[multi] = np.where(self._edge_keys[j] == keys, self._edge_child[j], -1)
+            hit = child >= 0
+            pos = pos[hit]
+            node = child[hit]
+        if not out_pos:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        tok_cap = np.repeat(np.arange(len(offsets) - 1, dtype=np.int32), np.diff(offsets))
+        caps = tok_cap[np.concatenate(out_pos)].astype(np.int64)
+        cons = np.concatenate(out_con)
+        pair = _sorted_unique(caps * self.n_concepts + cons)
+        return pair // self.n_concepts, pair % self.n_concepts
+
+
+def _sorted_unique(a: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort + neighbour compare; faster than ``np.unique`` for int64 here)."""
+    if len(a) == 0:
+        return a
+    a = np.sort(a)
+    keep = np.empty(len(a), bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]

@@ -1,0 +1,567 @@
+"""The synthetic experiment end to end, through the real pipeline, and the experiments beyond the paper.
+
+Every function takes the profile's :class:`~wag.synthetic.params.SyntheticParams`, returns tidy tables
+and caches them (``wag.cache``) keyed by the params; worlds and models are cached on disk too, so a
+rerun is fast. Chain: world (generator) → counts (``wag.frequency`` text engine, CLIP image tagger,
+integrated) → models (open_clip ``ClipLoss``) → per-concept zero-shot accuracy and retrieval
+(``wag.evaluate``) → fits (``wag.analysis``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from wag.cache import cached_table
+from wag.synthetic.params import SyntheticParams, TrainParams
+from wag.synthetic.train import TrainedModel, arch_name, train_clip
+from wag.synthetic.world import DATASET, World, build_world
+
+CACHE_VERSION = 2
+COUNT_TYPES = ("truth", "text", "image", "integrated")
+
+
+# ----------------------------------------------------------------------------------------------- pieces
+
+
+def _parts(sp: SyntheticParams, **extra: object) -> dict:
+    return {"v": CACHE_VERSION, "synthetic": sp.model_dump(), **extra}
+
+
+def load_model(trained: TrainedModel, label: str):
+    """The trained checkpoint through the evaluation harness' loader."""
+    from wag.evaluate.models import load_clip
+
+    return load_clip(trained.name, source=label)
+
+
+def evaluate(world: World, trained: TrainedModel, *, label: str, retrieval: bool = True) -> pd.DataFrame:
+    """Per-concept zero-shot accuracy on the world's class-balanced test folder (+ retrieval recall@k)."""
+    from wag.evaluate.datasets import image_folder, load_retrieval
+    from wag.evaluate.retrieval import evaluate_retrieval
+    from wag.evaluate.zeroshot import evaluate_zeroshot
+
+    lm = load_model(trained, label)
+    frames = [evaluate_zeroshot(lm, image_folder(world.test_dir, name=DATASET), prompt="class", dataset_name=DATASET, progress=False)]
+    ann = world.retrieval_dir / "annotations.json"
+    if retrieval and ann.is_file():
+        data = load_retrieval(ann, world.retrieval_dir / "images", name=DATASET, captions_per_image=1)
+        frames.append(evaluate_retrieval(lm, data, concepts=world.names, ks=(1, 5, 10), min_images=3, dataset_name=DATASET, progress=False))
+    cols = ["concept", "dataset", "task", "model", "pretraining", "prompt", "metric", "value"]
+    return pd.concat([f[cols] for f in frames], ignore_index=True)
+
+
+def count_world(world: World, tagger: TrainedModel | None, threshold: float, *, progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Counts of the world's corpus (frequencies contract + ``true_count``) and their quality vs ground truth.
+
+    Text: ``wag.frequency.count_captions`` (phrase variant) on the WebDataset shards. Image: the CLIP
+    ``tagger`` (softmax over names, hit if ≥ ``threshold``). Integrated: text ∩ image hits per sample.
+    ``truth``: the true image count. Quality rows: precision/recall of the sample-level hits and
+    Spearman ρ of the counts, each against its own ground truth (captions, images, both).
+    """
+    from wag.concepts import concept_table
+    from wag.frequency import count_captions
+
+    from wag.corpus import iter_shards
+    from wag.frequency.integrated import integrated_counts
+    from wag.frequency.tagging import OpenClipTagger, image_hits, iter_shard_images
+
+    names = world.names
+    table = concept_table(names, dataset=DATASET, task="classification")
+    res = count_captions([str(p) for p in world.shards], table, variant="phrase", fmt="wds", progress=progress, pretraining=DATASET)
+    meta = world.metadata()
+    truth = {
+        "text": _pairs(meta["sample_id"], meta["caption_concepts"]),
+        "image": _pairs(meta["sample_id"], meta["image_concepts"]),
+    }
+    truth["integrated"] = truth["text"].merge(truth["image"], on=["concept", "sample_id"])
+    hits = {"text": res.hits[["concept", "sample_id"]].drop_duplicates()}
+    info: dict = {"failures": res.failures, "tagger": None}
+    if tagger is not None:
+        lm = load_model(tagger, "tagger")
+        tags = OpenClipTagger(lm, names, batch_size=512).tag(iter_shard_images(iter_shards([str(p) for p in world.shards], fmt="wds")))
+        info["tagger"] = f"OpenClipTagger({tagger.arch})"
+        hits["image"] = image_hits(tags, threshold)
+        hits["integrated"] = hits["text"].merge(hits["image"], on=["concept", "sample_id"])
+        integ = integrated_counts(hits["text"], tags, threshold=threshold, concepts=names, text_ids=meta["sample_id"])
+        if not (integ.set_index("concept")["count"] == hits["integrated"]["concept"].value_counts().reindex(names, fill_value=0)).all():
+            raise RuntimeError("integrated counts of wag.frequency disagree with the text ∩ image hits; report this bug")
+    gt = world.ground_truth().set_index("concept")
+    rows, qual = [], []
+    true_col = {"truth": "image_count", "text": "caption_count", "image": "image_count", "integrated": "matched_count"}
+    for method in COUNT_TYPES:
+        if method == "truth":
+            cnt = gt["image_count"]
+        elif method in hits:
+            cnt = hits[method]["concept"].value_counts().reindex(names, fill_value=0)
+        else:
+            continue
+        variant = {"truth": "ground truth", "text": "phrase", "image": f"clip@{threshold}", "integrated": f"integrated@{threshold}"}[method]
+        for c in names:
+            rows.append({"concept": c, "dataset": DATASET, "pretraining": DATASET, "method": method, "variant": variant,
+                         "count": int(cnt[c]), "true_count": int(gt.at[c, true_col[method]])})
+        if method != "truth":
+            est, tru = hits[method], truth[method]
+            tp = len(est.merge(tru, on=["concept", "sample_id"]))
+            rho = stats.spearmanr(cnt.reindex(names).to_numpy(), gt[true_col[method]].reindex(names).to_numpy()).statistic
+            qual.append({"method": method, "variant": variant, "true_positive": tp, "estimated": len(est), "true": len(tru),
+                         "precision": tp / max(len(est), 1), "recall": tp / max(len(tru), 1), "spearman": float(rho)})
+    if tagger is not None:  # the image tagger's hit quality at other thresholds (cf. the paper's App. F)
+        for t in sorted({0.5, 0.7, 0.9, 0.99} - {threshold}):
+            est = image_hits(tags, t)
+            tp = len(est.merge(truth["image"], on=["concept", "sample_id"]))
+            qual.append({"method": "image", "variant": f"clip@{t}", "true_positive": tp, "estimated": len(est), "true": len(truth["image"]),
+                         "precision": tp / max(len(est), 1), "recall": tp / max(len(truth["image"]), 1), "spearman": float("nan")})
+    mis = {"true_misaligned": _misaligned(meta["image_concepts"], meta["caption_concepts"])}
+    if tagger is not None:
+        img_sets = hits["image"].groupby("sample_id")["concept"].apply(set)
+        txt_sets = hits["text"].groupby("sample_id")["concept"].apply(set)
+        both = img_sets.index.intersection(txt_sets.index)
+        mis["estimated_misaligned"] = float(np.mean([not (img_sets[s] & txt_sets[s]) for s in both]) * len(both) / len(meta)) if len(both) else 0.0
+    info.update(mis)
+    return pd.DataFrame(rows), pd.DataFrame(qual), info
+
+
+def _pairs(ids: pd.Series, sets: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame([(c, s) for s, cs in zip(ids, sets) for c in set(cs)], columns=["concept", "sample_id"])
+
+
+def _misaligned(img: pd.Series, cap: pd.Series) -> float:
+    """Paper's Tab. 3 definition: ≥1 image concept, ≥1 caption concept, and the two sets disjoint (fraction of pairs)."""
+    n = sum(1 for a, b in zip(img, cap) if len(a) and len(b) and not set(a) & set(b))
+    return n / max(len(img), 1)
+
+
+def join(freq: pd.DataFrame, perf: pd.DataFrame) -> pd.DataFrame:
+    """Performance rows with the count of the same concept for each count type (concept names are exact here)."""
+    return perf.merge(freq[["concept", "method", "variant", "count", "true_count"]], on="concept", how="inner")
+
+
+def fits_and_points(joined: pd.DataFrame, sp: SyntheticParams, by: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Binned (paper recipe) and per-concept fits, and the binned points, per group."""
+    from wag.analysis.fits import binned_points, fit_table
+
+    ex = sp.experiments
+    out_f, out_p = [], []
+    for task, sub in joined.groupby("task"):
+        kw = dict(task=str(task), keep=ex.keep, n_bins=ex.n_bins)
+        out_f.append(fit_table(sub, by=by, n_boot=ex.n_boot, seed=0, **kw))
+        out_p.append(binned_points(sub, by=by, **kw))
+    return pd.concat(out_f, ignore_index=True), pd.concat(out_p, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------- headline
+
+
+@dataclass
+class Headline:
+    """Tables of the headline chain (all seeds and widths, standard loss)."""
+
+    counts: pd.DataFrame  # frequencies contract + seed, true_count
+    count_quality: pd.DataFrame  # seed, method, precision, recall, spearman
+    performance: pd.DataFrame  # performance contract + seed, width
+    fits: pd.DataFrame  # fits contract + seed (+ pooled rows with seed = -1)
+    points: pd.DataFrame
+    timings: pd.DataFrame  # stage, seconds (of the uncached computation)
+
+
+def _timed(timings: list[dict], stage: str, fn: Callable, *args, **kw):
+    t0 = time.perf_counter()
+    out = fn(*args, **kw)
+    timings.append({"stage": stage, "seconds": time.perf_counter() - t0})
+    return out
+
+
+def world_for(sp: SyntheticParams, seed: int, *, counts: list[int] | None = None, progress: bool = False) -> World:
+    """The world of ``seed`` (optionally with explicit per-concept ``counts``, same concepts and test sets)."""
+    wp = sp.world if counts is None else sp.world.model_copy(update={"law": "explicit", "counts": [int(c) for c in counts]})
+    return build_world(type(sp.world).model_validate(wp.model_dump()), seed, progress=progress)
+
+
+def run_headline(sp: SyntheticParams, *, progress: bool = False, refresh: bool = False) -> Headline:
+    """Worlds × seeds, models × widths, counts, evaluation and fits (cached by the params)."""
+    names = ["counts", "count_quality", "performance", "timings"]
+
+    def compute_all() -> dict[str, pd.DataFrame]:
+        timings: list[dict] = []
+        counts, qual, perf = [], [], []
+        for seed in sp.experiments.seeds:
+            w = _timed(timings, f"world seed {seed}", world_for, sp, seed, progress=progress)
+            models = {}
+            for width in sp.model.widths:
+                models[width] = _timed(timings, f"train w{width} seed {seed}", train_clip, w, width, sp.train, seed, progress=progress)
+                p = _timed(timings, f"evaluate w{width} seed {seed}", evaluate, w, models[width], label=f"{DATASET}-s{seed}")
+                perf.append(p.assign(seed=seed, width=width, loss=sp.train.loss))
+            f, q, info = _timed(timings, f"count seed {seed}", count_world, w, models[sp.model.headline_width], sp.experiments.tagger_threshold)
+            counts.append(f.assign(seed=seed))
+            qual.append(q.assign(seed=seed, true_misaligned=info["true_misaligned"], estimated_misaligned=info.get("estimated_misaligned"), tagger=info["tagger"]))
+        return {"counts": pd.concat(counts, ignore_index=True), "count_quality": pd.concat(qual, ignore_index=True),
+                "performance": pd.concat(perf, ignore_index=True), "timings": pd.DataFrame(timings)}
+
+    store: dict[str, pd.DataFrame] = {}
+
+    def getter(name: str) -> Callable[[], pd.DataFrame]:
+        def compute() -> pd.DataFrame:
+            if not store:
+                store.update(compute_all())
+            return store[name]
+        return compute
+
+    parts = _parts(sp, kind="headline")
+    tabs = {n: cached_table(f"synthetic/headline-{n}", parts, getter(n), refresh=refresh or bool(store)) for n in names}
+    joined = join_seeds(tabs["counts"], tabs["performance"])
+    fits, points = fits_and_points(joined, sp, by=["seed", "width"])
+    pooled_f, pooled_p = fits_and_points(joined.assign(seed=-1, pretraining=DATASET), sp, by=["seed", "width"])
+    quality = tabs["count_quality"].drop_duplicates(subset=["seed", "method", "variant"], ignore_index=True)
+    return Headline(tabs["counts"], quality, tabs["performance"], pd.concat([fits, pooled_f], ignore_index=True),
+                    pd.concat([points, pooled_p], ignore_index=True), tabs["timings"])
+
+
+def join_seeds(counts: pd.DataFrame, perf: pd.DataFrame) -> pd.DataFrame:
+    """Join counts and performance per seed (concept names are unique within a seed's world)."""
+    frames = []
+    for seed, p in perf.groupby("seed"):
+        f = counts[counts["seed"] == seed].drop(columns=["seed"])
+        frames.append(join(f, p))
+    return pd.concat(frames, ignore_index=True)
+
+
+def headline_summary(h: Headline, sp: SyntheticParams, count_type: str = "text") -> pd.DataFrame:
+    """Per seed (and pooled, seed = -1) at the headline width: per-concept slope with CI, binned ρ, accuracy range."""
+    f = h.fits[(h.fits["task"] == "classification") & (h.fits["count_type"] == _variant(count_type, sp)) & (h.fits["width"] == sp.model.headline_width)]
+    pc = f[f["method"] == "per_concept"].set_index("seed")
+    b = f[f["method"] == "binned"].set_index("seed")
+    acc = h.performance[(h.performance["task"] == "classification") & (h.performance["width"] == sp.model.headline_width)]
+    out = pd.DataFrame({"slope": pc["slope"], "slope_lo": pc["slope_lo"], "slope_hi": pc["slope_hi"], "intercept": pc["intercept"],
+                        "binned_rho": b["rho"], "binned_p": b["p"], "n_concepts": pc["n"]})
+    g = acc.groupby("seed")["value"]
+    out["mean_accuracy"] = g.mean()
+    out.loc[-1, "mean_accuracy"] = acc["value"].mean()
+    out["chance"] = 1.0 / sp.world.n_concepts
+    out["ci_above_zero"] = out["slope_lo"] > 0
+    out["rho_at_least_0.8"] = out["binned_rho"] >= 0.8
+    return out.reset_index().assign(count_type=count_type, width=sp.model.headline_width)
+
+
+def _variant(count_type: str, sp: SyntheticParams) -> str:
+    t = sp.experiments.tagger_threshold
+    return {"truth": "ground truth", "text": "phrase", "image": f"clip@{t}", "integrated": f"integrated@{t}"}[count_type]
+
+
+def scale_table(h: Headline, sp: SyntheticParams, count_type: str = "text") -> pd.DataFrame:
+    """Slope and intercept of the per-concept fit for each model width (per seed and pooled)."""
+    f = h.fits[(h.fits["task"] == "classification") & (h.fits["count_type"] == _variant(count_type, sp)) & (h.fits["method"] == "per_concept")]
+    return f[["width", "seed", "slope", "slope_lo", "slope_hi", "intercept", "r2", "n"]].sort_values(["width", "seed"]).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------ experiments
+
+
+def _acc(world: World, trained: TrainedModel, label: str) -> pd.Series:
+    p = evaluate(world, trained, label=label, retrieval=False)
+    return p.set_index("concept")["value"]
+
+
+def _base(sp: SyntheticParams) -> tuple[int, World, TrainedModel, pd.DataFrame]:
+    seed = sp.experiments.seeds[0]
+    w = world_for(sp, seed)
+    m = train_clip(w, sp.model.headline_width, sp.train, seed, progress=False)
+    gt = w.ground_truth()
+    gt["accuracy"] = gt["concept"].map(_acc(w, m, f"{DATASET}-s{seed}"))
+    return seed, w, m, gt
+
+
+def run_intervention(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFrame:
+    """Multiply the counts of a few low/mid-frequency concepts by ``factor`` (nothing else changes), retrain, compare.
+
+    Rows per concept: group (treated/control), counts before/after, accuracy before/after, and the change
+    the baseline per-concept slope predicts (slope × log10(count ratio)).
+    """
+    from wag.analysis.per_concept import fit_log_linear
+
+    ip = sp.experiments.intervention
+
+    def compute() -> pd.DataFrame:
+        seed, w, m, gt = _base(sp)
+        fit = fit_log_linear(gt["image_count"], gt["accuracy"], n_boot=0)
+        rng = np.random.default_rng(seed + 1000)
+        order = gt.sort_values("image_count").index.to_numpy()
+        k = len(order)
+        pool = order[int(0.15 * k) : max(int(0.5 * k), int(0.15 * k) + ip.n_concepts)]
+        treated = rng.choice(pool, size=min(ip.n_concepts, len(pool)), replace=False)
+        new = gt["target_count"].to_numpy().copy()
+        new[treated] = np.round(new[treated] * ip.factor).astype(np.int64)
+        w2 = world_for(sp, seed, counts=new.tolist())
+        m2 = train_clip(w2, sp.model.headline_width, sp.train, seed, progress=False)
+        acc2 = _acc(w2, m2, f"{DATASET}-s{seed}-intervention")
+        gt2 = w2.ground_truth().set_index("concept")
+        out = gt[["concept", "image_count", "accuracy"]].rename(columns={"image_count": "count_before", "accuracy": "accuracy_before"})
+        out["count_after"] = out["concept"].map(gt2["image_count"])
+        out["accuracy_after"] = out["concept"].map(acc2)
+        out["group"] = np.where(np.isin(np.arange(k), treated), "treated", "control")
+        out["predicted_change"] = fit["slope"] * np.log10(np.maximum(out["count_after"], 1) / np.maximum(out["count_before"], 1))
+        out["observed_change"] = out["accuracy_after"] - out["accuracy_before"]
+        out["baseline_slope"] = fit["slope"]
+        out["seed"] = seed
+        return out
+
+    return cached_table("synthetic/intervention", _parts(sp, kind="intervention"), compute, refresh=refresh)
+
+
+def intervention_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean observed vs predicted change per group, and the difference-in-differences (treated − control)."""
+    g = df.groupby("group").agg(n=("concept", "size"), accuracy_before=("accuracy_before", "mean"), accuracy_after=("accuracy_after", "mean"),
+                                observed_change=("observed_change", "mean"), predicted_change=("predicted_change", "mean"))
+    if {"treated", "control"} <= set(g.index):
+        t, c = df[df.group == "treated"]["observed_change"], df[df.group == "control"]["observed_change"]
+        did = t.mean() - c.mean()
+        se = float(np.sqrt(t.var(ddof=1) / len(t) + c.var(ddof=1) / len(c))) if len(t) > 1 and len(c) > 1 else float("nan")
+        g.loc["treated − control"] = [len(t), np.nan, np.nan, did, g.at["treated", "predicted_change"] - g.at["control", "predicted_change"]]
+        g["se"] = [np.nan] * (len(g) - 1) + [se]
+    return g.reset_index()
+
+
+def rebalanced_counts(counts: np.ndarray, cap_quantile: float) -> np.ndarray:
+    """Cap counts at the ``cap_quantile`` value and give the freed budget to the rarest concepts (water-filling).
+
+    The total number of concept occurrences is unchanged (± rounding).
+    """
+    c = np.asarray(counts, dtype=float)
+    cap = float(np.quantile(c, cap_quantile))
+    capped = np.minimum(c, cap)
+    budget = c.sum() - capped.sum()
+    lo, hi = capped.min(), cap
+    for _ in range(60):  # bisection on the floor level
+        mid = (lo + hi) / 2
+        if np.maximum(capped, mid).sum() - capped.sum() > budget:
+            hi = mid
+        else:
+            lo = mid
+    out = np.floor(np.maximum(capped, lo)).astype(np.int64)
+    short = int(round(c.sum())) - int(out.sum())
+    if short > 0:
+        idx = np.argsort(out)[:short]
+        out[idx] += 1
+    return out
+
+
+def run_rebalance(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFrame:
+    """Fixed budget: cap head concepts, upsample the tail (new synthetic images), retrain, compare per concept."""
+    rp = sp.experiments.rebalance
+
+    def compute() -> pd.DataFrame:
+        seed, w, m, gt = _base(sp)
+        new = rebalanced_counts(gt["target_count"].to_numpy(), rp.cap_quantile)
+        w2 = world_for(sp, seed, counts=new.tolist())
+        m2 = train_clip(w2, sp.model.headline_width, sp.train, seed, progress=False)
+        acc2 = _acc(w2, m2, f"{DATASET}-s{seed}-rebalanced")
+        out = gt[["concept", "image_count", "accuracy"]].rename(columns={"image_count": "count_before", "accuracy": "accuracy_before"})
+        out["count_after"] = out["concept"].map(w2.ground_truth().set_index("concept")["image_count"])
+        out["accuracy_after"] = out["concept"].map(acc2)
+        q = out["count_before"].rank(pct=True)
+        out["part"] = np.where(q <= 1 / 3, "tail", np.where(q > 2 / 3, "head", "middle"))
+        out["seed"] = seed
+        return out
+
+    return cached_table("synthetic/rebalance", _parts(sp, kind="rebalance"), compute, refresh=refresh)
+
+
+def rebalance_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean accuracy before/after per part (tail / middle / head / all) and the total occurrences."""
+    rows = []
+    for part, g in [*df.groupby("part"), ("all", df)]:
+        rows.append({"part": part, "n": len(g), "occurrences_before": int(g["count_before"].sum()), "occurrences_after": int(g["count_after"].sum()),
+                     "accuracy_before": g["accuracy_before"].mean(), "accuracy_after": g["accuracy_after"].mean(),
+                     "gain": (g["accuracy_after"] - g["accuracy_before"]).mean()})
+    return pd.DataFrame(rows)
+
+
+def _embed_arrays(lm, images: np.ndarray, batch: int = 1024):
+    import torch
+
+    from wag.synthetic.train import _normalise
+
+    out = []
+    with torch.inference_mode():
+        for a in range(0, len(images), batch):
+            f = lm.model.encode_image(_normalise(np.asarray(images[a : a + batch])))
+            out.append(torch.nn.functional.normalize(f.float(), dim=-1))
+    return torch.cat(out)
+
+
+def run_similarity_control(sp: SyntheticParams, *, refresh: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """§4.1 analogue: drop the pretraining images nearest (embedding cosine) to any test image, retrain, refit.
+
+    Returns (per-concept table with counts and accuracy before/after, fits of both).
+    """
+    from wag.evaluate.datasets import image_folder
+    from wag.evaluate.features import encode_images
+
+    frac = sp.experiments.similarity.remove_fraction
+
+    def compute() -> pd.DataFrame:
+        seed, w, m, gt = _base(sp)
+        lm = load_model(m, f"{DATASET}-s{seed}")
+        test = encode_images(lm, image_folder(w.test_dir, name=DATASET), progress=False).features
+        train = _embed_arrays(lm, w.images())
+        sim = np.zeros(len(train), dtype=np.float32)
+        for a in range(0, len(train), 4096):
+            sim[a : a + 4096] = (train[a : a + 4096] @ test.T).max(dim=1).values.numpy()
+        n_drop = int(round(frac * len(sim)))
+        keep = np.sort(np.argsort(sim, kind="stable")[: len(sim) - n_drop])
+        m2 = train_clip(w, sp.model.headline_width, sp.train, seed, subset=keep, progress=False)
+        acc2 = _acc(w, m2, f"{DATASET}-s{seed}-simcontrol")
+        meta = w.metadata()
+        kept_ids = set(meta["sample_id"].iloc[keep])
+        from wag.concepts import concept_table
+        from wag.frequency import count_captions
+
+        res = count_captions([str(p) for p in w.shards], concept_table(w.names, dataset=DATASET, task="classification"), variant="phrase", fmt="wds", progress=False)
+        hits = res.hits
+        before = hits["concept"].value_counts()
+        after = hits[hits["sample_id"].isin(kept_ids)]["concept"].value_counts()
+        out = gt[["concept", "accuracy"]].rename(columns={"accuracy": "accuracy_before"})
+        out["count_before"] = out["concept"].map(before).fillna(0).astype(int)
+        out["count_after"] = out["concept"].map(after).fillna(0).astype(int)
+        out["accuracy_after"] = out["concept"].map(acc2)
+        out["removed_fraction"] = frac
+        out["max_similarity_threshold"] = float(np.sort(sim)[len(sim) - n_drop - 1]) if n_drop else float("nan")
+        out["seed"] = seed
+        return out
+
+    df = cached_table("synthetic/similarity", _parts(sp, kind="similarity"), compute, refresh=refresh)
+    long = pd.concat(
+        [
+            pd.DataFrame({"concept": df["concept"], "count": df["count_before"], "value": df["accuracy_before"], "model": "full corpus"}),
+            pd.DataFrame({"concept": df["concept"], "count": df["count_after"], "value": df["accuracy_after"], "model": f"{int(frac * 100)}% most test-similar removed"}),
+        ],
+        ignore_index=True,
+    ).assign(dataset=DATASET, task="classification", pretraining=DATASET, prompt="class", metric="accuracy", method="text", variant="phrase")
+    return df, long
+
+
+def run_collisions(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFrame:
+    """Batch collisions: standard vs same-concept-masked ClipLoss, and a batch-size sweep at equal samples seen.
+
+    Rows per concept and training variant: count, accuracy, expected same-concept partners per batch.
+    """
+    cp = sp.experiments.collisions
+
+    def compute() -> pd.DataFrame:
+        seed, w, m, gt = _base(sp)
+        samples = sp.train.steps * sp.train.batch_size
+        variants: list[tuple[str, TrainParams]] = [(f"standard bs={sp.train.batch_size}", sp.train),
+                                                    (f"masked bs={sp.train.batch_size}", sp.train.model_copy(update={"loss": "masked"}))]
+        for bs in cp.batch_sizes:
+            if bs != sp.train.batch_size:
+                variants.append((f"standard bs={bs}", sp.train.model_copy(update={"batch_size": bs, "steps": max(1, samples // bs)})))
+        n = len(w.metadata())
+        frames = []
+        for label, tp in variants:
+            mm = m if label == f"standard bs={sp.train.batch_size}" else train_clip(w, sp.model.headline_width, tp, seed, progress=False)
+            acc = _acc(w, mm, f"{DATASET}-s{seed}-{label}")
+            frames.append(pd.DataFrame({"concept": gt["concept"], "count": gt["image_count"], "value": gt["concept"].map(acc).to_numpy(),
+                                        "variant": label, "loss": tp.loss, "batch_size": tp.batch_size,
+                                        "expected_partners": (tp.batch_size - 1) * gt["image_count"].to_numpy() / n}))
+        return pd.concat(frames, ignore_index=True).assign(seed=seed)
+
+    return cached_table("synthetic/collisions", _parts(sp, kind="collisions"), compute, refresh=refresh)
+
+
+def collision_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per variant: per-concept slope, and the high-frequency dip = mean residual of the top-quartile concepts
+    from a line fitted to the lower three quartiles (negative = plateau/dip at high frequency)."""
+    from wag.analysis.per_concept import fit_log_linear
+
+    rows = []
+    for v, g in df.groupby("variant", sort=False):
+        f = fit_log_linear(g["count"], g["value"], n_boot=200)
+        x = np.log10(np.maximum(g["count"].to_numpy(float), 1))
+        top = x >= np.quantile(x, 0.75)
+        lo = fit_log_linear(g["count"][~top], g["value"][~top], n_boot=0)
+        resid = g["value"].to_numpy()[top] - (lo["intercept"] + lo["slope"] * x[top])
+        rows.append({"variant": v, "loss": g["loss"].iloc[0], "batch_size": int(g["batch_size"].iloc[0]), "slope": f["slope"], "slope_lo": f["slope_lo"],
+                     "slope_hi": f["slope_hi"], "mean_accuracy": g["value"].mean(), "top_quartile_accuracy": g["value"].to_numpy()[top].mean(),
+                     "high_frequency_dip": float(np.mean(resid)), "max_expected_partners": float(g["expected_partners"].max())})
+    return pd.DataFrame(rows)
+
+
+def run_letitwag(sp: SyntheticParams, h: Headline, *, refresh: bool = False) -> pd.DataFrame:
+    """Let It Wag! analogue: per seed, the ``k`` least-frequent concepts (text counts) → ``wag.letitwag`` builder on
+    fresh candidate renders → zero-shot accuracy of every headline model on it and on the full test set (Fig. 6).
+
+    ``letitwag_accuracy`` classifies the tail images among all K concepts (the full test set's label space);
+    ``letitwag_accuracy_k_way`` among the k tail concepts only (as a stand-alone benchmark, easier)."""
+    from wag.evaluate.datasets import image_folder
+    from wag.evaluate.zeroshot import evaluate_zeroshot
+    from wag.letitwag import build_let_it_wag, select_tail_concepts
+    from wag.synthetic import generator as gen
+    from wag.synthetic.world import Streams, write_image_folder
+
+    lp = sp.experiments.letitwag
+
+    def compute() -> pd.DataFrame:
+        rows = []
+        for seed in sp.experiments.seeds:
+            w = world_for(sp, seed)
+            freq = h.counts[(h.counts["seed"] == seed) & (h.counts["method"] == "text")]
+            tail = select_tail_concepts(freq, k=lp.k, source=DATASET, method="text")["concept"].tolist()
+            cand_dir = w.root / "letitwag_candidates"
+            if not cand_dir.is_dir():
+                st = Streams.from_seed(seed)
+                concepts = gen.draw_concepts(sp.world.n_concepts, st.identity)
+                ids = np.repeat([w.names.index(c) for c in tail], lp.n_candidates)
+                imgs = gen.render(gen.single_concept_grid(ids), concepts, gen.IMAGE_SIZE, sp.world.noise, np.random.default_rng([seed, 99]))
+                write_image_folder(cand_dir, [w.names[i] for i in ids], imgs)
+            out = build_let_it_wag(freq, k=lp.k, source=DATASET, method="text", out_dir=w.root / "letitwag", images=cand_dir,
+                                   images_per_class=max(1, lp.n_candidates // 2), seed=seed, progress=False)
+            liw = image_folder(out / "images", name="letitwag")
+            # the same images in the full label space (empty folders for the other concepts): K-way, like the full test set
+            full_space = w.root / "letitwag_all_classes"
+            if not full_space.is_dir():
+                import shutil
+
+                tmp = w.root / ".letitwag_all_classes.tmp"
+                shutil.rmtree(tmp, ignore_errors=True)
+                shutil.copytree(out / "images", tmp)
+                for c in w.names:
+                    (tmp / c).mkdir(exist_ok=True)
+                tmp.rename(full_space)
+            liw_k = image_folder(full_space, name="letitwag-all-classes")
+            for width in sp.model.widths:
+                m = train_clip(w, width, sp.train, seed, progress=False)
+                lm = load_model(m, f"{DATASET}-s{seed}")
+                full = evaluate_zeroshot(lm, image_folder(w.test_dir, name=DATASET), dataset_name=DATASET, progress=False)
+                tailacc = evaluate_zeroshot(lm, liw, dataset_name="letitwag", progress=False)
+                tail_k = evaluate_zeroshot(lm, liw_k, dataset_name="letitwag", progress=False)
+                rows.append({"model": f"{arch_name(width)} seed {seed}", "width": width, "seed": seed, "full_accuracy": full.attrs["full"],
+                             "letitwag_accuracy": tail_k.attrs["full"], "letitwag_accuracy_k_way": tailacc.attrs["full"],
+                             "chance_full": 1 / len(w.names), "chance_k_way": 1 / len(liw.classnames), "letitwag_classes": len(liw.classnames),
+                             "letitwag_images": len(liw), "tail_max_count": int(freq[freq["concept"].isin(tail)]["count"].max())})
+        return pd.DataFrame(rows)
+
+    return cached_table("synthetic/letitwag", _parts(sp, kind="letitwag"), compute, refresh=refresh)
+
+
+def run_t2i_experiment(sp: SyntheticParams, *, refresh: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """T2I analogue on the first seed's world: per-concept generation quality vs frequency (+ run info)."""
+    from wag.synthetic.t2i import run_t2i
+
+    seed = sp.experiments.seeds[0]
+    info_store: dict = {}
+
+    def compute() -> pd.DataFrame:
+        df, info = run_t2i(world_for(sp, seed), sp.experiments.t2i, seed)
+        info_store.update({k: v for k, v in info.items() if k != "images"})
+        return df.assign(seed=seed)
+
+    parts = _parts(sp, kind="t2i")
+    df = cached_table("synthetic/t2i", parts, compute, refresh=refresh)
+    info = cached_table("synthetic/t2i-info", parts, lambda: pd.DataFrame([info_store]) if info_store else pd.DataFrame([{"note": "cached"}]),
+                        refresh=bool(info_store))
+    return df, info
