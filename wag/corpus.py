@@ -19,7 +19,7 @@ import io
 import json
 import os
 import tarfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -261,24 +261,36 @@ def _wds_key(name: str) -> tuple[str, str]:
     return (f"{d}/{stem}" if d else stem), ext.lower()
 
 
-def _wds(shard: Shard, caption_column: str | None, *, with_images: bool) -> Iterator[dict]:
-    with tarfile.open(shard.path, mode="r|*") as tar:
+def iter_wds_groups(path: str | os.PathLike[str], keep: Callable[[str], bool]) -> Iterator[tuple[str, dict[str, tuple[str, bytes]]]]:
+    """Stream a WebDataset tar as ``(key, {ext: (member name, bytes)})``, reading only members whose ext ``keep`` accepts.
+
+    Members of one sample are adjacent (the WebDataset convention); the key is the path up to the first
+    dot of the base name and the extension is lower-cased.
+    """
+    with tarfile.open(path, mode="r|*") as tar:
         cur_key: str | None = None
-        cur: dict = {}
+        cur: dict[str, tuple[str, bytes]] = {}
         for member in tar:
             if not member.isfile():
                 continue
             key, ext = _wds_key(member.name)
             if cur_key is not None and key != cur_key:
-                yield _wds_sample(cur_key, cur, caption_column)
+                yield cur_key, cur
                 cur = {}
             cur_key = key
-            wanted = ext in ("txt", "json") or (with_images and "." + ext in _IMAGE_EXT)
-            if wanted:
+            if keep(ext):
                 fh = tar.extractfile(member)
-                cur[ext] = fh.read() if fh is not None else b""
+                cur[ext] = (member.name, fh.read() if fh is not None else b"")
         if cur_key is not None:
-            yield _wds_sample(cur_key, cur, caption_column)
+            yield cur_key, cur
+
+
+def _wds(shard: Shard, caption_column: str | None, *, with_images: bool) -> Iterator[dict]:
+    def keep(ext: str) -> bool:
+        return ext in ("txt", "json") or (with_images and "." + ext in _IMAGE_EXT)
+
+    for key, parts in iter_wds_groups(shard.path, keep):
+        yield _wds_sample(key, {ext: blob for ext, (_, blob) in parts.items()}, caption_column)
 
 
 def _wds_sample(key: str, parts: dict, caption_column: str | None) -> dict:

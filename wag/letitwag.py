@@ -20,7 +20,6 @@ import io
 import os
 import re
 import shutil
-import tarfile
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from wag.corpus import iter_wds_groups
 from wag.errors import WagError
 from wag.evaluate.datasets import IMAGE_EXTS, CorruptImageError, open_image
 from wag.io import write_json, write_text
@@ -95,18 +95,18 @@ def _folder_candidates(root: Path, concepts: Sequence[str]) -> dict[str, list[tu
 def _wds_candidates(shards: Sequence[Path], concepts: Sequence[str]) -> dict[str, list[tuple[str, bytes | Path]]]:
     want = {_norm(c): c for c in concepts}
     out: dict[str, list[tuple[str, bytes | Path]]] = {c: [] for c in concepts}
+
+    def keep(ext: str) -> bool:
+        return "." + ext in IMAGE_EXTS or ext in ("cls", "txt")
+
     for f in shards:
         imgs: dict[str, tuple[str, bytes]] = {}
         labels: dict[str, str] = {}
-        with tarfile.open(f) as tf:
-            for m in tf:
-                if not m.isfile():
-                    continue
-                key, _, ext = m.name.partition(".")
-                blob = tf.extractfile(m).read()  # type: ignore[union-attr]
-                if "." + ext.lower() in IMAGE_EXTS:
-                    imgs[key] = (f"{f}:{m.name}", blob)
-                elif ext in ("cls", "txt"):
+        for key, parts in iter_wds_groups(f, keep):
+            for ext, (member, blob) in parts.items():
+                if "." + ext in IMAGE_EXTS:
+                    imgs[key] = (f"{f}:{member}", blob)
+                else:
                     labels[key] = blob.decode("utf-8", "replace").strip()
         for key in sorted(imgs):
             c = want.get(_norm(labels.get(key, "")))
