@@ -20,6 +20,7 @@ from typing import Any
 from PIL import Image
 
 from wag.errors import WagError
+from wag.io import read_json
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -227,7 +228,7 @@ def _paper_classnames(dataset: str, n: int) -> list[str] | None:
     f = Path(root) / "zero_shot_evaluations" / f"{dataset}_class_results.json"
     if not f.is_file():
         return None
-    data = json.loads(f.read_text(encoding="utf-8"))
+    data = read_json(f)
     first = next(iter(data.values()))
     names = list(first["classwise"])
     return names if len(names) == n else None
@@ -369,10 +370,7 @@ def load_retrieval(
         )
     if not root.is_dir():
         raise DatasetMissingError(f"retrieval image folder {root} not found")
-    try:
-        data = json.loads(ann.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise WagError(f"corrupt JSON in {ann}: {exc}") from None
+    data = read_json(ann)  # a parse error names the file (InputFileError)
     pairs = _pairs_from_annotations(data, ann)
     short = [fn for fn, caps in pairs if len(caps) < captions_per_image]
     if short:
