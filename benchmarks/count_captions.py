@@ -4,19 +4,25 @@
     .venv/bin/python benchmarks/count_captions.py --big 10        # the same corpus 10x (10M captions): peak RSS
 
 The corpus is generated once (wag.frequency.generate, the paper's class names) and cached under
-``.cache/wag/bench_corpus_<n>``. "paper algorithm" = a straightforward inverted unigram index
-(dict token -> caption ids, built caption by caption with the same normaliser, chunk cache on) and
-posting-set intersection per concept, single process, as in the official code. "raw scan" = one
-Arrow substring search over the same captions already in memory (speed-of-light reference).
+``.cache/wag/bench_corpus_<n>``. Every method runs in its own fresh
+Python process, so each pays its own cold start (lemminflect data, concept parsing, empty caches).
+"paper algorithm" = a straightforward inverted unigram index (dict token -> caption ids, built
+caption by caption with the same normaliser, chunk cache on) and posting-set intersection per
+concept, single process, as in the official code; its captions are read before its clock starts.
+"raw scan" = one Arrow substring search over the same captions already in memory (speed-of-light
+reference).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,8 +49,18 @@ def _cpu() -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process and of any finished child (MB)."""
+    """Peak resident memory (MB): the max of this process and of any finished child (a worker).
+
+    This process's own peak is read from ``/proc/self/status`` (``VmHWM``, per address space):
+    Linux carries ``ru_maxrss`` over ``exec``, so a child started by a big parent would otherwise
+    report the parent's peak as its own.
+    """
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            own = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+    except (OSError, StopIteration, ValueError):
+        pass
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(own, kids) / 1024
 
@@ -72,9 +88,8 @@ def corpus(n: int, names: list[str], shards: int) -> Path:
     return d
 
 
-def paper_baseline(captions: list[str], names: list[str]) -> tuple[dict[str, int], float]:
+def paper_baseline(captions: list[str], names: list[str]) -> dict[str, int]:
     """Inverted unigram index + posting intersection (the paper's algorithm), our normaliser, one process."""
-    t = time.time()
     index: dict[str, list[int]] = {}
     for i, cap in enumerate(captions):
         toks = set()
@@ -91,7 +106,55 @@ def paper_baseline(captions: list[str], names: list[str]) -> tuple[dict[str, int
             if posts and all(p is not None for p in posts):
                 hits |= set.intersection(*(set(p) for p in posts))
         counts[name] = len(hits)
-    return counts, time.time() - t
+    return counts
+
+
+METHODS = {
+    "threads": "ours: phrase, 2 threads (default backend)",
+    "processes": "ours: phrase, 2 processes",
+    "single": "ours: phrase, 1 worker",
+    "single-warm": "ours: phrase, 1 worker, 2nd run (warm caches)",
+    "scan": "raw scan: one literal ('dog'), in memory",
+    "paper": "paper algorithm: unigram index + intersection",
+}
+
+
+def run_method(method: str, shards: list[Path], names: list[str], workers: int, out: Path) -> None:
+    """Time one method in this (fresh) process; write ``out`` (JSON) with wall/CPU seconds and results.
+
+    Timing starts after imports, before any lemminflect data or concept is loaded, for every method.
+    """
+    res: dict = {}
+    c0, t0 = _cpu(), time.time()
+    if method in ("threads", "processes", "single"):
+        backend = "processes" if method == "processes" else "threads"
+        r = count_captions(shards, names, variant="phrase", workers=1 if method == "single" else workers, backend=backend, progress=False)
+        res["wall"], res["cpu"] = time.time() - t0, _cpu() - c0
+        res["counts"] = dict(zip(r.counts["concept"], r.counts["count"].tolist(), strict=True))
+        if method == "single":
+            c1, t1 = _cpu(), time.time()
+            count_captions(shards, names, variant="phrase", workers=1, progress=False)
+            res["warm"] = {"wall": time.time() - t1, "cpu": _cpu() - c1}
+            r.hits.to_parquet(out.with_suffix(".hits.parquet"))
+    elif method == "scan":
+        caps = pa.concat_tables([pq.read_table(s, columns=["caption"]) for s in shards]).column("caption").combine_chunks()
+        c0, t0 = _cpu(), time.time()
+        res["n_dog"] = pc.sum(pc.match_substring(caps, "dog")).as_py()
+        res["wall"], res["cpu"] = time.time() - t0, _cpu() - c0
+    elif method == "paper":
+        caps = pa.concat_tables([pq.read_table(s, columns=["caption"]) for s in shards]).column("caption").to_pylist()
+        c0, t0 = _cpu(), time.time()
+        res["counts"] = paper_baseline(caps, names)
+        res["wall"], res["cpu"] = time.time() - t0, _cpu() - c0
+    else:
+        raise SystemExit(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    res["peak_rss_mb"] = peak_rss_mb()
+    out.write_text(json.dumps(res))
+
+
+def _median_run(rs: list[dict]) -> dict:
+    """The run with the median wall time (its CPU seconds and results belong to that same run)."""
+    return sorted(rs, key=lambda r: r["wall"])[len(rs) // 2]
 
 
 def main(argv=None) -> int:
@@ -102,65 +165,65 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--big", type=int, default=0, metavar="K", help="instead: count the corpus repeated K times (K=10: 10M captions), hits to disk, and report peak RSS")
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--repeats", type=int, default=3, help="fresh-process runs per method, interleaved; the median is reported (default 3)")
+    ap.add_argument("--run", default=None, choices=sorted(METHODS), help=argparse.SUPPRESS)  # internal: one method, fresh process
+    ap.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     names = concepts(args.concepts)
     d = corpus(args.n, names, args.shards)
     shards = sorted(d.glob("shard-*.parquet"))
+    if args.run:
+        run_method(args.run, shards, names, args.workers, Path(args.out))
+        return 0
     if args.big:
         big_run(args, names, shards)
         return 0
     print(f"load average (1, 5, 15 min) at the start: {os.getloadavg()}")
     print(f"corpus: {args.n:,} captions in {len(shards)} Parquet shards; {len(names):,} concepts; {os.cpu_count()} cores")
+    print("each method runs in a fresh Python process (cold: lemminflect data, concept parsing and caches included)")
 
-    rows = []  # (name, wall seconds, cpu seconds of this process + its workers)
+    runs: dict[str, list[dict]] = {}
+    methods = [m for m in METHODS if m != "single-warm" and not (args.skip_baseline and m == "paper")]
+    with tempfile.TemporaryDirectory() as tmp:
+        for rep in range(args.repeats):  # round robin, so a slow spell of the machine hits every method alike
+            for method in methods:
+                out = Path(tmp) / f"{method}.json"
+                cmd = [sys.executable, __file__, "--run", method, "--out", str(out), "--n", str(args.n),
+                       "--concepts", str(args.concepts), "--shards", str(args.shards), "--workers", str(args.workers)]
+                subprocess.run(cmd, check=True)
+                runs.setdefault(method, []).append(json.loads(out.read_text()))
+        hits = pd.read_parquet(Path(tmp) / "single.hits.parquet")
+    runs["single-warm"] = [r["warm"] for r in runs["single"]]
+    results = {m: _median_run(rs) for m, rs in runs.items()}
+    print(f"median of {args.repeats} fresh-process runs per method; wall seconds of every run:")
+    for m, rs in runs.items():
+        print(f"  {m:<12} " + "  ".join(f"{r['wall']:.2f}" for r in rs))
 
-    def timed(fn):
-        c0 = _cpu()
-        t0 = time.time()
-        out = fn()
-        return out, time.time() - t0, _cpu() - c0
-
-    res, t_ours, c_ours = timed(lambda: count_captions(shards, names, variant="phrase", workers=args.workers, progress=False))
-    rows.append((f"ours: phrase, {args.workers} processes, cold (read+count+hits)", t_ours, c_ours))
-    res1, t1, c1 = timed(lambda: count_captions(shards, names, variant="phrase", workers=1, progress=False))
-    rows.append(("ours: phrase, 1 process, cold", t1, c1))
-    _, t1w, c1w = timed(lambda: count_captions(shards, names, variant="phrase", workers=1, progress=False))
-    rows.append(("ours: phrase, 1 process, warm caches", t1w, c1w))
-    assert res1.counts["count"].tolist() == res.counts["count"].tolist()
-
-    table = pa.concat_tables([pq.read_table(s, columns=["caption"]) for s in shards])
-    caps = table.column("caption").combine_chunks()
-    n_dog, t_scan, c_scan = timed(lambda: pc.sum(pc.match_substring(caps, "dog")).as_py())
-    rows.append(("raw scan: one literal ('dog'), in memory", t_scan, c_scan))
-
-    base_counts = None
-    if not args.skip_baseline:
-        (base_counts, _), t_base, c_base = timed(lambda: paper_baseline(caps.to_pylist(), names))
-        rows.append(("paper algorithm: unigram index + intersection", t_base, c_base))
-
-    print(f"\n{'method':<52} {'wall s':>7} {'captions/s':>11} {'400M (h)':>9} {'CPU s':>7} {'captions/CPU-s':>15}")
-    for name, sec, cpu in rows:
-        rate = args.n / sec
-        print(f"{name:<52} {sec:7.2f} {rate:11,.0f} {4e8 / rate / 3600:9.2f} {cpu:7.2f} {args.n / max(cpu, 1e-9):15,.0f}")
-    best = min(t_ours, t1w)
-    print(f"\nestimate for 2 idle cores (2 x captions per CPU-second of the warm 1-process run): {2 * args.n / c1w:,.0f} captions/s"
-          f" -> 400M in {4e8 / (2 * args.n / c1w) / 3600:.2f} h")
-    if base_counts:
-        print(f"ours vs paper algorithm (wall): {t_base / t_ours:.1f}x ({args.workers} processes, cold), {t_base / t1w:.1f}x (1 process, warm);"
-              f" per CPU-second: {c_base / c1w:.1f}x")
-    print(f"ours / raw scan time: {best / t_scan:.1f}x (a single literal, no tokenisation; {n_dog:,} hits)")
-    if base_counts:
-        ours = dict(zip(res.counts["concept"], res.counts["count"], strict=True))
-        diff = sum(ours[k] != v for k, v in base_counts.items())
+    print(f"\n{'method':<52} {'wall s':>7} {'captions/s':>11} {'400M (h)':>9} {'CPU s':>7} {'captions/CPU-s':>15} {'peak RSS MB':>12}")
+    for m, r in results.items():
+        rate = args.n / r["wall"]
+        rss = f"{r['peak_rss_mb']:12,.0f}" if "peak_rss_mb" in r else f"{'':>12}"
+        print(f"{METHODS[m]:<52} {r['wall']:7.2f} {rate:11,.0f} {4e8 / rate / 3600:9.2f} {r['cpu']:7.2f} {args.n / max(r['cpu'], 1e-9):15,.0f} {rss}")
+    t_ours = results["threads"]["wall"]
+    for m in ("threads", "processes", "single"):
+        assert results[m]["counts"] == results["single"]["counts"], f"{m} counts differ from the 1-worker run"
+    if "paper" in results:
+        t_base = results["paper"]["wall"]
+        print(f"\nours vs paper algorithm (wall, both cold, medians): {t_base / t_ours:.1f}x ({args.workers} threads), {t_base / results['processes']['wall']:.1f}x ({args.workers} processes),"
+              f" {t_base / results['single']['wall']:.1f}x (1 worker); per CPU-second (1 worker): {results['paper']['cpu'] / results['single']['cpu']:.1f}x")
+        per_round = sorted(p["wall"] / t["wall"] for p, t in zip(runs["paper"], runs["threads"], strict=True))
+        print(f"  per round (paper / {args.workers} threads, same round): " + ", ".join(f"{r:.1f}x" for r in per_round))
+    print(f"ours (2 threads) / raw scan time: {t_ours / results['scan']['wall']:.1f}x (a single literal, no tokenisation; {results['scan']['n_dog']:,} hits)")
+    if "paper" in results:
+        ours, base = results["single"]["counts"], results["paper"]["counts"]
+        diff = sum(ours[k] != v for k, v in base.items())
         print(f"concepts whose count differs (contiguous phrase vs AND of words in any order): {diff:,} of {len(names):,}")
     truth = pd.read_parquet(d / "truth.parquet.gt")
-    got = set(zip(res.hits["concept"], res.hits["sample_id"], strict=True))
+    got = set(zip(hits["concept"], hits["sample_id"], strict=True))
     want = set(zip(truth["concept"], truth["sample_id"], strict=True))
     tp = len(got & want)
     print(f"phrase vs generated ground truth: precision {tp / max(len(got), 1):.4f}, recall {tp / max(len(want), 1):.4f}")
-    print(f"peak RSS so far (max of this process and any worker): {peak_rss_mb():,.0f} MB")
-
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
     return 0
 
@@ -178,7 +241,7 @@ def big_run(args, names: list[str], shards: list[Path]) -> int:
             links.append(link)
     out = big / "out"
     shutil.rmtree(out, ignore_errors=True)
-    print(f"big run: {args.big}x = {args.big * args.n:,} captions in {len(links)} shards, {args.workers} processes, hits written to disk")
+    print(f"big run: {args.big}x = {args.big * args.n:,} captions in {len(links)} shards, {args.workers} threads (default backend), hits written to disk")
     t = time.time()
     r = count_captions(links, names, workers=args.workers, out_dir=out, progress=False)
     sec = time.time() - t

@@ -14,8 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 KERNEL = {"kernelspec": {"display_name": "Python (wag)", "language": "python", "name": "wag"}, "language_info": {"name": "python"}}
 
 
-def _nb(cells: list) -> nbformat.NotebookNode:
+def _nb(cells: list, name: str) -> nbformat.NotebookNode:
     nb = new_notebook(cells=cells, metadata=KERNEL)
+    for i, cell in enumerate(nb.cells):  # stable ids: regenerating leaves unchanged cells unchanged
+        cell.id = f"{name}-{i:02d}"
     return nb
 
 
@@ -57,9 +59,12 @@ chart"""
     ),
     new_markdown_cell(
         """## The synthetic world: headline chain
-World(s) → text counts (`wag.frequency.count_captions` on the WebDataset shards), image counts (`OpenClipTagger`
-on the trained model), integrated counts → tiny CLIPs (`wag-synth-w*` open_clip configs, `ClipLoss`) →
-per-concept zero-shot accuracy and retrieval (`wag.evaluate`) → fits (`wag.analysis`). Cached by params."""
+World(s) → text counts (`wag.frequency.count_captions` on the WebDataset shards), image counts (the world's
+trained tagger, `wag.synthetic.tagger`: the RAM++ analogue, a multi-label CNN trained on fresh labelled renders,
+never on the corpus), integrated counts → tiny CLIPs (`wag-synth-w*` open_clip configs, `ClipLoss`) →
+per-concept zero-shot accuracy and retrieval (`wag.evaluate`) → fits (`wag.analysis`). Cached by params.
+`count_quality` also lists the headline CLIP model used as its own zero-shot tagger (`clip@t`, `OpenClipTagger`)
+for comparison: a tiny CLIP is a poor tagger, which is why the paper used a dedicated one."""
     ),
     new_code_cell(
         """import pandas as pd
@@ -95,7 +100,8 @@ if len(r) and (r.prompt_or_metric == metric).any():
     new_code_cell(
         """scale = E.scale_table(h, sp)
 report.table(scale, "scale", paper="beyond the paper", claim="Per-concept slope and intercept of accuracy on log10(count) for each model width")
-pw = lambda d: d[(d.task == "classification") & (d.count_type == E._variant("text", sp)) & (d.seed == -1)]
+paired = E.POOLED_COMMON if (h.fits.seed == E.POOLED_COMMON).any() else E.POOLED  # same worlds for every width
+pw = lambda d: d[(d.task == "classification") & (d.count_type == E._variant("text", sp)) & (d.seed == paired)]
 chart = F.by_column_chart(pw(h.points), pw(h.fits), "width", title="Accuracy vs frequency per model width (all seeds pooled)")
 report.figure(chart, "scale", paper="beyond the paper", claim="Slope of the log-linear law per model width", data=pw(h.points), fits=pw(h.fits))
 display(scale)
@@ -212,8 +218,8 @@ if sp.experiments.similarity.enabled:
 def main() -> None:
     out = ROOT / "notebooks"
     out.mkdir(exist_ok=True)
-    nbformat.write(_nb(SYNTH), out / "4-2_synthetic.ipynb")
-    nbformat.write(_nb(SIM), out / "4-1_similarity_control.ipynb")
+    nbformat.write(_nb(SYNTH, "synthetic"), out / "4-2_synthetic.ipynb")
+    nbformat.write(_nb(SIM, "similarity"), out / "4-1_similarity_control.ipynb")
     print("wrote", out / "4-2_synthetic.ipynb", out / "4-1_similarity_control.ipynb")
 
 

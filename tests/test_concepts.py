@@ -37,6 +37,22 @@ def test_plural_and_singular_meet():
     assert normalize("bars") == normalize("bar")  # lemminflect's lexicon lacks the noun "bar": suffix rule
 
 
+@pytest.mark.parametrize(
+    ("plural", "singular"),
+    [("sombreros", "sombrero"), ("cannolis", "cannoli"), ("gauras", "gaura"), ("bonsais", "bonsai"), ("cds", "cd"),
+     ("maus", "mau"), ("buttes", "butte"), ("grilles", "grille"), ("fritillaries", "fritillary"), ("ketches", "ketch"),
+     ("yo-yos", "yo-yo"), ("Egyptian Maus", "Egyptian Mau"), ("crevasses", "crevasse"), ("siameses", "siamese")],
+)
+def test_plurals_of_words_the_lexicon_lacks(plural, singular):
+    """Borrowed and rare nouns (Food-101, Flowers, ImageNet names) meet their plurals: recall on the paper's names."""
+    assert normalize(plural) == normalize(singular)
+
+
+@pytest.mark.parametrize("word", ["lotus", "thus", "has", "was", "gas", "bus", "its", "this", "tennis", "us", "lens"])
+def test_singulars_that_end_in_s_stay(word):
+    assert normalize(word) == word
+
+
 def test_parse_concept_or_qualifier_aliases():
     assert parse_concept("Sea or Lake").alternatives == ("sea", "lake")
     kite = parse_concept("kite (bird of prey)")
@@ -147,3 +163,13 @@ def test_fast_path_equals_normaliser_on_punctuation(texts):
     inv = {i: t for t, i in enc.vocab.items()}
     for k, t in enumerate(texts):
         assert [inv[i] for i in ids[offsets[k] : offsets[k + 1]]] == normalize_tokens(t)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+@settings(max_examples=400, deadline=None)
+def test_ascii_fast_path_equals_unicode_path(text):
+    """ASCII text skips NFKC and the Unicode regex: same folding and the same tokens."""
+    from wag.concepts import _ASCII_TOKEN, _TOKEN, _fold, _fold_unicode
+
+    assert _fold(text) == _fold_unicode(text)
+    assert _ASCII_TOKEN.findall(_fold(text)) == _TOKEN.findall(_fold_unicode(text))

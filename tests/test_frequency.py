@@ -93,12 +93,18 @@ def corpus(tmp_path_factory):
     return d
 
 
-@pytest.mark.parametrize(("variant", "backend"), [("phrase", "dask"), ("paper_lemmatized", "local")])
+@pytest.mark.parametrize(
+    ("variant", "backend"),
+    [("phrase", "dask"), ("paper_lemmatized", "processes"), ("phrase", "threads"), ("paper_lemmatized", "threads"), ("lowercased", "threads")],
+)
 def test_parallel_runs_equal_single(corpus, variant, backend):
-    """2 local processes (paper variant) and a 2-worker Dask cluster (phrase) give the single-process tables."""
+    """2 threads (cold shared engine), 2 local processes and a 2-worker Dask cluster give the single-worker tables."""
+    from wag.frequency import count as count_mod
+
     one = count_captions(corpus, CONCEPTS, variant=variant, progress=False)
-    if backend == "local":
-        two = count_captions(corpus, CONCEPTS, variant=variant, workers=2, progress=False)
+    count_mod._ENGINES.clear()  # the parallel run starts from an empty vocabulary: threads race to extend it
+    if backend in ("threads", "processes"):
+        two = count_captions(corpus, CONCEPTS, variant=variant, workers=2, backend=backend, progress=False, batch_size=97)
     else:
         from distributed import Client, LocalCluster
 
@@ -145,6 +151,8 @@ def test_clear_errors(corpus):
         count_captions(corpus, [], progress=False)
     with pytest.raises(FrequencyError, match="unknown count variant 'fuzzy'; use one of phrase"):
         count_captions(corpus, ["dog"], variant="fuzzy", progress=False)
+    with pytest.raises(FrequencyError, match="unknown backend 'local'; use one of threads, processes, dask"):
+        count_captions(corpus, ["dog"], backend="local", progress=False)
     with pytest.raises(FrequencyError, match="no shard could be read") as e:
         count_captions(corpus, ["dog"], caption_column="TEXT", progress=False)
     assert "unknown caption column 'TEXT'" in str(e.value)

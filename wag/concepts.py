@@ -21,6 +21,7 @@ Concept names are parsed by :func:`parse_concept`: a parenthesised qualifier
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,11 +33,15 @@ import pandas as pd
 import regex
 
 from wag.errors import WagError
+from wag.lexicon import word_lemmas
 
 TASKS = ("classification", "retrieval", "t2i")
 CONCEPT_COLUMNS = ["concept", "key", "dataset", "task", "aliases", "qualifier"]
+#: Bumped whenever normalisation output changes, so caches keyed by normalised text are invalidated.
+NORMALIZER_VERSION = 2
 
 _TOKEN = regex.compile(r"[\p{L}\p{N}\p{M}]+(?:['\-][\p{L}\p{N}\p{M}]+)*")
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*")  # _TOKEN on lower-case ASCII text (faster engine)
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2010": "-", "\u2011": "-"})
 _PAREN = regex.compile(r"\s*[\(\[]([^\)\]]*)[\)\]]\s*")
 _OR = regex.compile(r"\s+or\s+", regex.IGNORECASE)
@@ -63,6 +68,12 @@ class ConceptError(WagError, ValueError):
 
 def _fold(text: str) -> str:
     """NFKC + case fold, iterated to a fixed point (case folding can un-normalise some characters)."""
+    if text.isascii():  # NFKC leaves ASCII alone, its case fold is lower(), the apostrophe map is non-ASCII
+        return text.lower()
+    return _fold_unicode(text)
+
+
+def _fold_unicode(text: str) -> str:
     for _ in range(4):
         new = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
         if new == text:
@@ -75,7 +86,7 @@ def _fold(text: str) -> str:
 def _noun_lemma(word: str) -> str:
     """The first noun lemma of ``word`` in lemminflect's lexicon, else ``word`` (iterated to a fixed point)."""
     for _ in range(4):
-        lemmas = lemminflect.getAllLemmas(word, upos="NOUN").get("NOUN") or _plural_rule(word)
+        lemmas = word_lemmas(word).get("NOUN") or _plural_rule(word)
         new = lemmas[0].casefold() if lemmas else word
         if new == word or not new.isalpha():
             return word
@@ -84,21 +95,39 @@ def _noun_lemma(word: str) -> str:
 
 
 def _known_noun(word: str) -> bool:
-    return bool(lemminflect.getAllLemmas(word, upos="NOUN").get("NOUN"))
+    return bool(word_lemmas(word).get("NOUN"))
 
 
 def _plural_rule(word: str) -> tuple[str, ...]:
-    """Singular of a plural the lexicon lacks: a word lemminflect knows after -ies/-es/-s, else a suffix rule.
+    """Singular of a plural the lexicon lacks as a noun (``()``: leave the word as it is).
 
-    lemminflect's lexicon misses common nouns ("bar" is only a verb there, "lab" is unknown), so a
-    word of 4+ letters ending in a plural "s" is singularised by rule; endings of singular words
-    (-ss, -us, -is, -as, -os) are left alone.
+    * A word lemminflect does not know at all (borrowings, names, abbreviations) of 3+ letters
+      ending in a single "s" is singularised by English spelling: -ies → -y ("fritillaries"); -xes,
+      -zes, -ches, -shes drop "es" ("ketches"); -us drops "s" only after a vowel ("maus"; "lotus"
+      stays); any other drops "s" ("sombreros", "cannolis", "buttes", "cds").
+    * A word known only as another part of speech ("bars" is only a verb there) of 4+ letters ending
+      in a plural "s" (not -ss, -us, -is, -as, -os, which end many singular words) becomes the first
+      of -ies→-y, -es→"", -s→"" that lemminflect knows, else the suffix rule (-sses, -xes, -shes,
+      -zes drop "es"; others drop "s"). Other known words ("thus", "has") stay.
+
+    Queries and captions share this rule, so a singular that merely looks plural maps to the same
+    key on both sides; only plurals go unmatched when the rule leaves them alone.
     """
-    if len(word) < 4 or not word.endswith("s") or word.endswith(("ss", "us", "is", "as", "os")):
+    if len(word) < 3 or not word.endswith("s") or word.endswith("ss"):
+        return ()
+    if not word_lemmas(word):
+        if word.endswith("ies") and len(word) > 4:
+            return (word[:-3] + "y",)
+        if word.endswith(("xes", "zes", "ches", "shes")):
+            return (word[:-2],)
+        if word.endswith("us"):
+            return (word[:-1],) if word[-3] in "aeiou" else ()
+        return (word[:-1],)
+    if len(word) < 4 or word.endswith(("us", "is", "as", "os")):
         return ()
     cands = ([word[:-3] + "y"] if word.endswith("ies") else []) + ([word[:-2]] if word.endswith("es") else []) + [word[:-1]]
     for c in cands:
-        if lemminflect.getAllLemmas(c):
+        if word_lemmas(c):
             return (c,)
     if word.endswith(("sses", "xes", "shes", "zes")):
         return (word[:-2],)
@@ -118,7 +147,8 @@ def normalize_token(token: str) -> str:
 @lru_cache(maxsize=500_000)
 def chunk_tokens(chunk: str, lemmatize: bool = True) -> tuple[str, ...]:
     """Normalised tokens of one whitespace-free chunk (the unit cached by the fast counting path)."""
-    toks = _TOKEN.findall(_fold(chunk))
+    folded = _fold(chunk)
+    toks = (_ASCII_TOKEN if folded.isascii() else _TOKEN).findall(folded)
     if lemmatize:
         return tuple(normalize_token(t) for t in toks)
     return tuple(toks)
@@ -282,7 +312,7 @@ def noun_lemma(word: str) -> str | None:
     w = _fold(word)
     if w in STOPWORDS or len(w) < 2 or not w.replace("-", "").replace("'", "").isalpha():
         return None
-    readings = lemminflect.getAllLemmas(w)
+    readings = word_lemmas(w)
     if "NOUN" in readings:
         lemma = _noun_lemma(w)
         if "ADJ" in readings and lemma == w:  # "red", "light": read as the adjective unless plural

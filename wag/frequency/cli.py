@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from wag.frequency.count import VARIANTS
+from wag.frequency.count import BACKENDS, VARIANTS
 
 
 def _cmd_count(args: argparse.Namespace) -> int:
@@ -54,8 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--variant", default="phrase", choices=VARIANTS, help="count variant (default: phrase)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--format", default=None, help="shard format override: parquet, tsv, tsv-cc3m, tsv-cc12m, tsv-yfcc15m, jsonl, wds")
-    p.add_argument("--workers", type=int, default=1, help="processes (or Dask workers of a local cluster)")
-    p.add_argument("--backend", default="local", choices=("local", "dask"))
+    p.add_argument("--workers", type=int, default=1, help="threads, processes or Dask workers of a local cluster (see --backend)")
+    p.add_argument("--backend", default="threads", choices=BACKENDS,
+                   help="threads (default: one shared engine), processes (vocabularies that keep growing), dask (many machines)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address (backend dask; default: a local cluster)")
     p.add_argument("--caption-column", default=None, help="caption column/field (default: detected)")
     p.add_argument("--id-column", default=None, help="sample id column/field (default: detected, else <file>:<row>)")

@@ -11,9 +11,13 @@ Variants (``variant=``):
   whose raw lower-cased form is not an index key (so "T-shirt" and "four-poster" vanish).
 
 Every shard is counted independently (memory bounded by the batch size for phrase variants and by
-the shard size for paper variants); shard results are combined exactly, so 1 process, N processes
-and a Dask cluster give identical tables. With ``out_dir`` each finished shard is written atomically
-(``shards/<tag>.done.json`` + hits Parquet) and never recounted on a rerun with the same inputs.
+the shard size for paper variants); shard results are combined exactly, so one worker, N threads,
+N processes and a Dask cluster give identical tables. ``backend="threads"`` (default) shares one
+engine, so each distinct caption chunk is normalised once per run (the vectorised work releases the
+GIL); ``"processes"`` suits corpora whose vocabulary keeps growing (the Python normaliser then
+dominates and holds the GIL); ``"dask"`` spreads shards over machines. With ``out_dir`` each
+finished shard is written atomically (``shards/<tag>.done.json`` + hits Parquet) and never
+recounted on a rerun with the same inputs.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import cached_property
 from multiprocessing import get_context
@@ -36,7 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from wag.concepts import ConceptError, concept_table, normalize, parse_concept, read_concepts
+from wag.concepts import NORMALIZER_VERSION, ConceptError, concept_table, normalize, parse_concept, read_concepts
 from wag.corpus import CorpusError, Shard, iter_batches, iter_shards
 from wag.errors import WagError
 from wag.frequency.encode import Encoder, _lemma_chunk, _surface_chunk
@@ -45,6 +50,7 @@ from wag.frequency.paper import paper_index_keys, paper_query_terms
 from wag.io import atomic_path, write_json, write_parquet
 
 VARIANTS = ("phrase", "lowercased", "paper_lemmatized", "paper_lowercased", "paper_lemmatized_chunked")
+BACKENDS = ("threads", "processes", "dask")
 FREQ_COLUMNS = ["concept", "dataset", "pretraining", "method", "variant", "count"]
 
 
@@ -74,7 +80,7 @@ class Spec:
 
     @cached_property
     def key(self) -> str:
-        blob = json.dumps([self.variant, self.names, self.alternatives], ensure_ascii=True)
+        blob = json.dumps([NORMALIZER_VERSION, self.variant, self.names, self.alternatives], ensure_ascii=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -220,17 +226,19 @@ class PaperEngine:
 
 
 _ENGINES: dict[str, PhraseEngine | PaperEngine] = {}
+_ENGINES_LOCK = threading.Lock()
 
 
 def engine_for(spec: Spec) -> PhraseEngine | PaperEngine:
-    """The (process-wide cached) engine of a spec."""
-    eng = _ENGINES.get(spec.key)
-    if eng is None:
-        if len(_ENGINES) > 8:
-            _ENGINES.clear()
-        eng = PaperEngine(spec) if spec.variant.startswith("paper_") else PhraseEngine(spec)
-        _ENGINES[spec.key] = eng
-    return eng
+    """The (process-wide cached, thread-safe) engine of a spec."""
+    with _ENGINES_LOCK:
+        eng = _ENGINES.get(spec.key)
+        if eng is None:
+            if len(_ENGINES) > 8:
+                _ENGINES.clear()
+            eng = PaperEngine(spec) if spec.variant.startswith("paper_") else PhraseEngine(spec)
+            _ENGINES[spec.key] = eng
+        return eng
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,7 +384,7 @@ def count_captions(
     out_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
     pretraining: str | None = None,
-    backend: str = "local",
+    backend: str = "threads",
     client=None,
     caption_column: str | None = None,
     id_column: str | None = None,
@@ -384,13 +392,14 @@ def count_captions(
 ) -> CountResult:
     """Count concepts in the captions of a corpus (see the module docstring for variants and outputs).
 
-    ``backend``: ``"local"`` (``workers`` processes) or ``"dask"`` (a ``distributed.Client`` given as
-    ``client``, else a local cluster of ``workers`` processes). Unreadable shards are listed in
-    ``failures`` with their reason; the others are still counted.
+    ``backend``: ``"threads"`` (``workers`` threads sharing one engine), ``"processes"`` (``workers``
+    processes) or ``"dask"`` (a ``distributed.Client`` given as ``client``, else a local cluster of
+    ``workers`` processes). Unreadable shards are listed in ``failures`` with their reason; the
+    others are still counted.
     """
     check_variant(variant)
-    if backend not in ("local", "dask"):
-        raise FrequencyError(f"unknown backend {backend!r}; use 'local' or 'dask'")
+    if backend not in BACKENDS:
+        raise FrequencyError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     if workers < 1:
         raise FrequencyError(f"workers must be >= 1 (got {workers})")
     table = as_concept_table(concepts)
@@ -412,16 +421,28 @@ def count_captions(
     out_s = str(out) if out else None
     if backend == "dask":
         results.update(_run_dask(shards, todo, spec, opts, out_s, tags, workers, client, bar))
-    elif workers == 1 or len(todo) <= 1:
-        for i in todo:
+    elif workers == 1 or len(todo) <= 1 or backend == "threads":
+        engine_for(spec)  # built once, shared by the threads
+        lock = threading.Lock()
+
+        def run(i: int) -> ShardResult:
             seen = [0]
 
-            def tick(k: int, seen=seen) -> None:
+            def tick(k: int) -> None:
                 seen[0] += k
-                bar.update(k)
+                with lock:
+                    bar.update(k)
 
-            results[i] = _run_one(shards[i], spec, opts, out_s, tags[i], tick)
-            bar.update(results[i].n_captions - seen[0])  # a shard that failed midway
+            res = _run_one(shards[i], spec, opts, out_s, tags[i], tick)
+            with lock:
+                bar.update(res.n_captions - seen[0])  # a shard that failed midway
+            return res
+
+        if workers == 1 or len(todo) <= 1:
+            results.update({i: run(i) for i in todo})
+        else:
+            with ThreadPoolExecutor(max_workers=min(workers, len(todo)), thread_name_prefix="wag-count") as ex:
+                results.update(zip(todo, ex.map(run, todo), strict=True))
     else:
         engine_for(spec)  # built once here; forked workers inherit it
         with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=_mp_context(), initializer=_worker_init) as ex:

@@ -192,13 +192,23 @@ def misalignment_vs_injected(corpus: GeneratedCorpus, text_hits: pd.DataFrame, r
     return pd.DataFrame(rows)
 
 
-def synthetic_world_check(synthetic_params, seed: int, variants: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def synthetic_world_check(synthetic_params, seed: int, variants: list[str], thresholds: list[float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Count the synthetic world's WebDataset corpus (built/cached by ``wag.synthetic``) and check it against the
-    world's own truth: (accuracy per variant vs caption concepts, misalignment from our counts vs from the truth,
-    with the world's true image concepts as tags)."""
-    from wag.frequency.misalignment import misalignment
-    from wag.synthetic.experiments import world_for
+    world's own truth.
 
+    Returns (accuracy per text variant vs the caption concepts; misalignment from our counts with the true image
+    concepts as tags and with the world's trained tagger per threshold, vs the truth; the trained tagger's image and
+    integrated hits per threshold: precision, recall and Spearman ρ of counts vs the true image / matched counts).
+    The tagger is :mod:`wag.synthetic.tagger` (the RAM++ analogue, cached), run on the shards' images.
+    """
+    from wag.corpus import iter_shards
+    from wag.frequency.integrated import integrated_counts
+    from wag.frequency.misalignment import misalignment
+    from wag.frequency.tagging import image_counts, iter_shard_images
+    from wag.synthetic.experiments import world_for
+    from wag.synthetic.tagger import train_world_tagger
+
+    thresholds = list(thresholds or [0.5, 0.6, 0.7])
     w = world_for(synthetic_params, seed)
     meta = w.metadata()
 
@@ -207,10 +217,32 @@ def synthetic_world_check(synthetic_params, seed: int, variants: list[str]) -> t
         return pd.DataFrame({"concept": e[col].astype(str).to_numpy(), "sample_id": e["sample_id"].astype(str).to_numpy()})
 
     truth = pairs("caption_concepts")
+    true_img = pairs("image_concepts")
     _, hits = counts_by_variant([str(p) for p in w.shards], w.names, variants, pretraining="synthetic")
-    tags = pairs("image_concepts").assign(score=1.0)
+    text = hits.get("phrase", truth)
+    tagger = train_world_tagger(w, synthetic_params.experiments.tagger, seed, threads=synthetic_params.train.threads)
+    tags = tagger.tag(iter_shard_images(iter_shards([str(p) for p in w.shards], fmt="wds")))
     rows = []
-    for label, text in (("our phrase counts", hits.get("phrase", truth)), ("world truth", truth)):
-        m = misalignment(text, tags, threshold=0.5, n_samples=len(meta))
-        rows.append({"text side": label, "misaligned_pairs": m["misaligned_pairs"], "degree_fixed_percent": 100 * m["degree_fixed"], "degree_extracted_percent": 100 * m["degree_extracted"]})
-    return accuracy(hits, truth), pd.DataFrame(rows)
+    for label, txt, tg, ts in [("our phrase counts", text, true_img.assign(score=1.0), [0.5]), ("world truth", truth, true_img.assign(score=1.0), [0.5]),
+                               ("our phrase counts", text, tags, thresholds)]:
+        for t in ts:
+            m = misalignment(txt, tg, threshold=t, n_samples=len(meta))
+            rows.append({"text side": label, "image side": "world truth" if tg is not tags else f"trained tagger@{t:g}",
+                         "misaligned_pairs": m["misaligned_pairs"], "degree_fixed_percent": 100 * m["degree_fixed"],
+                         "degree_extracted_percent": 100 * m["degree_extracted"]})
+    gt = w.ground_truth().set_index("concept")
+    true_keys = set(zip(true_img["concept"], true_img["sample_id"]))
+    matched = truth.merge(true_img, on=["concept", "sample_id"])
+    sweep = []
+    for t in thresholds:
+        est = tags.loc[tags["score"] >= t, ["concept", "sample_id"]].astype(str).drop_duplicates()
+        tp = sum(k in true_keys for k in zip(est["concept"], est["sample_id"]))
+        img = image_counts(tags, [t], concepts=w.names).set_index("concept")["count"]
+        integ = integrated_counts(text, tags, threshold=t, concepts=w.names, text_ids=meta["sample_id"]).set_index("concept")["count"]
+        integ_hits = text[["concept", "sample_id"]].astype(str).merge(est, on=["concept", "sample_id"])
+        itp = len(integ_hits.merge(matched, on=["concept", "sample_id"]))
+        sweep.append({"threshold": t, "image_hits": len(est), "image_precision": tp / max(len(est), 1), "image_recall": tp / max(len(true_img), 1),
+                      "image_zero_concepts": int((img == 0).sum()), "spearman_image_vs_truth": float(img.corr(gt["image_count"], method="spearman")),
+                      "integrated_hits": int(integ.sum()), "integrated_precision": itp / max(len(integ_hits), 1), "integrated_recall": itp / max(len(matched), 1),
+                      "spearman_integrated_vs_truth": float(integ.corr(gt["matched_count"], method="spearman"))})
+    return accuracy(hits, truth), pd.DataFrame(rows), pd.DataFrame(sweep)

@@ -8,6 +8,7 @@ by construction while the per-token work is numpy gathers.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -31,7 +32,11 @@ def _surface_chunk(chunk: str) -> tuple[str, ...]:
 
 
 class Encoder:
-    """Maps captions to token ids in a growing vocabulary; ``chunk_fn`` turns a whitespace chunk into tokens."""
+    """Maps captions to token ids in a growing vocabulary; ``chunk_fn`` turns a whitespace chunk into tokens.
+
+    Thread-safe: the vocabulary and chunk tables change only under a lock (threads of one process
+    share them, so every distinct chunk is normalised once); the vectorised work runs unlocked.
+    """
 
     def __init__(self, chunk_fn: ChunkFn = _lemma_chunk, *, canonicalize: bool = True) -> None:
         """``canonicalize``: merge chunks differing only in ASCII case/punctuation before ``chunk_fn`` (only valid
@@ -40,20 +45,23 @@ class Encoder:
         self.canonicalize = canonicalize
         self.vocab: dict[str, int] = {}
         self._chunk_cache: dict[str, tuple[int, ...]] = {}
+        self._lock = threading.RLock()
         self._reset_known()
 
     def token_id(self, tok: str) -> int:
         """The id of a token, added to the vocabulary if new."""
-        i = self.vocab.get(tok)
-        if i is None:
-            i = self.vocab[tok] = len(self.vocab)
-        return i
+        with self._lock:
+            i = self.vocab.get(tok)
+            if i is None:
+                i = self.vocab[tok] = len(self.vocab)
+            return i
 
     def encode_text(self, text: str) -> list[int]:
         """Token ids of one text (slow path for concept phrases)."""
         out: list[int] = []
-        for chunk in text.split():
-            out.extend(self._chunk_ids(chunk))
+        with self._lock:
+            for chunk in text.split():
+                out.extend(self._chunk_ids(chunk))
         return out
 
     def _chunk_ids(self, chunk: str) -> tuple[int, ...]:
@@ -67,6 +75,10 @@ class Encoder:
 
     def _lookup(self, uniq: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(starts, lens, table) of the token ids of each distinct chunk; new chunks go through Python once."""
+        with self._lock:
+            return self._lookup_locked(uniq)
+
+    def _lookup_locked(self, uniq: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pos = pc.index_in(uniq, value_set=self._known) if len(self._known) else pa.nulls(len(uniq), pa.int32())
         new_mask = pc.is_null(pos)
         if pc.any(new_mask).as_py():
@@ -82,7 +94,7 @@ class Encoder:
             self._known = pa.concat_arrays([self._known, new]) if len(self._known) else new
             if len(self._known) > 4_000_000:  # keep the lookup table bounded on endless vocabularies
                 self._reset_known()
-                return self._lookup(uniq)
+                return self._lookup_locked(uniq)
             idx = np.asarray(pos.fill_null(-1), dtype=np.int64)
             idx[np.asarray(new_mask, dtype=bool)] = np.arange(first_new, first_new + len(new))
         else:

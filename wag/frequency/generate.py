@@ -19,6 +19,7 @@ import lemminflect
 import numpy as np
 import pandas as pd
 
+from wag.lexicon import word_lemmas
 from wag.io import write_parquet
 
 FILLERS = (
@@ -43,7 +44,7 @@ def _words(phrase: str) -> list[str]:
 def _singular(word: str) -> str:
     """Truth is defined up to singular/plural: lemminflect's noun lemma of the last hyphen part (lexicon only)."""
     head, sep, tail = word.rpartition("-")
-    lem = lemminflect.getAllLemmas(tail, upos="NOUN").get("NOUN")
+    lem = word_lemmas(tail).get("NOUN")
     return f"{head}{sep}{lem[0]}" if lem else word
 
 

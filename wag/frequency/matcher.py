@@ -8,9 +8,22 @@ sequence inside one caption; the result is the set of distinct ``(caption, conce
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
+
+
+class _Tables(NamedTuple):
+    """Lookup tables for one vocabulary size (immutable, so concurrent ``match`` calls can share them)."""
+
+    vocab_size: int
+    v: int
+    root_lut: np.ndarray
+    edge_keys: np.ndarray
+    edge_child: np.ndarray
+    later_lut: np.ndarray
 
 
 class PhraseMatcher:
@@ -55,28 +68,34 @@ class PhraseMatcher:
                 (tok, ch), = c.items()
                 self._one_tok[nd], self._one_child[nd] = tok, ch
         self._single_owner = bool((np.diff(self._term_ptr) <= 1).all())
-        self._vocab_size = -1
+        self._tables: _Tables | None = None
+        self._lock = threading.Lock()
 
-    def _prepare(self, vocab_size: int) -> None:
-        if vocab_size == self._vocab_size:
-            return
-        v = max(vocab_size, int(self._root[:, 0].max(initial=-1)) + 1, int(self._edges[:, 1].max(initial=-1)) + 1)
-        self._root_lut = np.full(v, -1, np.int32)
-        self._root_lut[self._root[:, 0]] = self._root[:, 1]
-        self._edge_keys = self._edges[:, 0] * v + self._edges[:, 1]
-        self._edge_child = self._edges[:, 2]
-        self._later_lut = np.zeros(v, dtype=bool)  # tokens that occur after the first word of some phrase
-        self._later_lut[self._edges[:, 1]] = True
-        self._v = v
-        self._vocab_size = vocab_size
+    def _prepare(self, vocab_size: int) -> _Tables:
+        """Tables covering token ids ``< vocab_size`` (rebuilt only when the vocabulary has grown)."""
+        t = self._tables
+        if t is not None and t.vocab_size >= vocab_size:
+            return t
+        with self._lock:
+            t = self._tables
+            if t is not None and t.vocab_size >= vocab_size:
+                return t
+            v = max(vocab_size, int(self._root[:, 0].max(initial=-1)) + 1, int(self._edges[:, 1].max(initial=-1)) + 1)
+            root_lut = np.full(v, -1, np.int32)
+            root_lut[self._root[:, 0]] = self._root[:, 1]
+            later_lut = np.zeros(v, dtype=bool)  # tokens that occur after the first word of some phrase
+            later_lut[self._edges[:, 1]] = True
+            t = _Tables(vocab_size, v, root_lut, self._edges[:, 0] * v + self._edges[:, 1], self._edges[:, 2], later_lut)
+            self._tables = t
+            return t
 
     def match(self, ids: np.ndarray, offsets: np.ndarray, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
         """Distinct ``(caption_index, concept_index)`` pairs (int64 arrays, sorted by caption then concept)."""
-        self._prepare(vocab_size)
+        tab = self._prepare(vocab_size)
         n_tok = len(ids)
         if n_tok == 0 or len(self._root) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        node = self._root_lut[ids]
+        node = tab.root_lut[ids]
         pos = np.flatnonzero(node >= 0)
         node = node[pos].astype(np.int64)
         # same_next[i]: token i+1 belongs to the same caption as token i
@@ -100,37 +119,40 @@ class PhraseMatcher:
                     out_pos.append(np.repeat(tp, cnt))
                     out_con.append(self._term_owner[first + within])
             step += 1
-            if step >= self.depth or len(self._edge_keys) == 0:
+            if step >= self.depth or len(tab.edge_keys) == 0:
                 break
             keep = self._has_child[node] & same_next[pos + step - 1]
             nxt_tok = ids[np.minimum(pos + step, n_tok - 1)]
-            keep &= self._later_lut[nxt_tok]
-            pos, node, nxt_tok = pos[keep], node[keep], nxt_tok[keep]
+            keep &= tab.later_lut[nxt_tok]
+            k = np.flatnonzero(keep)  # one mask-to-index pass for the three gathers
+            pos, node, nxt_tok = pos[k], node[k], nxt_tok[k]
             # most trie nodes have one child: two gathers and a compare; the others: sorted-edge lookup
             child = np.where(self._one_tok[node] == nxt_tok, self._one_child[node], -1)
             multi = np.flatnonzero(self._n_child[node] > 1)
             if len(multi):
-                keys = node[multi] * self._v + nxt_tok[multi]
-                j = np.searchsorted(self._edge_keys, keys)
-                j[j >= len(self._edge_keys)] = 0
-                child[multi] = np.where(self._edge_keys[j] == keys, self._edge_child[j], -1)
+                keys = node[multi] * tab.v + nxt_tok[multi]
+                j = np.searchsorted(tab.edge_keys, keys)
+                j[j >= len(tab.edge_keys)] = 0
+                child[multi] = np.where(tab.edge_keys[j] == keys, tab.edge_child[j], -1)
             hit = child >= 0
             pos = pos[hit]
             node = child[hit]
         if not out_pos:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        tok_cap = np.repeat(np.arange(len(offsets) - 1, dtype=np.int32), np.diff(offsets))
-        caps = tok_cap[np.concatenate(out_pos)].astype(np.int64)
+        caps = np.searchsorted(offsets, np.concatenate(out_pos), side="right") - 1  # token position -> caption
         cons = np.concatenate(out_con)
         pair = _sorted_unique(caps * self.n_concepts + cons)
         return pair // self.n_concepts, pair % self.n_concepts
 
 
 def _sorted_unique(a: np.ndarray) -> np.ndarray:
-    """Sorted distinct values (sort + neighbour compare; faster than ``np.unique`` for int64 here)."""
+    """Sorted distinct values (sort + neighbour compare; faster than ``np.unique`` for int64 here).
+
+    The input is a concatenation of a few runs already ordered by caption (one per trie level), so the
+    stable sort (timsort / radix) is several times faster than quicksort on it; the result is the same."""
     if len(a) == 0:
         return a
-    a = np.sort(a)
+    a = np.sort(a, kind="stable")
     keep = np.empty(len(a), bool)
     keep[0] = True
     np.not_equal(a[1:], a[:-1], out=keep[1:])

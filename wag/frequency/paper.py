@@ -21,9 +21,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import lemminflect
-
 from wag.concepts import STOPWORDS
+from wag.lexicon import word_lemmas
 
 _SPACY_LIKE = re.compile(r"[A-Za-z\u00c0-\uffff]+(?:'[a-z]+)?|\d+(?:[.,:/-]\d+)*|[^\sA-Za-z\d\u00c0-\uffff]")
 _NON_LETTERS = re.compile(r"[^A-Za-z ]")
@@ -42,7 +41,7 @@ def _index_lemma(token: str) -> str | None:
     low = token.lower()
     if low in STOPWORDS:
         return None
-    readings = lemminflect.getAllLemmas(low)
+    readings = word_lemmas(low)
     if "NOUN" in readings:
         lemma = readings["NOUN"][0].lower()
     elif readings:
@@ -71,7 +70,7 @@ def _query_lemma(term: str) -> str:
     if not toks:
         return term
     last = toks[-1]  # the paper's dict comprehension keeps the lemma of the last token of the term
-    readings = lemminflect.getAllLemmas(last)
+    readings = word_lemmas(last)
     for pos in ("NOUN", "VERB", "ADJ", "ADV"):
         if pos in readings:
             return readings[pos][0]

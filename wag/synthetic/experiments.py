@@ -2,7 +2,7 @@
 
 Every function takes the profile's :class:`~wag.synthetic.params.SyntheticParams`, returns tidy tables
 and caches them (``wag.cache``) keyed by the params; worlds and models are cached on disk too, so a
-rerun is fast. Chain: world (generator) → counts (``wag.frequency`` text engine, CLIP image tagger,
+rerun is fast. Chain: world (generator) → counts (``wag.frequency`` text engine, image tagger,
 integrated) → models (open_clip ``ClipLoss``) → per-concept zero-shot accuracy and retrieval
 (``wag.evaluate``) → fits (``wag.analysis``).
 """
@@ -17,20 +17,38 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from wag.concepts import NORMALIZER_VERSION
 from wag.cache import cached_table
 from wag.synthetic.params import SyntheticParams, TrainParams
 from wag.synthetic.train import TrainedModel, arch_name, train_clip
 from wag.synthetic.world import DATASET, World, build_world
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 COUNT_TYPES = ("truth", "text", "image", "integrated")
 
 
 # ----------------------------------------------------------------------------------------------- pieces
 
 
+POOLED, POOLED_COMMON = -1, -2  # ``seed`` labels of pooled fits: all seeds / seeds trained at every width
+
+#: experiment -> its own parameter block (its cache key holds that block, not the other experiments')
+_OWN_PARAMS = {"intervention": "intervention", "rebalance": "rebalance", "similarity": "similarity",
+               "collisions": "collisions", "letitwag": "letitwag", "t2i": "t2i"}
+
+
 def _parts(sp: SyntheticParams, **extra: object) -> dict:
-    return {"v": CACHE_VERSION, "synthetic": sp.model_dump(), **extra}
+    """Cache-key inputs of one stage: world, model, training, seeds, tagger threshold and the stage's own block.
+
+    Fits (bins, bootstrap) are computed from the cached tables, so they are not part of any key; changing
+    one experiment's parameters never recomputes the headline or another experiment."""
+    ex = sp.experiments.model_dump()
+    own = {k: ex[k] for k in ("seeds", "tagger_threshold", "tagger")}
+    block = _OWN_PARAMS.get(str(extra.get("kind")))
+    if block:
+        own[block] = ex[block]
+    return {"v": CACHE_VERSION, "normalizer": NORMALIZER_VERSION, "world": sp.world.model_dump(), "model": sp.model.model_dump(),
+            "train": sp.train.model_dump(), "experiments": own, **extra}
 
 
 def load_model(trained: TrainedModel, label: str):
@@ -56,20 +74,31 @@ def evaluate(world: World, trained: TrainedModel, *, label: str, retrieval: bool
     return pd.concat([f[cols] for f in frames], ignore_index=True)
 
 
-def count_world(world: World, tagger: TrainedModel | None, threshold: float, *, progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def make_tagger(kind: str, world: World, sp: SyntheticParams, model: TrainedModel, seed: int) -> tuple[str, object]:
+    """(label, tagger): ``trained`` = the world tagger (RAM++ analogue), ``clip`` = OpenClipTagger on ``model``."""
+    from wag.frequency.tagging import OpenClipTagger
+    from wag.synthetic.tagger import train_world_tagger
+
+    if kind == "trained":
+        return "tagger", train_world_tagger(world, sp.experiments.tagger, seed, threads=sp.train.threads)
+    return "clip", OpenClipTagger(load_model(model, "tagger"), world.names, batch_size=512)
+
+
+def count_world(world: World, taggers: dict[str, object], threshold: float, *, progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Counts of the world's corpus (frequencies contract + ``true_count``) and their quality vs ground truth.
 
-    Text: ``wag.frequency.count_captions`` (phrase variant) on the WebDataset shards. Image: the CLIP
-    ``tagger`` (softmax over names, hit if ≥ ``threshold``). Integrated: text ∩ image hits per sample.
-    ``truth``: the true image count. Quality rows: precision/recall of the sample-level hits and
-    Spearman ρ of the counts, each against its own ground truth (captions, images, both).
+    Text: ``wag.frequency.count_captions`` (phrase variant) on the WebDataset shards. Image: the first of
+    ``taggers`` (label -> :class:`wag.frequency.tagging.Tagger`) on the shards' images, hit if its score
+    ≥ ``threshold`` (variant ``<label>@<threshold>``); the other taggers only add quality rows.
+    Integrated: text ∩ image hits per sample. ``truth``: the true image count. Quality rows:
+    precision/recall of the sample-level hits and Spearman ρ of the counts, each against its own ground
+    truth (captions, images, both), plus each tagger's hit quality at other thresholds (cf. App. F).
     """
     from wag.concepts import concept_table
-    from wag.frequency import count_captions
-
     from wag.corpus import iter_shards
+    from wag.frequency import count_captions
     from wag.frequency.integrated import integrated_counts
-    from wag.frequency.tagging import OpenClipTagger, image_hits, iter_shard_images
+    from wag.frequency.tagging import image_hits, iter_shard_images
 
     names = world.names
     table = concept_table(names, dataset=DATASET, task="classification")
@@ -82,10 +111,11 @@ def count_world(world: World, tagger: TrainedModel | None, threshold: float, *, 
     truth["integrated"] = truth["text"].merge(truth["image"], on=["concept", "sample_id"])
     hits = {"text": res.hits[["concept", "sample_id"]].drop_duplicates()}
     info: dict = {"failures": res.failures, "tagger": None}
-    if tagger is not None:
-        lm = load_model(tagger, "tagger")
-        tags = OpenClipTagger(lm, names, batch_size=512).tag(iter_shard_images(iter_shards([str(p) for p in world.shards], fmt="wds")))
-        info["tagger"] = f"OpenClipTagger({tagger.arch})"
+    all_tags = {label: t.tag(iter_shard_images(iter_shards([str(p) for p in world.shards], fmt="wds"))) for label, t in taggers.items()}
+    label = next(iter(taggers), None)
+    if label is not None:
+        tags = all_tags[label]
+        info["tagger"] = f"{label}: {type(taggers[label]).__name__}"
         hits["image"] = image_hits(tags, threshold)
         hits["integrated"] = hits["text"].merge(hits["image"], on=["concept", "sample_id"])
         integ = integrated_counts(hits["text"], tags, threshold=threshold, concepts=names, text_ids=meta["sample_id"])
@@ -94,6 +124,13 @@ def count_world(world: World, tagger: TrainedModel | None, threshold: float, *, 
     gt = world.ground_truth().set_index("concept")
     rows, qual = [], []
     true_col = {"truth": "image_count", "text": "caption_count", "image": "image_count", "integrated": "matched_count"}
+    variants = {"truth": "ground truth", "text": "phrase", "image": f"{label}@{threshold}", "integrated": f"integrated@{threshold}"}
+
+    def quality(method: str, variant: str, est: pd.DataFrame, tru: pd.DataFrame, rho: float) -> dict:
+        tp = len(est.merge(tru, on=["concept", "sample_id"]))
+        return {"method": method, "variant": variant, "true_positive": tp, "estimated": len(est), "true": len(tru),
+                "precision": tp / max(len(est), 1), "recall": tp / max(len(tru), 1), "spearman": rho}
+
     for method in COUNT_TYPES:
         if method == "truth":
             cnt = gt["image_count"]
@@ -101,30 +138,32 @@ def count_world(world: World, tagger: TrainedModel | None, threshold: float, *, 
             cnt = hits[method]["concept"].value_counts().reindex(names, fill_value=0)
         else:
             continue
-        variant = {"truth": "ground truth", "text": "phrase", "image": f"clip@{threshold}", "integrated": f"integrated@{threshold}"}[method]
         for c in names:
-            rows.append({"concept": c, "dataset": DATASET, "pretraining": DATASET, "method": method, "variant": variant,
+            rows.append({"concept": c, "dataset": DATASET, "pretraining": DATASET, "method": method, "variant": variants[method],
                          "count": int(cnt[c]), "true_count": int(gt.at[c, true_col[method]])})
         if method != "truth":
-            est, tru = hits[method], truth[method]
-            tp = len(est.merge(tru, on=["concept", "sample_id"]))
-            rho = stats.spearmanr(cnt.reindex(names).to_numpy(), gt[true_col[method]].reindex(names).to_numpy()).statistic
-            qual.append({"method": method, "variant": variant, "true_positive": tp, "estimated": len(est), "true": len(tru),
-                         "precision": tp / max(len(est), 1), "recall": tp / max(len(tru), 1), "spearman": float(rho)})
-    if tagger is not None:  # the image tagger's hit quality at other thresholds (cf. the paper's App. F)
-        for t in sorted({0.5, 0.7, 0.9, 0.99} - {threshold}):
+            rho = _spearman(cnt.reindex(names).to_numpy(), gt[true_col[method]].reindex(names).to_numpy())
+            qual.append(quality(method, variants[method], hits[method], truth[method], rho))
+    for lab, tags in all_tags.items():  # every tagger's hit quality at other thresholds (cf. the paper's App. F)
+        for t in sorted({0.5, 0.7, 0.9, 0.99} - ({threshold} if lab == label else set())):
             est = image_hits(tags, t)
-            tp = len(est.merge(truth["image"], on=["concept", "sample_id"]))
-            qual.append({"method": "image", "variant": f"clip@{t}", "true_positive": tp, "estimated": len(est), "true": len(truth["image"]),
-                         "precision": tp / max(len(est), 1), "recall": tp / max(len(truth["image"]), 1), "spearman": float("nan")})
+            cnt = est["concept"].value_counts().reindex(names, fill_value=0)
+            qual.append(quality("image", f"{lab}@{t}", est, truth["image"], _spearman(cnt.to_numpy(), gt["image_count"].reindex(names).to_numpy())))
     mis = {"true_misaligned": _misaligned(meta["image_concepts"], meta["caption_concepts"])}
-    if tagger is not None:
+    if label is not None:
         img_sets = hits["image"].groupby("sample_id")["concept"].apply(set)
         txt_sets = hits["text"].groupby("sample_id")["concept"].apply(set)
         both = img_sets.index.intersection(txt_sets.index)
         mis["estimated_misaligned"] = float(np.mean([not (img_sets[s] & txt_sets[s]) for s in both]) * len(both) / len(meta)) if len(both) else 0.0
     info.update(mis)
     return pd.DataFrame(rows), pd.DataFrame(qual), info
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman ρ, NaN when either side is constant (e.g. no hits at a high threshold)."""
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(stats.spearmanr(a, b).statistic)
 
 
 def _pairs(ids: pd.Series, sets: pd.Series) -> pd.DataFrame:
@@ -193,13 +232,18 @@ def run_headline(sp: SyntheticParams, *, progress: bool = False, refresh: bool =
         for seed in sp.experiments.seeds:
             w = _timed(timings, f"world seed {seed}", world_for, sp, seed, progress=progress)
             models = {}
-            for width in sp.model.widths:
+            for width in sp.model.widths_for(seed):
                 models[width] = _timed(timings, f"train w{width} seed {seed}", train_clip, w, width, sp.train, seed, progress=progress)
                 p = _timed(timings, f"evaluate w{width} seed {seed}", evaluate, w, models[width], label=f"{DATASET}-s{seed}")
                 perf.append(p.assign(seed=seed, width=width, loss=sp.train.loss))
-            f, q, info = _timed(timings, f"count seed {seed}", count_world, w, models[sp.model.headline_width], sp.experiments.tagger_threshold)
+            hw = models[sp.model.headline_width]
+            # the profile's tagger first (its hits make the image/integrated counts), then the headline model's
+            # own zero-shot tagger for comparison (quality rows only)
+            kinds = dict.fromkeys([sp.experiments.tagger.kind, "clip"])
+            taggers = dict(_timed(timings, f"tagger {k} seed {seed}", make_tagger, k, w, sp, hw, seed) for k in kinds)
+            f, q, info = _timed(timings, f"count seed {seed}", count_world, w, taggers, sp.experiments.tagger_threshold)
             counts.append(f.assign(seed=seed))
-            qual.append(q.assign(seed=seed, true_misaligned=info["true_misaligned"], estimated_misaligned=info.get("estimated_misaligned"), tagger=info["tagger"]))
+            qual.append(q.assign(seed=seed, true_misaligned=info["true_misaligned"], estimated_misaligned=info.get("estimated_misaligned")))
         return {"counts": pd.concat(counts, ignore_index=True), "count_quality": pd.concat(qual, ignore_index=True),
                 "performance": pd.concat(perf, ignore_index=True), "timings": pd.DataFrame(timings)}
 
@@ -216,10 +260,28 @@ def run_headline(sp: SyntheticParams, *, progress: bool = False, refresh: bool =
     tabs = {n: cached_table(f"synthetic/headline-{n}", parts, getter(n), refresh=refresh or bool(store)) for n in names}
     joined = join_seeds(tabs["counts"], tabs["performance"])
     fits, points = fits_and_points(joined, sp, by=["seed", "width"])
-    pooled_f, pooled_p = fits_and_points(joined.assign(seed=-1, pretraining=DATASET), sp, by=["seed", "width"])
+    pooled_f, pooled_p = fits_and_points(joined.assign(seed=POOLED, pretraining=DATASET), sp, by=["seed", "width"])
+    # widths compared on the same worlds: pooled over the seeds trained at every width (when that is fewer)
+    per_seed = joined.groupby("seed")["width"].nunique()
+    common = per_seed.index[per_seed == joined["width"].nunique()]
+    if 0 < len(common) < len(per_seed):
+        cf, cp = fits_and_points(joined[joined["seed"].isin(common)].assign(seed=POOLED_COMMON, pretraining=DATASET), sp, by=["seed", "width"])
+        pooled_f, pooled_p = pd.concat([pooled_f, cf], ignore_index=True), pd.concat([pooled_p, cp], ignore_index=True)
     quality = tabs["count_quality"].drop_duplicates(subset=["seed", "method", "variant"], ignore_index=True)
+    quality["tagger"] = [_tagger_of(m, v, sp) for m, v in zip(quality["method"], quality["variant"], strict=True)]
     return Headline(tabs["counts"], quality, tabs["performance"], pd.concat([fits, pooled_f], ignore_index=True),
                     pd.concat([points, pooled_p], ignore_index=True), tabs["timings"])
+
+
+_TAGGER_CLASSES = {"tagger": "WorldTagger (trained on fresh renders: RAM++ analogue)", "clip": "OpenClipTagger (the headline CLIP model)"}
+
+
+def _tagger_of(method: str, variant: str, sp: SyntheticParams) -> str:
+    """The tagger behind a count-quality row ('' for text rows)."""
+    if method == "text":
+        return ""
+    label = variant.split("@")[0] if method == "image" else ("tagger" if sp.experiments.tagger.kind == "trained" else "clip")
+    return _TAGGER_CLASSES.get(label, label)
 
 
 def join_seeds(counts: pd.DataFrame, perf: pd.DataFrame) -> pd.DataFrame:
@@ -233,7 +295,8 @@ def join_seeds(counts: pd.DataFrame, perf: pd.DataFrame) -> pd.DataFrame:
 
 def headline_summary(h: Headline, sp: SyntheticParams, count_type: str = "text") -> pd.DataFrame:
     """Per seed (and pooled, seed = -1) at the headline width: per-concept slope with CI, binned ρ, accuracy range."""
-    f = h.fits[(h.fits["task"] == "classification") & (h.fits["count_type"] == _variant(count_type, sp)) & (h.fits["width"] == sp.model.headline_width)]
+    f = h.fits[(h.fits["task"] == "classification") & (h.fits["count_type"] == _variant(count_type, sp)) & (h.fits["width"] == sp.model.headline_width)
+               & (h.fits["seed"] != POOLED_COMMON)]
     pc = f[f["method"] == "per_concept"].set_index("seed")
     b = f[f["method"] == "binned"].set_index("seed")
     acc = h.performance[(h.performance["task"] == "classification") & (h.performance["width"] == sp.model.headline_width)]
@@ -250,11 +313,15 @@ def headline_summary(h: Headline, sp: SyntheticParams, count_type: str = "text")
 
 def _variant(count_type: str, sp: SyntheticParams) -> str:
     t = sp.experiments.tagger_threshold
-    return {"truth": "ground truth", "text": "phrase", "image": f"clip@{t}", "integrated": f"integrated@{t}"}[count_type]
+    label = "tagger" if sp.experiments.tagger.kind == "trained" else "clip"
+    return {"truth": "ground truth", "text": "phrase", "image": f"{label}@{t}", "integrated": f"integrated@{t}"}[count_type]
 
 
 def scale_table(h: Headline, sp: SyntheticParams, count_type: str = "text") -> pd.DataFrame:
-    """Slope and intercept of the per-concept fit for each model width (per seed and pooled)."""
+    """Slope and intercept of the per-concept fit for each model width (per seed and pooled).
+
+    ``seed`` -1 pools every seed of a width; -2 pools only the seeds trained at every width (the paired
+    comparison, present when ``model.scale_seeds`` trains the other widths on fewer seeds)."""
     f = h.fits[(h.fits["task"] == "classification") & (h.fits["count_type"] == _variant(count_type, sp)) & (h.fits["method"] == "per_concept")]
     return f[["width", "seed", "slope", "slope_lo", "slope_hi", "intercept", "r2", "n"]].sort_values(["width", "seed"]).reset_index(drop=True)
 
@@ -533,7 +600,7 @@ def run_letitwag(sp: SyntheticParams, h: Headline, *, refresh: bool = False) -> 
                     (tmp / c).mkdir(exist_ok=True)
                 tmp.rename(full_space)
             liw_k = image_folder(full_space, name="letitwag-all-classes")
-            for width in sp.model.widths:
+            for width in sp.model.widths_for(seed):
                 m = train_clip(w, width, sp.train, seed, progress=False)
                 lm = load_model(m, f"{DATASET}-s{seed}")
                 full = evaluate_zeroshot(lm, image_folder(w.test_dir, name=DATASET), dataset_name=DATASET, progress=False)

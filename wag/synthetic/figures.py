@@ -43,8 +43,8 @@ def headline_chart(points: pd.DataFrame, fits: pd.DataFrame, sp: SyntheticParams
     """Fig. 2 style for the synthetic world: accuracy vs count, one line per seed (pooled as seed -1), headline width."""
     from wag.plots import log_linear_chart
 
-    sel = (points["task"] == task) & (points["count_type"].isin(count_types)) & (points["width"] == sp.model.headline_width)
-    fsel = (fits["task"] == task) & (fits["count_type"].isin(count_types)) & (fits["width"] == sp.model.headline_width)
+    sel = (points["task"] == task) & (points["count_type"].isin(count_types)) & (points["width"] == sp.model.headline_width) & (points["seed"] >= -1)
+    fsel = (fits["task"] == task) & (fits["count_type"].isin(count_types)) & (fits["width"] == sp.model.headline_width) & (fits["seed"] >= -1)
     if metric is not None:
         sel &= points["prompt_or_metric"] == metric
         fsel &= fits["prompt_or_metric"] == metric

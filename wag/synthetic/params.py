@@ -53,12 +53,19 @@ class ModelParams(StrictModel):
 
     widths: list[Literal[32, 64, 128]] = Field([32, 64], min_length=1, description="model widths (configs wag-synth-w32/-w64/-w128)")
     headline_width: Literal[32, 64, 128] = Field(32, description="width used for the headline result and the experiments")
+    scale_seeds: list[int] | None = Field(None, description="seeds trained at the other widths (default: every headline seed)")
 
     @model_validator(mode="after")
     def _check(self) -> ModelParams:
         if self.headline_width not in self.widths:
             raise ValueError(f"headline_width {self.headline_width} must be one of widths {self.widths}")
         return self
+
+    def widths_for(self, seed: int) -> list[int]:
+        """The widths trained for ``seed``: every width for a scale seed, else the headline width only."""
+        if self.scale_seeds is None or seed in self.scale_seeds:
+            return list(self.widths)
+        return [self.headline_width]
 
 
 class TrainParams(StrictModel):
@@ -71,6 +78,22 @@ class TrainParams(StrictModel):
     warmup: int = Field(30, ge=0, description="linear warm-up steps, then cosine decay")
     loss: Literal["standard", "masked"] = Field("standard", description="standard ClipLoss, or same-concept pairs masked out of the negatives")
     threads: int = Field(1, ge=1, description="torch threads (OMP_WAIT_POLICY=PASSIVE is set too); 1 is fastest when cores are shared")
+    fused_optimizer: bool = Field(True, description="fused AdamW kernel (several times faster on CPU; False: torch's per-tensor loop)")
+
+
+class TaggerParams(StrictModel):
+    """The image tagger of the synthetic world's image and integrated counts (the paper's RAM++ role)."""
+
+    kind: Literal["trained", "clip"] = Field(
+        "trained", description="trained: a multi-label CNN trained on fresh labelled renders (the RAM++ analogue); "
+        "clip: OpenClipTagger on the headline CLIP model itself")
+    per_concept: int = Field(60, ge=5, description="fresh training renders per concept (1-3 concepts per image, as the corpus)")
+    steps: int = Field(200, ge=1, description="training steps")
+    batch_size: int = Field(128, ge=2)
+    width: int = Field(16, ge=4, le=128, description="CNN width (channels of the first block)")
+    pos_weight: float = Field(5.0, gt=0, description="BCE weight of positive labels (few of K concepts are present)")
+    lr: float = Field(3e-3, gt=0, description="peak AdamW learning rate (one-cycle schedule)")
+    n_val: int = Field(20, ge=1, description="held-out fresh renders per concept for the tagger's own validation")
 
 
 class InterventionParams(StrictModel):
@@ -100,9 +123,22 @@ class T2IParams(StrictModel):
     steps: int = Field(300, ge=1, description="diffusion training steps")
     batch_size: int = Field(64, ge=2)
     channels: list[int] = Field([32, 64], min_length=2, description="UNet2DModel block_out_channels")
-    sample_steps: int = Field(20, ge=2, description="DDIM sampling steps")
+    sample_steps: int = Field(10, ge=2, description="DDIM sampling steps")
+    train_timesteps: int = Field(200, ge=10, description="DDPM num_train_timesteps (also the DDIM schedule)")
+    beta_schedule: Literal["linear", "squaredcos_cap_v2"] = Field(
+        "linear", description="DDPM noise schedule (linear betas 1e-4..0.02 over train_timesteps; measured better than cosine here)")
     n_generated: int = Field(8, ge=1, description="generated images per concept")
-    judge_steps: int = Field(300, ge=1, description="steps of the class-balanced judge classifier")
+    judge_steps: int = Field(250, ge=1, description="steps (batch 128) of the class-balanced judge classifier")
+    judge_per_class: int = Field(60, ge=2, description="fresh training renders per concept for the judge")
+    patch: Literal[1, 2, 4] = Field(1, description="pixel-unshuffle factor: the UNet sees (resolution/patch)² × 3·patch² tensors")
+    prediction: Literal["epsilon", "sample", "v_prediction"] = Field("v_prediction", description="DDPM training target")
+    lr: float = Field(3e-3, gt=0, description="peak AdamW learning rate (linear warmup, cosine decay)")
+    resolution: Literal[8, 16, 32] = Field(16, description="pixels of the T2I analogue's studio renders (generated and judged)")
+    radius: float = Field(0.42, gt=0, le=0.5, description="object radius as a fraction of the image size")
+    scale_jitter: float = Field(0.08, ge=0, lt=1, description="radius × U(1-j, 1+j)")
+    rotation: float = Field(0.25, ge=0, description="pose angle ~ U(-rotation, rotation) radians")
+    shift: float = Field(0.5, ge=0, description="object centre offset ~ U(-shift, shift) pixels")
+    render_noise: float = Field(0.02, ge=0, description="pixel noise std of the studio renders (images in [0, 1])")
 
 
 class CollisionParams(StrictModel):
@@ -115,6 +151,7 @@ class ExperimentParams(StrictModel):
     n_bins: int = Field(8, ge=3, description="bins of the paper's binned recipe")
     bin_slice: list[int | None] = Field([None, None], description="kept bins [start, stop] (paper: [1, -1] for classification)")
     tagger_threshold: float = Field(0.5, ge=0, le=1, description="image-tag hit threshold for the synthetic tagger")
+    tagger: TaggerParams = TaggerParams()
     n_boot: int = Field(300, ge=10, description="bootstrap resamples of the per-concept slope CI")
     intervention: InterventionParams = InterventionParams()
     rebalance: RebalanceParams = RebalanceParams()

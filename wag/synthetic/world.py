@@ -107,6 +107,13 @@ class World:
     def images(self) -> np.ndarray:
         return np.load(self.root / "images.npy", mmap_mode="r")
 
+    def identities(self) -> gen.Concepts:
+        """The concepts' visual identities, re-drawn from the world's seed (for renderers beyond the corpus)."""
+        concepts = gen.draw_concepts(self.info["params"]["n_concepts"], Streams.from_seed(self.info["seed"]).identity)
+        if concepts.names != self.names:
+            raise WorldError(f"{self.root}: the world's concepts could not be re-drawn from its seed (built by another generator version?)")
+        return concepts
+
     def image_concept_ids(self) -> list[list[int]]:
         """Per pretraining sample, the ids of the concepts in its image (ground truth)."""
         index = {n: i for i, n in enumerate(self.names)}
@@ -209,14 +216,14 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 def _write_shards(folder: Path, meta: pd.DataFrame, images: np.ndarray, shard_size: int, n_shards: int, progress: bool) -> None:
     folder.mkdir(parents=True, exist_ok=True)
+    sample_ids, captions = meta["sample_id"].tolist(), meta["caption"].tolist()
     for s in tqdm(range(n_shards), desc="writing shards", disable=not progress):
         lo, hi = s * shard_size, min((s + 1) * shard_size, len(meta))
         with atomic_path(folder / f"shard-{s:05d}.tar") as tmp:
             with tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tar:
-                for i in range(lo, hi):
-                    key = meta.at[i, "sample_id"]
+                for i, key, caption in zip(range(lo, hi), sample_ids[lo:hi], captions[lo:hi], strict=True):
                     _add(tar, f"{key}.png", _png(images[i]))
-                    _add(tar, f"{key}.txt", meta.at[i, "caption"].encode())
+                    _add(tar, f"{key}.txt", caption.encode())
                     _add(tar, f"{key}.json", json.dumps({"sample_id": key}).encode())
 
 
