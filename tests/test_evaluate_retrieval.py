@@ -131,3 +131,16 @@ def test_concept_list_uses_frequency_matcher_or_explains(tmp_path, tiny, monkeyp
     df = R.evaluate_retrieval(tiny, data, concepts=["caption"], min_images=1, ks=(1,))
     assert set(df["concept"]) == {"caption"}  # every caption "caption i.j" holds it
     assert df.loc[df.prompt == "t2i", "n"].eq(6).all() and df.loc[df.prompt == "i2t", "n"].eq(3).all()
+
+
+def test_per_concept_recall_rows_do_not_depend_on_the_hash_seed():
+    """Row order feeds the bootstrap of the per-concept fit: it must be the same in every process."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from wag.evaluate.retrieval import per_concept_recall as f; "
+            "caps=[['zebra','ant'],['moth','ant'],['yak','elk','moth']]; hits={d:{1:np.array([1.,0.,1.])} for d in ('t2i','i2t')}; "
+            "print(f(hits, caps, caps, {'zebra','ant','moth','yak','elk'}).to_csv())")
+    outs = {subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "PYTHONHASHSEED": str(s)},
+                           capture_output=True, text=True, check=True).stdout for s in (1, 2, 3, 4)}
+    assert len(outs) == 1

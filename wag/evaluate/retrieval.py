@@ -61,7 +61,8 @@ def per_concept_recall(
                 if c in keep:
                     members.setdefault(c, []).append(s)
         for k, h in hits[direction].items():
-            for c, idx in members.items():
+            for c in sorted(members):  # concept order fixed (set order varies with PYTHONHASHSEED: reruns must match)
+                idx = members[c]
                 rows.append({"concept": c, "direction": direction, "k": k, "value": float(h[idx].mean()), "n": len(idx)})
     return pd.DataFrame(rows, columns=["concept", "direction", "k", "value", "n"])
 

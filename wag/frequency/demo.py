@@ -97,12 +97,12 @@ def counts_by_variant(corpus, names: list[str], variants: list[str], *, workers:
 
 def accuracy(hits: dict[str, pd.DataFrame], truth: pd.DataFrame) -> pd.DataFrame:
     """Precision and recall of each variant's (concept, sample) hits against the ground truth."""
-    want = set(zip(truth["concept"], truth["sample_id"], strict=True))
+    from wag.frequency.audit import hit_quality
+
     rows = []
     for v, h in hits.items():
-        got = set(zip(h["concept"], h["sample_id"], strict=True))
-        tp = len(got & want)
-        rows.append({"variant": v, "hits": len(got), "true hits": len(want), "precision": tp / max(len(got), 1), "recall": tp / max(len(want), 1)})
+        q = hit_quality(h, truth)
+        rows.append({"variant": v, "hits": q["estimated"], "true hits": q["true"], "precision": q["precision"], "recall": q["recall"]})
     return pd.DataFrame(rows)
 
 
@@ -202,9 +202,10 @@ def synthetic_world_check(synthetic_params, seed: int, variants: list[str], thre
     The tagger is :mod:`wag.synthetic.tagger` (the RAM++ analogue, cached), run on the shards' images.
     """
     from wag.corpus import iter_shards
+    from wag.frequency.audit import hit_quality
     from wag.frequency.integrated import integrated_counts
     from wag.frequency.misalignment import misalignment
-    from wag.frequency.tagging import image_counts, iter_shard_images
+    from wag.frequency.tagging import image_counts, image_hits, iter_shard_images
     from wag.synthetic.experiments import world_for
     from wag.synthetic.tagger import train_world_tagger
 
@@ -231,18 +232,16 @@ def synthetic_world_check(synthetic_params, seed: int, variants: list[str], thre
                          "misaligned_pairs": m["misaligned_pairs"], "degree_fixed_percent": 100 * m["degree_fixed"],
                          "degree_extracted_percent": 100 * m["degree_extracted"]})
     gt = w.ground_truth().set_index("concept")
-    true_keys = set(zip(true_img["concept"], true_img["sample_id"]))
     matched = truth.merge(true_img, on=["concept", "sample_id"])
     sweep = []
     for t in thresholds:
-        est = tags.loc[tags["score"] >= t, ["concept", "sample_id"]].astype(str).drop_duplicates()
-        tp = sum(k in true_keys for k in zip(est["concept"], est["sample_id"]))
+        est = image_hits(tags, t)
+        iq = hit_quality(text.merge(est, on=["concept", "sample_id"]), matched)
+        q = hit_quality(est, true_img)
         img = image_counts(tags, [t], concepts=w.names).set_index("concept")["count"]
         integ = integrated_counts(text, tags, threshold=t, concepts=w.names, text_ids=meta["sample_id"]).set_index("concept")["count"]
-        integ_hits = text[["concept", "sample_id"]].astype(str).merge(est, on=["concept", "sample_id"])
-        itp = len(integ_hits.merge(matched, on=["concept", "sample_id"]))
-        sweep.append({"threshold": t, "image_hits": len(est), "image_precision": tp / max(len(est), 1), "image_recall": tp / max(len(true_img), 1),
+        sweep.append({"threshold": t, "image_hits": q["estimated"], "image_precision": q["precision"], "image_recall": q["recall"],
                       "image_zero_concepts": int((img == 0).sum()), "spearman_image_vs_truth": float(img.corr(gt["image_count"], method="spearman")),
-                      "integrated_hits": int(integ.sum()), "integrated_precision": itp / max(len(integ_hits), 1), "integrated_recall": itp / max(len(matched), 1),
+                      "integrated_hits": int(integ.sum()), "integrated_precision": iq["precision"], "integrated_recall": iq["recall"],
                       "spearman_integrated_vs_truth": float(integ.corr(gt["matched_count"], method="spearman"))})
     return accuracy(hits, truth), pd.DataFrame(rows), pd.DataFrame(sweep)

@@ -23,7 +23,7 @@ from wag.synthetic.params import SyntheticParams, TrainParams
 from wag.synthetic.train import TrainedModel, arch_name, train_clip
 from wag.synthetic.world import DATASET, World, build_world
 
-CACHE_VERSION = 3
+CACHE_VERSION = 5
 COUNT_TYPES = ("truth", "text", "image", "integrated")
 
 
@@ -74,14 +74,25 @@ def evaluate(world: World, trained: TrainedModel, *, label: str, retrieval: bool
     return pd.concat([f[cols] for f in frames], ignore_index=True)
 
 
+#: tagger kind (``experiments.tagger.kind``) -> label used in variant names (``<label>@<threshold>``)
+TAGGER_LABELS = {"trained": "tagger", "clip": "clip"}
+#: label -> what the ``tagger`` column of ``count_quality`` says
+TAGGER_DESCRIPTIONS = {"tagger": "WorldTagger (trained on fresh renders: RAM++ analogue)", "clip": "OpenClipTagger (the headline CLIP model)"}
+
+
+def variant_names(label: str | None, threshold: float) -> dict[str, str]:
+    """Count type -> frequencies ``variant`` of the synthetic chain (image/integrated named by tagger and threshold)."""
+    return {"truth": "ground truth", "text": "phrase", "image": f"{label}@{threshold}", "integrated": f"integrated@{threshold}"}
+
+
 def make_tagger(kind: str, world: World, sp: SyntheticParams, model: TrainedModel, seed: int) -> tuple[str, object]:
     """(label, tagger): ``trained`` = the world tagger (RAM++ analogue), ``clip`` = OpenClipTagger on ``model``."""
     from wag.frequency.tagging import OpenClipTagger
     from wag.synthetic.tagger import train_world_tagger
 
     if kind == "trained":
-        return "tagger", train_world_tagger(world, sp.experiments.tagger, seed, threads=sp.train.threads)
-    return "clip", OpenClipTagger(load_model(model, "tagger"), world.names, batch_size=512)
+        return TAGGER_LABELS[kind], train_world_tagger(world, sp.experiments.tagger, seed, threads=sp.train.threads)
+    return TAGGER_LABELS[kind], OpenClipTagger(load_model(model, "tagger"), world.names, batch_size=512)
 
 
 def count_world(world: World, taggers: dict[str, object], threshold: float, *, progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -97,7 +108,9 @@ def count_world(world: World, taggers: dict[str, object], threshold: float, *, p
     from wag.concepts import concept_table
     from wag.corpus import iter_shards
     from wag.frequency import count_captions
+    from wag.frequency.audit import hit_quality
     from wag.frequency.integrated import integrated_counts
+    from wag.frequency.misalignment import misalignment
     from wag.frequency.tagging import image_hits, iter_shard_images
 
     names = world.names
@@ -110,12 +123,11 @@ def count_world(world: World, taggers: dict[str, object], threshold: float, *, p
     }
     truth["integrated"] = truth["text"].merge(truth["image"], on=["concept", "sample_id"])
     hits = {"text": res.hits[["concept", "sample_id"]].drop_duplicates()}
-    info: dict = {"failures": res.failures, "tagger": None}
+    info: dict = {"failures": res.failures}
     all_tags = {label: t.tag(iter_shard_images(iter_shards([str(p) for p in world.shards], fmt="wds"))) for label, t in taggers.items()}
     label = next(iter(taggers), None)
     if label is not None:
         tags = all_tags[label]
-        info["tagger"] = f"{label}: {type(taggers[label]).__name__}"
         hits["image"] = image_hits(tags, threshold)
         hits["integrated"] = hits["text"].merge(hits["image"], on=["concept", "sample_id"])
         integ = integrated_counts(hits["text"], tags, threshold=threshold, concepts=names, text_ids=meta["sample_id"])
@@ -124,12 +136,11 @@ def count_world(world: World, taggers: dict[str, object], threshold: float, *, p
     gt = world.ground_truth().set_index("concept")
     rows, qual = [], []
     true_col = {"truth": "image_count", "text": "caption_count", "image": "image_count", "integrated": "matched_count"}
-    variants = {"truth": "ground truth", "text": "phrase", "image": f"{label}@{threshold}", "integrated": f"integrated@{threshold}"}
+    variants = variant_names(label, threshold)
 
-    def quality(method: str, variant: str, est: pd.DataFrame, tru: pd.DataFrame, rho: float) -> dict:
-        tp = len(est.merge(tru, on=["concept", "sample_id"]))
-        return {"method": method, "variant": variant, "true_positive": tp, "estimated": len(est), "true": len(tru),
-                "precision": tp / max(len(est), 1), "recall": tp / max(len(tru), 1), "spearman": rho}
+    def quality(method: str, variant: str, tagger: str | None, est: pd.DataFrame, tru: pd.DataFrame, rho: float) -> dict:
+        return {"method": method, "variant": variant, **hit_quality(est, tru), "spearman": rho,
+                "tagger": TAGGER_DESCRIPTIONS.get(tagger, tagger) if tagger else ""}
 
     for method in COUNT_TYPES:
         if method == "truth":
@@ -143,19 +154,16 @@ def count_world(world: World, taggers: dict[str, object], threshold: float, *, p
                          "count": int(cnt[c]), "true_count": int(gt.at[c, true_col[method]])})
         if method != "truth":
             rho = _spearman(cnt.reindex(names).to_numpy(), gt[true_col[method]].reindex(names).to_numpy())
-            qual.append(quality(method, variants[method], hits[method], truth[method], rho))
-    for lab, tags in all_tags.items():  # every tagger's hit quality at other thresholds (cf. the paper's App. F)
+            qual.append(quality(method, variants[method], None if method == "text" else label, hits[method], truth[method], rho))
+    for lab, lab_tags in all_tags.items():  # every tagger's hit quality at other thresholds (cf. the paper's App. F)
         for t in sorted({0.5, 0.7, 0.9, 0.99} - ({threshold} if lab == label else set())):
-            est = image_hits(tags, t)
+            est = image_hits(lab_tags, t)
             cnt = est["concept"].value_counts().reindex(names, fill_value=0)
-            qual.append(quality("image", f"{lab}@{t}", est, truth["image"], _spearman(cnt.to_numpy(), gt["image_count"].reindex(names).to_numpy())))
-    mis = {"true_misaligned": _misaligned(meta["image_concepts"], meta["caption_concepts"])}
+            qual.append(quality("image", f"{lab}@{t}", lab, est, truth["image"], _spearman(cnt.to_numpy(), gt["image_count"].reindex(names).to_numpy())))
+    # the paper's Tab. 3 degree (misaligned pairs / corpus size): from the truth, and from our text hits and tags
+    info["true_misaligned"] = misalignment(truth["text"], truth["image"].assign(score=1.0), threshold=0.5, n_samples=len(meta))["degree_fixed"]
     if label is not None:
-        img_sets = hits["image"].groupby("sample_id")["concept"].apply(set)
-        txt_sets = hits["text"].groupby("sample_id")["concept"].apply(set)
-        both = img_sets.index.intersection(txt_sets.index)
-        mis["estimated_misaligned"] = float(np.mean([not (img_sets[s] & txt_sets[s]) for s in both]) * len(both) / len(meta)) if len(both) else 0.0
-    info.update(mis)
+        info["estimated_misaligned"] = misalignment(hits["text"], tags, threshold=threshold, n_samples=len(meta))["degree_fixed"]
     return pd.DataFrame(rows), pd.DataFrame(qual), info
 
 
@@ -168,12 +176,6 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 def _pairs(ids: pd.Series, sets: pd.Series) -> pd.DataFrame:
     return pd.DataFrame([(c, s) for s, cs in zip(ids, sets) for c in set(cs)], columns=["concept", "sample_id"])
-
-
-def _misaligned(img: pd.Series, cap: pd.Series) -> float:
-    """Paper's Tab. 3 definition: ≥1 image concept, ≥1 caption concept, and the two sets disjoint (fraction of pairs)."""
-    n = sum(1 for a, b in zip(img, cap) if len(a) and len(b) and not set(a) & set(b))
-    return n / max(len(img), 1)
 
 
 def join(freq: pd.DataFrame, perf: pd.DataFrame) -> pd.DataFrame:
@@ -268,20 +270,8 @@ def run_headline(sp: SyntheticParams, *, progress: bool = False, refresh: bool =
         cf, cp = fits_and_points(joined[joined["seed"].isin(common)].assign(seed=POOLED_COMMON, pretraining=DATASET), sp, by=["seed", "width"])
         pooled_f, pooled_p = pd.concat([pooled_f, cf], ignore_index=True), pd.concat([pooled_p, cp], ignore_index=True)
     quality = tabs["count_quality"].drop_duplicates(subset=["seed", "method", "variant"], ignore_index=True)
-    quality["tagger"] = [_tagger_of(m, v, sp) for m, v in zip(quality["method"], quality["variant"], strict=True)]
     return Headline(tabs["counts"], quality, tabs["performance"], pd.concat([fits, pooled_f], ignore_index=True),
                     pd.concat([points, pooled_p], ignore_index=True), tabs["timings"])
-
-
-_TAGGER_CLASSES = {"tagger": "WorldTagger (trained on fresh renders: RAM++ analogue)", "clip": "OpenClipTagger (the headline CLIP model)"}
-
-
-def _tagger_of(method: str, variant: str, sp: SyntheticParams) -> str:
-    """The tagger behind a count-quality row ('' for text rows)."""
-    if method == "text":
-        return ""
-    label = variant.split("@")[0] if method == "image" else ("tagger" if sp.experiments.tagger.kind == "trained" else "clip")
-    return _TAGGER_CLASSES.get(label, label)
 
 
 def join_seeds(counts: pd.DataFrame, perf: pd.DataFrame) -> pd.DataFrame:
@@ -312,9 +302,7 @@ def headline_summary(h: Headline, sp: SyntheticParams, count_type: str = "text")
 
 
 def _variant(count_type: str, sp: SyntheticParams) -> str:
-    t = sp.experiments.tagger_threshold
-    label = "tagger" if sp.experiments.tagger.kind == "trained" else "clip"
-    return {"truth": "ground truth", "text": "phrase", "image": f"{label}@{t}", "integrated": f"integrated@{t}"}[count_type]
+    return variant_names(TAGGER_LABELS[sp.experiments.tagger.kind], sp.experiments.tagger_threshold)[count_type]
 
 
 def scale_table(h: Headline, sp: SyntheticParams, count_type: str = "text") -> pd.DataFrame:
