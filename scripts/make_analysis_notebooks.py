@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import nbformat as nbf
+from wag.notebook import RELEASED_FILES_TAG
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,6 +29,9 @@ print(f"released files: {root}")
 print(f"pretraining sets: {A.pretraining}; models: {A.models}; bootstrap resamples: {A.n_boot}")"""
 
 
+RELEASED = {"tags": [RELEASED_FILES_TAG]}  # every analysis cell reads the released files
+
+
 def nb(section: str, intro: str, cells: list[tuple[str, str]]) -> nbf.NotebookNode:
     book = nbf.v4.new_notebook()
     book.metadata["kernelspec"] = KERNEL
@@ -38,10 +42,10 @@ def nb(section: str, intro: str, cells: list[tuple[str, str]]) -> nbf.NotebookNo
         nbf.v4.new_markdown_cell(intro),
         params,
         nbf.v4.new_code_cell(f'from wag.notebook import setup\n\nP, report = setup(profile, "{section}", out_dir)'),
-        nbf.v4.new_code_cell(COMMON_IMPORTS),
+        nbf.v4.new_code_cell(COMMON_IMPORTS, metadata=RELEASED),
     ]
     for kind, src in cells:
-        book.cells.append(nbf.v4.new_markdown_cell(src) if kind == "md" else nbf.v4.new_code_cell(src))
+        book.cells.append(nbf.v4.new_markdown_cell(src) if kind == "md" else nbf.v4.new_code_cell(src, metadata=RELEASED))
     for i, cell in enumerate(book.cells):  # stable ids: regenerating gives identical files
         cell.id = f"{section.replace('_', '-')[:40]}-{i:02d}"
     return book

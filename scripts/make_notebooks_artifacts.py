@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from wag.notebook import RELEASED_FILES_TAG
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,8 +30,8 @@ def _nb(section: str, claim_md: str, cells: list[tuple[str, str]]) -> nbformat.N
         params,
         new_code_cell(f'from wag.notebook import setup\n\nP, report = setup(profile, "{section}", out_dir)'),
     ]
-    for kind, src in cells:
-        nb.cells.append(new_markdown_cell(src) if kind == "md" else new_code_cell(src))
+    for kind, src in cells:  # every content cell reads the released files
+        nb.cells.append(new_markdown_cell(src) if kind == "md" else new_code_cell(src, metadata={"tags": [RELEASED_FILES_TAG]}))
     return nb
 
 

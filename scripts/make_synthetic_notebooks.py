@@ -9,8 +9,10 @@ from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from wag.notebook import RELEASED_FILES_TAG
 
 ROOT = Path(__file__).resolve().parents[1]
+RELEASED = {"tags": [RELEASED_FILES_TAG]}  # cells that read the paper's released files
 KERNEL = {"kernelspec": {"display_name": "Python (wag)", "language": "python", "name": "wag"}, "language_info": {"name": "python"}}
 
 
@@ -44,11 +46,10 @@ The `ci` profile runs a tiny world whose numbers are not meant to be read; `defa
 demonstration, `synthetic` the full size."""
     ),
     params_cell(),
-    new_code_cell('from wag.notebook import setup\n\nP, report = setup(profile, "4-2_synthetic", out_dir)'),
+    new_code_cell('from wag.notebook import setup\nfrom wag.synthetic import figures as F\n\nP, report = setup(profile, "4-2_synthetic", out_dir)'),
     new_markdown_cell("## Fig. 4 (right): SynthCI-30M, from the released files"),
-    new_code_cell(
+    new_code_cell(metadata=RELEASED, source=
         """import wag.artifacts as A
-from wag.synthetic import figures as F
 
 root = A.paper_root(P)
 pts, fits, chart = F.released_fig4(root, "synthci30m", ["image", "text", "integrated"], datasets=P.analysis.classification_datasets,
@@ -186,10 +187,9 @@ the trained model's image embeddings) to any test image, recount with the freque
 that the per-concept slope stays above zero."""
     ),
     params_cell(),
-    new_code_cell('from wag.notebook import setup\n\nP, report = setup(profile, "4-1_similarity_control", out_dir)'),
-    new_code_cell(
+    new_code_cell('from wag.notebook import setup\nfrom wag.synthetic import figures as F\n\nP, report = setup(profile, "4-1_similarity_control", out_dir)'),
+    new_code_cell(metadata=RELEASED, source=
         """import wag.artifacts as A
-from wag.synthetic import figures as F
 
 root = A.paper_root(P)
 pts, fits, chart = F.released_fig4(root, "laion200m_train_test_sim_normalized", ["image"], datasets=P.analysis.classification_datasets,

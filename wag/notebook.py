@@ -9,6 +9,10 @@ from typing import Any
 from wag.params import Profile, load_profile
 from wag.report import Report
 
+#: Cell tag of notebook cells that read the paper's released files (or the NeglectedTails estimates); the test
+#: suite skips them, naming why, where neither a local copy nor a download is available.
+RELEASED_FILES_TAG = "released-files"
+
 
 def setup(profile: str | Path, section: str, out_dir: str | Path | None = None, **overrides: Any) -> tuple[Profile, Report]:
     """Load the profile (name or YAML path; keyword overrides are deep-merged), prepare outputs.
