@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +15,19 @@ from wag.report import Report
 RELEASED_FILES_TAG = "released-files"
 
 
-def setup(profile: str | Path, section: str, out_dir: str | Path | None = None, **overrides: Any) -> tuple[Profile, Report]:
-    """Load the profile (name or YAML path; keyword overrides are deep-merged), prepare outputs.
+def setup(
+    profile: str | Path, section: str, out_dir: str | Path | None = None, overrides: Mapping[str, Any] | None = None, **sections: Any
+) -> tuple[Profile, Report]:
+    """Load the profile (name or YAML path) with ``overrides`` applied, prepare outputs.
 
+    ``overrides`` is the notebook's papermill parameter: dotted profile keys (``{"analysis.n_boot": 200}``),
+    validated by the profile schema. Keyword ``sections`` (``analysis={"n_boot": 200}``) are merged too.
     Returns the validated :class:`~wag.params.Profile` and a :class:`~wag.report.Report` writing to
     ``out_dir`` (default: the profile's ``figures_dir``) under ``<section>/``.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    params = load_profile(profile, overrides or None)
+    params = load_profile(profile, {**(overrides or {}), **sections} or None)
     try:
         import altair as alt
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from wag.analysis.params import AnalysisParams
 from wag.errors import WagError
@@ -77,8 +79,77 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_profile(name_or_path: str | os.PathLike[str], overrides: dict[str, Any] | None = None) -> Profile:
-    """Load and validate a profile by name (``params/<name>.yaml``) or path; ``overrides`` are deep-merged first."""
+def expand_overrides(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Dotted keys to nested mappings: ``{"analysis.n_boot": 200}`` → ``{"analysis": {"n_boot": 200}}``.
+
+    Nested mappings are accepted as well and merged key by key; a key given twice (``"analysis"`` as a
+    value and ``"analysis.n_boot"``) is an error naming it.
+    """
+    if overrides is None:
+        return {}
+    if not isinstance(overrides, Mapping):
+        raise ParamsError(f"overrides must be a mapping of dotted profile keys to values (e.g. {{'analysis.n_boot': 200}}), got {type(overrides).__name__}")
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if not isinstance(key, str) or not key or any(not part for part in key.split(".")):
+            raise ParamsError(f"override key {key!r} is not a dotted profile key like 'analysis.n_boot'")
+        *parents, leaf = key.split(".")
+        node = out
+        for i, part in enumerate(parents):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ParamsError(f"override '{key}' conflicts with override '{'.'.join(parents[: i + 1])}' (given twice)")
+            node = child
+        if isinstance(value, Mapping):
+            value = expand_overrides(value)
+            if isinstance(node.get(leaf), dict):
+                value = _deep_merge(node[leaf], value)
+        elif leaf in node:
+            raise ParamsError(f"override '{key}' is given twice")
+        node[leaf] = value
+    return out
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside a field annotation (``Model`` or ``Model | None``), else None."""
+    candidates = [annotation, *typing.get_args(annotation)]
+    return next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+
+
+def check_override_keys(nested: Mapping[str, Any], model: type[BaseModel] = Profile, prefix: str = "") -> None:
+    """Raise one :class:`ParamsError` naming the first override key the schema does not have (and the allowed keys)."""
+    for key, value in nested.items():
+        dotted = f"{prefix}{key}"
+        field = model.model_fields.get(key)
+        if field is None:
+            where = f"under '{prefix[:-1]}'" if prefix else "at the top level"
+            raise ParamsError(f"unknown key '{dotted}' in overrides; allowed keys {where}: {', '.join(sorted(model.model_fields))}")
+        sub = _model_of(field.annotation)
+        if sub is not None and isinstance(value, Mapping):
+            check_override_keys(value, sub, f"{dotted}.")
+
+
+def parse_set_options(pairs: list[str] | None) -> dict[str, Any]:
+    """``["analysis.n_boot=200", ...]`` (the CLI's ``--set``) → ``{"analysis.n_boot": 200}``; values are YAML (safe)."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise ParamsError(f"--set {pair!r}: expected KEY=VALUE with a dotted profile key, e.g. --set analysis.n_boot=200")
+        try:
+            out[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ParamsError(f"--set {pair!r}: the value is not valid YAML ({exc.__class__.__name__}); quote it") from None
+    return out
+
+
+def load_profile(name_or_path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Profile:
+    """Load and validate a profile by name (``params/<name>.yaml``) or path, then apply ``overrides``.
+
+    ``overrides`` maps dotted keys (``{"analysis.n_boot": 200}``) or nested mappings to values; they are
+    deep-merged into the file and validated by the same schema. A problem in the file is reported as the
+    file's, a problem an override introduces as that override's (one message naming the key).
+    """
     text_name = str(name_or_path)
     path = Path(text_name)
     if not (text_name.endswith((".yaml", ".yml")) or path.is_file()):
@@ -99,9 +170,18 @@ def load_profile(name_or_path: str | os.PathLike[str], overrides: dict[str, Any]
     if not isinstance(data, dict):
         raise ParamsError(f"profile {path} must be a mapping of keys to values, got {type(data).__name__}")
     data.setdefault("name", path.stem)
-    if overrides:
-        data = _deep_merge(data, overrides)
     try:
-        return Profile.model_validate(data)
+        profile = Profile.model_validate(data)
     except ValidationError as exc:
         raise ParamsError(_format_validation_error(exc, str(path))) from None
+    nested = expand_overrides(overrides)
+    if not nested:
+        return profile
+    check_override_keys(nested)
+    try:
+        return Profile.model_validate(_deep_merge(data, nested))
+    except ValidationError as exc:
+        problems = [
+            f"'{'.'.join(str(x) for x in e['loc']) or '<top level>'}': {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
+        ]
+        raise ParamsError(f"invalid override for profile '{profile.name}': {'; '.join(problems)}") from None
