@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import re
 import sys
 from pathlib import Path
@@ -38,8 +39,24 @@ CLAIM = re.compile(r"\*\*\s*(claims?|question)\b", re.IGNORECASE)
 
 def _read(nb: nbformat.NotebookNode | str | Path) -> tuple[nbformat.NotebookNode, str]:
     if isinstance(nb, (str, Path)):
-        return nbformat.read(str(nb), as_version=nbformat.NO_CONVERT), Path(nb).name
+        return _load(Path(nb)), Path(nb).name
     return nb, "<notebook>"
+
+
+def _load(path: Path) -> nbformat.NotebookNode:
+    """The notebook as stored (no validation: nbformat's reader would silently replace repeated ids)."""
+    from nbformat.v4.rwbase import rejoin_lines
+
+    return rejoin_lines(nbformat.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+
+
+def _save(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Write in nbformat's own layout (indent 1, sorted keys), atomically."""
+    from wag.io import write_text
+
+    from nbformat.v4.nbjson import writes
+
+    write_text(path, writes(nb) + "\n")
 
 
 def _tags(cell: Any) -> list[str]:
@@ -143,7 +160,7 @@ def id_prefix(cells: list[Any], fallback: str) -> str:
 def fix_ids(path: str | Path) -> list[tuple[str, str]]:
     """Give cells with a missing, random or repeated id the next free ``<prefix>-NN`` id; keep the others. Returns renames."""
     path = Path(path)
-    nb = nbformat.read(str(path), as_version=4)
+    nb = _load(path)
     slug = re.sub(r"[^A-Za-z0-9]+", "-", path.stem.split("_", 1)[-1] if path.stem[:1].isdigit() else path.stem).strip("-")
     prefix = id_prefix(nb.cells, slug)
     keep = [c.get("id") for c in nb.cells if c.get("id") and ID_PATTERN.match(c["id"]) and not RANDOM_ID.match(c["id"])]
@@ -165,7 +182,7 @@ def fix_ids(path: str | Path) -> list[tuple[str, str]]:
         renames.append((cid or "", new))
         c["id"] = new
     if renames:
-        nbformat.write(nb, str(path))
+        _save(nb, path)
     return renames
 
 

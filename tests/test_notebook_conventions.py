@@ -1,0 +1,144 @@
+"""The committed notebooks follow the conventions (wag.notebook_conventions), and the checker catches each break."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from wag.notebook_conventions import check_notebook, fix_ids
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_committed_notebook_follows_conventions(path: Path) -> None:
+    assert check_notebook(path) == []
+
+
+def test_there_are_notebooks_and_no_generators() -> None:
+    assert len(NOTEBOOKS) >= 10
+    generators = [p.name for p in (ROOT / "scripts").glob("*.py") if "notebook" in p.read_text(encoding="utf-8").lower() and "nbformat" in p.read_text(encoding="utf-8")]
+    assert generators == [], f"notebooks are the source; scripts writing notebooks came back: {generators}"
+
+
+def _good() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "wag", "display_name": "Python (wag)", "language": "python"}
+    claim = nbformat.v4.new_markdown_cell("# §9 Test\n\n**Claim tested.** Reproduces Fig. 9.", id="test-00")
+    params = nbformat.v4.new_code_cell('profile = "ci"\nout_dir = None\noverrides = {}', id="test-01")
+    params.metadata["tags"] = ["parameters"]
+    setup = nbformat.v4.new_code_cell('from wag.notebook import setup\n\nP, report = setup(profile, "9_test", out_dir, overrides)', id="test-02")
+    body = nbformat.v4.new_code_cell("x = 1", id="test-03")
+    nb.cells = [claim, params, setup, body]
+    return nb
+
+
+def _broken(change) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(_good())
+    change(nb)
+    return nb
+
+
+def _with_output(nb):
+    nb.cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+
+
+def _with_count(nb):
+    nb.cells[3].execution_count = 4
+
+
+def _two_parameter_cells(nb):
+    nb.cells[3].metadata["tags"] = ["parameters"]
+
+
+def _no_setup(nb):
+    nb.cells[2].source = "import wag"
+
+
+def _setup_without_overrides(nb):
+    nb.cells[2].source = 'from wag.notebook import setup\nP, report = setup(profile, "9_test", out_dir)'
+
+
+def _no_overrides_param(nb):
+    nb.cells[1].source = 'profile = "ci"\nout_dir = None'
+
+
+def _default_profile_param(nb):
+    nb.cells[1].source = 'profile = "default"\nout_dir = None\noverrides = {}'
+
+
+def _no_claim(nb):
+    nb.cells[0] = nbformat.v4.new_code_cell("print('hi')", id="test-00")
+
+
+def _claim_without_claim(nb):
+    nb.cells[0].source = "# Notes"
+
+
+def _kernel(nb):
+    nb.metadata["kernelspec"]["name"] = "python3"
+
+
+def _random_id(nb):
+    nb.cells[3]["id"] = "3e3ba6ee"
+
+
+def _uuid_id(nb):
+    nb.cells[3]["id"] = "0b7c8f0e-1d2a-4c3b-9e8f-7a6b5c4d3e2f"
+
+
+def _duplicate_id(nb):
+    nb.cells[3]["id"] = "test-01"
+
+
+def _missing_id(nb):
+    del nb.cells[3]["id"]
+
+
+def _old_nbformat(nb):
+    nb.nbformat_minor = 4
+
+
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        (_with_output, "cell 4 was committed with outputs"),
+        (_with_count, "cell 4 was committed with outputs or an execution count"),
+        (_two_parameter_cells, "exactly one cell must be tagged 'parameters'; found 2"),
+        (_no_setup, "cell 3 must call `setup("),
+        (_setup_without_overrides, "setup(...) must receive the parameters overrides"),
+        (_no_overrides_param, "must assign `overrides = {}`"),
+        (_default_profile_param, "`profile` defaults to 'default'"),
+        (_no_claim, "cell 1 must be markdown"),
+        (_claim_without_claim, "cell 1 must be markdown"),
+        (_kernel, "kernelspec name is 'python3'"),
+        (_random_id, "id '3e3ba6ee' looks random"),
+        (_uuid_id, "looks random"),
+        (_duplicate_id, "id 'test-01' repeats cell 2"),
+        (_missing_id, "cell 4 has no id"),
+        (_old_nbformat, "save as 4.5+"),
+    ],
+    ids=lambda v: getattr(v, "__name__", "")[1:] if callable(v) else "",
+)
+def test_checker_catches_each_broken_convention(change, expected: str) -> None:
+    assert check_notebook(_good()) == []
+    problems = check_notebook(_broken(change))
+    assert any(expected in p for p in problems), problems
+
+
+def test_fix_ids_renames_only_random_ids(tmp_path: Path) -> None:
+    nb = _good()
+    nb.cells.append(nbformat.v4.new_code_cell("y = 2", id="9f8e7d6c"))
+    nb.cells.append(nbformat.v4.new_code_cell("z = 3", id="test-01"))  # a copy-pasted cell repeats an id
+    path = tmp_path / "9_test.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")  # raw: nbformat.write would itself replace the repeated id
+    assert fix_ids(path) == [("9f8e7d6c", "test-04"), ("test-01", "test-05")]
+    fixed = nbformat.read(path, as_version=4)
+    assert [c.id for c in fixed.cells] == ["test-00", "test-01", "test-02", "test-03", "test-04", "test-05"]
+    assert check_notebook(path) == []
+    assert fix_ids(path) == []  # stable: a second run renames nothing
