@@ -16,7 +16,7 @@ export WAG_NEGLECTED_TAILS ?= $(abspath ../shared/neglected-tails-counts)
 endif
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup reproduce test lab bench clean-cache
+.PHONY: setup git-filter reproduce test lab bench clean-cache
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,22 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name wag --display-name "Python (wag)"
 	touch $(STAMP)
 
-setup: $(STAMP)  ## create .venv with the pinned packages and the "wag" Jupyter kernel
+setup: $(STAMP)  ## create .venv with the pinned packages and the "wag" Jupyter kernel; install the notebook git filter
+	@$(MAKE) --no-print-directory git-filter
+
+# nbstripout as a git filter (.gitattributes names it): outputs, execution counts and run metadata are
+# stripped from notebooks when they are staged; cell ids (--keep-id) and tags are kept. Only in a git checkout.
+NBSTRIP_EXTRA := metadata.papermill cell.metadata.papermill metadata.widgets metadata.language_info.version \
+	metadata.language_info.codemirror_mode metadata.language_info.file_extension metadata.language_info.mimetype \
+	metadata.language_info.nbconvert_exporter metadata.language_info.pygments_lexer
+git-filter:  ## install the nbstripout git filter into .git/config (keeps cell ids and tags)
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  $(VENV)/bin/nbstripout --install --attributes .gitattributes && \
+	  git config filter.nbstripout.clean '"$(abspath $(PY))" -m nbstripout --keep-id' && \
+	  git config diff.ipynb.textconv '"$(abspath $(PY))" -m nbstripout --keep-id -t' && \
+	  git config filter.nbstripout.extrakeys '$(NBSTRIP_EXTRA)' && \
+	  echo "nbstripout git filter installed: notebooks are staged without outputs (cell ids and tags kept)"; \
+	else echo "not a git checkout: nbstripout git filter not installed"; fi
 
 reproduce: setup  ## run every notebook on params/$(PROFILE).yaml → figures/, runs/$(PROFILE)/
 	$(VENV)/bin/wag reproduce --profile $(PROFILE)

@@ -142,3 +142,40 @@ def test_fix_ids_renames_only_random_ids(tmp_path: Path) -> None:
     assert [c.id for c in fixed.cells] == ["test-00", "test-01", "test-02", "test-03", "test-04", "test-05"]
     assert check_notebook(path) == []
     assert fix_ids(path) == []  # stable: a second run renames nothing
+
+
+def test_git_filter_strips_outputs_and_keeps_ids_and_tags(tmp_path: Path) -> None:
+    """`make git-filter` in a fresh repository: a notebook saved with outputs is staged exactly as committed."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    nbstripout = Path(sys.prefix) / "bin" / "nbstripout"
+    if shutil.which("git") is None or shutil.which("make") is None or not nbstripout.exists():
+        pytest.skip("needs git, make and nbstripout (pip install -r requirements-dev.txt)")
+    repo = tmp_path / "repo"
+    (repo / "notebooks").mkdir(parents=True)
+    for name in ("Makefile", ".gitattributes"):
+        shutil.copy(ROOT / name, repo / name)
+    clean = ROOT / "notebooks" / "5_insights.ipynb"
+    run = lambda *cmd: subprocess.run(cmd, cwd=repo, check=True, capture_output=True, text=True)  # noqa: E731
+    run("git", "init", "-q")
+    out = run("make", "--no-print-directory", "git-filter", f"VENV={sys.prefix}").stdout
+    assert "filter installed" in out
+    nb = json.loads(clean.read_text(encoding="utf-8"))
+    nb["metadata"]["papermill"] = {"duration": 1.0}
+    nb["metadata"]["language_info"] = {"name": "python", "version": "3.11.2", "mimetype": "text/x-python"}
+    for i, c in enumerate(nb["cells"]):
+        if c["cell_type"] == "code":
+            c["execution_count"] = i
+            c["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["hi\n"]}]
+            c["metadata"]["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00Z"}
+    saved = repo / "notebooks" / clean.name
+    saved.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    assert check_notebook(saved) != []  # the working copy has outputs ...
+    run("git", "add", "notebooks")
+    staged = tmp_path / "staged.ipynb"
+    staged.write_text(run("git", "show", f":notebooks/{clean.name}").stdout, encoding="utf-8")
+    assert check_notebook(staged) == []  # ... the staged one does not, and keeps ids and tags
+    assert staged.read_text(encoding="utf-8") == clean.read_text(encoding="utf-8")
