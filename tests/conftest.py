@@ -18,18 +18,6 @@ if (SHARED / "neglected-tails-counts").is_dir():
     os.environ.setdefault("WAG_NEGLECTED_TAILS", str(SHARED / "neglected-tails-counts"))
 
 
-def _released_files_missing() -> str | None:
-    """Why the paper's released files or the NeglectedTails estimates cannot be had (local copy, cache or download), else None."""
-    from wag.artifacts import ArtifactsMissingError, neglected_tails_root, paper_root
-
-    try:
-        paper_root()
-        neglected_tails_root()
-    except ArtifactsMissingError as exc:
-        return str(exc).splitlines()[0]
-    return None
-
-
 def pytest_collection_modifyitems(config, items):
     """Skip notebook cells tagged ``released-files`` (wag.notebook.RELEASED_FILES_TAG) when those files are unavailable.
 
@@ -37,12 +25,12 @@ def pytest_collection_modifyitems(config, items):
     """
     import pytest
 
-    from wag.notebook import RELEASED_FILES_TAG
+    from wag.notebook import RELEASED_FILES_TAG, released_files_missing
 
     tagged = [it for it in items if RELEASED_FILES_TAG in (getattr(it, "cell", None) or {}).get("metadata", {}).get("tags", [])]
     if not tagged:
         return
-    reason = _released_files_missing()
+    reason = released_files_missing()
     if reason is None:
         return
     skip = pytest.mark.skip(reason=f"{reason} (set WAG_PAPER_ARTIFACTS / WAG_NEGLECTED_TAILS, or put ../shared beside the clone)")

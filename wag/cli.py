@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 from collections.abc import Sequence
 
@@ -14,14 +15,24 @@ STAGE_CLIS = ("wag.artifacts.cli", "wag.frequency.cli", "wag.evaluate.cli", "wag
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from wag.params import parse_set_options
     from wag.reproduce import run_notebooks
 
-    results, manifest = run_notebooks(args.profile, only=args.only, out=args.out)
+    overrides = parse_set_options(args.set)
+    results, manifest = run_notebooks(args.profile, only=args.only, out=args.out, overrides=overrides)
     width = max((len(r.notebook) for r in results), default=8)
-    print(f"\n{'notebook':<{width}}  status   seconds")
+    print(f"\n{'notebook':<{width}}  status   seconds  skipped cells")
     for r in results:
-        print(f"{r.notebook:<{width}}  {r.status:<7} {r.seconds:8.1f}")
+        print(f"{r.notebook:<{width}}  {r.status:<7} {r.seconds:8.1f}  {len(r.skipped_cells) or ''}")
     print(f"total notebook time: {sum(r.seconds for r in results):.1f} s; manifest: {manifest}")
+    if overrides:
+        print("overrides: " + ", ".join(f"{k}={v!r}" for k, v in overrides.items()))
+    not_produced = [(r.notebook, o) for r in results for o in r.not_produced]
+    if any(r.skipped_cells for r in results):
+        reason = json.loads(manifest.read_text(encoding="utf-8"))["released_files"]["reason"]
+        print(f"\nnot produced ({len(not_produced)}; cells tagged released-files were skipped): {reason}")
+        for nb, o in not_produced:
+            print(f"  {nb}: {o['id']} ({o['paper']}), cell {o['cell']}")
     failed = [r for r in results if r.status != "ok"]
     for r in failed:
         print(f"error: notebook {r.notebook}.ipynb failed at {r.error}; executed copy: {r.output}", file=sys.stderr)
@@ -47,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--profile", default="default", help="profile name in params/ or a YAML path (default: default)")
     rep.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="run only these notebooks (names without .ipynb)")
     rep.add_argument("--out", metavar="DIR", help="write figures, tables and executed notebooks under DIR")
+    rep.add_argument(
+        "--set", action="append", metavar="KEY=VALUE",
+        help="override one profile key (dotted, e.g. analysis.n_boot=200; the value is YAML); repeatable; validated before any notebook runs",
+    )
     rep.set_defaults(func=_cmd_reproduce)
 
     prof = sub.add_parser("profiles", help="validate and list profiles")

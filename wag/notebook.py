@@ -41,3 +41,20 @@ def setup(
     report = Report(section, params, out_dir=out_dir)
     print(f"wag profile '{params.name}' → outputs in {report.dir}")
     return params, report
+
+
+def released_files_missing(profile: Profile | None = None) -> str | None:
+    """Why the paper's released files or the NeglectedTails estimates cannot be had, else None.
+
+    Tries what a notebook would (profile key, environment variable, cache, download when allowed), so the
+    test suite (``tests/conftest.py``) and ``wag reproduce`` skip the cells tagged :data:`RELEASED_FILES_TAG`
+    for the same reason. The reason is the first line of the :class:`~wag.artifacts.ArtifactsMissingError`.
+    """
+    from wag.artifacts import ArtifactsMissingError, neglected_tails_root, paper_root
+
+    try:
+        paper_root(profile)
+        neglected_tails_root(profile)
+    except ArtifactsMissingError as exc:
+        return str(exc).splitlines()[0].split(" Provide them in")[0]
+    return None

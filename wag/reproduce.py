@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import ast
+import copy
 import datetime as _dt
 import os
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+import nbformat
 
 from wag.errors import WagError
 from wag.io import write_json
 from wag.manifest import environment, folder_checksums
+from wag.notebook import RELEASED_FILES_TAG, released_files_missing
 from wag.params import Profile, load_profile
 from wag.paths import project_root, resolve
 from wag.report import write_index
@@ -29,6 +36,17 @@ class NotebookRun:
     seconds: float
     output: str
     error: str | None = None
+    skipped_cells: list[str] = field(default_factory=list)  # ids of cells not run (their inputs are unavailable)
+    not_produced: list[dict[str, str]] = field(default_factory=list)  # {"id", "paper", "cell"} of the outputs those cells make
+
+
+@dataclass
+class SkippedOutput:
+    """A figure or table a skipped cell would have written (``id`` is ``<cell>:<expression>`` when computed at run time)."""
+
+    id: str
+    paper: str
+    cell: str
 
 
 def notebooks_dir() -> Path:
@@ -63,6 +81,120 @@ def ensure_kernel() -> str:
     return KERNEL_NAME
 
 
+def _strings(node: ast.AST | None, env: dict[str, Any], tree: ast.AST, depth: int = 0) -> list[str]:
+    """The strings an id or paper expression can take, read from the cell's source without running it.
+
+    A constant; a name bound by an enclosing loop over a dict literal (``env``) or assigned once in the cell;
+    both branches of ``a if cond else b``; an f-string as its template (``t2i_{metric}``). Else nothing.
+    """
+    if node is None or depth > 5:
+        return []
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.Name):
+        if node.id in env:
+            return [env[node.id]] if isinstance(env[node.id], str) else []
+        values = [n.value for n in ast.walk(tree) if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == node.id for t in n.targets)]
+        return _strings(values[0], env, tree, depth + 1) if len(values) == 1 else []
+    if isinstance(node, ast.IfExp):
+        return _strings(node.body, env, tree, depth + 1) + _strings(node.orelse, env, tree, depth + 1)
+    if isinstance(node, ast.JoinedStr):
+        return ["".join(v.value if isinstance(v, ast.Constant) else "{" + ast.unparse(v.value) + "}" for v in node.values)]  # type: ignore[attr-defined]
+    return []
+
+
+def _bind(target: ast.AST, value: Any, env: dict[str, Any]) -> None:
+    if isinstance(target, ast.Name):
+        env[target.id] = value
+    elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (tuple, list)) and len(value) == len(target.elts):
+        for t, v in zip(target.elts, value):
+            _bind(t, v, env)
+
+
+def _loop_bindings(tree: ast.AST, loop: ast.For) -> list[dict[str, Any]]:
+    """Bindings of ``for <target> in <name or dict literal>.items()`` when the dict is a literal in the same cell."""
+    it = loop.iter
+    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr == "items"):
+        return []
+    source: Any = it.func.value
+    if isinstance(source, ast.Name):
+        assigned = [n.value for n in ast.walk(tree) if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == source.id for t in n.targets)]
+        source = assigned[0] if len(assigned) == 1 else None
+    try:
+        mapping = ast.literal_eval(source) if source is not None else None
+    except ValueError:
+        return []
+    if not isinstance(mapping, dict):
+        return []
+    out = []
+    for item in mapping.items():
+        env: dict[str, Any] = {}
+        _bind(loop.target, item, env)
+        out.append(env)
+    return out
+
+
+def outputs_of_cell(source: str, cell_id: str = "") -> list[SkippedOutput]:
+    """The figures and tables a cell writes: ``report.figure(chart, "<id>", paper=...)`` / ``report.table(df, "<id>", ...)``.
+
+    Ids given as literals, or bound by a loop over a dict literal of the same cell, are resolved; any other
+    id is reported as the expression that computes it (e.g. ``fig_id``), so nothing a cell makes goes unlisted.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    calls: list[tuple[ast.Call, ast.For | None]] = []
+
+    def visit(node: ast.AST, loop: ast.For | None) -> None:  # each report call with its innermost enclosing loop
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("figure", "table"):
+            if isinstance(node.func.value, ast.Name) and node.func.value.id == "report":
+                calls.append((node, loop))
+        for child in ast.iter_child_nodes(node):
+            visit(child, node if isinstance(node, ast.For) else loop)
+
+    visit(tree, None)
+    found: list[SkippedOutput] = []
+    for node, loop in calls:
+        kw = {k.arg: k.value for k in node.keywords}
+        id_node = node.args[1] if len(node.args) > 1 else kw.get("fig_id", kw.get("table_id"))
+        paper_node = kw.get("paper")
+        envs = _loop_bindings(tree, loop) if loop is not None else []
+        for env in envs or [{}]:
+            ids, papers = _strings(id_node, env, tree), _strings(paper_node, env, tree)
+            if not ids:  # computed from data: name the expression so the output is still listed
+                ids = [f"{cell_id}:{ast.unparse(id_node) if id_node is not None else '?'}"]
+            if len(papers) != len(ids):
+                papers = [" / ".join(dict.fromkeys(papers)) or "computed at run time"] * len(ids)
+            found += [SkippedOutput(i, pp, cell_id) for i, pp in zip(ids, papers)]
+    return found
+
+
+def skip_tagged_cells(nb: nbformat.NotebookNode, reason: str, tag: str = RELEASED_FILES_TAG) -> tuple[nbformat.NotebookNode, list[str], list[SkippedOutput]]:
+    """A copy of ``nb`` whose cells tagged ``tag`` print why they were skipped and record what they would have made.
+
+    Each replacement keeps the cell's id and tags and calls ``report.missing(id, paper=, reason=)`` for every
+    figure or table the original would have written, so ``figures/README.md`` lists them as not reproduced.
+    """
+    out = copy.deepcopy(nb)
+    skipped: list[str] = []
+    outputs: list[SkippedOutput] = []
+    for i, cell in enumerate(out.cells):
+        if cell.cell_type != "code" or tag not in cell.get("metadata", {}).get("tags", []):
+            continue
+        cid = cell.get("id") or f"cell-{i + 1}"
+        made = outputs_of_cell(cell.source, cid)
+        lines = [
+            f"# `wag reproduce` skipped this cell (tag {tag}): its inputs are unavailable.",
+            f"print({f'skipped cell {cid}: {reason}'!r})",
+        ]
+        lines += [f"report.missing({o.id!r}, paper={o.paper!r}, reason={reason!r})" for o in made]
+        cell.source = "\n".join(lines)
+        skipped.append(cid)
+        outputs += made
+    return out, skipped, outputs
+
+
 def _input_checksums(profile: Profile) -> dict[str, dict[str, str] | str]:
     """Checksums of the released files this run read (when a local folder was found)."""
     out: dict[str, dict[str, str] | str] = {}
@@ -82,17 +214,32 @@ def _input_checksums(profile: Profile) -> dict[str, dict[str, str] | str]:
     return out
 
 
-def run_notebooks(profile_name: str, *, only: list[str] | None = None, out: str | Path | None = None, progress: bool = True) -> tuple[list[NotebookRun], Path]:
+def run_notebooks(
+    profile_name: str,
+    *,
+    only: list[str] | None = None,
+    out: str | Path | None = None,
+    progress: bool = True,
+    overrides: Mapping[str, Any] | None = None,
+) -> tuple[list[NotebookRun], Path]:
     """Execute the selected notebooks for a profile; return their outcomes and the manifest path.
 
-    Figures and tables go to ``out`` (default: the profile's ``figures_dir``), executed notebooks to
-    ``out/notebooks`` (default: ``runs/<profile>/``), the manifest beside them.
+    ``overrides`` (dotted profile keys → values) are validated with the profile before any notebook runs
+    and passed to every notebook as its ``overrides`` parameter. Figures and tables go to ``out`` (default:
+    the profile's ``figures_dir``), executed notebooks to ``out/notebooks`` (default: ``runs/<profile>/``),
+    the manifest beside them. When the released files cannot be had, the cells tagged ``released-files``
+    are skipped (as the tests do) and the figures and tables they would have written are listed as not
+    produced, with the reason, in each run, the manifest and ``figures/README.md``.
     """
     import papermill as pm
     from tqdm.auto import tqdm
 
-    profile = load_profile(profile_name)
+    overrides = dict(overrides or {})
+    profile = load_profile(profile_name, overrides)
     names = select_notebooks(profile, only)
+    sources = {name: nbformat.read(str(notebooks_dir() / f"{name}.ipynb"), as_version=4) for name in names}
+    needs_files = any(RELEASED_FILES_TAG in c.get("metadata", {}).get("tags", []) for nb in sources.values() for c in nb.cells)
+    missing_reason = released_files_missing(profile) if needs_files else None
     fig_root = resolve(out) if out else profile.figures_path
     run_dir = fig_root / "notebooks" if out else project_root() / "runs" / profile.name
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -102,20 +249,25 @@ def run_notebooks(profile_name: str, *, only: list[str] | None = None, out: str 
     bar = tqdm(names, desc=f"reproduce [{profile.name}]", unit="notebook", disable=not progress)
     for name in bar:
         bar.set_postfix_str(name)
-        src = notebooks_dir() / f"{name}.ipynb"
+        src: nbformat.NotebookNode = sources[name]
+        skipped: list[str] = []
+        made: list[SkippedOutput] = []
+        if missing_reason is not None:
+            src, skipped, made = skip_tagged_cells(src, missing_reason)
         dst = run_dir / f"{name}.ipynb"
         t0 = time.perf_counter()
+        run = NotebookRun(name, "ok", 0.0, str(dst), skipped_cells=skipped, not_produced=[asdict(o) for o in made])
         try:
             pm.execute_notebook(
-                str(src), str(dst),
-                parameters={"profile": profile_name, "out_dir": str(fig_root)},
+                src, str(dst),
+                parameters={"profile": profile_name, "out_dir": str(fig_root), "overrides": overrides},
                 kernel_name=kernel, cwd=str(notebooks_dir()), progress_bar=False,
             )
-            results.append(NotebookRun(name, "ok", round(time.perf_counter() - t0, 2), str(dst)))
         except pm.PapermillExecutionError as exc:
-            msg = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
-            results.append(NotebookRun(name, "failed", round(time.perf_counter() - t0, 2), str(dst), msg))
-            tqdm.write(f"FAILED {name}.ipynb — {msg} (executed copy: {dst})", file=sys.stderr)
+            run.status, run.error = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+            tqdm.write(f"FAILED {name}.ipynb — {run.error} (executed copy: {dst})", file=sys.stderr)
+        run.seconds = round(time.perf_counter() - t0, 2)
+        results.append(run)
     write_index(fig_root)
     manifest = run_dir / "manifest.json"
     write_json(
@@ -123,6 +275,9 @@ def run_notebooks(profile_name: str, *, only: list[str] | None = None, out: str 
         {
             "profile": profile.model_dump(mode="json"),
             "profile_arg": profile_name,
+            "overrides": overrides,
+            "released_files": {"available": missing_reason is None, "reason": missing_reason} if needs_files else None,
+            "not_produced": [{"notebook": r.notebook, **o, "reason": missing_reason} for r in results for o in r.not_produced],
             "started": started.isoformat(timespec="seconds"),
             "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "figures": str(fig_root),
