@@ -56,5 +56,6 @@ def released_files_missing(profile: Profile | None = None) -> str | None:
         paper_root(profile)
         neglected_tails_root(profile)
     except ArtifactsMissingError as exc:
-        return str(exc).splitlines()[0].split(" Provide them in")[0]
+        reason = str(exc).splitlines()[0].split(" Provide them in")[0]
+        return reason if len(reason) <= 300 else reason[:297] + "…"
     return None

@@ -196,8 +196,9 @@ def skip_tagged_cells(nb: nbformat.NotebookNode, reason: str, tag: str = RELEASE
 
 
 def _input_checksums(profile: Profile) -> dict[str, dict[str, str] | str]:
-    """Checksums of the released files this run read (when a local folder was found)."""
+    """Checksums of the released files this run read (when a local folder was found; never downloads)."""
     out: dict[str, dict[str, str] | str] = {}
+    profile = profile.model_copy(update={"download": False})  # reproduce already fetched what it could
     try:
         from wag import artifacts
     except ImportError:
