@@ -63,6 +63,17 @@ def ensure_kernel() -> str:
     return KERNEL_NAME
 
 
+def kernel_options() -> dict:
+    """Papermill options that keep the kernel quiet: on POSIX the kernel talks over local IPC sockets (no
+    TCP port, so ipykernel has no "running over TCP without encryption" warning to print once per
+    notebook); elsewhere TCP stays and the kernel application logs only errors."""
+    if os.name == "posix":
+        from traitlets.config import Config
+
+        return {"config": Config({"KernelManager": {"transport": "ipc"}})}
+    return {"extra_arguments": ["--IPKernelApp.log_level=ERROR"]}
+
+
 def _input_checksums(profile: Profile) -> dict[str, dict[str, str] | str]:
     """Checksums of the released files this run read (when a local folder was found)."""
     out: dict[str, dict[str, str] | str] = {}
@@ -109,7 +120,7 @@ def run_notebooks(profile_name: str, *, only: list[str] | None = None, out: str 
             pm.execute_notebook(
                 str(src), str(dst),
                 parameters={"profile": profile_name, "out_dir": str(fig_root)},
-                kernel_name=kernel, cwd=str(notebooks_dir()), progress_bar=False,
+                kernel_name=kernel, cwd=str(notebooks_dir()), progress_bar=False, **kernel_options(),
             )
             results.append(NotebookRun(name, "ok", round(time.perf_counter() - t0, 2), str(dst)))
         except pm.PapermillExecutionError as exc:
