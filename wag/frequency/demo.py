@@ -46,7 +46,7 @@ def generated_corpus(n_captions: int, n_concepts: int, *, seed: int = 0, paper_r
     for must in ("four-poster bed", "737-200", "Sea or Lake", "T-shirt", "bed", "kite (bird of prey)", "Boeing 737", "sports car"):
         if must not in names:
             names.append(must)
-    key = cache_key({"v": 2, "n": n_captions, "names": names, "seed": seed, "shards": shards})
+    key = cache_key({"v": 3, "n": n_captions, "names": names, "seed": seed, "shards": shards})
     root = cache_dir() / "generated_corpus" / key
     if not (root / "truth.parquet").is_file():
         caps, truth = generate_captions(names, n_captions, seed=seed)
