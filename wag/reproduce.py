@@ -64,13 +64,18 @@ def ensure_kernel() -> str:
 
 
 def kernel_options() -> dict:
-    """Papermill options that keep the kernel quiet: on POSIX the kernel talks over local IPC sockets (no
-    TCP port, so ipykernel has no "running over TCP without encryption" warning to print once per
-    notebook); elsewhere TCP stays and the kernel application logs only errors."""
+    """Papermill options for one notebook's kernel. On POSIX the kernel talks over IPC sockets at a fresh path
+    under the temp folder (no TCP port, so ipykernel has no "running over TCP without encryption" warning to
+    print once per notebook, and concurrent runs never share a socket); elsewhere TCP stays and the kernel
+    application logs only errors."""
     if os.name == "posix":
+        import tempfile
+        import uuid
+
         from traitlets.config import Config
 
-        return {"config": Config({"KernelManager": {"transport": "ipc"}})}
+        ip = os.path.join(tempfile.gettempdir(), f"wag-kernel-{uuid.uuid4().hex[:16]}")
+        return {"config": Config({"KernelManager": {"transport": "ipc", "ip": ip}})}
     return {"extra_arguments": ["--IPKernelApp.log_level=ERROR"]}
 
 
