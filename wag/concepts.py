@@ -21,6 +21,7 @@ Concept names are parsed by :func:`parse_concept`: a parenthesised qualifier
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -186,11 +187,7 @@ def _respell_token(token: str) -> list[str]:
     parts = token.split("-")
     if len(parts) < 2 or any(a.isdigit() and b.isdigit() for a, b in zip(parts, parts[1:])):
         return [token]  # plain word, or numbers ("737-200", "7-11"): only as written
-    forms = [token, " ".join(parts)]
-    joined = "".join(parts)
-    if _joinable(parts):
-        forms.append(joined)
-    return forms
+    return [token, " ".join(parts), *(["".join(parts)] if _joinable(parts) else [])]
 
 
 def _joinable(parts: Sequence[str]) -> bool:
@@ -217,7 +214,7 @@ def compound_spellings(text: str) -> tuple[str, ...]:
     * nothing is respelled when the phrase starts or ends with a closed-class word ("a-frame", "one-piece").
 
     So "T shirts", "t-shirts" and "tshirts" all meet "t-shirt". :func:`wag.frequency.count.build_spec` further
-    drops a respelling that is another concept's phrase or is shared by two concepts.
+    leaves a joined respelling that is another concept's phrase to that concept.
     """
     key = normalize(text)
     out: dict[str, None] = {}
@@ -236,19 +233,9 @@ def _respellings(phrase: str) -> list[str]:
     token_forms = [_respell_token(w) for w in words]
     joints = [(" ", "-") if len(words) <= 3 and not (a.split("-")[-1].isdigit() and b.split("-")[0].isdigit()) else (" ",) for a, b in zip(words, words[1:])]
     out: dict[str, None] = {}
-
-    def walk(i: int, acc: str) -> None:
-        if i == len(words):
-            out[normalize(acc)] = None
-            return
-        for f in token_forms[i]:
-            if i == 0:
-                walk(1, f)
-            else:
-                for j in joints[i - 1]:
-                    walk(i + 1, acc + j + f)
-
-    walk(0, "")
+    for choice in itertools.product(*token_forms, *joints):
+        forms, seps = choice[: len(words)], choice[len(words) :]
+        out[normalize("".join(f + sep for f, sep in zip(forms, (*seps, ""))))] = None
     if len(words) == 2 and "-" not in phrase and _joinable(words):
         out[normalize("".join(words))] = None
     return list(out)
