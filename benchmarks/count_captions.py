@@ -77,7 +77,7 @@ def concepts(n: int) -> list[str]:
 
 
 def corpus(n: int, names: list[str], shards: int) -> Path:
-    d = cache_dir() / f"bench_corpus_{n}_{len(names)}_{shards}"
+    d = cache_dir() / f"bench_corpus_v2_{n}_{len(names)}_{shards}"  # v2: compound-aware truth
     if not (d / "DONE").is_file():
         shutil.rmtree(d, ignore_errors=True)
         t = time.time()

@@ -54,3 +54,26 @@ def test_trained_tagger_beats_the_base_rate_is_cached_and_tags_the_shards(world,
     assert len(hits & truth) / max(len(hits), 1) > 3 * base_rate  # on the corpus it never saw
     pil = [Image.fromarray(np.asarray(im)) for im in imgs[:3]]
     assert np.allclose(tagger.scores(pil), tagger.scores_array(imgs[:3]), atol=1e-6)
+
+
+def test_training_does_not_depend_on_earlier_random_draws_nor_shift_them(world, tmp_path):
+    """Weights come from the seed alone (issue 13: the tagger was initialised from whatever global torch RNG
+    state the notebook's process had), and training leaves the global RNG as it found it."""
+    import torch
+    from safetensors.torch import load_file
+
+    from wag.synthetic.tagger import WEIGHTS
+
+    quick = TaggerParams(per_concept=10, steps=20, batch_size=32, n_val=4)
+    torch.manual_seed(123)
+    torch.rand(1000)  # whatever ran earlier in the kernel
+    before = torch.random.get_rng_state()
+    train_world_tagger(world, quick, 0, out_dir=tmp_path / "a")
+    assert torch.equal(torch.random.get_rng_state(), before)
+    torch.manual_seed(999)
+    train_world_tagger(world, quick, 0, out_dir=tmp_path / "b")
+    a, b = load_file(str(tmp_path / "a" / WEIGHTS)), load_file(str(tmp_path / "b" / WEIGHTS))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    train_world_tagger(world, quick, 1, out_dir=tmp_path / "c")  # another seed: other weights (the test can fail)
+    c = load_file(str(tmp_path / "c" / WEIGHTS))
+    assert not all(torch.equal(a[k], c[k]) for k in a)

@@ -93,7 +93,7 @@ def long_tail_chart(points: pd.DataFrame, *, log_y: bool = False) -> alt.Chart:
 def table3(misalignment: pd.DataFrame) -> pd.DataFrame:
     """Tab. 3 in percent: misaligned pairs over the paper's fixed dataset size, and over the extracted size."""
     order = {pt: i for i, pt in enumerate(["cc3m", "cc12m", "yfcc15m", "laion_aesthetics", "laion400m"])}
-    t = misalignment.sort_values("pretraining", key=lambda s: s.map(order).fillna(99))
+    t = misalignment.sort_values("pretraining", key=lambda s: s.map(order).fillna(99), kind="stable")
     return pd.DataFrame({
         "pretraining": t["pretraining"].to_numpy(),
         "misaligned_pairs": t["misaligned_pairs"].to_numpy(),

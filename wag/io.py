@@ -78,8 +78,13 @@ def write_parquet(path: str | os.PathLike[str], df: pd.DataFrame) -> Path:
     return Path(path)
 
 
-def write_csv(path: str | os.PathLike[str], df: pd.DataFrame) -> Path:
-    """Atomically write a DataFrame as CSV (no index)."""
+#: Significant digits of floats in written CSV tables: enough for every reported quantity, few enough that
+#: last-digit noise of floating-point sums (thread count, summation order, CPU kernels) cannot change a file.
+CSV_SIGNIFICANT_DIGITS = 10
+
+
+def write_csv(path: str | os.PathLike[str], df: pd.DataFrame, *, digits: int = CSV_SIGNIFICANT_DIGITS) -> Path:
+    """Atomically write a DataFrame as CSV (no index), floats with ``digits`` significant digits (``%.{digits}g``)."""
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False)
+        df.to_csv(tmp, index=False, float_format=f"%.{digits}g")
     return Path(path)

@@ -24,7 +24,7 @@ def fig6_points(root: str | Path) -> pd.DataFrame:
         raise ValueError(f"no ImageNet accuracy for {', '.join(df.loc[df.imagenet_accuracy.isna(), 'model_key'])}")
     df["gap"] = df["imagenet_accuracy"] - df["let_it_wag_accuracy"]
     df = df.rename(columns={"source": "imagenet_source"})
-    return df.sort_values("imagenet_accuracy", ignore_index=True)[
+    return df.sort_values(["imagenet_accuracy", "model_key"], kind="stable", ignore_index=True)[
         ["model_key", "model", "pretraining", "imagenet_accuracy", "let_it_wag_accuracy", "gap", "imagenet_source"]
     ]
 

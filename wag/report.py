@@ -12,7 +12,6 @@ Layout under the output root (``figures/`` for the default profile)::
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -164,7 +163,6 @@ class Report:
                 "section": self.section,
                 "notebook": f"notebooks/{self.notebook}.ipynb",
                 "profile": self.profile.name,
-                "written": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                 "entries": [asdict(e) for e in self.entries],
             },
         )

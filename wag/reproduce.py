@@ -81,6 +81,22 @@ def ensure_kernel() -> str:
     return KERNEL_NAME
 
 
+def kernel_options() -> dict:
+    """Papermill options for one notebook's kernel. On POSIX the kernel talks over IPC sockets at a fresh path
+    under the temp folder (no TCP port, so ipykernel has no "running over TCP without encryption" warning to
+    print once per notebook, and concurrent runs never share a socket); elsewhere TCP stays and the kernel
+    application logs only errors."""
+    if os.name == "posix":
+        import tempfile
+        import uuid
+
+        from traitlets.config import Config
+
+        ip = os.path.join(tempfile.gettempdir(), f"wag-kernel-{uuid.uuid4().hex[:16]}")
+        return {"config": Config({"KernelManager": {"transport": "ipc", "ip": ip}})}
+    return {"extra_arguments": ["--IPKernelApp.log_level=ERROR"]}
+
+
 def _strings(node: ast.AST | None, env: dict[str, Any], tree: ast.AST, depth: int = 0) -> list[str]:
     """The strings an id or paper expression can take, read from the cell's source without running it.
 
@@ -262,7 +278,7 @@ def run_notebooks(
             pm.execute_notebook(
                 src, str(dst),
                 parameters={"profile": profile_name, "out_dir": str(fig_root), "overrides": overrides},
-                kernel_name=kernel, cwd=str(notebooks_dir()), progress_bar=False,
+                kernel_name=kernel, cwd=str(notebooks_dir()), progress_bar=False, **kernel_options(),
             )
         except pm.PapermillExecutionError as exc:
             run.status, run.error = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"

@@ -56,7 +56,7 @@ def match_neglected_tails(counts: pd.DataFrame, nt: pd.DataFrame, synonyms: dict
             raise ValueError(f"{ds}: pass counts of exactly one pretraining set and one count variant")
         if len(g_p) != len(g_nt):
             raise ValueError(f"{ds}: {len(g_p)} classes in the paper's counts but {len(g_nt)} in NeglectedTails; cannot pair by class index")
-        g_nt = g_nt.sort_values("class_index")
+        g_nt = g_nt.sort_values("class_index", kind="stable")
         for pos, (p, n) in enumerate(zip(g_p.itertuples(index=False), g_nt.itertuples(index=False))):
             syn = [*(synonyms or {}).get((ds, int(n.class_index)), []), *(getattr(n, "synonyms", None) or [])]
             if n.most_common_name:
@@ -97,7 +97,8 @@ def largest_disagreements(matched: pd.DataFrame, *, n: int = 5, nt_col: str = "n
     df = matched.copy()
     df["log10_ratio"] = np.log10((df["paper_count"] + 1) / (pd.to_numeric(df[nt_col], errors="coerce") + 1))
     df["abs"] = df["log10_ratio"].abs()
-    top = df.sort_values(["dataset", "abs"], ascending=[True, False]).groupby("dataset").head(n)
+    keys = ["dataset", "abs", *(c for c in ("class_index",) if c in df)]  # class position breaks ties
+    top = df.sort_values(keys, ascending=[True, False, True][: len(keys)], kind="stable").groupby("dataset").head(n)
     return top.drop(columns="abs").reset_index(drop=True)
 
 

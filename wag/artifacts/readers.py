@@ -147,7 +147,7 @@ def search_counts_coverage(root: str | Path) -> pd.DataFrame:
     got = counts.groupby(["dataset", "pretraining", "source_variant"])["key"].nunique().rename("n_concepts").reset_index()
     out = got.join(expected, on="dataset")
     out["missing"] = out["n_expected"] - out["n_concepts"]
-    return out.sort_values(["missing", "dataset"], ascending=[False, True], ignore_index=True)
+    return out.sort_values(["missing", "dataset", "pretraining", "source_variant"], ascending=[False, True, True, True], kind="stable", ignore_index=True)
 
 
 # ------------------------------------------------------------------------------------- performance

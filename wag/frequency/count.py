@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from wag.concepts import NORMALIZER_VERSION, ConceptError, concept_table, normalize, parse_concept, read_concepts
+from wag.concepts import NORMALIZER_VERSION, ConceptError, compound_spellings, concept_table, normalize, parse_concept, read_concepts
 from wag.corpus import CorpusError, Shard, iter_batches, iter_shards
 from wag.errors import WagError
 from wag.frequency.encode import Encoder, _lemma_chunk, _surface_chunk
@@ -131,7 +131,25 @@ def build_spec(table: pd.DataFrame, variant: str) -> Spec:
             alt = tuple(dict.fromkeys([name, *extra]))
         names.append(name)
         alts.append(alt)
+    if variant == "phrase":
+        alts = _with_compound_spellings(alts, [parse_concept(n).raw_alternatives for n in names])
     return Spec(variant, tuple(names), tuple(alts))
+
+
+def _with_compound_spellings(alts: list[tuple[str, ...]], raws: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """Add each concept's compound respellings (``wag.concepts.compound_spellings`` of its phrases as written and
+    normalised). A joined respelling that is another concept's phrase is left to that concept (it is a word of its
+    own: "icecream" listed beside "ice cream"); hyphen/space respellings are always added, so concepts spelled as
+    each other's respellings ("golf ball", "golf-ball") count the same captions."""
+    owners: dict[str, set[int]] = {}
+    for ci, alt in enumerate(alts):
+        for a in alt:
+            owners.setdefault(a, set()).add(ci)
+    out = []
+    for ci, (alt, raw) in enumerate(zip(alts, raws, strict=True)):
+        resp = (r for a in (*raw, *alt) for r in compound_spellings(a))
+        out.append(tuple(dict.fromkeys([*alt, *(r for r in resp if " " in r or "-" in r or owners.get(r, {ci}) == {ci})])))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def generated_corpus(n_captions: int, n_concepts: int, *, seed: int = 0, paper_r
     for must in ("four-poster bed", "737-200", "Sea or Lake", "T-shirt", "bed", "kite (bird of prey)", "Boeing 737", "sports car"):
         if must not in names:
             names.append(must)
-    key = cache_key({"v": 2, "n": n_captions, "names": names, "seed": seed, "shards": shards})
+    key = cache_key({"v": 3, "n": n_captions, "names": names, "seed": seed, "shards": shards})
     root = cache_dir() / "generated_corpus" / key
     if not (root / "truth.parquet").is_file():
         caps, truth = generate_captions(names, n_captions, seed=seed)
@@ -131,7 +131,8 @@ def compare_variants(counts: pd.DataFrame, truth: pd.DataFrame, *, a: str = "pap
     out["truth"] = true.reindex(out["concept"]).fillna(0).astype(int).to_numpy()
     out["ratio"] = (out[a] + 1) / (out[b] + 1)
     out["reason"] = [_reason(c) if x != y else "" for c, x, y in zip(out["concept"], out[a], out[b], strict=True)]
-    return out.sort_values("ratio", key=lambda r: -np.abs(np.log(r)), ignore_index=True)
+    out["_gap"] = -np.abs(np.log(out["ratio"]))
+    return out.sort_values(["_gap", "concept"], kind="stable", ignore_index=True).drop(columns="_gap")
 
 
 def long_tail(counts: pd.DataFrame) -> pd.DataFrame:
@@ -154,7 +155,7 @@ def simulated_tags(truth: pd.DataFrame, sample_ids: pd.Series, names: list[str],
     t["score"] = rng.beta(8, 2, len(t))
     ids = np.repeat(sample_ids.to_numpy(), 3)
     d = pd.DataFrame({"sample_id": ids, "concept": np.asarray(names, dtype=object)[rng.integers(0, len(names), len(ids))], "score": rng.beta(2, 8, len(ids))})
-    return pd.concat([t, d], ignore_index=True).sort_values("score", ascending=False).drop_duplicates(["sample_id", "concept"], ignore_index=True)
+    return pd.concat([t, d], ignore_index=True).sort_values(["score", "sample_id", "concept"], ascending=[False, True, True], kind="stable").drop_duplicates(["sample_id", "concept"], ignore_index=True)
 
 
 def threshold_effects(corpus: GeneratedCorpus, text_hits: pd.DataFrame, thresholds: list[float], *, swap_rate: float = 0.1, seed: int = 0) -> pd.DataFrame:

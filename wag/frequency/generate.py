@@ -48,6 +48,23 @@ def _singular(word: str) -> str:
     return f"{head}{sep}{lem[0]}" if lem else word
 
 
+def _compound_parts(words: tuple[str, ...]) -> tuple[str, ...]:
+    """The parts of a compound concept phrase (hyphens and spaces alike), or ``()`` when its spelling is fixed.
+
+    "tennis-court" and "tennis court" are the same concept (docs/frequency.md, compound concepts): a mention of
+    "indoor tennis court" contains "tennis-court". Fixed: single words, phrases of more than three words, a
+    hyphen between numbers ("737-200"), a closed-class word at either end ("a-frame").
+    """
+    from wag.concepts import COMPOUND_EDGE_WORDS as edge
+
+    parts = tuple(p for w in words for p in w.split("-"))
+    if len(parts) < 2 or len(words) > 3 or parts[0] in edge or parts[-1] in edge:
+        return ()
+    if any(a.isdigit() and b.isdigit() for w in words for a, b in zip(w.split("-"), w.split("-")[1:])):
+        return ()
+    return parts
+
+
 def _mention_forms(name: str) -> list[str]:
     """The phrases a caption may use for a concept: the name without qualifier, or one part of 'A or B'."""
     head = PAREN.sub(" ", name).strip() or name
@@ -92,19 +109,30 @@ def generate_captions(
     concept_words |= {t for f in forms for p in f for t in normalize_tokens(p)}
     fill = [w for w in FILLERS if w not in concept_words and not set(normalize_tokens(w)) & concept_words] or ["zzfiller"]
     joins = [j for j in JOINERS if not set(j.split()) & concept_words] or [";"]
-    # sub-phrase truth: concept j is inside a mention of concept i if its words are contiguous in it
+    # sub-phrase truth: concept j is inside a mention of concept i if its words are contiguous in it, or (a compound,
+    # see _compound_parts) its hyphen/space-separated parts are contiguous parts of whole words of the mention
     form_words = {i: [tuple(_singular(w) for w in _words(p)) for p in f] for i, f in enumerate(forms)}
     by_first: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+    by_first_part: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
     for j, fw in form_words.items():
         for w in fw:
             if w:
                 by_first.setdefault(w[0], []).append((j, w))
+            parts = _compound_parts(w)
+            if parts:
+                by_first_part.setdefault(parts[0], []).append((j, parts))
 
     def contained(words: list[str]) -> set[int]:
         found = set()
         for s in range(len(words)):
             for j, w in by_first.get(words[s], ()):
                 if tuple(words[s : s + len(w)]) == w:
+                    found.add(j)
+        parts = [p for w in words for p in w.split("-")]
+        starts = set(np.cumsum([0] + [len(w.split("-")) for w in words]).tolist())  # part index of each word start/end
+        for s in range(len(parts)):
+            for j, w in by_first_part.get(parts[s], ()) if s in starts else ():
+                if tuple(parts[s : s + len(w)]) == w and s + len(w) in starts:
                     found.add(j)
         return found
 

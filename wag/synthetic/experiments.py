@@ -345,7 +345,7 @@ def run_intervention(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFr
         seed, w, m, gt = _base(sp)
         fit = fit_log_linear(gt["image_count"], gt["accuracy"], n_boot=0)
         rng = np.random.default_rng(seed + 1000)
-        order = gt.sort_values("image_count").index.to_numpy()
+        order = gt.sort_values("image_count", kind="stable").index.to_numpy()  # ties: ground-truth row order
         k = len(order)
         pool = order[int(0.15 * k) : max(int(0.5 * k), int(0.15 * k) + ip.n_concepts)]
         treated = rng.choice(pool, size=min(ip.n_concepts, len(pool)), replace=False)
@@ -400,7 +400,7 @@ def rebalanced_counts(counts: np.ndarray, cap_quantile: float) -> np.ndarray:
     out = np.floor(np.maximum(capped, lo)).astype(np.int64)
     short = int(round(c.sum())) - int(out.sum())
     if short > 0:
-        idx = np.argsort(out)[:short]
+        idx = np.argsort(out, kind="stable")[:short]
         out[idx] += 1
     return out
 

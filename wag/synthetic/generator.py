@@ -178,7 +178,7 @@ def captions_for(
                 ids.append(absent[0])  # add
             elif absent:
                 ids[int(order_u[i, 1] * len(ids))] = absent[0]  # swap
-        ids = [ids[j] for j in np.argsort(order_u[i, : len(ids)])]
+        ids = [ids[j] for j in np.argsort(order_u[i, : len(ids)], kind="stable")]
         templates = (TEMPLATES_1, TEMPLATES_2, TEMPLATES_3)[len(ids) - 1]
         text = templates[int(tmpl_u[i] * len(templates))].format(*(concepts.names[c] for c in ids))
         if fill_u[i, 0] < p.filler_rate:

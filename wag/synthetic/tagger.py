@@ -29,7 +29,7 @@ from wag.synthetic.convnet import predict, small_cnn, to_tensor
 from wag.synthetic.params import TaggerParams
 from wag.synthetic.world import World
 
-TAGGER_VERSION = 1
+TAGGER_VERSION = 2  # 2: weights initialised from the seed (were drawn from whatever global RNG state the process had)
 WEIGHTS = "tagger.safetensors"
 
 
@@ -90,32 +90,32 @@ def train_world_tagger(world: World, tp: TaggerParams, seed: int, *, threads: in
     import torch.nn.functional as F
     from safetensors.torch import load_file, save_file
 
-    from wag.synthetic.train import configure_torch
+    from wag.synthetic.train import deterministic_training
 
     out = Path(out_dir) if out_dir is not None else cache_dir() / "synthetic" / "taggers" / tagger_key(world, tp, seed)
     k = len(world.names)
-    net = small_cnn(k, tp.width)
     if (out / WEIGHTS).is_file() and (out / "info.json").is_file():
+        net = small_cnn(k, tp.width)
         net.load_state_dict(load_file(str(out / WEIGHTS)))
         return WorldTagger(net, world.names, info=read_json(out / "info.json"))
-    configure_torch(threads)
     rng = np.random.default_rng([world.info["seed"], 4242, seed])  # the tagger's own stream: never the corpus
     images, labels = labelled_renders(world, tp.per_concept, rng)
     x, y = to_tensor(images), torch.from_numpy(labels.astype(np.float32))
-    torch.manual_seed(seed)
-    opt = torch.optim.AdamW(net.parameters(), lr=tp.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tp.lr, total_steps=tp.steps, pct_start=0.15)
-    pos_weight = torch.full((k,), float(tp.pos_weight))
-    g = torch.Generator().manual_seed(seed)
     t0 = time.perf_counter()
-    net.train()
-    for _ in range(tp.steps):
-        b = torch.randint(0, len(x), (min(tp.batch_size, len(x)),), generator=g)
-        loss = F.binary_cross_entropy_with_logits(net(x[b]), y[b], pos_weight=pos_weight)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
+    with deterministic_training(seed, threads):  # seeded init and batch order, fixed threads, deterministic kernels
+        net = small_cnn(k, tp.width)
+        opt = torch.optim.AdamW(net.parameters(), lr=tp.lr, weight_decay=1e-4)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tp.lr, total_steps=tp.steps, pct_start=0.15)
+        pos_weight = torch.full((k,), float(tp.pos_weight))
+        g = torch.Generator().manual_seed(seed)
+        net.train()
+        for _ in range(tp.steps):
+            b = torch.randint(0, len(x), (min(tp.batch_size, len(x)),), generator=g)
+            loss = F.binary_cross_entropy_with_logits(net(x[b]), y[b], pos_weight=pos_weight)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
     info: dict = {"train_s": time.perf_counter() - t0, "n_train_images": len(x), "loss_last": float(loss.item())}
     val_images, val_labels = labelled_renders(world, tp.n_val, rng)
     tagger = WorldTagger(net, world.names)

@@ -13,6 +13,8 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +65,24 @@ def configure_torch(threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
+
+
+@contextmanager
+def deterministic_training(seed: int, threads: int) -> Iterator[None]:
+    """Train reproducibly: ``threads`` torch threads, deterministic algorithms, and the global torch RNG
+    seeded with ``seed`` inside (so weight initialisation does not depend on what ran before in the
+    process) and restored afterwards (so training does not shift later random draws)."""
+    import torch
+
+    configure_torch(threads)
+    was_on, was_warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        try:
+            yield
+        finally:
+            torch.use_deterministic_algorithms(was_on, warn_only=was_warn)
 
 
 def _normalise(images: np.ndarray):
@@ -124,65 +144,64 @@ def train_clip(
     out = Path(out_dir) if out_dir is not None else cache_dir() / "synthetic" / "models" / train_key(world, width, tp, seed, subset)
     if (out / "train_log.json").is_file() and (out / CHECKPOINT).is_file():
         return TrainedModel(arch, out / CHECKPOINT, read_json(out / "train_log.json"))
-    configure_torch(tp.threads)
-    torch.manual_seed(seed)
-    meta = world.metadata()
-    images = np.asarray(world.images())
-    idx_all = np.arange(len(meta)) if subset is None else np.asarray(subset, dtype=np.int64)
-    if len(idx_all) < 2:
-        raise ValueError(f"cannot train on {len(idx_all)} samples; the world (or subset) needs at least 2")
-    x = _normalise(images[idx_all])
-    tokenizer = open_clip.get_tokenizer(arch)
-    tokens = tokenizer(meta["caption"].iloc[idx_all].tolist())
-    model = open_clip.create_model(arch)
-    model.train()
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "logit_scale" not in n]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "logit_scale" in n]
-    # fused: one kernel per step instead of a loop over tensors (7x faster optimiser step on CPU here: the
-    # 49,408-token embedding of open_clip's tokenizer dominates these tiny models' parameters)
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": tp.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=tp.lr, fused=tp.fused_optimizer)
+    with deterministic_training(seed, tp.threads):  # seeded init and batch order, fixed threads
+        meta = world.metadata()
+        images = np.asarray(world.images())
+        idx_all = np.arange(len(meta)) if subset is None else np.asarray(subset, dtype=np.int64)
+        if len(idx_all) < 2:
+            raise ValueError(f"cannot train on {len(idx_all)} samples; the world (or subset) needs at least 2")
+        x = _normalise(images[idx_all])
+        tokenizer = open_clip.get_tokenizer(arch)
+        tokens = tokenizer(meta["caption"].iloc[idx_all].tolist())
+        model = open_clip.create_model(arch)
+        model.train()
+        decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "logit_scale" not in n]
+        no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "logit_scale" in n]
+        # fused: one kernel per step instead of a loop over tensors (7x faster optimiser step on CPU here: the
+        # 49,408-token embedding of open_clip's tokenizer dominates these tiny models' parameters)
+        opt = torch.optim.AdamW([{"params": decay, "weight_decay": tp.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=tp.lr, fused=tp.fused_optimizer)
 
-    def lr_at(step: int) -> float:
-        if step < tp.warmup:
-            return tp.lr * (step + 1) / tp.warmup
-        t = (step - tp.warmup) / max(1, tp.steps - tp.warmup)
-        return tp.lr * 0.5 * (1 + math.cos(math.pi * t))
+        def lr_at(step: int) -> float:
+            if step < tp.warmup:
+                return tp.lr * (step + 1) / tp.warmup
+            t = (step - tp.warmup) / max(1, tp.steps - tp.warmup)
+            return tp.lr * 0.5 * (1 + math.cos(math.pi * t))
 
-    if tp.loss == "masked":
-        names = world.names
-        pos = {n: i for i, n in enumerate(names)}
-        mh = torch.zeros(len(idx_all), len(names))
-        for r, cs in enumerate(meta["image_concepts"].iloc[idx_all]):
-            for c in cs:
-                mh[r, pos[c]] = 1.0
-        masked = MaskedClipLoss(mh)
-    clip_loss = ClipLoss()
-    gen = torch.Generator().manual_seed(seed)
-    n = len(idx_all)
-    bs = min(tp.batch_size, n)
-    order = torch.randperm(n, generator=gen)
-    cursor = 0
-    losses: list[float] = []
-    t0 = time.perf_counter()
-    for step in tqdm(range(tp.steps), desc=f"train {arch} seed {seed}", disable=not progress, mininterval=2):
-        if cursor + bs > n:
-            order = torch.randperm(n, generator=gen)
-            cursor = 0
-        b = order[cursor : cursor + bs]
-        cursor += bs
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step)
-        img_f = model.encode_image(x[b], normalize=True)
-        txt_f = model.encode_text(tokens[b], normalize=True)
-        scale = model.logit_scale.exp()
-        loss = masked(img_f, txt_f, scale, b) if tp.loss == "masked" else clip_loss(img_f, txt_f, scale)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        with torch.no_grad():
-            model.logit_scale.clamp_(0, math.log(100))
-        losses.append(loss.item())
-    wall = time.perf_counter() - t0
+        if tp.loss == "masked":
+            names = world.names
+            pos = {n: i for i, n in enumerate(names)}
+            mh = torch.zeros(len(idx_all), len(names))
+            for r, cs in enumerate(meta["image_concepts"].iloc[idx_all]):
+                for c in cs:
+                    mh[r, pos[c]] = 1.0
+            masked = MaskedClipLoss(mh)
+        clip_loss = ClipLoss()
+        gen = torch.Generator().manual_seed(seed)
+        n = len(idx_all)
+        bs = min(tp.batch_size, n)
+        order = torch.randperm(n, generator=gen)
+        cursor = 0
+        losses: list[float] = []
+        t0 = time.perf_counter()
+        for step in tqdm(range(tp.steps), desc=f"train {arch} seed {seed}", disable=not progress, mininterval=2):
+            if cursor + bs > n:
+                order = torch.randperm(n, generator=gen)
+                cursor = 0
+            b = order[cursor : cursor + bs]
+            cursor += bs
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step)
+            img_f = model.encode_image(x[b], normalize=True)
+            txt_f = model.encode_text(tokens[b], normalize=True)
+            scale = model.logit_scale.exp()
+            loss = masked(img_f, txt_f, scale, b) if tp.loss == "masked" else clip_loss(img_f, txt_f, scale)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                model.logit_scale.clamp_(0, math.log(100))
+            losses.append(loss.item())
+        wall = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(out / CHECKPOINT) as tmp:
