@@ -15,6 +15,7 @@ from wag.evaluate.params import EvaluateParams
 from wag.frequency.params import FrequencyParams
 from wag.paths import project_root, resolve
 from wag.schema import StrictModel
+from wag.study.spec import StudySpec
 from wag.synthetic.params import SyntheticParams
 
 
@@ -37,6 +38,7 @@ class Profile(StrictModel):
     frequency: FrequencyParams = FrequencyParams()
     evaluate: EvaluateParams = EvaluateParams()
     synthetic: SyntheticParams = SyntheticParams()
+    study: StudySpec | None = Field(None, description="your own study: corpus, concepts, tagger, models, test sets (wag study run)")
 
     @property
     def figures_path(self) -> Path:
