@@ -162,9 +162,9 @@ class LetItWagOptions(StrictModel):
 class StageOptions(StrictModel):
     """Options of the stages."""
 
-    count: CountOptions = CountOptions()
-    evaluate: EvalOptions = EvalOptions()
-    letitwag: LetItWagOptions = LetItWagOptions()
+    count: CountOptions = Field(CountOptions(), description="stage count: caption count variants and backend")
+    evaluate: EvalOptions = Field(EvalOptions(), description="stages zeroshot and retrieval: prompts, recall@k, device")
+    letitwag: LetItWagOptions = Field(LetItWagOptions(), description="stage letitwag: image pool and builder options")
 
 
 class StudySpec(StrictModel):
