@@ -11,7 +11,8 @@ import yaml
 
 from wag.cli import main
 from wag.study.example import CONCEPTS, write_example
-from wag.study.run import load_study, load_tables, study_status
+from wag.study.cli import load_study
+from wag.study.run import load_tables, study_status
 from wag.study.spec import StudySpec
 from wag.study.stages import phash_bits_for
 from wag.tables import parse_variant, validate
@@ -215,3 +216,16 @@ def test_example_profile_validates():
     p = load_profile(str(EXAMPLE))
     assert p.study is not None and p.study.corpus.name == "example-web"
     assert json.loads(json.dumps(p.study.model_dump()))["tagger"]["thresholds"] == [0.5, 0.7]
+
+
+def test_single_stage_command_reruns_only_that_stage(study, capsys):
+    prof, spec = study
+    rec = spec.output_path / "records"
+    before = {p.name: p.stat().st_mtime_ns for p in rec.glob("*.json")}
+    capsys.readouterr()
+    assert main(["integrate", "--profile", str(prof), "--force", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "[integrate] running (forced)" in out and "[count] up to date" in out and "[tag] up to date" in out
+    after = {p.name: p.stat().st_mtime_ns for p in rec.glob("*.json")}
+    assert [n for n in before if before[n] != after[n]] == ["integrate.json"]
+    assert set(study_status(spec)["state"]) == {"done"}

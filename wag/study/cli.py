@@ -6,13 +6,24 @@ import argparse
 from typing import Any
 
 
+def load_study(profile: str, overrides: dict[str, Any] | None = None) -> Any:
+    """The ``study:`` section (a ``StudySpec``) of a profile given by name or YAML path."""
+    from wag.params import load_profile
+    from wag.study.spec import StudyError
+
+    p = load_profile(profile, overrides)
+    if p.study is None:
+        raise StudyError(f"profile '{p.name}' has no study: section; see params/example_study.yaml")
+    return p.study
+
+
 def _print_status(df: Any) -> None:
     for row in df.itertuples():
         print(f"{row.stage:<13} {row.state:<8} {row.reason}")
 
 
 def _run(args: argparse.Namespace, stages: list[str] | None) -> int:
-    from wag.study.run import load_study, run_study
+    from wag.study.run import run_study
 
     spec = load_study(args.profile)
     df = run_study(spec, stages, force=args.force, progress=not args.quiet)
@@ -26,7 +37,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from wag.study.run import load_study, study_status
+    from wag.study.run import study_status
 
     spec = load_study(args.profile)
     print(f"study '{spec.name}' in {spec.output_path}:")
@@ -35,9 +46,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_example(args: argparse.Namespace) -> int:
+    from wag.paths import resolve
     from wag.study.example import write_example
 
-    out = write_example(args.out, seed=args.seed)
+    out = write_example(resolve(args.out), seed=args.seed)
     print(f"wrote the example study's inputs to {out} (shards, test set, retrieval set, image pool, concepts, checkpoint); "
           "run it with: wag study run --profile example_study")
     return 0
@@ -70,7 +82,7 @@ def register(subparsers: Any) -> None:
     status.add_argument("--profile", required=True, help="profile name in params/ or a YAML path, with a study: section")
     status.set_defaults(func=_cmd_status)
     ex = sub.add_parser("example", help="write a small example study's input files (params/example_study.yaml runs on them)")
-    ex.add_argument("--out", default="runs/example_study", help="folder to write (default: runs/example_study, where the example profile looks)")
+    ex.add_argument("--out", default="runs/example_study", help="folder to write, relative to the project root (default: runs/example_study, where the example profile looks)")
     ex.add_argument("--seed", type=int, default=0)
     ex.set_defaults(func=_cmd_example)
 

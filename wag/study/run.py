@@ -18,17 +18,8 @@ import pandas as pd
 
 import wag
 from wag.io import read_json, write_json
-from wag.params import load_profile
 from wag.study.spec import StudyError, StudySpec, check_inputs
 from wag.study.stages import STAGES, Context, digest
-
-
-def load_study(profile: str, overrides: dict[str, Any] | None = None) -> StudySpec:
-    """The ``study:`` section of a profile (name or YAML path)."""
-    p = load_profile(profile, overrides)
-    if p.study is None:
-        raise StudyError(f"profile '{p.name}' has no study: section; see params/example_study.yaml")
-    return p.study
 
 
 @dataclass
