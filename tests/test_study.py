@@ -229,3 +229,56 @@ def test_single_stage_command_reruns_only_that_stage(study, capsys):
     after = {p.name: p.stat().st_mtime_ns for p in rec.glob("*.json")}
     assert [n for n in before if before[n] != after[n]] == ["integrate.json"]
     assert set(study_status(spec)["state"]) == {"done"}
+
+
+def test_parquet_shards_with_image_bytes_give_the_same_tables(study, tmp_path):
+    """The same samples as Parquet (key, caption, image bytes) instead of WebDataset: identical text, image and integrated counts."""
+    import tarfile
+
+    _, spec = study
+    pq_dir = tmp_path / "pq"
+    pq_dir.mkdir()
+    for f in sorted((spec.root_path / "corpus").glob("*.tar")):
+        rows: dict[str, dict] = {}
+        with tarfile.open(f) as tar:
+            for m in tar.getmembers():
+                key, ext = m.name.rsplit(".", 1)
+                rows.setdefault(key, {"key": key})["caption" if ext == "txt" else "image"] = (
+                    tar.extractfile(m).read().decode() if ext == "txt" else tar.extractfile(m).read())
+        pd.DataFrame(list(rows.values())).to_parquet(pq_dir / f"{f.stem}.parquet", index=False)
+    over = spec.model_dump()
+    over["corpus"] = {"name": "example-web", "shards": [str(pq_dir / "*.parquet")], "image_column": "image"}
+    over["output"] = str(tmp_path / "out")
+    over["datasets"] = []
+    over["stages"]["letitwag"]["images"] = None
+    from wag.study.run import run_study
+
+    pq_spec = StudySpec.model_validate(over)
+    run_study(pq_spec, ["count", "tag", "integrate"], progress=False, log=lambda *_: None)
+    mine = load_tables(pq_spec)["frequencies"].set_index(["concept", "dataset", "method", "variant"])["count"].sort_index()
+    ref = load_tables(spec)["frequencies"]
+    ref = ref[ref["dataset"] == "animals"]
+    ref = ref.set_index(["concept", "dataset", "method", "variant"])["count"].sort_index()
+    assert len(ref) > 0
+    pd.testing.assert_series_equal(mine.loc[ref.index], ref)
+
+
+def test_a_class_short_of_images_is_a_warning_naming_the_parameter(study, tmp_path):
+    import shutil
+
+    from wag.study.run import run_study
+
+    _, spec = study
+    pool = tmp_path / "pool"
+    shutil.copytree(spec.root_path / "pool", pool)
+    for f in sorted((pool / "airplane").iterdir())[2:]:  # the rarest concept keeps 2 images < images_per_class 4
+        f.unlink()
+    over = spec.model_dump()
+    over["output"] = str(tmp_path / "out")
+    over["stages"]["letitwag"]["images"] = str(pool)
+    s = StudySpec.model_validate(over)
+    with pytest.warns(UserWarning, match=r"1 of 6 classes dropped \(airplane.*images_per_class \(now 4\)"):
+        run_study(s, ["letitwag"], progress=False, log=lambda *_: None)
+    perf = pd.read_parquet(s.output_path / "letitwag" / "performance.parquet")
+    assert sorted(perf["concept"]) == sorted(set(pd.read_parquet(s.output_path / "letitwag" / "frequencies.parquet")["concept"]))
+    assert "airplane" not in set(perf["concept"]) and perf["concept"].nunique() == 5
