@@ -282,3 +282,23 @@ def test_a_class_short_of_images_is_a_warning_naming_the_parameter(study, tmp_pa
     perf = pd.read_parquet(s.output_path / "letitwag" / "performance.parquet")
     assert sorted(perf["concept"]) == sorted(set(pd.read_parquet(s.output_path / "letitwag" / "frequencies.parquet")["concept"]))
     assert "airplane" not in set(perf["concept"]) and perf["concept"].nunique() == 5
+
+
+def test_count_on_a_dask_local_cluster_gives_the_same_tables(study, tmp_path):
+    from wag.study.run import run_study
+
+    _, spec = study
+    over = spec.model_dump()
+    over.update(output=str(tmp_path / "dask"), tagger={"kind": "none"}, datasets=[d for d in over["datasets"] if d["kind"] == "imagefolder"])
+    over["stages"]["letitwag"]["images"] = None
+    over["stages"]["count"].update(backend="dask", workers=2, variants=["phrase", "paper_lemmatized"])
+    dask_spec = StudySpec.model_validate(over)
+    run_study(dask_spec, ["count"], progress=False, log=lambda *_: None)
+    for table, key in (("frequencies", ["concept", "dataset", "variant"]), ("hits", ["concept", "sample_id", "variant"])):
+        mine = load_tables(dask_spec)[table]
+        ref = load_tables(spec)[table]
+        ref = ref[ref["variant"].isin(["phrase", "paper_lemmatized"]) & ref["concept"].isin(set(mine["concept"]))]
+        if table == "frequencies":
+            ref = ref[ref["dataset"] == "animals"]
+        assert len(mine) > 0
+        pd.testing.assert_frame_equal(mine.sort_values(key).reset_index(drop=True).astype(str), ref.sort_values(key).reset_index(drop=True).astype(str))

@@ -130,7 +130,8 @@ class CountOptions(StrictModel):
         ["phrase", "lowercased", "paper_lemmatized", "paper_lowercased", "paper_lemmatized_chunked"], min_length=1,
         description="caption count variants (default: every variant of the engine); the first is the study's main text count")
     workers: int = Field(1, ge=1, description="threads / processes / Dask workers")
-    backend: Literal["threads", "processes", "dask"] = Field("threads", description="counting backend (dask: a local cluster of `workers`)")
+    backend: Literal["threads", "processes", "dask"] = Field("threads", description="counting backend (dask: the scheduler below, else one local cluster of `workers` for all variants)")
+    scheduler: str | None = Field(None, description="Dask scheduler address (backend dask); none → a local cluster")
     batch_size: int = Field(65_536, ge=1, description="captions per vectorised batch")
 
 

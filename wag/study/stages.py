@@ -19,6 +19,7 @@ runner (:mod:`wag.study.run`) compares with the record of the last run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -301,15 +302,33 @@ def _count_inputs(ctx: Context) -> dict[str, Any]:
     return {"shards": [_stat(p) for p in ctx.shards], "corpus": c.model_dump(), "concepts": _concepts_fp(ctx), "variants": list(o.variants)}
 
 
+@contextlib.contextmanager
+def _dask_client(o: Any) -> Iterator[Any]:
+    """One Dask client for every variant of the count stage: the declared scheduler, else a local cluster (None off Dask)."""
+    if o.backend != "dask":
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if o.scheduler:
+        with Client(o.scheduler) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=o.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
+
+
 def _count(ctx: Context) -> list[str]:
     from wag.frequency import count_captions
 
     c, o = ctx.spec.corpus, ctx.spec.stages.count
     freq, hits, n = [], [], 0
-    for v in o.variants:
-        res = count_captions([str(p) for p in ctx.shards], ctx.concepts, variant=v, fmt=c.format, workers=o.workers,
-                             out_dir=ctx.out / "count" / "engine" / v, progress=ctx.progress, pretraining=c.name, backend=o.backend,
-                             caption_column=c.caption_column, id_column=c.id_column, batch_size=o.batch_size)
+    with _dask_client(o) as client:
+        results = [(v, count_captions([str(p) for p in ctx.shards], ctx.concepts, variant=v, fmt=c.format, workers=o.workers,
+                                      out_dir=ctx.out / "count" / "engine" / v, progress=ctx.progress, pretraining=c.name, backend=o.backend,
+                                      client=client, caption_column=c.caption_column, id_column=c.id_column, batch_size=o.batch_size))
+                   for v in o.variants]
+    for v, res in results:
         if res.failures:
             raise StudyError("unreadable shards (fix or remove them from study.corpus.shards):\n  " + "\n  ".join(f"{p}: {w}" for p, w in res.failures))
         freq.append(_fan_out(res.counts.assign(variant=variant_name("text", text=v)), ctx.concepts))
