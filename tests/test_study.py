@@ -192,6 +192,13 @@ def test_empty_tail_benchmark_names_the_parameter(study, tmp_path):
     assert not (tmp_path / "lw" / "records" / "letitwag.json").exists()
 
 
+def test_stage_names_the_cli_offers_are_the_stages():
+    from wag.study.spec import STAGE_NAMES
+    from wag.study.stages import STAGES
+
+    assert tuple(STAGES) == STAGE_NAMES
+
+
 def test_phash_bits_scale_with_image_size():
     assert phash_bits_for(224) == 10 and phash_bits_for(1024) == 10
     assert phash_bits_for(32) == 1 and phash_bits_for(112) == 5

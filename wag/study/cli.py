@@ -70,13 +70,13 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def register(subparsers: Any) -> None:
     """Add ``study``, ``tag``, ``integrate`` and ``letitwag`` to the ``wag`` parser."""
-    from wag.study.stages import STAGES
+    from wag.study.spec import STAGE_NAMES
 
     st = subparsers.add_parser("study", help="run your own study (corpus, concepts, tagger, models, test sets) declared in a profile")
     sub = st.add_subparsers(dest="study_command", required=True)
     run = sub.add_parser("run", help="run the stale and missing stages; up-to-date stages are skipped")
     _common(run)
-    run.add_argument("--stages", nargs="+", choices=list(STAGES), help="only these stages (and the ones they read)")
+    run.add_argument("--stages", nargs="+", choices=list(STAGE_NAMES), help="only these stages (and the ones they read)")
     run.set_defaults(func=_cmd_run)
     status = sub.add_parser("status", help="done / stale / missing / off per stage")
     status.add_argument("--profile", required=True, help="profile name in params/ or a YAML path, with a study: section")

@@ -26,6 +26,8 @@ from wag.schema import StrictModel
 
 CORPUS_FORMATS = ("parquet", "tsv", "tsv-cc3m", "tsv-cc12m", "tsv-yfcc15m", "jsonl", "wds")  # wag.corpus.FORMATS
 Name = str
+#: The stages of a study, in run order (implemented in :mod:`wag.study.stages`).
+STAGE_NAMES = ("count", "tag", "integrate", "misalignment", "zeroshot", "retrieval", "letitwag")
 
 
 class StudyError(WagError, ValueError):

@@ -31,10 +31,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from wag.concepts import concept_table, parse_concept, read_concepts
+from wag.concepts import concept_table, extract_nouns, parse_concept, read_concepts, released_concepts
+from wag.corpus import iter_batches, iter_shards
+from wag.evaluate.datasets import IMAGE_EXTS, image_folder, load_classification, load_retrieval, webdataset_classification
+from wag.evaluate.models import ModelWeightsMissingError, UnknownModelError, _finish, load_clip, resolve_name
+from wag.frequency import count_captions
+from wag.frequency.integrated import integrated_counts
+from wag.frequency.misalignment import misalignment
+from wag.frequency.tagging import OpenClipTagger, RamPlusPlusTagger, image_counts, image_hits, iter_shard_images, write_tags
 from wag.io import read_json, write_json, write_parquet
+from wag.letitwag import _slug, build_let_it_wag
 from wag.study.spec import DatasetSpec, StudyError, StudySpec
 from wag.tables import COLUMNS, validate, variant_name
 
@@ -96,29 +105,25 @@ class Context:
 
 def load_model(spec: str, *, device: str = "cpu") -> Any:
     """A CLIP model from a registry name, ``ARCH@checkpoint`` (``wag.evaluate.models.load_clip``) or an open_clip ``ARCH/tag``."""
-    from wag.evaluate import models as M
-
     if "@" not in spec:
         try:
-            M.resolve_name(spec)
-        except M.UnknownModelError:
-            import open_clip
+            resolve_name(spec)
+        except UnknownModelError:
+            import open_clip  # heavy (torch): only when a model is loaded
 
             arch, _, tag = spec.partition("/")
             try:
                 model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=tag)
             except Exception as exc:  # open_clip raises RuntimeError / OSError / HF errors when weights are absent
-                raise M.ModelWeightsMissingError(f"open_clip model {spec} could not be loaded ({type(exc).__name__}: {str(exc)[:300]}); "
+                raise ModelWeightsMissingError(f"open_clip model {spec} could not be loaded ({type(exc).__name__}: {str(exc)[:300]}); "
                                                  "download its weights or give ARCH@path/to/checkpoint") from None
-            return M._finish(model, preprocess, open_clip.get_tokenizer(arch), device, name=spec, arch=arch, pretrained=tag,
+            return _finish(model, preprocess, open_clip.get_tokenizer(arch), device, name=spec, arch=arch, pretrained=tag,
                              backbone=arch, source=tag, fingerprint=spec)
-    return M.load_clip(spec, device=device)
+    return load_clip(spec, device=device)
 
 
 def classification_data(spec: StudySpec, d: DatasetSpec) -> Any:
     """The ``ClassificationData`` of a declared classification dataset."""
-    from wag.evaluate.datasets import image_folder, load_classification, webdataset_classification
-
     if d.kind == "imagefolder":
         return image_folder(spec.path(d.path or ""), name=d.name)
     if d.kind == "wds":
@@ -129,8 +134,6 @@ def classification_data(spec: StudySpec, d: DatasetSpec) -> Any:
 
 
 def retrieval_data(spec: StudySpec, d: DatasetSpec) -> Any:
-    from wag.evaluate.datasets import load_retrieval
-
     return load_retrieval(spec.path(d.annotations or ""), spec.path(d.path or ""), name=d.name, captions_per_image=spec.stages.evaluate.captions_per_image)
 
 
@@ -141,8 +144,7 @@ def study_concepts(spec: StudySpec) -> pd.DataFrame:
         if c.file:
             t = read_concepts(str(spec.path(c.file)), dataset=c.dataset, task=c.task)
         else:
-            from wag.artifacts.locate import paper_root
-            from wag.concepts import released_concepts
+            from wag.artifacts.locate import paper_root  # the released files: only for `paper:` concept lists
 
             t = released_concepts(str(paper_root()), datasets=[c.paper])
             if t.empty:
@@ -152,8 +154,6 @@ def study_concepts(spec: StudySpec) -> pd.DataFrame:
     for d in spec.datasets:
         if d.kind == "retrieval":
             if d.name not in declared:
-                from wag.concepts import extract_nouns
-
                 data = retrieval_data(spec, d)
                 nouns = extract_nouns([x for caps in data.captions for x in caps], min_samples=1)["noun"].tolist()
                 parts.append(concept_table(nouns, dataset=d.name, task="retrieval"))
@@ -191,11 +191,6 @@ def _hits(df: pd.DataFrame, method: str, variant: str) -> pd.DataFrame:
 
 def iter_corpus_images(ctx: Context) -> Iterator[tuple[str, Any]]:
     """(sample_id, PIL image) of every corpus sample with an image; ids equal the caption side's ids."""
-    from PIL import Image, UnidentifiedImageError
-
-    from wag.corpus import iter_batches, iter_shards
-    from wag.frequency.tagging import iter_shard_images
-
     c = ctx.spec.corpus
     shards = iter_shards([str(p) for p in ctx.shards], c.format)
     for shard in shards:
@@ -228,8 +223,6 @@ def iter_corpus_images(ctx: Context) -> Iterator[tuple[str, Any]]:
 
 def corpus_ids(ctx: Context) -> pd.Series:
     """Every caption sample id of the corpus (for the id-space check of integrated counts)."""
-    from wag.corpus import iter_batches, iter_shards
-
     c = ctx.spec.corpus
     ids = [x for s in iter_shards([str(p) for p in ctx.shards], c.format)
            for b in iter_batches(s, caption_column=c.caption_column, id_column=c.id_column) for x in b.column(0).to_pylist()]
@@ -246,10 +239,6 @@ def phash_bits_for(side: int, paper_bits: int = 10, paper_side: int = 224) -> in
 
 
 def _pool_image_side(pool: Path) -> int:
-    from PIL import Image
-
-    from wag.evaluate.datasets import IMAGE_EXTS
-
     for f in sorted(pool.rglob("*")):
         if f.suffix.lower() in IMAGE_EXTS:
             with Image.open(f) as im:
@@ -319,8 +308,6 @@ def _dask_client(o: Any) -> Iterator[Any]:
 
 
 def _count(ctx: Context) -> list[str]:
-    from wag.frequency import count_captions
-
     c, o = ctx.spec.corpus, ctx.spec.stages.count
     freq, hits, n = [], [], 0
     with _dask_client(o) as client:
@@ -359,8 +346,6 @@ def _tag_inputs(ctx: Context) -> dict[str, Any]:
 
 def make_tagger(ctx: Context) -> Any:
     """The declared tagger over the study's concept names."""
-    from wag.frequency.tagging import OpenClipTagger, RamPlusPlusTagger
-
     t = ctx.spec.tagger
     desc = read_json(ctx.spec.path(t.descriptions)) if t.descriptions else None
     if t.kind == "openclip":
@@ -373,8 +358,6 @@ def make_tagger(ctx: Context) -> Any:
 
 
 def _tag(ctx: Context) -> list[str]:
-    from wag.frequency.tagging import image_counts, image_hits, write_tags
-
     t, label = ctx.spec.tagger, ctx.spec.tagger_label
     tagger = make_tagger(ctx)
     images = tqdm(iter_corpus_images(ctx), desc="tag images", unit="img", disable=not ctx.progress)
@@ -408,8 +391,6 @@ def _text_hits(ctx: Context) -> pd.DataFrame:
 
 
 def _integrate(ctx: Context) -> list[str]:
-    from wag.frequency.integrated import integrated_counts
-
     label = ctx.spec.tagger_label
     text_hits, tags = _text_hits(ctx), pd.read_parquet(ctx.out / "tag" / "tags.parquet")
     ids = corpus_ids(ctx)
@@ -426,8 +407,6 @@ def _integrate(ctx: Context) -> list[str]:
 
 
 def _misalignment(ctx: Context) -> list[str]:
-    from wag.frequency.misalignment import misalignment
-
     text_hits, tags = _text_hits(ctx), pd.read_parquet(ctx.out / "tag" / "tags.parquet")
     n = int(read_json(ctx.out / "count" / "corpus.json")["n_captions"])
     rows = [{"pretraining": ctx.spec.corpus.name, "text_variant": ctx.main_variant,
@@ -457,7 +436,7 @@ def _zeroshot_inputs(ctx: Context) -> dict[str, Any]:
 
 
 def _zeroshot(ctx: Context) -> list[str]:
-    from wag.evaluate.zeroshot import evaluate_zeroshot
+    from wag.evaluate.zeroshot import evaluate_zeroshot  # imports torch: only when models are evaluated
 
     e = ctx.spec.stages.evaluate
     parts = []
@@ -480,7 +459,7 @@ def _retrieval_inputs(ctx: Context) -> dict[str, Any]:
 
 
 def _retrieval(ctx: Context) -> list[str]:
-    from wag.evaluate.retrieval import evaluate_retrieval
+    from wag.evaluate.retrieval import evaluate_retrieval  # imports torch: only when models are evaluated
 
     e = ctx.spec.stages.evaluate
     parts = []
@@ -507,9 +486,7 @@ def _letitwag_inputs(ctx: Context) -> dict[str, Any]:
 
 
 def _letitwag(ctx: Context) -> list[str]:
-    from wag.evaluate.datasets import image_folder
-    from wag.evaluate.zeroshot import evaluate_zeroshot
-    from wag.letitwag import _slug, build_let_it_wag
+    from wag.evaluate.zeroshot import evaluate_zeroshot  # imports torch: only when models are evaluated
 
     lw, e = ctx.spec.stages.letitwag, ctx.spec.stages.evaluate
     pool = ctx.spec.path(lw.images or "")
@@ -548,6 +525,7 @@ def _letitwag(ctx: Context) -> list[str]:
     return outs
 
 
+#: The stages in run order (names also in :data:`wag.study.spec.STAGE_NAMES`, which the CLI reads without importing the engines).
 STAGES: dict[str, Stage] = {
     s.name: s
     for s in (
