@@ -154,6 +154,7 @@ def test_removed_output_is_stale(study):
         ({"models": [{"name": "tiny", "model": "no-such-model"}]}, "unknown model 'no-such-model'"),
         ({"datasets": [{"name": "animals", "kind": "torchvision", "torchvision": "cifar11"}]}, "unknown dataset name 'cifar11'"),
         ({"corpus": {"name": "web", "shards": ["corpus/*.tar"], "captions": "text"}}, "unknown key 'study.corpus.captions'; allowed keys here: caption_column"),
+        ({"tagger": {"kind": "openclip", "model": "tiny", "name": "my tagger"}}, "study.tagger.name: tagger name 'my tagger'"),
     ],
 )
 def test_bad_study_is_one_clear_error_before_anything_is_written(tmp_path, capsys, over, message):

@@ -303,6 +303,13 @@ def check_inputs(spec: StudySpec) -> list[Path]:
         problems.append("study.tagger.descriptions: RAM++ needs a JSON file of concept descriptions")
     if t.kind == "checkpoint":
         problems.append("study.tagger.kind 'checkpoint' is not supported yet; use openclip (a zero-shot tagger) or rampp")
+    if t.kind != "none":
+        from wag.tables import TableError, variant_name
+
+        try:
+            variant_name("image", tagger=spec.tagger_label, threshold=t.headline)
+        except TableError as exc:
+            problems.append(f"study.tagger.name: {exc}")
     if t.descriptions and not spec.path(t.descriptions).is_file():
         problems.append(f"study.tagger.descriptions: {spec.path(t.descriptions)} not found")
     for i, d in enumerate(spec.datasets):
