@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from wag.errors import WagError
 
 #: Stage CLIs that add their own subcommands through ``register(subparsers)``.
-STAGE_CLIS = ("wag.artifacts.cli", "wag.frequency.cli", "wag.evaluate.cli", "wag.synthetic.cli")
+STAGE_CLIS = ("wag.artifacts.cli", "wag.frequency.cli", "wag.evaluate.cli", "wag.synthetic.cli", "wag.study.cli")
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:

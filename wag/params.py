@@ -17,6 +17,7 @@ from wag.evaluate.params import EvaluateParams
 from wag.frequency.params import FrequencyParams
 from wag.paths import project_root, resolve
 from wag.schema import StrictModel
+from wag.study.spec import StudySpec
 from wag.synthetic.params import SyntheticParams
 
 
@@ -39,6 +40,7 @@ class Profile(StrictModel):
     frequency: FrequencyParams = FrequencyParams()
     evaluate: EvaluateParams = EvaluateParams()
     synthetic: SyntheticParams = SyntheticParams()
+    study: StudySpec | None = Field(None, description="your own study: corpus, concepts, tagger, models, test sets (wag study run)")
 
     @property
     def figures_path(self) -> Path:
@@ -56,6 +58,12 @@ def available_profiles() -> list[str]:
     return sorted(p.stem for p in params_dir().glob("*.yaml"))
 
 
+def _models_in(annotation: Any) -> list[Any]:
+    """Pydantic models inside an annotation (``X | None``, ``list[X]``)."""
+    args = getattr(annotation, "__args__", ())
+    return [a for a in args if hasattr(a, "model_fields")] + [m for a in args for m in _models_in(a)]
+
+
 def _format_validation_error(err: ValidationError, source: str) -> str:
     lines = [f"invalid profile {source}:"]
     for e in err.errors():
@@ -63,8 +71,12 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
         if e["type"] == "extra_forbidden":
             parent: Any = Profile
             for part in e["loc"][:-1]:
+                if isinstance(part, int):  # an item of a list section: stay on the item model
+                    continue
                 field = parent.model_fields.get(str(part)) if hasattr(parent, "model_fields") else None
                 parent = field.annotation if field is not None else None
+                # unwrap `Model | None` and `list[Model]` to the model
+                parent = next((a for a in _models_in(parent)), parent)
             allowed = sorted(parent.model_fields) if hasattr(parent, "model_fields") else []
             lines.append(f"  unknown key '{loc}'; allowed keys here: {', '.join(allowed)}")
         else:

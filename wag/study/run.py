@@ -1,0 +1,146 @@
+"""Run a study's stages in order, resumably: a stage whose inputs are unchanged since its last run is skipped.
+
+Each finished stage leaves ``records/<stage>.json`` in the study folder: the digest of its inputs
+(files by path, size and mtime; the stage's parameters; the digests of the stages it reads), the
+inputs themselves, the wag version, its outputs and its run time. :func:`study_status` compares the
+current digest with the record: ``done`` (same digest, outputs present), ``stale`` (inputs changed,
+or an output is gone), ``missing`` (never run), ``off`` (the study declares nothing for it).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+
+import wag
+from wag.io import read_json, write_json
+from wag.study.spec import StudyError, StudySpec, check_inputs
+from wag.study.stages import STAGES, Context, digest
+
+
+@dataclass
+class StageState:
+    """One row of ``wag study status``."""
+
+    stage: str
+    state: str  # done | stale | missing | off
+    reason: str
+    key: str | None
+
+
+def _record_path(ctx: Context, stage: str):
+    return ctx.out / "records" / f"{stage}.json"
+
+
+def _keys(ctx: Context) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Current (digest, inputs) of every enabled stage; a stage's inputs include its upstream digests."""
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    for name, st in STAGES.items():
+        if not st.enabled(ctx.spec):
+            continue
+        inputs = dict(st.inputs(ctx))
+        inputs["upstream"] = {d: out[d][0] for d in st.deps if d in out}
+        out[name] = (digest(inputs), inputs)
+    return out
+
+
+def _states(ctx: Context, keys: dict[str, tuple[str, dict[str, Any]]]) -> list[StageState]:
+    rows = []
+    for name, st in STAGES.items():
+        if name not in keys:
+            rows.append(StageState(name, "off", st.why_off, None))
+            continue
+        key = keys[name][0]
+        rec_path = _record_path(ctx, name)
+        if not rec_path.is_file():
+            rows.append(StageState(name, "missing", "never run", key))
+            continue
+        rec = read_json(rec_path)
+        gone = [o for o in rec.get("outputs", []) if not (ctx.out / o).exists()]
+        if rec.get("key") != key:
+            changed = sorted(k for k in set(keys[name][1]) | set(rec.get("inputs", {})) if keys[name][1].get(k) != rec.get("inputs", {}).get(k))
+            rows.append(StageState(name, "stale", f"inputs changed: {', '.join(changed)}", key))
+        elif gone:
+            rows.append(StageState(name, "stale", f"output missing: {gone[0]}", key))
+        else:
+            rows.append(StageState(name, "done", f"{rec.get('finished', '')}", key))
+    return rows
+
+
+def _context(spec: StudySpec, progress: bool) -> Context:
+    shards = check_inputs(spec)  # every problem of the declaration, before anything is written
+    return Context(spec, shards, progress=progress)
+
+
+def study_status(spec: StudySpec) -> pd.DataFrame:
+    """``stage, state, reason`` for every stage (states: done, stale, missing, off)."""
+    ctx = _context(spec, progress=False)
+    return pd.DataFrame([{"stage": s.stage, "state": s.state, "reason": s.reason} for s in _states(ctx, _keys(ctx))])
+
+
+def _closure(names: list[str]) -> list[str]:
+    need: set[str] = set()
+
+    def add(n: str) -> None:
+        if n not in need:
+            need.add(n)
+            for d in STAGES[n].deps:
+                add(d)
+
+    for n in names:
+        add(n)
+    return [n for n in STAGES if n in need]
+
+
+def run_study(spec: StudySpec, stages: list[str] | None = None, *, force: bool = False, progress: bool = True, log=print) -> pd.DataFrame:
+    """Run the stale and missing stages (of ``stages`` and what they read; default: all) and return the final status.
+
+    A stage is rerun when its inputs or an upstream stage changed; ``force`` reruns the selected stages anyway.
+    """
+    unknown = sorted(set(stages or []) - set(STAGES))
+    if unknown:
+        raise StudyError(f"unknown stage(s) {unknown}; stages are: {', '.join(STAGES)}")
+    ctx = _context(spec, progress)
+    keys = _keys(ctx)
+    wanted = _closure(list(stages)) if stages else list(STAGES)
+    off = [n for n in (stages or []) if n not in keys]
+    if off:
+        raise StudyError("; ".join(f"stage '{n}' is off: {STAGES[n].why_off}" for n in off))
+    states = {s.stage: s for s in _states(ctx, keys)}
+    rerun: set[str] = set()
+    for name in wanted:
+        if name not in keys:
+            continue
+        st = states[name]
+        explicit = stages is not None and name in stages
+        if st.state == "done" and not (force and (explicit or stages is None)) and not (set(STAGES[name].deps) & rerun):
+            log(f"[{name}] up to date")
+            continue
+        log(f"[{name}] running ({st.reason if st.state != 'done' else 'forced'})")
+        t0 = time.perf_counter()
+        outputs = STAGES[name].run(ctx)
+        secs = time.perf_counter() - t0
+        write_json(_record_path(ctx, name), {
+            "stage": name, "key": keys[name][0], "inputs": keys[name][1], "outputs": outputs, "wag_version": wag.__version__,
+            "seconds": round(secs, 3), "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        })
+        rerun.add(name)
+        log(f"[{name}] done in {secs:.1f} s: {', '.join(outputs)}")
+    return pd.DataFrame([{"stage": s.stage, "state": s.state, "reason": s.reason} for s in _states(ctx, keys)])
+
+
+def load_tables(spec: StudySpec) -> dict[str, pd.DataFrame]:
+    """The study's tables, each concatenated over the stages that wrote it: concepts, frequencies, hits, performance."""
+    out = spec.output_path
+    tables: dict[str, pd.DataFrame] = {}
+    if (out / "concepts.parquet").is_file():
+        tables["concepts"] = pd.read_parquet(out / "concepts.parquet")
+    for name in ("frequencies", "hits", "performance"):
+        files = sorted(out.glob(f"*/{name}.parquet"))
+        if files:
+            tables[name] = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    return tables

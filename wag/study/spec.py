@@ -1,0 +1,334 @@
+"""A study declared in a profile (``study:``): the user's corpus, concepts, tagger, models and test sets.
+
+The names given here are the names every table of the study carries: ``pretraining`` = the corpus
+name, ``model`` = a model's name, ``dataset`` = a downstream set's name, so the tables of one stage
+join the next one's on those columns with no hand-made key.
+
+Two checks: the schema (pydantic, strict) rejects unknown keys, bad kinds, duplicate names and
+thresholds outside (0, 1) when the profile is loaded; :func:`check_inputs` (run by ``wag study run``
+before any stage) checks what needs the file system or the model registry: shard globs that match
+nothing, missing folders and checkpoints, unknown model and torchvision names. Relative paths are
+resolved against ``root`` (itself relative to the project root).
+"""
+
+from __future__ import annotations
+
+import glob as globmod
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from wag.errors import WagError
+from wag.paths import resolve
+from wag.schema import StrictModel
+
+CORPUS_FORMATS = ("parquet", "tsv", "tsv-cc3m", "tsv-cc12m", "tsv-yfcc15m", "jsonl", "wds")  # wag.corpus.FORMATS
+Name = str
+#: The stages of a study, in run order (implemented in :mod:`wag.study.stages`).
+STAGE_NAMES = ("count", "tag", "integrate", "misalignment", "zeroshot", "retrieval", "letitwag")
+
+
+class StudyError(WagError, ValueError):
+    """A study cannot run as declared; the message lists each problem with its fix."""
+
+
+class CorpusSpec(StrictModel):
+    """The pretraining corpus: caption (and image) shards."""
+
+    name: Name = Field(description="name of the pretraining set; the `pretraining` column of every table")
+    shards: list[str] = Field(min_length=1, description="shard files, folders or globs (relative to the study root)")
+    format: Literal["parquet", "tsv", "tsv-cc3m", "tsv-cc12m", "tsv-yfcc15m", "jsonl", "wds"] | None = Field(
+        None, description="shard format (default: from the file names: .parquet, .tsv, .jsonl, .tar = WebDataset)")
+    caption_column: str | None = Field(None, description="caption column / WebDataset json field (default: detected, or the .txt member)")
+    id_column: str | None = Field(None, description="sample id column (default: detected, else <file>:<row>; WebDataset: the key)")
+    image_column: str | None = Field(None, description="Parquet column holding encoded image bytes (WebDataset: the .jpg/.png member)")
+
+
+class ConceptSpec(StrictModel):
+    """One concept list: a file, or the paper's list for one of its downstream datasets."""
+
+    dataset: Name = Field(description="downstream dataset the concepts belong to (a declared dataset name, or any label)")
+    file: str | None = Field(None, description="concept file: .txt (one per line), .json (list or name -> aliases), .csv/.parquet (column concept)")
+    paper: str | None = Field(None, description="take the paper's concept list of this downstream dataset (needs the released files)")
+    task: Literal["classification", "retrieval", "t2i"] = Field("classification", description="task the concepts are evaluated on")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ConceptSpec:
+        if (self.file is None) == (self.paper is None):
+            raise ValueError(f"concept list of '{self.dataset}': give exactly one of file: or paper:")
+        return self
+
+
+class TaggerSpec(StrictModel):
+    """The image tagger that turns images into concept tags (image and integrated counts)."""
+
+    kind: Literal["openclip", "rampp", "checkpoint", "none"] = Field(
+        "none", description="openclip: zero-shot open_clip tagger; rampp: the paper's RAM++; checkpoint: a trained tagger (not yet); none: no image counts")
+    model: str | None = Field(None, description="openclip: a declared model name or a model spec (registry name, ARCH/pretrained-tag, ARCH@checkpoint); rampp: checkpoint path")
+    name: str | None = Field(None, description="tagger label in variant names (tagger:<name>@<t>); default: the model name or the kind")
+    descriptions: str | None = Field(None, description="JSON file concept -> list of descriptions (required by rampp; optional prompts for openclip)")
+    thresholds: list[float] = Field([0.7], min_length=1, description="tag probability thresholds, each in (0, 1); the paper: 0.7 (0.5, 0.6 ablation)")
+    threshold: float | None = Field(None, description="threshold used for integrated counts' headline and misalignment (default: the first of thresholds)")
+    templates: list[str] = Field(["a photo of a {}."], min_length=1, description="openclip prompts for concepts without descriptions")
+    batch_size: int = Field(64, ge=1, description="images per forward pass")
+    min_score: float = Field(0.01, ge=0, lt=1, description="scores below this are not stored (keeps the tag table small)")
+
+    @model_validator(mode="after")
+    def _check(self) -> TaggerSpec:
+        bad = [t for t in [*self.thresholds, *([self.threshold] if self.threshold is not None else [])] if not 0 < t < 1]
+        if bad:
+            raise ValueError(f"tagger thresholds must be in (0, 1); got {bad}")
+        if self.threshold is not None and self.threshold not in self.thresholds:
+            raise ValueError(f"tagger threshold {self.threshold} must be one of thresholds {self.thresholds}")
+        if len(set(self.thresholds)) != len(self.thresholds):
+            raise ValueError(f"tagger thresholds repeat a value: {self.thresholds}")
+        if self.kind in ("openclip", "rampp") and not self.model:
+            raise ValueError(f"tagger kind '{self.kind}' needs model: ({'a model name or spec' if self.kind == 'openclip' else 'the RAM++ checkpoint path'})")
+        return self
+
+    @property
+    def headline(self) -> float:
+        """The threshold of integrated-count headlines and misalignment."""
+        return self.threshold if self.threshold is not None else self.thresholds[0]
+
+
+class ModelSpec(StrictModel):
+    """A CLIP model to evaluate."""
+
+    name: Name = Field(description="the `model` column of every table")
+    model: str = Field(description="registry name (wag evaluate models), open_clip ARCH/pretrained-tag, or ARCH@path/to/checkpoint")
+    pretraining: str | None = Field(None, description="pretraining set of this model (default: the study's corpus name, so performance joins its counts)")
+
+
+class DatasetSpec(StrictModel):
+    """A downstream test set."""
+
+    name: Name = Field(description="the `dataset` column of every table")
+    kind: Literal["torchvision", "imagefolder", "wds", "retrieval"] = Field(
+        description="torchvision: a set wag knows by name (wag.evaluate.datasets.known_datasets) under path; imagefolder: <path>/<class>/*.jpg; wds: <path>/*.tar (+ .cls, classnames.txt); retrieval: annotations + images")
+    path: str | None = Field(None, description="imagefolder / wds folder; retrieval image folder; torchvision data root (default: evaluate.data_root)")
+    torchvision: str | None = Field(None, description="torchvision dataset name known to wag (kind torchvision; default: the name)")
+    annotations: str | None = Field(None, description="retrieval: COCO captions JSON, Karpathy dataset_*.json or a [{image, caption}] list")
+
+    @model_validator(mode="after")
+    def _check(self) -> DatasetSpec:
+        if self.kind in ("imagefolder", "wds", "retrieval") and not self.path:
+            raise ValueError(f"dataset '{self.name}' of kind {self.kind} needs path:")
+        if self.kind == "retrieval" and not self.annotations:
+            raise ValueError(f"retrieval dataset '{self.name}' needs annotations:")
+        return self
+
+    @property
+    def task(self) -> str:
+        return "retrieval" if self.kind == "retrieval" else "classification"
+
+
+class CountOptions(StrictModel):
+    """Stage ``count``: caption counts."""
+
+    variants: list[Literal["phrase", "lowercased", "paper_lemmatized", "paper_lowercased", "paper_lemmatized_chunked"]] = Field(
+        ["phrase", "lowercased", "paper_lemmatized", "paper_lowercased", "paper_lemmatized_chunked"], min_length=1,
+        description="caption count variants (default: every variant of the engine); the first is the study's main text count")
+    workers: int = Field(1, ge=1, description="threads / processes / Dask workers")
+    backend: Literal["threads", "processes", "dask"] = Field("threads", description="counting backend (dask: the scheduler below, else one local cluster of `workers` for all variants)")
+    scheduler: str | None = Field(None, description="Dask scheduler address (backend dask); none → a local cluster")
+    batch_size: int = Field(65_536, ge=1, description="captions per vectorised batch")
+
+
+class EvalOptions(StrictModel):
+    """Stages ``zeroshot`` and ``retrieval``."""
+
+    prompts: list[Literal["class", "simple", "ensemble", "descriptions"]] = Field(["class"], min_length=1, description="zero-shot prompt styles")
+    batch_size: int = Field(256, ge=1, description="images per forward pass")
+    ks: list[int] = Field([1, 5, 10], min_length=1, description="retrieval recall@k cut-offs")
+    captions_per_image: int = Field(5, ge=1, description="retrieval captions kept per image")
+    min_images: int = Field(10, ge=1, description="retrieval: keep concepts found in at least this many images")
+    device: str = Field("cpu", description="torch device")
+    cache_features: bool = Field(True, description="cache image features keyed by model and dataset")
+
+
+class LetItWagOptions(StrictModel):
+    """Stage ``letitwag``: a tail benchmark from the study's own counts."""
+
+    images: str | None = Field(None, description="image pool: a folder of <concept>/ sub-folders or WebDataset shards with .cls labels; none → stage off")
+    name: Name = Field("letitwag", description="dataset name of the built benchmark in the tables")
+    k: int = Field(20, ge=1, description="the k least-frequent concepts (non-zero text count) become classes")
+    images_per_class: int = Field(10, ge=1, description="class-balanced images per concept (the paper: 450)")
+    phash_bits: int | Literal["auto"] = Field("auto", description="pHash de-dup distance in bits; auto: 10 at >= 224 px, scaled down with the pool's image size")
+    outlier_std: float | None = Field(3.0, gt=0, description="feature-outlier filter (needs outlier_model); none → off")
+    outlier_model: str | None = Field(None, description="declared model name whose features drive the outlier filter (default: none)")
+    min_classes: int = Field(2, ge=1, description="fewer classes than this after filtering is an error")
+
+
+class StageOptions(StrictModel):
+    """Options of the stages."""
+
+    count: CountOptions = Field(CountOptions(), description="stage count: caption count variants and backend")
+    evaluate: EvalOptions = Field(EvalOptions(), description="stages zeroshot and retrieval: prompts, recall@k, device")
+    letitwag: LetItWagOptions = Field(LetItWagOptions(), description="stage letitwag: image pool and builder options")
+
+
+class StudySpec(StrictModel):
+    """A study: the paper's question asked of your own pretraining corpus and CLIP models."""
+
+    name: Name = Field(description="name of the study (output sub-folder and reports)")
+    root: str = Field(".", description="folder that relative paths of the study are resolved against (relative to the project root)")
+    output: str = Field("study", description="output folder of the study's tables (relative to root)")
+    seed: int = Field(0, description="seed of sampled steps (Let It Wag! class balance)")
+    corpus: CorpusSpec = Field(description="the pretraining corpus")
+    concepts: list[ConceptSpec] = Field([], description="concept lists; the class names of every classification dataset are added")
+    tagger: TaggerSpec = Field(TaggerSpec(), description="image tagger (kind none: text counts only)")
+    models: list[ModelSpec] = Field([], description="CLIP models to evaluate")
+    datasets: list[DatasetSpec] = Field([], description="downstream test sets")
+    t2i: list[ModelSpec] = Field([], description="text-to-image pipelines (declared; the t2i stage is not run by `wag study run` yet)")
+    stages: StageOptions = Field(StageOptions(), description="options of each stage")
+
+    @model_validator(mode="after")
+    def _names(self) -> StudySpec:
+        for what, names in (("model", [m.name for m in self.models]), ("dataset", [d.name for d in self.datasets]),
+                            ("t2i pipeline", [m.name for m in self.t2i])):
+            dups = sorted({n for n in names if names.count(n) > 1})
+            if dups:
+                raise ValueError(f"duplicate {what} name(s) {dups}; give each {what} its own name")
+        if self.stages.letitwag.images and self.stages.letitwag.name in {d.name for d in self.datasets}:
+            raise ValueError(f"stages.letitwag.name '{self.stages.letitwag.name}' is also a declared dataset name; rename one")
+        model_names = {m.name for m in self.models}
+        if self.stages.letitwag.outlier_model and self.stages.letitwag.outlier_model not in model_names:
+            raise ValueError(f"stages.letitwag.outlier_model '{self.stages.letitwag.outlier_model}' is not a declared model ({sorted(model_names)})")
+        seen = [(c.dataset, c.file or c.paper) for c in self.concepts]
+        if len(set(seen)) != len(seen):
+            raise ValueError("the same concept list is declared twice for one dataset")
+        return self
+
+    # -- paths --------------------------------------------------------------------------------
+    @property
+    def root_path(self) -> Path:
+        return resolve(self.root)
+
+    def path(self, p: str) -> Path:
+        """A study path: absolute as given, else under ``root``."""
+        q = Path(os.path.expanduser(p))
+        return q if q.is_absolute() else self.root_path / q
+
+    @property
+    def output_path(self) -> Path:
+        return self.path(self.output)
+
+    def model_pretraining(self, m: ModelSpec) -> str:
+        return m.pretraining or self.corpus.name
+
+    def model_spec(self, name_or_spec: str) -> str:
+        """The model spec of a declared model name (or the spec itself), with a checkpoint path made absolute."""
+        by_name = {m.name: m.model for m in self.models}
+        spec = by_name.get(name_or_spec, name_or_spec)
+        if "@" in spec:
+            arch, _, p = spec.partition("@")
+            return f"{arch}@{self.path(p)}"
+        return spec
+
+    @property
+    def tagger_label(self) -> str:
+        t = self.tagger
+        return t.name or (t.model if t.kind == "openclip" and t.model and "@" not in t.model and "/" not in t.model else t.kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks that need the file system or the registries (run before any stage)
+# ---------------------------------------------------------------------------------------------
+
+
+def shard_files(spec: StudySpec) -> list[Path]:
+    """The corpus shard files (raises :class:`StudyError` if a glob or path matches nothing)."""
+    from wag.corpus import CorpusError, iter_shards
+
+    try:
+        return [s.path for s in iter_shards([str(spec.path(s)) for s in spec.corpus.shards], spec.corpus.format)]
+    except CorpusError as exc:
+        raise StudyError(f"study.corpus.shards: {exc}") from None
+
+
+def _model_problem(spec: StudySpec, where: str, value: str) -> str | None:
+    from wag.evaluate.models import UnknownModelError, resolve_name
+
+    s = spec.model_spec(value)
+    if "@" in s:
+        arch, _, p = s.partition("@")
+        if not Path(p).is_file():
+            return f"{where}: checkpoint {p} not found (give ARCH@path/to/checkpoint)"
+        import open_clip
+
+        if arch not in open_clip.list_models() and not (Path(p).parent / f"{arch}.json").is_file():
+            return f"{where}: unknown open_clip architecture '{arch}' (put {arch}.json beside the checkpoint or use one of open_clip.list_models())"
+        return None
+    try:
+        resolve_name(s)
+        return None
+    except UnknownModelError:
+        pass
+    if "/" in s:
+        import open_clip
+
+        arch, _, tag = s.partition("/")
+        if (arch, tag) in set(open_clip.list_pretrained()):
+            return None
+    return f"{where}: unknown model '{value}'; use a registry name (wag evaluate models), an open_clip ARCH/pretrained-tag or ARCH@path/to/checkpoint"
+
+
+def check_inputs(spec: StudySpec) -> list[Path]:
+    """Every input a study names exists and every name is known; returns the shard files. One :class:`StudyError` lists all problems."""
+    from wag.evaluate.datasets import known_datasets
+
+    problems: list[str] = []
+    shards: list[Path] = []
+    try:
+        shards = shard_files(spec)
+    except StudyError as exc:
+        problems.append(str(exc))
+    if spec.corpus.image_column and spec.corpus.format not in (None, "parquet"):
+        problems.append("study.corpus.image_column applies to Parquet shards only (WebDataset images are read from their .jpg/.png members)")
+    for i, c in enumerate(spec.concepts):
+        if c.file and not spec.path(c.file).is_file():
+            problems.append(f"study.concepts[{i}].file: {spec.path(c.file)} not found")
+    for i, m in enumerate(spec.models):
+        if (p := _model_problem(spec, f"study.models[{i}] ('{m.name}')", m.model)) is not None:
+            problems.append(p)
+    t = spec.tagger
+    if t.kind == "openclip" and t.model and (p := _model_problem(spec, "study.tagger.model", t.model)) is not None:
+        problems.append(p)
+    if t.kind == "rampp" and t.model and not spec.path(t.model).is_file():
+        problems.append(f"study.tagger.model: RAM++ checkpoint {spec.path(t.model)} not found")
+    if t.kind == "rampp" and not t.descriptions:
+        problems.append("study.tagger.descriptions: RAM++ needs a JSON file of concept descriptions")
+    if t.kind == "checkpoint":
+        problems.append("study.tagger.kind 'checkpoint' is not supported yet; use openclip (a zero-shot tagger) or rampp")
+    if t.kind != "none":
+        from wag.tables import TableError, variant_name
+
+        try:
+            variant_name("image", tagger=spec.tagger_label, threshold=t.headline)
+        except TableError as exc:
+            problems.append(f"study.tagger.name: {exc}")
+    if t.descriptions and not spec.path(t.descriptions).is_file():
+        problems.append(f"study.tagger.descriptions: {spec.path(t.descriptions)} not found")
+    for i, d in enumerate(spec.datasets):
+        where = f"study.datasets[{i}] ('{d.name}')"
+        if d.kind == "torchvision":
+            tv = d.torchvision or d.name
+            if tv not in known_datasets():
+                problems.append(f"{where}: unknown dataset name '{tv}'; known: {', '.join(known_datasets())}")
+        elif d.kind in ("imagefolder", "retrieval") and not spec.path(d.path or "").is_dir():
+            problems.append(f"{where}: folder {spec.path(d.path or '')} not found")
+        elif d.kind == "wds" and not any(spec.path(d.path or "").glob("*.tar")):
+            problems.append(f"{where}: no WebDataset shards (*.tar) in {spec.path(d.path or '')}")
+        if d.kind == "retrieval" and d.annotations and not spec.path(d.annotations).is_file():
+            problems.append(f"{where}: annotations {spec.path(d.annotations)} not found")
+    lw = spec.stages.letitwag
+    if lw.images:
+        p = spec.path(lw.images)
+        if not (p.is_dir() or globmod.glob(str(p))):
+            problems.append(f"study.stages.letitwag.images: {p} not found")
+    if problems:
+        raise StudyError(f"study '{spec.name}' cannot run:\n  " + "\n  ".join(problems))
+    return shards

@@ -1,0 +1,542 @@
+"""The stages of a study, each a thin call into an existing engine that writes tidy, validated tables.
+
+| stage | engine | writes (under the study folder) |
+|---|---|---|
+| count | ``wag.frequency.count_captions`` (every declared variant) | ``concepts.parquet``, ``count/frequencies.parquet``, ``count/hits.parquet``, ``count/corpus.json`` |
+| tag | ``wag.frequency.tagging`` (open_clip zero-shot or RAM++) | ``tag/tags.parquet`` (scores), ``tag/frequencies.parquet``, ``tag/hits.parquet`` |
+| integrate | ``wag.frequency.integrated.integrated_counts`` | ``integrate/frequencies.parquet``, ``integrate/hits.parquet`` |
+| misalignment | ``wag.frequency.misalignment.misalignment`` | ``misalignment/misalignment.parquet`` |
+| zeroshot | ``wag.evaluate.zeroshot.evaluate_zeroshot`` | ``zeroshot/performance.parquet`` |
+| retrieval | ``wag.evaluate.retrieval.evaluate_retrieval`` | ``retrieval/performance.parquet`` |
+| letitwag | ``wag.letitwag.build_let_it_wag`` + zero-shot on it | ``letitwag/benchmark/``, ``letitwag/frequencies.parquet``, ``letitwag/performance.parquet`` |
+
+Every table carries the study's names (``pretraining`` = corpus name, ``model`` = model name,
+``dataset`` = dataset name) and the concept ``key``, and is checked against its contract
+(:mod:`wag.tables`) before it is written atomically. Each stage has a fingerprint of its inputs
+(files by path, size and mtime; parameters; the fingerprints of the stages it reads), which the
+runner (:mod:`wag.study.run`) compares with the record of the last run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import shutil
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+from tqdm.auto import tqdm
+
+from wag.concepts import concept_table, extract_nouns, parse_concept, read_concepts, released_concepts
+from wag.corpus import iter_batches, iter_shards
+from wag.evaluate.datasets import IMAGE_EXTS, image_folder, load_classification, load_retrieval, webdataset_classification
+from wag.evaluate.models import ModelWeightsMissingError, UnknownModelError, _finish, load_clip, resolve_name
+from wag.frequency import count_captions
+from wag.frequency.integrated import integrated_counts
+from wag.frequency.misalignment import misalignment
+from wag.frequency.tagging import OpenClipTagger, RamPlusPlusTagger, image_counts, image_hits, iter_shard_images, write_tags
+from wag.io import read_json, write_json, write_parquet
+from wag.letitwag import _slug, build_let_it_wag
+from wag.study.spec import DatasetSpec, StudyError, StudySpec
+from wag.tables import COLUMNS, validate, variant_name
+
+# ---------------------------------------------------------------------------------------------
+# Context: the spec, its shards, loaded models and the concept table, computed once per run
+# ---------------------------------------------------------------------------------------------
+
+
+def _stat(p: Path) -> list[Any]:
+    st = p.stat()
+    return [str(p.resolve()), st.st_size, st.st_mtime_ns]
+
+
+def _tree(p: Path) -> list[Any]:
+    """Fingerprint of a file or of every file under a folder (path, size, mtime)."""
+    if p.is_file():
+        return [_stat(p)]
+    return [_stat(f) for f in sorted(p.rglob("*")) if f.is_file() and not f.name.startswith(".")]
+
+
+def digest(obj: Any) -> str:
+    """A 16-hex digest of a JSON-serialisable object."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Context:
+    """What the stages of one run share."""
+
+    spec: StudySpec
+    shards: list[Path]
+    progress: bool = True
+    models: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def out(self) -> Path:
+        return self.spec.output_path
+
+    @property
+    def main_variant(self) -> str:
+        """The study's main text count variant (the first declared)."""
+        return self.spec.stages.count.variants[0]
+
+    def model(self, name_or_spec: str) -> Any:
+        """A loaded model by declared name or spec (loaded once per run)."""
+        spec = self.spec.model_spec(name_or_spec)
+        if spec not in self.models:
+            self.models[spec] = load_model(spec, device=self.spec.stages.evaluate.device)
+        return self.models[spec]
+
+    @cached_property
+    def concepts(self) -> pd.DataFrame:
+        return study_concepts(self.spec)
+
+    @cached_property
+    def concept_names(self) -> list[str]:
+        return list(dict.fromkeys(self.concepts["concept"]))
+
+
+def load_model(spec: str, *, device: str = "cpu") -> Any:
+    """A CLIP model from a registry name, ``ARCH@checkpoint`` (``wag.evaluate.models.load_clip``) or an open_clip ``ARCH/tag``."""
+    if "@" not in spec:
+        try:
+            resolve_name(spec)
+        except UnknownModelError:
+            import open_clip  # heavy (torch): only when a model is loaded
+
+            arch, _, tag = spec.partition("/")
+            try:
+                model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=tag)
+            except Exception as exc:  # open_clip raises RuntimeError / OSError / HF errors when weights are absent
+                raise ModelWeightsMissingError(f"open_clip model {spec} could not be loaded ({type(exc).__name__}: {str(exc)[:300]}); "
+                                                 "download its weights or give ARCH@path/to/checkpoint") from None
+            return _finish(model, preprocess, open_clip.get_tokenizer(arch), device, name=spec, arch=arch, pretrained=tag,
+                             backbone=arch, source=tag, fingerprint=spec)
+    return load_clip(spec, device=device)
+
+
+def classification_data(spec: StudySpec, d: DatasetSpec) -> Any:
+    """The ``ClassificationData`` of a declared classification dataset."""
+    if d.kind == "imagefolder":
+        return image_folder(spec.path(d.path or ""), name=d.name)
+    if d.kind == "wds":
+        return webdataset_classification(spec.path(d.path or ""), name=d.name)
+    data = load_classification(d.torchvision or d.name, spec.path(d.path or "data"))
+    data.name = d.name
+    return data
+
+
+def retrieval_data(spec: StudySpec, d: DatasetSpec) -> Any:
+    return load_retrieval(spec.path(d.annotations or ""), spec.path(d.path or ""), name=d.name, captions_per_image=spec.stages.evaluate.captions_per_image)
+
+
+def study_concepts(spec: StudySpec) -> pd.DataFrame:
+    """The concepts table of a study: its concept lists plus the class names of every classification dataset."""
+    parts = []
+    for c in spec.concepts:
+        if c.file:
+            t = read_concepts(str(spec.path(c.file)), dataset=c.dataset, task=c.task)
+        else:
+            from wag.artifacts.locate import paper_root  # the released files: only for `paper:` concept lists
+
+            t = released_concepts(str(paper_root()), datasets=[c.paper])
+            if t.empty:
+                raise StudyError(f"study.concepts: the paper has no concept list for '{c.paper}'")
+        parts.append(t.assign(dataset=c.dataset, task=c.task))
+    declared = {c.dataset for c in spec.concepts}
+    for d in spec.datasets:
+        if d.kind == "retrieval":
+            if d.name not in declared:
+                data = retrieval_data(spec, d)
+                nouns = extract_nouns([x for caps in data.captions for x in caps], min_samples=1)["noun"].tolist()
+                parts.append(concept_table(nouns, dataset=d.name, task="retrieval"))
+            continue
+        parts.append(concept_table(classification_data(spec, d).classnames, dataset=d.name, task="classification"))
+    if not parts:
+        raise StudyError("study declares no concepts: add study.concepts (a concept file) or a classification dataset")
+    df = pd.concat(parts, ignore_index=True).drop_duplicates(["concept", "dataset"], ignore_index=True)
+    df["aliases"] = df["aliases"].map(list)
+    return validate(df, "concepts")
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def write_table(path: Path, df: pd.DataFrame, table: str) -> Path:
+    """Validate ``df`` against ``table`` and write it atomically (contract columns first)."""
+    validate(df, table)
+    cols = COLUMNS[table] + [c for c in df.columns if c not in COLUMNS[table]]
+    return write_parquet(path, df[cols].reset_index(drop=True))
+
+
+def _fan_out(per_concept: pd.DataFrame, concepts: pd.DataFrame) -> pd.DataFrame:
+    """Rows per concept name → rows per (concept, dataset) of the study, with ``key``."""
+    rows = per_concept.drop(columns=["dataset", "key"], errors="ignore").drop_duplicates(ignore_index=True)
+    return concepts[["concept", "key", "dataset"]].merge(rows, on="concept", how="inner")
+
+
+def _hits(df: pd.DataFrame, method: str, variant: str) -> pd.DataFrame:
+    h = df[["concept", "sample_id"]].astype(str).drop_duplicates(ignore_index=True)
+    return h.assign(method=method, variant=variant)
+
+
+def iter_corpus_images(ctx: Context) -> Iterator[tuple[str, Any]]:
+    """(sample_id, PIL image) of every corpus sample with an image; ids equal the caption side's ids."""
+    c = ctx.spec.corpus
+    shards = iter_shards([str(p) for p in ctx.shards], c.format)
+    for shard in shards:
+        if shard.fmt == "wds":
+            yield from iter_shard_images([shard])
+            continue
+        if shard.fmt != "parquet" or not c.image_column:
+            raise StudyError(f"cannot read images of {shard.path}: tagging needs WebDataset shards or Parquet with study.corpus.image_column")
+        import io
+
+        import pyarrow.parquet as pq
+
+        ids = [x for b in iter_batches(shard, caption_column=c.caption_column, id_column=c.id_column) for x in b.column(0).to_pylist()]
+        pf = pq.ParquetFile(shard.path)
+        if c.image_column not in pf.schema_arrow.names:
+            raise StudyError(f"{shard.path}: no image column '{c.image_column}' (columns: {', '.join(pf.schema_arrow.names)}); fix study.corpus.image_column")
+        i = 0
+        for b in pf.iter_batches(columns=[c.image_column]):
+            for v in b.column(0).to_pylist():
+                sid = ids[i]
+                i += 1
+                blob = v.get("bytes") if isinstance(v, dict) else v
+                if not blob:
+                    continue
+                try:
+                    yield sid, Image.open(io.BytesIO(blob))
+                except UnidentifiedImageError:
+                    continue
+
+
+def corpus_ids(ctx: Context) -> pd.Series:
+    """Every caption sample id of the corpus (for the id-space check of integrated counts)."""
+    c = ctx.spec.corpus
+    ids = [x for s in iter_shards([str(p) for p in ctx.shards], c.format)
+           for b in iter_batches(s, caption_column=c.caption_column, id_column=c.id_column) for x in b.column(0).to_pylist()]
+    return pd.Series(ids, dtype=str)
+
+
+def phash_bits_for(side: int, paper_bits: int = 10, paper_side: int = 224) -> int:
+    """De-dup distance for images of ``side`` px: the paper's 10 bits at >= 224 px, scaled down linearly (at least 1).
+
+    Small images carry little detail, so their 64-bit pHashes are close; the paper's threshold merged most
+    32 px images of distinct scenes (issue 10).
+    """
+    return max(1, round(paper_bits * min(side, paper_side) / paper_side))
+
+
+def _pool_image_side(pool: Path) -> int:
+    for f in sorted(pool.rglob("*")):
+        if f.suffix.lower() in IMAGE_EXTS:
+            with Image.open(f) as im:
+                return min(im.size)
+    return 224
+
+
+# ---------------------------------------------------------------------------------------------
+# Stages
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage: upstream stages, whether the study declares what it needs, its own inputs and its run."""
+
+    name: str
+    deps: tuple[str, ...]
+    enabled: Callable[[StudySpec], bool]
+    inputs: Callable[[Context], dict[str, Any]]
+    run: Callable[[Context], list[str]]
+    why_off: str = ""
+
+
+def _models_fp(ctx: Context) -> list[Any]:
+    out = []
+    for m in ctx.spec.models:
+        s = ctx.spec.model_spec(m.model)
+        out.append([m.name, s, ctx.spec.model_pretraining(m), _tree(Path(s.partition("@")[2])) if "@" in s else None])
+    return out
+
+
+def _dataset_fp(ctx: Context, d: DatasetSpec) -> list[Any]:
+    if d.kind == "torchvision":
+        return [d.name, d.torchvision or d.name, str(ctx.spec.path(d.path or "data"))]
+    files = _tree(ctx.spec.path(d.path or ""))
+    return [d.name, d.kind, files, _tree(ctx.spec.path(d.annotations)) if d.annotations else None]
+
+
+def _concepts_fp(ctx: Context, datasets: list[str] | None = None) -> str:
+    c = ctx.concepts if datasets is None else ctx.concepts[ctx.concepts["dataset"].isin(datasets)]
+    return digest([c["concept"].tolist(), c["dataset"].tolist(), c["task"].tolist(), [list(a) for a in c["aliases"]]])
+
+
+# -- count ----------------------------------------------------------------------------------
+
+
+def _count_inputs(ctx: Context) -> dict[str, Any]:
+    c, o = ctx.spec.corpus, ctx.spec.stages.count
+    return {"shards": [_stat(p) for p in ctx.shards], "corpus": c.model_dump(), "concepts": _concepts_fp(ctx), "variants": list(o.variants)}
+
+
+@contextlib.contextmanager
+def _dask_client(o: Any) -> Iterator[Any]:
+    """One Dask client for every variant of the count stage: the declared scheduler, else a local cluster (None off Dask)."""
+    if o.backend != "dask":
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if o.scheduler:
+        with Client(o.scheduler) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=o.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
+
+
+def _count(ctx: Context) -> list[str]:
+    c, o = ctx.spec.corpus, ctx.spec.stages.count
+    freq, hits, n = [], [], 0
+    with _dask_client(o) as client:
+        results = [(v, count_captions([str(p) for p in ctx.shards], ctx.concepts, variant=v, fmt=c.format, workers=o.workers,
+                                      out_dir=ctx.out / "count" / "engine" / v, progress=ctx.progress, pretraining=c.name, backend=o.backend,
+                                      client=client, caption_column=c.caption_column, id_column=c.id_column, batch_size=o.batch_size))
+                   for v in o.variants]
+    for v, res in results:
+        if res.failures:
+            raise StudyError("unreadable shards (fix or remove them from study.corpus.shards):\n  " + "\n  ".join(f"{p}: {w}" for p, w in res.failures))
+        freq.append(_fan_out(res.counts.assign(variant=variant_name("text", text=v)), ctx.concepts))
+        hits.append(_hits(res.hits, "text", v))
+        n = res.n_captions
+    write_table(ctx.out / "concepts.parquet", ctx.concepts, "concepts")
+    write_table(ctx.out / "count" / "frequencies.parquet", pd.concat(freq, ignore_index=True), "frequencies")
+    write_table(ctx.out / "count" / "hits.parquet", pd.concat(hits, ignore_index=True), "hits")
+    write_json(ctx.out / "count" / "corpus.json", {"pretraining": c.name, "n_captions": n, "n_shards": len(ctx.shards)})
+    return ["concepts.parquet", "count/frequencies.parquet", "count/hits.parquet", "count/corpus.json"]
+
+
+# -- tag ------------------------------------------------------------------------------------
+
+
+def _tag_inputs(ctx: Context) -> dict[str, Any]:
+    t = ctx.spec.tagger
+    model = None
+    if t.kind == "openclip":
+        s = ctx.spec.model_spec(t.model or "")
+        model = [s, _tree(Path(s.partition("@")[2])) if "@" in s else None]
+    elif t.kind == "rampp":
+        model = _tree(ctx.spec.path(t.model or ""))
+    return {"shards": [_stat(p) for p in ctx.shards], "corpus": ctx.spec.corpus.model_dump(), "concepts": _concepts_fp(ctx),
+            "tagger": t.model_dump(), "label": ctx.spec.tagger_label, "model": model,
+            "descriptions": _tree(ctx.spec.path(t.descriptions)) if t.descriptions else None}
+
+
+def make_tagger(ctx: Context) -> Any:
+    """The declared tagger over the study's concept names."""
+    t = ctx.spec.tagger
+    desc = read_json(ctx.spec.path(t.descriptions)) if t.descriptions else None
+    if t.kind == "openclip":
+        return OpenClipTagger(ctx.model(t.model or ""), ctx.concept_names, descriptions=desc, templates=tuple(t.templates),
+                              batch_size=t.batch_size, min_score=t.min_score)
+    if t.kind == "rampp":
+        return RamPlusPlusTagger(ctx.spec.path(t.model or ""), ctx.concept_names, desc or {}, device=ctx.spec.stages.evaluate.device,
+                                 batch_size=t.batch_size, min_score=t.min_score)
+    raise StudyError(f"study.tagger.kind '{t.kind}' cannot tag images; use openclip or rampp")
+
+
+def _tag(ctx: Context) -> list[str]:
+    t, label = ctx.spec.tagger, ctx.spec.tagger_label
+    tagger = make_tagger(ctx)
+    images = tqdm(iter_corpus_images(ctx), desc="tag images", unit="img", disable=not ctx.progress)
+    tags = tagger.tag(images)
+    if len(tags) == 0 and images.n == 0:
+        raise StudyError("the corpus has no images to tag: give WebDataset shards with .jpg/.png members or Parquet with study.corpus.image_column, or set study.tagger.kind: none")
+    write_tags(ctx.out / "tag" / "tags.parquet", tags)
+    freq, hits = [], []
+    for th in t.thresholds:
+        v = variant_name("image", tagger=label, threshold=th)
+        cnt = image_counts(tags, [th], concepts=ctx.concept_names, tagger=label, pretraining=ctx.spec.corpus.name)
+        freq.append(_fan_out(cnt.assign(variant=v), ctx.concepts))
+        hits.append(_hits(image_hits(tags, th), "image", v))
+    write_table(ctx.out / "tag" / "frequencies.parquet", pd.concat(freq, ignore_index=True), "frequencies")
+    write_table(ctx.out / "tag" / "hits.parquet", pd.concat(hits, ignore_index=True), "hits")
+    write_json(ctx.out / "tag" / "summary.json", {"tagger": label, "images_tagged": int(images.n), "thresholds": list(t.thresholds)})
+    return ["tag/tags.parquet", "tag/frequencies.parquet", "tag/hits.parquet", "tag/summary.json"]
+
+
+# -- integrate / misalignment ---------------------------------------------------------------
+
+
+def _joint_inputs(ctx: Context) -> dict[str, Any]:
+    t = ctx.spec.tagger
+    return {"thresholds": list(t.thresholds), "headline": t.headline, "text_variant": ctx.main_variant}
+
+
+def _text_hits(ctx: Context) -> pd.DataFrame:
+    h = pd.read_parquet(ctx.out / "count" / "hits.parquet")
+    return h[h["variant"] == ctx.main_variant]
+
+
+def _integrate(ctx: Context) -> list[str]:
+    label = ctx.spec.tagger_label
+    text_hits, tags = _text_hits(ctx), pd.read_parquet(ctx.out / "tag" / "tags.parquet")
+    ids = corpus_ids(ctx)
+    freq, hits = [], []
+    for th in ctx.spec.tagger.thresholds:
+        v = variant_name("integrated", tagger=label, threshold=th)
+        cnt = integrated_counts(text_hits, tags, threshold=th, concepts=ctx.concept_names, text_ids=ids, variant=v, pretraining=ctx.spec.corpus.name)
+        freq.append(_fan_out(cnt, ctx.concepts))
+        img = tags.loc[tags["score"] >= th, ["concept", "sample_id"]].astype(str)
+        hits.append(_hits(text_hits[["concept", "sample_id"]].astype(str).merge(img, on=["concept", "sample_id"]), "integrated", v))
+    write_table(ctx.out / "integrate" / "frequencies.parquet", pd.concat(freq, ignore_index=True), "frequencies")
+    write_table(ctx.out / "integrate" / "hits.parquet", pd.concat(hits, ignore_index=True), "hits")
+    return ["integrate/frequencies.parquet", "integrate/hits.parquet"]
+
+
+def _misalignment(ctx: Context) -> list[str]:
+    text_hits, tags = _text_hits(ctx), pd.read_parquet(ctx.out / "tag" / "tags.parquet")
+    n = int(read_json(ctx.out / "count" / "corpus.json")["n_captions"])
+    rows = [{"pretraining": ctx.spec.corpus.name, "text_variant": ctx.main_variant,
+             "image_variant": variant_name("image", tagger=ctx.spec.tagger_label, threshold=th),
+             **misalignment(text_hits, tags, threshold=th, n_samples=n)} for th in ctx.spec.tagger.thresholds]
+    write_parquet(ctx.out / "misalignment" / "misalignment.parquet", pd.DataFrame(rows))
+    return ["misalignment/misalignment.parquet"]
+
+
+# -- evaluation -----------------------------------------------------------------------------
+
+
+def _performance(df: pd.DataFrame, ctx: Context, model: str, pretraining: str) -> pd.DataFrame:
+    out = df.assign(model=model, pretraining=pretraining)
+    keys = ctx.concepts[["concept", "dataset", "key"]]
+    out = out.drop(columns=["key"], errors="ignore").merge(keys, on=["concept", "dataset"], how="left")
+    miss = out["key"].isna()
+    out.loc[miss, "key"] = out.loc[miss, "concept"].map(lambda c: parse_concept(c).key)
+    out["value"] = out["value"].astype(float)
+    return out
+
+
+def _zeroshot_inputs(ctx: Context) -> dict[str, Any]:
+    e = ctx.spec.stages.evaluate
+    return {"models": _models_fp(ctx), "datasets": [_dataset_fp(ctx, d) for d in ctx.spec.datasets if d.task == "classification"],
+            "prompts": list(e.prompts)}
+
+
+def _zeroshot(ctx: Context) -> list[str]:
+    from wag.evaluate.zeroshot import evaluate_zeroshot  # imports torch: only when models are evaluated
+
+    e = ctx.spec.stages.evaluate
+    parts = []
+    for d in [d for d in ctx.spec.datasets if d.task == "classification"]:
+        data = classification_data(ctx.spec, d)
+        for m in ctx.spec.models:
+            for p in e.prompts:
+                df = evaluate_zeroshot(ctx.model(m.name), data, prompt=p, dataset_name=d.name, batch_size=e.batch_size, cache=e.cache_features, progress=ctx.progress)
+                parts.append(_performance(df, ctx, m.name, ctx.spec.model_pretraining(m)))
+    write_table(ctx.out / "zeroshot" / "performance.parquet", pd.concat(parts, ignore_index=True), "performance")
+    return ["zeroshot/performance.parquet"]
+
+
+def _retrieval_inputs(ctx: Context) -> dict[str, Any]:
+    e = ctx.spec.stages.evaluate
+    return {"models": _models_fp(ctx), "datasets": [_dataset_fp(ctx, d) for d in ctx.spec.datasets if d.kind == "retrieval"],
+            "ks": list(e.ks), "captions_per_image": e.captions_per_image, "min_images": e.min_images,
+            "concepts": _concepts_fp(ctx, [d.name for d in ctx.spec.datasets if d.kind == "retrieval"]),
+            "variant": ctx.main_variant}
+
+
+def _retrieval(ctx: Context) -> list[str]:
+    from wag.evaluate.retrieval import evaluate_retrieval  # imports torch: only when models are evaluated
+
+    e = ctx.spec.stages.evaluate
+    parts = []
+    for d in [d for d in ctx.spec.datasets if d.kind == "retrieval"]:
+        data = retrieval_data(ctx.spec, d)
+        names = ctx.concepts.loc[ctx.concepts["dataset"] == d.name, "concept"].tolist()
+        for m in ctx.spec.models:
+            df = evaluate_retrieval(ctx.model(m.name), data, concepts=names, ks=tuple(e.ks), min_images=e.min_images, variant=ctx.main_variant,
+                                    dataset_name=d.name, batch_size=e.batch_size, cache=e.cache_features, progress=ctx.progress)
+            if df.empty:
+                warnings.warn(f"retrieval set '{d.name}': no concept occurs in {e.min_images} images; lower study.stages.evaluate.min_images", stacklevel=2)
+            parts.append(_performance(df, ctx, m.name, ctx.spec.model_pretraining(m)))
+    write_table(ctx.out / "retrieval" / "performance.parquet", pd.concat(parts, ignore_index=True), "performance")
+    return ["retrieval/performance.parquet"]
+
+
+# -- Let It Wag! -----------------------------------------------------------------------------
+
+
+def _letitwag_inputs(ctx: Context) -> dict[str, Any]:
+    lw = ctx.spec.stages.letitwag
+    return {"pool": _tree(ctx.spec.path(lw.images or "")), "options": lw.model_dump(), "seed": ctx.spec.seed, "variant": ctx.main_variant,
+            "models": _models_fp(ctx), "prompts": list(ctx.spec.stages.evaluate.prompts)}
+
+
+def _letitwag(ctx: Context) -> list[str]:
+    from wag.evaluate.zeroshot import evaluate_zeroshot  # imports torch: only when models are evaluated
+
+    lw, e = ctx.spec.stages.letitwag, ctx.spec.stages.evaluate
+    pool = ctx.spec.path(lw.images or "")
+    bits = lw.phash_bits if isinstance(lw.phash_bits, int) else phash_bits_for(_pool_image_side(pool))
+    freq = pd.read_parquet(ctx.out / "count" / "frequencies.parquet")
+    freq = freq[freq["variant"] == ctx.main_variant]
+    bench = ctx.out / "letitwag" / "benchmark"
+    build_let_it_wag(freq, k=lw.k, source=ctx.spec.corpus.name, out_dir=bench, phash_bits=bits, images=pool, images_per_class=lw.images_per_class,
+                     outlier_std=lw.outlier_std, model=ctx.model(lw.outlier_model) if lw.outlier_model else None, seed=ctx.spec.seed,
+                     method="text", variant=ctx.main_variant, progress=ctx.progress)
+    sheet = read_json(bench / "datasheet.json")
+    kept = [s for s in sheet["steps"] if s["kept"] > 0]
+    dropped = [f"{s['concept']} ({s['candidates']} candidates, {s['duplicates_removed']} duplicates)" for s in sheet["steps"] if s["kept"] == 0]
+    hint = (f"lower study.stages.letitwag.images_per_class (now {lw.images_per_class}) or phash_bits (now {bits}), "
+            f"raise k (now {lw.k}), or add images of these concepts to the pool {pool}")
+    if len(kept) < lw.min_classes:
+        shutil.rmtree(bench, ignore_errors=True)
+        raise StudyError(f"Let It Wag! kept {len(kept)} classes (min_classes {lw.min_classes}); dropped: {'; '.join(dropped[:8])}. {hint}")
+    if dropped:
+        warnings.warn(f"Let It Wag!: {len(dropped)} of {len(sheet['steps'])} classes dropped ({'; '.join(dropped[:5])}); {hint}", stacklevel=2)
+    names = [s["concept"] for s in kept]
+    folders = {_slug(c): c for c in names}
+    data = image_folder(bench / "images", name=lw.name, classnames=[folders[d.name] for d in sorted((bench / "images").iterdir()) if d.is_dir()])
+    perf = []
+    for m in ctx.spec.models:
+        for p in e.prompts:
+            df = evaluate_zeroshot(ctx.model(m.name), data, prompt=p, dataset_name=lw.name, batch_size=e.batch_size, cache=False, progress=ctx.progress)
+            perf.append(_performance(df, ctx, m.name, ctx.spec.model_pretraining(m)))
+    allf = pd.read_parquet(ctx.out / "count" / "frequencies.parquet")
+    bf = allf[allf["concept"].isin(names)].drop_duplicates(["concept", "variant"]).assign(dataset=lw.name)
+    write_table(ctx.out / "letitwag" / "frequencies.parquet", bf, "frequencies")
+    outs = ["letitwag/benchmark/datasheet.json", "letitwag/frequencies.parquet"]
+    if perf:
+        write_table(ctx.out / "letitwag" / "performance.parquet", pd.concat(perf, ignore_index=True), "performance")
+        outs.append("letitwag/performance.parquet")
+    return outs
+
+
+#: The stages in run order (names also in :data:`wag.study.spec.STAGE_NAMES`, which the CLI reads without importing the engines).
+STAGES: dict[str, Stage] = {
+    s.name: s
+    for s in (
+        Stage("count", (), lambda sp: True, _count_inputs, _count),
+        Stage("tag", (), lambda sp: sp.tagger.kind != "none", _tag_inputs, _tag, "study.tagger.kind is none"),
+        Stage("integrate", ("count", "tag"), lambda sp: sp.tagger.kind != "none", _joint_inputs, _integrate, "study.tagger.kind is none"),
+        Stage("misalignment", ("count", "tag"), lambda sp: sp.tagger.kind != "none", _joint_inputs, _misalignment, "study.tagger.kind is none"),
+        Stage("zeroshot", (), lambda sp: bool(sp.models) and any(d.task == "classification" for d in sp.datasets), _zeroshot_inputs, _zeroshot,
+              "no models or no classification dataset declared"),
+        Stage("retrieval", (), lambda sp: bool(sp.models) and any(d.kind == "retrieval" for d in sp.datasets), _retrieval_inputs, _retrieval,
+              "no models or no retrieval dataset declared"),
+        Stage("letitwag", ("count",), lambda sp: bool(sp.stages.letitwag.images), _letitwag_inputs, _letitwag, "no study.stages.letitwag.images pool declared"),
+    )
+}
