@@ -5,7 +5,9 @@ count with bootstrap CI), :mod:`~wag.analysis.fits` (fit tables, binned points, 
 :mod:`~wag.analysis.correlation` (Spearman matrices, Tab. 4), :mod:`~wag.analysis.segments` (Fig. 6),
 :mod:`~wag.analysis.inputs` (joined tables from the released files), :mod:`~wag.analysis.figures`
 (figure assembly for the notebooks); the section analyses :mod:`~wag.analysis.frequency_demo` (§2 on a
-generated corpus), :mod:`~wag.analysis.synthetic_figures` (§4, Fig. 4 and the synthetic world's charts),
+generated corpus), :mod:`~wag.analysis.synthetic_experiments` (§4: the synthetic world's
+experiments run through the stages, and their fits), :mod:`~wag.analysis.synthetic_figures` (Fig. 4 and the
+world's charts),
 :mod:`~wag.analysis.insights` (§5), :mod:`~wag.analysis.let_it_wag_results` (§6) and
 :mod:`~wag.analysis.agreement` (the paper's counts against NeglectedTails).
 """

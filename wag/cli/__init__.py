@@ -10,8 +10,9 @@ from collections.abc import Sequence
 
 from wag.errors import WagError
 
-#: Stage CLIs that add their own subcommands through ``register(subparsers)``.
-STAGE_CLIS = ("wag.artifacts.cli", "wag.frequency.cli", "wag.evaluate.cli", "wag.synthetic.cli", "wag.study.cli")
+#: Stage CLIs (modules of this package, the top floor: they may load a profile) that add their own
+#: subcommands through ``register(subparsers)``.
+STAGE_CLIS = ("wag.cli.artifacts", "wag.cli.frequency", "wag.cli.evaluate", "wag.cli.synthetic", "wag.cli.study")
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
@@ -89,6 +90,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
