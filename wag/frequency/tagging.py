@@ -17,7 +17,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from wag.corpus import iter_samples
 from wag.errors import WagError
+from wag.io import write_parquet
 
 TAG_COLUMNS = ["sample_id", "concept", "score"]
 BACKGROUND_PROMPT = "a photo."
@@ -119,8 +121,6 @@ def iter_shard_images(shards: Iterable[Any]) -> Iterator[tuple[str, Any]]:
     """(sample_id, PIL image) of every sample with an image in WebDataset shards (``wag.corpus`` shards)."""
     from PIL import Image, UnidentifiedImageError
 
-    from wag.corpus import iter_samples
-
     for shard in shards:
         for s in iter_samples(shard, with_images=True):
             if "image" in s:
@@ -147,8 +147,6 @@ def image_hits(tags: pd.DataFrame, threshold: float) -> pd.DataFrame:
 
 def write_tags(path: str | os.PathLike[str], tags: pd.DataFrame) -> Path:
     """Store tags as Parquet ``sample_id (str), concept (str), score (float32)`` (atomic write)."""
-    from wag.io import write_parquet
-
     miss = [c for c in TAG_COLUMNS if c not in tags.columns]
     if miss:
         raise WagError(f"tags lack column(s) {miss}; expected {TAG_COLUMNS}")
