@@ -95,7 +95,7 @@ def load_profile(name_or_path: str | os.PathLike[str], overrides: dict[str, Any]
     except yaml.YAMLError as exc:
         raise ParamsError(f"profile {path} is not valid YAML: {exc}") from None
     if data is None:
-        data = {}
+        raise ParamsError(f"profile {path} is empty (no keys); add at least `description: ...`, or start from a copy of params/ci.yaml")
     if not isinstance(data, dict):
         raise ParamsError(f"profile {path} must be a mapping of keys to values, got {type(data).__name__}")
     data.setdefault("name", path.stem)

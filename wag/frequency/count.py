@@ -402,6 +402,8 @@ def count_captions(
         raise FrequencyError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     if workers < 1:
         raise FrequencyError(f"workers must be >= 1 (got {workers})")
+    if batch_size < 1:
+        raise FrequencyError(f"batch_size must be >= 1 captions (got {batch_size}); the default is 65536")
     table = as_concept_table(concepts)
     spec = build_spec(table, variant)
     shards = iter_shards(corpus, fmt)
