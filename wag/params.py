@@ -91,7 +91,9 @@ def load_profile(name_or_path: str | os.PathLike[str], overrides: dict[str, Any]
     if not path.is_file():
         raise ParamsError(f"profile file {path} does not exist")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        from wag.checks import read_utf8_text
+
+        data = yaml.safe_load(read_utf8_text(path, "profile"))
     except yaml.YAMLError as exc:
         raise ParamsError(f"profile {path} is not valid YAML: {exc}") from None
     if data is None:

@@ -37,14 +37,18 @@ def _door(args: argparse.Namespace, P: Any, models: list[str]) -> None:
 
     check_output_dir(args.out)
     check_device(args.device or P.device)
+    from wag.evaluate.models import ModelWeightsMissingError, _register_arch, check_checkpoint, resolve_name
+
     for m in models:
         if "@" in m:
-            from wag.evaluate.models import ModelWeightsMissingError, check_checkpoint
-
-            ckpt = Path(m.partition("@")[2]).expanduser()
+            arch, _, path = m.partition("@")
+            ckpt = Path(path).expanduser()
             if not ckpt.is_file():
                 raise ModelWeightsMissingError(f"checkpoint of model '{m}' not found: {ckpt} (give ARCH@/path/to/existing/file)")
             check_checkpoint(ckpt)
+            _register_arch(arch, ckpt)
+        else:
+            resolve_name(m)
 
 
 def _cmd_zeroshot(args: argparse.Namespace) -> int:
@@ -68,9 +72,8 @@ def _cmd_zeroshot(args: argparse.Namespace) -> int:
     jobs = [(m, d, p) for m in models for d in dsets for p in prompts]
     todo = [j for j in jobs if args.force or not (out / "zeroshot" / _slug(j[1]) / j[2] / f"{_slug(j[0])}.parquet").is_file()]
     print(f"{len(jobs) - len(todo)} of {len(jobs)} results already in {out}; running {len(todo)}")
-    loaded: dict[str, Any] = {}
-    for m, d, p in tqdm(todo, desc="zero-shot", unit="run"):
-        model = loaded.setdefault(m, load_clip(m, device=args.device or P.device, allow_download=True if args.allow_download else P.allow_download))
+    for m, d, p, model in _per_model(todo, lambda name: load_clip(name, device=args.device or P.device,
+                                                                  allow_download=True if args.allow_download else P.allow_download)):
         data = datasets[d]
         df = _zeroshot(model, data, p, args.batch_size or P.zeroshot.batch_size, P)
         write_parquet(out / "zeroshot" / _slug(d) / p / f"{_slug(m)}.parquet", df)
@@ -82,6 +85,15 @@ def _cmd_zeroshot(args: argparse.Namespace) -> int:
     if files:
         print(f"{len(files)} result tables under {out / 'zeroshot'}; rows: {sum(len(pd.read_parquet(f)) for f in files)}")
     return 0
+
+
+def _per_model(todo: list[tuple[str, str, str]], load: Any) -> Any:
+    """``(model, dataset, prompt, loaded model)`` per job: each model loaded once, before its progress bar
+    (a checkpoint that does not load fails as one line, not under a half-drawn bar)."""
+    for m in dict.fromkeys(j[0] for j in todo):
+        model = load(m)
+        for _, d, p in tqdm([j for j in todo if j[0] == m], desc=f"zero-shot {m}", unit="run"):
+            yield m, d, p, model
 
 
 def _zeroshot(model: Any, data: Any, prompt: str, batch_size: int, P: Any) -> Any:

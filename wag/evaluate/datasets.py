@@ -301,6 +301,8 @@ def load_classification(name: str, root: str | os.PathLike[str] | None = None) -
         if any(p.glob("*.tar")):
             return webdataset_classification(p)
         return image_folder(p)
+    if os.sep in name or "/" in name or p.exists():
+        raise DatasetMissingError(f"image folder {p} does not exist or is not a folder (expected {p}/<class>/<image>.jpg|png); check the path")
     raise UnknownDatasetError(
         f"unknown dataset '{name}'. Known datasets: {', '.join(known_datasets())}; or give a path to an image folder "
         "(<root>/<class>/*.jpg) or a folder of WebDataset shards (*.tar with <key>.jpg + <key>.cls, classnames.txt)."
