@@ -467,3 +467,38 @@ def test_ipython_shows_wag_errors_as_one_short_line(capsys: pytest.CaptureFixtur
     finally:
         shell.set_custom_exc((), None)
         InteractiveShell.clear_instance()
+
+
+def test_notebook_cell_with_bad_input_fails_with_the_short_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """End to end through papermill and the `wag` kernel: the cell fails, the output holds no traceback."""
+    import nbformat
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "wag"\n')
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "ci.yaml").write_text("name: ci\nfigures_dir: figs\n")
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "wag", "display_name": "Python (wag)", "language": "python"}
+    params = nbformat.v4.new_code_cell('profile = "ci"\nout_dir = None')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("from wag.notebook import setup\nP, report = setup(profile, 'x', out_dir)"),
+                nbformat.v4.new_code_cell("setup('no-such-profile', 'x', out_dir)")]
+    nbformat.write(nb, tmp_path / "notebooks" / "x_bad.ipynb")
+    monkeypatch.setenv("WAG_ROOT", str(tmp_path))
+    out = tmp_path / "run"
+    assert main(["reproduce", "--profile", "ci", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "ParamsError: unknown profile 'no-such-profile'" in err and "Traceback" not in err
+    executed = nbformat.read(out / "notebooks" / "x_bad.ipynb", as_version=4)
+    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert len(errors) == 1 and errors[0].ename == "ParamsError"
+    assert len(errors[0].traceback) == 1 and "available profiles: ci" in errors[0].traceback[0]
+
+
+def test_corrupt_image_is_skipped_and_named(tmp_path: Path, tiny: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_zs(tmp_path, f"wag-tiny-vit@{tiny['ckpt']}", str(tiny["corrupt"]))) == 0
+    cap = capsys.readouterr()
+    assert "1 undecodable images skipped" in cap.out and "broken.png" in cap.out and "Traceback" not in cap.err
+    df = pd.read_parquet(next((tmp_path / "out" / "zeroshot").rglob("*.parquet")))
+    assert int(df["n_images"].sum()) == 4  # the 4 good images, the broken one left out
