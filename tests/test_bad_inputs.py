@@ -502,3 +502,50 @@ def test_corrupt_image_is_skipped_and_named(tmp_path: Path, tiny: dict[str, Path
     assert "1 undecodable images skipped" in cap.out and "broken.png" in cap.out and "Traceback" not in cap.err
     df = pd.read_parquet(next((tmp_path / "out" / "zeroshot").rglob("*.parquet")))
     assert int(df["n_images"].sum()) == 4  # the 4 good images, the broken one left out
+
+
+@pytest.mark.parametrize(
+    ("validator", "text", "words"),
+    [
+        ("positive_int", "0", ("positive integer", "got 0")),
+        ("positive_int", "2.5", ("'2.5'", "whole number")),
+        ("positive_float", "-1", ("positive number",)),
+        ("positive_float", "inf", ("positive number",)),
+        ("unit_float", "1.5", ("between 0 and 1", "1.5")),
+        ("unit_float", "-0.1", ("between 0 and 1",)),
+        ("unit_float", "half", ("'half'", "not a number")),
+    ],
+)
+def test_option_validators_name_the_value_and_the_range(validator: str, text: str, words: tuple[str, ...]) -> None:
+    import wag.checks
+
+    with pytest.raises(argparse.ArgumentTypeError) as info:
+        getattr(wag.checks, validator)(text)
+    for w in words:
+        assert w in str(info.value)
+
+
+def test_option_validators_accept_good_values() -> None:
+    from wag.checks import positive_float, positive_int, unit_float
+
+    assert (positive_int("3"), positive_float("0.5"), unit_float("0"), unit_float("1"), unit_float("0.25")) == (3, 0.5, 0.0, 1.0, 0.25)
+
+
+def test_count_captions_checks_out_dir_before_counting(tmp_path: Path) -> None:
+    from wag.frequency import count_captions
+
+    target = _write(tmp_path / "taken", "a file")
+    with pytest.raises(WagError, match="out_dir .*taken is an existing file"):
+        count_captions(str(_corpus(tmp_path)), ["dog"], out_dir=target, progress=False)
+
+
+def test_dask_scheduler_timeout_is_short_and_names_the_address() -> None:
+    from wag.checks import InputCheckError, check_scheduler
+
+    with socket.socket() as srv:  # listening but never accepting beyond the backlog is still an answer: use a closed port
+        srv.bind(("127.0.0.1", 0))
+        port = srv.getsockname()[1]
+    with pytest.raises(InputCheckError, match=f"127.0.0.1:{port} did not answer within 0.5 s"):
+        check_scheduler(f"127.0.0.1:{port}", timeout=0.5)
+    with pytest.raises(InputCheckError, match="not host:port"):
+        check_scheduler("http://example.org:80")
