@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         if debug:
             traceback.print_exc()
-        print("interrupted (Ctrl-C); finished outputs are kept, rerun the same command to resume", file=sys.stderr)
+        print("interrupted (Ctrl-C); outputs finished so far are kept and nothing is half-written; rerun the command to finish (wag count and wag evaluate resume where they stopped)", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the boundary
         code, message = describe(exc)

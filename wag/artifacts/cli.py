@@ -27,8 +27,8 @@ def _cmd_locate(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from wag.artifacts import neglected_tails_root, paper_root
     from wag.artifacts.locate import NEGLECTED_TAILS, PAPER, load_registry, verify
+    from wag.artifacts import neglected_tails_root, paper_root
     from wag.errors import one_line
 
     prof = _profile(args.profile)

@@ -68,9 +68,9 @@ def _cmd_zeroshot(args: argparse.Namespace) -> int:
     _door(args, P, models)
     out = Path(args.out)
     root = args.data_root or P.data_root
-    datasets = {d: load_classification(d, root) for d in dsets}  # every dataset found before any model runs
     jobs = [(m, d, p) for m in models for d in dsets for p in prompts]
     todo = [j for j in jobs if args.force or not (out / "zeroshot" / _slug(j[1]) / j[2] / f"{_slug(j[0])}.parquet").is_file()]
+    datasets = {d: load_classification(d, root) for d in dict.fromkeys(j[1] for j in todo)}  # all found before any model runs
     print(f"{len(jobs) - len(todo)} of {len(jobs)} results already in {out}; running {len(todo)}")
     for m, d, p, model in _per_model(todo, lambda name: load_clip(name, device=args.device or P.device,
                                                                   allow_download=True if args.allow_download else P.allow_download)):
