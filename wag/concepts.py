@@ -298,7 +298,7 @@ def read_concepts(path: str, *, dataset: str | None = None, task: str = "classif
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConceptError(f"concept file {p} is not valid JSON: {exc}") from None
+            raise ConceptError(f"concept file {p} is not valid JSON: {exc}; fix it (a list of names, or an object name -> aliases)") from None
         if isinstance(obj, dict):
             names, aliases = list(obj), {k: list(v or []) for k, v in obj.items()}
         elif isinstance(obj, list):
@@ -313,7 +313,7 @@ def read_concepts(path: str, *, dataset: str | None = None, task: str = "classif
         except (ValueError, OSError) as exc:  # pandas' EmptyDataError/ParserError and Arrow errors are ValueErrors
             raise ConceptError(f"concept file {p} cannot be read as {suf[1:]} ({type(exc).__name__}: {one_line(str(exc))[:200]}); fix or re-export it") from None
         if "concept" not in df.columns:
-            raise ConceptError(f"concept file {p} has no 'concept' column (columns: {', '.join(map(str, df.columns))})")
+            raise ConceptError(f"concept file {p} has no 'concept' column (columns: {', '.join(map(str, df.columns))}); name the column of concept names 'concept'")
         if {"key", "dataset", "task", "aliases"} <= set(df.columns):
             return df
         names = [str(x) for x in df["concept"].tolist()]

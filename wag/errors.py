@@ -8,6 +8,7 @@ status 1 for a failure of wag itself (with a hint to rerun with ``--debug`` or `
 from __future__ import annotations
 
 import os
+import re
 
 #: Exit status of a bad input (a user error) and of an internal failure.
 EXIT_BAD_INPUT = 2
@@ -27,9 +28,12 @@ class WagWarning(UserWarning):
     """A change the user should know about (e.g. duplicate concepts merged); printed as one ``warning:`` line."""
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def one_line(text: str) -> str:
-    """Collapse a (possibly multi-line) message to one line: lines joined by a space, runs of blanks squeezed."""
-    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+    """Collapse a (possibly multi-line) message to one line: lines joined by a space, terminal colour codes removed."""
+    return " ".join(part.strip() for part in _ANSI.sub("", str(text)).splitlines() if part.strip())
 
 
 def debug_enabled() -> bool:

@@ -82,7 +82,7 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         with p.open("r", encoding="utf-8") as fh:
             return json.load(fh)
     except json.JSONDecodeError as exc:
-        raise InputFileError(f"corrupt JSON in {p}: {exc}") from None
+        raise InputFileError(f"corrupt JSON in {p}: {exc}; fix or re-create the file") from None
     except UnicodeDecodeError as exc:
         raise InputFileError(f"{p} is not UTF-8 text: {exc}") from None
 

@@ -89,7 +89,7 @@ def load_profile(name_or_path: str | os.PathLike[str], overrides: dict[str, Any]
                 f" (files in {params_dir()})"
             )
     if not path.is_file():
-        raise ParamsError(f"profile file {path} does not exist")
+        raise ParamsError(f"profile file {path} does not exist; check the path, or give a profile name: {', '.join(available_profiles()) or '(none)'}")
     try:
         from wag.checks import read_utf8_text
 

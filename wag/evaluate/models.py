@@ -301,7 +301,8 @@ def _create_from_checkpoint(arch: str, ckpt: Path) -> tuple[Any, Any]:
     try:
         model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=str(ckpt), weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        first = next((ln for ln in lines if "Unsupported global" in ln or "WeightsUnpickler" in ln), lines[0] if lines else type(exc).__name__)[:200]
         raise CheckpointError(
             f"checkpoint {ckpt} holds pickled Python objects besides tensors ({first}); wag loads tensors only and never "
             "runs pickled code. " + PICKLE_HELP.replace("IN.pt", str(ckpt))
