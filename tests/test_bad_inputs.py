@@ -549,3 +549,19 @@ def test_dask_scheduler_timeout_is_short_and_names_the_address() -> None:
         check_scheduler(f"127.0.0.1:{port}", timeout=0.5)
     with pytest.raises(InputCheckError, match="not host:port"):
         check_scheduler("http://example.org:80")
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_torch_saved_state_dict_still_loads(tmp_path: Path, tiny: dict[str, Path], legacy: bool) -> None:
+    """Refusing pickles must not refuse a plain tensor state dict written by torch.save (zip or legacy format)."""
+    import torch
+    from safetensors.torch import load_file
+
+    from wag.checks import checkpoint_format
+    from wag.evaluate.models import load_clip
+
+    target = tmp_path / "tiny.pt"
+    torch.save(load_file(str(tiny["ckpt"])), target, _use_new_zipfile_serialization=not legacy)
+    assert checkpoint_format(target) == ("torch-legacy" if legacy else "torch-zip")
+    model = load_clip(f"wag-tiny-vit@{target}")
+    assert model.arch == "wag-tiny-vit" and model.source == "tiny"

@@ -193,6 +193,9 @@ def check_scheduler(address: str, timeout: float = 5.0) -> str:
 # checkpoints
 # ---------------------------------------------------------------------------------------------
 
+#: The pickled magic number that opens a legacy (non-zip) torch.save file.
+_TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+
 PICKLE_HELP = (
     "convert it once, in an environment you trust, to safetensors: python -c \"import torch; "
     "from safetensors.torch import save_file; sd = torch.load('IN.pt', weights_only=False); "
@@ -201,7 +204,8 @@ PICKLE_HELP = (
 
 
 def checkpoint_format(path: str | os.PathLike[str]) -> str:
-    """``"safetensors"``, ``"torch-zip"`` (torch.save archive) or ``"pickle"`` from the file's first bytes.
+    """``"safetensors"``, ``"torch-zip"`` (torch.save archive), ``"torch-legacy"`` (torch.save before 1.6) or
+    ``"pickle"`` (a bare pickle) from the file's first bytes.
 
     Anything else raises :class:`InputCheckError` ("not a checkpoint").
     """
@@ -209,6 +213,8 @@ def checkpoint_format(path: str | os.PathLike[str]) -> str:
     size = p.stat().st_size
     with p.open("rb") as fh:
         head = fh.read(8)
+        legacy = head + fh.read(len(_TORCH_LEGACY_MAGIC) - 8)
+        fh.seek(8)
         if len(head) == 8:
             (n,) = struct.unpack("<Q", head)
             if 2 <= n <= min(size - 8, 100_000_000):
@@ -221,6 +227,8 @@ def checkpoint_format(path: str | os.PathLike[str]) -> str:
                         pass
     if head[:4] == b"PK\x03\x04":
         return "torch-zip"
+    if legacy == _TORCH_LEGACY_MAGIC:
+        return "torch-legacy"
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return "pickle"
     raise InputCheckError(
