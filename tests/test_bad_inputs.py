@@ -565,3 +565,16 @@ def test_torch_saved_state_dict_still_loads(tmp_path: Path, tiny: dict[str, Path
     assert checkpoint_format(target) == ("torch-legacy" if legacy else "torch-zip")
     model = load_clip(f"wag-tiny-vit@{target}")
     assert model.arch == "wag-tiny-vit" and model.source == "tiny"
+
+
+def test_reproduce_checks_the_profile_figures_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "wag"\n')
+    (tmp_path / "params").mkdir()
+    (tmp_path / "taken").write_text("a file where the figures folder would go")
+    (tmp_path / "params" / "ci.yaml").write_text("name: ci\nfigures_dir: taken\n")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.setenv("WAG_ROOT", str(tmp_path))
+    assert main(["reproduce", "--profile", "ci"]) == 2
+    line = _error_line(capsys.readouterr().err)
+    assert "figures_dir of profile 'ci'" in line and "existing file" in line and "give a folder" in line
+    assert not (tmp_path / "runs").exists()

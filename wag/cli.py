@@ -26,11 +26,6 @@ class WagArgumentParser(argparse.ArgumentParser):
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from wag.reproduce import run_notebooks
 
-    if args.out:
-        from wag.checks import check_output_dir
-
-        check_output_dir(args.out)
-
     results, manifest = run_notebooks(args.profile, only=args.only, out=args.out)
     width = max((len(r.notebook) for r in results), default=8)
     print(f"\n{'notebook':<{width}}  status   seconds")
