@@ -578,3 +578,15 @@ def test_reproduce_checks_the_profile_figures_dir(tmp_path: Path, capsys: pytest
     line = _error_line(capsys.readouterr().err)
     assert "figures_dir of profile 'ci'" in line and "existing file" in line and "give a folder" in line
     assert not (tmp_path / "runs").exists()
+
+
+def test_console_entry_point_exits_with_the_status_and_one_line(tmp_path: Path) -> None:
+    """One real process (the others run in-process): exit status and stderr as a user sees them."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "wag.cli", *_count(tmp_path, "--batch-size", "0")],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "WAG_DEBUG": ""})
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["error: wag count: argument --batch-size: must be a positive integer (got 0); give 1 or more; see `wag count --help`"]
+    assert not (tmp_path / "out").exists()
