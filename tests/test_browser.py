@@ -212,13 +212,19 @@ def test_notebook_runs_and_charts_draw_offline(lab: dict[str, Any], browser: Any
 
     _click_menu(browser, "Run", "runmenu:run-all")  # Run > Run All Cells
 
+    def settled(s: dict[str, Any]) -> bool:
+        return any(c["count"] is not None for c in s["cells"]) and s["kernel"] == "idle" and not s["busy"]
+
     def finished() -> dict[str, Any] | None:
+        """The notebook's cells once Run All is over: kernel idle and no queued cell, twice 2 s apart."""
+        if not settled(browser.execute_script(_STATE)):
+            return None
+        time.sleep(2)
         s = browser.execute_script(_STATE)
-        started = any(c["count"] is not None for c in s["cells"])
-        return s if started and s["kernel"] == "idle" and not s["busy"] else None
+        return s if settled(s) else None
 
     _wait("a first cell to run", WAIT_START, lambda: any(c["count"] for c in browser.execute_script(_STATE)["cells"]))
-    state = _wait("Run All to finish", WAIT_RUN, lambda: finished() and (time.sleep(2) or finished()), interval=2)
+    state = _wait("Run All to finish", WAIT_RUN, finished, interval=2)
 
     errors = [(c["id"], o.get("ename"), o.get("evalue")) for c in state["cells"] for o in c["outputs"] if o["output_type"] == "error"]
     assert not errors, f"cells raised: {errors}"
