@@ -37,6 +37,9 @@ def setup(
 
         if hasattr(plots, "enable_theme"):
             plots.enable_theme()
+        from wag.renderer import enable_offline_renderer
+
+        enable_offline_renderer()  # charts draw in JupyterLab with no network (Vega from vl-convert, PNG alongside)
     except ImportError:  # plotting extras missing: tables still work
         pass
     report = Report(section, params, out_dir=out_dir)
