@@ -55,6 +55,9 @@ def test_judge_numbers_and_claims() -> None:
     assert num.judge(5.104)[0] == sc.MATCH and num.rounds_to_printed(5.104)
     assert num.judge(5.1085)[0] == sc.MATCH and not num.rounds_to_printed(5.1085)  # printed truncated
     assert num.judge(5.111)[0] == sc.DIFFERS
+    assert num.judge(5.0951)[0] == sc.MATCH and num.judge(5.0949)[0] == sc.DIFFERS  # rounds up to it / truncates below it
+    tab4 = sc.Reported(id="t", where="Tab. 4", quantity="q", value=0.97, decimals=2, notebook="n")
+    assert tab4.judge(0.9638)[0] == sc.DIFFERS  # neither rounds nor truncates to 0.97
     assert num.judge(5.0)[1] == pytest.approx(-0.1)
     upto = sc.Reported(id="y", where="§6", quantity="q", kind="claim", value=20, notebook="n")
     assert upto.judge(19.6)[0] == sc.MATCH and upto.judge(36.8)[0] == sc.DIFFERS

@@ -44,9 +44,10 @@ def section3_rows(root: str | Path, params: AnalysisParams | None = None) -> lis
     # Fig. 25: the leftmost bin (ln count = 0) holds counts 0 and 1; share that are 0.
     shares = cls.groupby(["pretraining", "model"]).apply(
         lambda g: 100.0 * (g["count"] == 0).sum() / max((g["count"] <= 1).sum(), 1), include_groups=False)
+    rshares = ret.groupby(["pretraining", "model"])["count"].apply(lambda c: 100.0 * (c == 0).sum() / max((c <= 1).sum(), 1))
     rows.append(row("text/fig25_zero_share", float(shares.mean()),
-                    note=f"mean over the {len(shares)} models; range {shares.min():.0f}–{shares.max():.0f}% "
-                         "(lowest: " + ", ".join(f"{p}/{m}" for p, m in shares.nsmallest(2).index) + ")"))
+                    note=f"classification, mean over the {len(shares)} models (leftmost bin = ln count 0, i.e. counts 0 and 1); "
+                         f"range {shares.min():.0f}–{shares.max():.0f}%; retrieval {rshares.min():.0f}–{rshares.max():.0f}%"))
     ens, _ = inputs.classification(root, A, prompts="ensemble")
     paper = table6_paper(ens).set_index(["pretraining", "model", "bin"])
     ours = table6(ens, edges=A.table6_edges).set_index(["pretraining", "model", "bin"])
@@ -82,13 +83,15 @@ def section5_rows(root: str | Path) -> list[Row]:
     paper_t4 = t4[(t4["join"] == "paper_position") & (t4["count_type"] == insights.PAPER_MIXED)]
     name_t4 = t4[(t4["join"] == "name") & (t4["count_type"] == "integrated")]
     sets = insights.TAB4_SETS
+    printed_nb = insights.PAPER_NOTEBOOK_TAB4
     for i, a in enumerate(sets):
         for b in sets[i + 1:]:
-            p, c = _pair(paper_t4, a, b), _pair(name_t4, a, b)
+            p, c, nb = _pair(paper_t4, a, b), _pair(name_t4, a, b), _pair(printed_nb, a, b)
+            nb_note = f"; the paper's notebook printed {nb['spearman_paper_notebook']:.4f}" if nb is not None else "; the paper's notebook printed no value for this pair"
             rows.append(row(f"tab4/{a}/{b}", None if p is None else p["spearman"],
                             note="ours by the paper's recipe (count vectors aligned by position, CC-3M integrated vs the others' image "
                                  "counts); the paper's notebook ran cells out of order, so its printed values come from an earlier kernel "
-                                 "state (see 5_insights/table4_vs_paper_notebook)",
+                                 "state (see 5_insights/table4_vs_paper_notebook)" + nb_note,
                             corrected=None if c is None else c["spearman"],
                             corrected_note="joined on the concept name, integrated counts for every set",
                             missing="" if p is not None else "no position-aligned pair in the released counts"))
