@@ -154,6 +154,15 @@ class Report:
         """Record that an output could not be produced (e.g. an unreleased input file); nothing is faked."""
         self._register(Entry(item_id, "missing", paper, reason, []))
 
+    def scorecard(self, rows: list[dict[str, Any]] | pd.DataFrame) -> Path:
+        """Write this section's scorecard rows (our values for the paper's printed numbers, see
+        :mod:`wag.analysis.scorecard`) to ``<section>/scorecard_rows.csv``; ``wag reproduce`` assembles them."""
+        from wag.analysis.scorecard import ROWS_NAME, rows_frame
+
+        path = write_csv(self.dir / ROWS_NAME, rows_frame(rows))
+        write_index(self.root)
+        return path
+
     # -- index -----------------------------------------------------------------------------------
     def _register(self, entry: Entry) -> None:
         self.entries = [e for e in self.entries if e.id != entry.id] + [entry]
@@ -206,4 +215,7 @@ def write_index(root: str | Path) -> Path:
         lines += ["", "## Not reproduced (inputs missing)", "", "| output | paper | reason | notebook |", "|---|---|---|---|"]
         for idx, e in missing:
             lines.append(f"| {idx['section']}/{e['id']} | {e['paper']} | {e['claim']} | `{idx['notebook']}` |")
+    from wag.scorecard_report import write_scorecard
+
+    lines += write_scorecard(root)
     return write_text(root / README_NAME, "\n".join(lines) + "\n")
