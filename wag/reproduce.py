@@ -282,7 +282,7 @@ def run_notebooks(
             pm.execute_notebook(
                 src, str(dst),
                 parameters={"profile": profile_name, "out_dir": str(fig_root), "overrides": overrides},
-                kernel_name=kernel, cwd=str(notebooks_dir()), progress_bar=False, **kernel_options(),
+                kernel_name=kernel, cwd=str(notebooks_dir()), progress_bar=False, store_widget_state=False, **kernel_options(),
             )
         except pm.PapermillExecutionError as exc:
             run.status, run.error = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
