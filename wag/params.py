@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from wag.analysis.params import AnalysisParams
+from wag.checks import read_utf8_text
 from wag.errors import WagError
 from wag.evaluate.params import EvaluateParams
 from wag.frequency.params import FrequencyParams
@@ -172,13 +173,13 @@ def load_profile(name_or_path: str | os.PathLike[str], overrides: Mapping[str, A
                 f" (files in {params_dir()})"
             )
     if not path.is_file():
-        raise ParamsError(f"profile file {path} does not exist")
+        raise ParamsError(f"profile file {path} does not exist; check the path, or give a profile name: {', '.join(available_profiles()) or '(none)'}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_utf8_text(path, "profile"))
     except yaml.YAMLError as exc:
         raise ParamsError(f"profile {path} is not valid YAML: {exc}") from None
     if data is None:
-        data = {}
+        raise ParamsError(f"profile {path} is empty (no keys); add at least `description: ...`, or start from a copy of params/ci.yaml")
     if not isinstance(data, dict):
         raise ParamsError(f"profile {path} must be a mapping of keys to values, got {type(data).__name__}")
     data.setdefault("name", path.stem)

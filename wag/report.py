@@ -19,7 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from wag.analysis.scorecard import ROWS_NAME, rows_frame
 from wag.io import write_bytes, write_csv, write_json, write_text
+from wag.paths import resolve
+from wag.scorecard_report import write_scorecard
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
@@ -106,8 +109,6 @@ class Report:
     """Writes one notebook's outputs under ``<out_root>/<section>/`` and keeps the index current."""
 
     def __init__(self, section: str, profile: Profile, out_dir: str | Path | None = None, notebook: str | None = None) -> None:
-        from wag.paths import resolve
-
         self.section = section
         self.profile = profile
         self.notebook = notebook or section
@@ -154,6 +155,13 @@ class Report:
         """Record that an output could not be produced (e.g. an unreleased input file); nothing is faked."""
         self._register(Entry(item_id, "missing", paper, reason, []))
 
+    def scorecard(self, rows: list[dict[str, Any]] | pd.DataFrame) -> Path:
+        """Write this section's scorecard rows (our values for the paper's printed numbers, see
+        :mod:`wag.analysis.scorecard`) to ``<section>/scorecard_rows.csv``; ``wag reproduce`` assembles them."""
+        path = write_csv(self.dir / ROWS_NAME, rows_frame(rows))
+        write_index(self.root)
+        return path
+
     # -- index -----------------------------------------------------------------------------------
     def _register(self, entry: Entry) -> None:
         self.entries = [e for e in self.entries if e.id != entry.id] + [entry]
@@ -193,7 +201,8 @@ def write_index(root: str | Path) -> Path:
         "|---|---|---|---|---|",
     ]
     missing = []
-    for idx in read_section_indexes(root):
+    indexes = read_section_indexes(root)
+    for idx in indexes:
         for e in idx["entries"]:
             if e["kind"] == "missing":
                 missing.append((idx, e))
@@ -206,4 +215,5 @@ def write_index(root: str | Path) -> Path:
         lines += ["", "## Not reproduced (inputs missing)", "", "| output | paper | reason | notebook |", "|---|---|---|---|"]
         for idx, e in missing:
             lines.append(f"| {idx['section']}/{e['id']} | {e['paper']} | {e['claim']} | `{idx['notebook']}` |")
+    lines += write_scorecard(root, indexes)
     return write_text(root / README_NAME, "\n".join(lines) + "\n")

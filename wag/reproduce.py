@@ -259,6 +259,10 @@ def run_notebooks(
     missing_reason = released_files_missing(profile) if needs_files else None
     fig_root = resolve(out) if out else profile.figures_path
     run_dir = fig_root / "notebooks" if out else project_root() / "runs" / profile.name
+    from wag.checks import check_output_dir
+
+    check_output_dir(fig_root, "--out" if out else f"figures_dir of profile '{profile.name}'")
+    check_output_dir(run_dir, "--out" if out else "the run folder")
     run_dir.mkdir(parents=True, exist_ok=True)
     kernel = ensure_kernel()
     started = _dt.datetime.now(_dt.timezone.utc)
@@ -278,7 +282,7 @@ def run_notebooks(
             pm.execute_notebook(
                 src, str(dst),
                 parameters={"profile": profile_name, "out_dir": str(fig_root), "overrides": overrides},
-                kernel_name=kernel, cwd=str(notebooks_dir()), progress_bar=False, **kernel_options(),
+                kernel_name=kernel, cwd=str(notebooks_dir()), progress_bar=False, store_widget_state=False, **kernel_options(),
             )
         except pm.PapermillExecutionError as exc:
             run.status, run.error = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"

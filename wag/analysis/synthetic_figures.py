@@ -8,6 +8,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from wag import artifacts
+from wag.analysis.fits import binned_points, fit_table
+from wag.plots import log_linear_chart
 from wag.synthetic.params import SyntheticParams
 
 FIG4_METHODS = {"image": "rampp@0.7", "text": "lemmatized", "integrated": "integrated@0.7"}
@@ -17,10 +20,6 @@ def released_fig4(root, pretraining: str, methods: Sequence[str], *, datasets: S
     """Fig. 4 panel from the paper's released files: zero-shot accuracy (``class`` prompt, pooled sets) of the
     ``pretraining`` model vs its concept counts, one line per count type, the paper's binned recipe and slice
     (SynthCI-30M ``[0:-4]``) plus the per-concept fit. Returns (points, fits, chart)."""
-    from wag import artifacts
-    from wag.analysis.fits import binned_points, fit_table
-    from wag.plots import log_linear_chart
-
     perf = artifacts.read_zero_shot(root, datasets=list(datasets) if datasets else None, prompts="class")
     perf = perf[perf["pretraining"] == pretraining]
     if perf.empty:
@@ -41,8 +40,6 @@ def released_fig4(root, pretraining: str, methods: Sequence[str], *, datasets: S
 def headline_chart(points: pd.DataFrame, fits: pd.DataFrame, sp: SyntheticParams, *, task: str = "classification",
                    count_types: Sequence[str] = ("phrase",), metric: str | None = None) -> alt.TopLevelMixin:
     """Fig. 2 style for the synthetic world: accuracy vs count, one line per seed (pooled as seed -1), headline width."""
-    from wag.plots import log_linear_chart
-
     sel = (points["task"] == task) & (points["count_type"].isin(count_types)) & (points["width"] == sp.model.headline_width) & (points["seed"] >= -1)
     fsel = (fits["task"] == task) & (fits["count_type"].isin(count_types)) & (fits["width"] == sp.model.headline_width) & (fits["seed"] >= -1)
     if metric is not None:
@@ -57,8 +54,6 @@ def headline_chart(points: pd.DataFrame, fits: pd.DataFrame, sp: SyntheticParams
 
 def by_column_chart(points: pd.DataFrame, fits: pd.DataFrame, color: str, *, title: str, y_title: str = "Zero-shot accuracy") -> alt.TopLevelMixin:
     """Binned log-linear chart with one line per value of ``color`` (e.g. width, count type, training variant)."""
-    from wag.plots import log_linear_chart
-
     return log_linear_chart(points.assign(**{color: points[color].astype(str)}), fits.assign(**{color: fits[color].astype(str)}),
                             color=color, title=title, y_title=y_title, x_title="Pretraining concept frequency (synthetic world)")
 

@@ -19,17 +19,11 @@ import torch
 from wag.errors import WagError
 from wag.evaluate.features import encode_images, encode_texts
 from wag.evaluate.models import LoadedModel
+from wag.frequency import match_texts
 
 
 def caption_concepts(captions: Sequence[str], concepts: Sequence[str], *, variant: str = "phrase") -> list[list[str]]:
     """Concepts of each caption via the frequency engine's matcher (``wag.frequency.match_texts``)."""
-    try:
-        from wag.frequency import match_texts  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise WagError(
-            "caption concepts need wag.frequency.match_texts (the frequency engine), which is not available "
-            f"({exc}); pass per-caption concept lists instead (concepts=[[...], ...], one list per caption)"
-        ) from None
     return [list(c) for c in match_texts(list(captions), list(concepts), variant=variant)]
 
 

@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from wag.checks import check_output_dir
 from wag.concepts import NORMALIZER_VERSION, ConceptError, compound_spellings, concept_table, normalize, parse_concept, read_concepts
 from wag.corpus import CorpusError, Shard, iter_batches, iter_shards
 from wag.errors import WagError
@@ -420,6 +421,10 @@ def count_captions(
         raise FrequencyError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     if workers < 1:
         raise FrequencyError(f"workers must be >= 1 (got {workers})")
+    if batch_size < 1:
+        raise FrequencyError(f"batch_size must be >= 1 captions (got {batch_size}); the default is 65536")
+    if out_dir is not None:
+        check_output_dir(out_dir, "out_dir")
     table = as_concept_table(concepts)
     spec = build_spec(table, variant)
     shards = iter_shards(corpus, fmt)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from wag.evaluate.tiny import save_tiny_checkpoint
+
 CONCEPTS = ["dog", "cat", "horse", "bird", "fish", "frog", "deer", "truck", "ship", "airplane", "tractor", "kite"]
 TEMPLATES = ["a photo of a {}", "my {} in the park", "a {} next to a tree", "the {} at sunset", "close-up of a {}"]
 FILLERS = ["a blurry photo", "an old street", "some text on a wall", "a landscape at dawn"]
@@ -43,8 +45,6 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 def write_example(out: str | os.PathLike[str], *, n_samples: int = 240, n_shards: int = 2, size: int = 32, seed: int = 0) -> Path:
     """Write the example study's input files under ``out`` (see the module docstring); returns ``out``."""
-    from wag.evaluate.tiny import save_tiny_checkpoint
-
     root = Path(out)
     rng = np.random.default_rng(seed)
     colours = {c: rng.integers(30, 225, 3) for c in CONCEPTS}
