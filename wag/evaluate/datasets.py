@@ -19,6 +19,7 @@ from typing import Any
 
 from PIL import Image
 
+from wag.artifacts import paper_root
 from wag.errors import WagError
 from wag.io import read_json
 
@@ -220,8 +221,6 @@ def known_datasets() -> list[str]:
 def _paper_classnames(dataset: str, n: int) -> list[str] | None:
     """Class names in label order from the paper's released results (so our per-class rows use its names)."""
     try:
-        from wag.artifacts import paper_root
-
         root = paper_root()
     except Exception:  # released files not available: fall back to the dataset's own names
         return None

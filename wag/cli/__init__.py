@@ -13,8 +13,9 @@ from contextlib import contextmanager
 
 from wag.errors import EXIT_INTERRUPTED, UsageError, WagError, debug_enabled, describe, one_line
 
-#: Stage CLIs that add their own subcommands through ``register(subparsers)``.
-STAGE_CLIS = ("wag.artifacts.cli", "wag.frequency.cli", "wag.evaluate.cli", "wag.synthetic.cli", "wag.study.cli")
+#: Stage CLIs (modules of this package, the top floor: they may load a profile) that add their own
+#: subcommands through ``register(subparsers)``.
+STAGE_CLIS = ("wag.cli.artifacts", "wag.cli.frequency", "wag.cli.evaluate", "wag.cli.synthetic", "wag.cli.study")
 
 
 class WagArgumentParser(argparse.ArgumentParser):
@@ -130,6 +131,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {message}", file=sys.stderr)
         return code
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
