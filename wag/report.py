@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -189,8 +190,10 @@ def read_section_indexes(root: Path) -> list[dict[str, Any]]:
     return out
 
 
-def write_index(root: str | Path) -> Path:
-    """(Re)write ``<root>/README.md``: every figure and table with its paper id, claim, notebook and profile."""
+def write_index(root: str | Path, extra_lines: Sequence[str] = ()) -> Path:
+    """(Re)write ``<root>/README.md``: every figure and table with its paper id, claim, notebook and profile.
+
+    ``extra_lines`` are appended (``wag reproduce`` adds the scorecard section, see :mod:`wag.scorecard_report`)."""
     root = Path(root)
     lines = [
         "# Figures and tables",
@@ -215,7 +218,5 @@ def write_index(root: str | Path) -> Path:
         lines += ["", "## Not reproduced (inputs missing)", "", "| output | paper | reason | notebook |", "|---|---|---|---|"]
         for idx, e in missing:
             lines.append(f"| {idx['section']}/{e['id']} | {e['paper']} | {e['claim']} | `{idx['notebook']}` |")
-    from wag.scorecard_report import write_scorecard
-
-    lines += write_scorecard(root)
+    lines += list(extra_lines)
     return write_text(root / README_NAME, "\n".join(lines) + "\n")

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wag import artifacts, insights
-from wag import let_it_wag_results as liw
-from wag.analysis import inputs
+from wag import artifacts
+from wag.analysis import inputs, insights
+from wag.analysis import let_it_wag_results as liw
 from wag.analysis.fits import fit_table, table6
 from wag.analysis.params import AnalysisParams
 from wag.analysis.scorecard import row
