@@ -16,6 +16,7 @@ from wag.analysis import scorecard as sc
 from wag.analysis.table6_bins import paper_bin_index, table6_paper
 from wag.params import load_profile
 from wag.report import Report
+from wag.scorecard_report import write_index_with_scorecard
 
 PAPER_NUMBERS = Path(__file__).resolve().parents[2] / "shared" / "PAPER_NUMBERS.md"
 REAL = pytest.mark.skipif(not os.environ.get("WAG_PAPER_ARTIFACTS"), reason="real released files not available")
@@ -81,6 +82,8 @@ def report(tmp_path: Path) -> Report:
 
 def test_assemble_lists_every_entry_with_a_status(report: Report, tmp_path: Path) -> None:
     report.scorecard([sc.row("fig6/slope_above_50", 1.581), sc.row("fig6/slope_below_50", 0.70, note="a reason")])
+    assert not (tmp_path / "scorecard.csv").exists()  # a notebook writes its rows; `wag reproduce` assembles
+    write_index_with_scorecard(tmp_path)
     card = pd.read_csv(tmp_path / "scorecard.csv", keep_default_na=False)
     assert len(card) == len(sc.paper_reported().entries)
     assert set(card["status"]) <= set(sc.STATUSES)
@@ -102,6 +105,7 @@ def test_index_html_links_figures_relatively_with_their_rows(report: Report, tmp
     data = pd.DataFrame({"x": [1, 2], "y": [3, 4]})
     report.figure(alt.Chart(data).mark_point().encode(x="x", y="y"), "fig6", paper="Fig. 6", claim="a claim", data=data)
     report.scorecard([sc.row("fig6/slope_above_50", 1.2)])
+    write_index_with_scorecard(tmp_path)
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "src='6_let_it_wag/fig6.png'" in page and "href='6_let_it_wag/fig6.html'" in page
     assert "fig6/slope_above_50" in page and "tab6/" not in page  # only the rows of the same paper figure

@@ -15,14 +15,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from wag.analysis.scorecard import ROWS_NAME, rows_frame
 from wag.io import write_bytes, write_csv, write_json, write_text
-from wag.paths import resolve
-from wag.scorecard_report import write_scorecard
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
@@ -109,6 +107,8 @@ class Report:
     """Writes one notebook's outputs under ``<out_root>/<section>/`` and keeps the index current."""
 
     def __init__(self, section: str, profile: Profile, out_dir: str | Path | None = None, notebook: str | None = None) -> None:
+        from wag.paths import resolve
+
         self.section = section
         self.profile = profile
         self.notebook = notebook or section
@@ -158,6 +158,8 @@ class Report:
     def scorecard(self, rows: list[dict[str, Any]] | pd.DataFrame) -> Path:
         """Write this section's scorecard rows (our values for the paper's printed numbers, see
         :mod:`wag.analysis.scorecard`) to ``<section>/scorecard_rows.csv``; ``wag reproduce`` assembles them."""
+        from wag.analysis.scorecard import ROWS_NAME, rows_frame
+
         path = write_csv(self.dir / ROWS_NAME, rows_frame(rows))
         write_index(self.root)
         return path
@@ -188,8 +190,10 @@ def read_section_indexes(root: Path) -> list[dict[str, Any]]:
     return out
 
 
-def write_index(root: str | Path) -> Path:
-    """(Re)write ``<root>/README.md``: every figure and table with its paper id, claim, notebook and profile."""
+def write_index(root: str | Path, extra_lines: Sequence[str] = ()) -> Path:
+    """(Re)write ``<root>/README.md``: every figure and table with its paper id, claim, notebook and profile.
+
+    ``extra_lines`` are appended (``wag reproduce`` adds the scorecard section, see :mod:`wag.scorecard_report`)."""
     root = Path(root)
     lines = [
         "# Figures and tables",
@@ -201,8 +205,7 @@ def write_index(root: str | Path) -> Path:
         "|---|---|---|---|---|",
     ]
     missing = []
-    indexes = read_section_indexes(root)
-    for idx in indexes:
+    for idx in read_section_indexes(root):
         for e in idx["entries"]:
             if e["kind"] == "missing":
                 missing.append((idx, e))
@@ -215,5 +218,5 @@ def write_index(root: str | Path) -> Path:
         lines += ["", "## Not reproduced (inputs missing)", "", "| output | paper | reason | notebook |", "|---|---|---|---|"]
         for idx, e in missing:
             lines.append(f"| {idx['section']}/{e['id']} | {e['paper']} | {e['claim']} | `{idx['notebook']}` |")
-    lines += write_scorecard(root, indexes)
+    lines += list(extra_lines)
     return write_text(root / README_NAME, "\n".join(lines) + "\n")

@@ -22,7 +22,7 @@ from wag.manifest import environment, folder_checksums
 from wag.notebook import RELEASED_FILES_TAG, released_files_missing
 from wag.params import Profile, load_profile
 from wag.paths import project_root, resolve
-from wag.report import write_index
+from wag.scorecard_report import write_index_with_scorecard
 
 KERNEL_NAME = "wag"
 
@@ -289,7 +289,7 @@ def run_notebooks(
             tqdm.write(f"FAILED {name}.ipynb — {run.error} (executed copy: {dst})", file=sys.stderr)
         run.seconds = round(time.perf_counter() - t0, 2)
         results.append(run)
-    write_index(fig_root)
+    write_index_with_scorecard(fig_root)
     manifest = run_dir / "manifest.json"
     write_json(
         manifest,

@@ -1,6 +1,6 @@
 """Write the assembled scorecard (``scorecard.csv|md``, ``scorecard_fits.csv``) and ``index.html`` under an output root.
 
-Called by :func:`wag.report.write_index` (so by every notebook and by ``wag reproduce``); returns the lines
+Called by ``wag reproduce`` (:func:`write_index_with_scorecard`); :func:`write_scorecard` returns the lines
 ``figures/README.md`` gets: a row per printed number of the paper with its status.
 """
 
@@ -14,19 +14,22 @@ import pandas as pd
 
 from wag.analysis import scorecard as sc
 from wag.io import write_csv, write_text
+from wag.report import read_section_indexes, write_index
 
 CARD_CSV, CARD_MD, FITS_CSV, INDEX_HTML = "scorecard.csv", "scorecard.md", "scorecard_fits.csv", "index.html"
 
 
-def write_scorecard(root: str | Path, idx: list[dict[str, Any]]) -> list[str]:
-    """Assemble and write the scorecard and the HTML index; return the README section (one row per entry).
+def write_index_with_scorecard(root: str | Path) -> Path:
+    """Assemble the scorecard and the HTML index, then (re)write ``<root>/README.md`` with the scorecard section."""
+    return write_index(root, extra_lines=write_scorecard(root))
 
-    ``idx``: the sections' ``index.json`` contents (``wag.report.read_section_indexes``; the report, a floor
-    above, passes them in).
-    """
+
+def write_scorecard(root: str | Path) -> list[str]:
+    """Assemble and write the scorecard and the HTML index; return the README section (one row per entry)."""
     root = Path(root)
     card = sc.assemble(root)
     stories = sc.fit_stories(root)
+    idx = read_section_indexes(root)
     not_plotted = [(f"{i['section']}/{e['id']}", e["paper"], e["claim"]) for i in idx for e in i["entries"] if e["kind"] == "missing"]
     write_csv(root / CARD_CSV, card)
     write_csv(root / FITS_CSV, stories)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from wag import artifacts
-from wag.analysis import insights, inputs
+from wag.analysis import inputs, insights
 from wag.analysis import let_it_wag_results as liw
 from wag.analysis.fits import fit_table, table6
 from wag.analysis.params import AnalysisParams
