@@ -8,11 +8,21 @@ from pathlib import Path
 from typing import Any
 
 from wag.params import Profile, load_profile
+from wag.sources import source_kind
 from wag.report import Report
 
 #: Cell tag of notebook cells that read the paper's released files (or the NeglectedTails estimates); the test
 #: suite skips them, naming why, where neither a local copy nor a download is available.
 RELEASED_FILES_TAG = "released-files"
+#: Cell tag of notebook cells that read the profile's analysis source (``wag.sources``): they need the released
+#: files only when the source is the released files, and run on a study without them.
+SOURCE_TAG = "source"
+
+
+def skip_tags(profile: Profile | None = None) -> tuple[str, ...]:
+    """Tags of the cells that need the released files under ``profile`` (default: released files as the source)."""
+    study = profile is not None and source_kind(profile) == "study"
+    return (RELEASED_FILES_TAG,) if study else (RELEASED_FILES_TAG, SOURCE_TAG)
 
 
 def setup(
