@@ -17,7 +17,6 @@ input of :mod:`wag.analysis.fits`) plus the names without a partner:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -25,10 +24,12 @@ import pandas as pd
 from wag import tables
 from wag.analysis import inputs
 from wag.analysis.binned import Binning
-from wag.artifacts import join_counts_performance, paper_root
+from wag.artifacts import join_counts_performance, paper_root, read_misalignment, read_search_counts
 from wag.errors import WagError
 
 KINDS = ("released", "study")
+#: The RAM++ threshold of the paper's headline image and integrated counts.
+PAPER_THRESHOLD = 0.7
 
 
 class SourceError(WagError, ValueError):
@@ -74,6 +75,11 @@ class Source:
         """Why ``what`` (classification, retrieval, t2i, letitwag) cannot be analysed, or None."""
         return None
 
+    def count_variants(self) -> dict[str, str]:
+        """The count type of each method (text / image / integrated) at the headline threshold, as §5 uses them."""
+        out = {m: self.count_type(m) for m in ("text", "image", "integrated")}  # type: ignore[attr-defined]
+        return {m: v for m, v in out.items() if v is not None}
+
     def chart_column(self) -> str:
         """The facet of the §3 panels: one panel per pretraining set (released) or per count type (a study)."""
         return "pretraining" if self.kind == "released" else "count_type"
@@ -94,16 +100,52 @@ class ReleasedSource(Source):
 
     def count_types(self) -> list[str]:
         """The paper's headline count type (its own label)."""
-        return _as_list(inputs.classification.__kwdefaults__["variant"])  # type: ignore[return-value]
+        return [self.count_type("integrated")]
 
-    def classification(self, *, prompts: str | Iterable[str] = "class", variants: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-        kw = {"variant": list(variants)} if variants is not None else {}
-        return inputs.classification(self.root, self.params, prompts=prompts, **kw)
+    def count_type(self, method: str, threshold: float | None = None) -> str:
+        """The paper's label of a count type: ``lemmatized`` (text), ``rampp@<t>`` (image), ``integrated@<t>`` (default t: 0.7)."""
+        t = PAPER_THRESHOLD if threshold is None else threshold
+        labels = {"text": "lemmatized", "image": f"rampp@{t:g}", "integrated": f"integrated@{t:g}"}
+        if method not in labels:
+            raise SourceError(f"unknown count method {method!r}; use one of {', '.join(labels)}")
+        return labels[method]
+
+    def thresholds(self) -> list[float]:
+        """The RAM++ thresholds the profile compares (``analysis.tagger_thresholds``)."""
+        return list(self.params.tagger_thresholds)
+
+    def frequencies(self) -> pd.DataFrame:
+        """Every released count (``wag.artifacts.read_search_counts``)."""
+        return read_search_counts(self.root)
+
+    def misalignment(self) -> pd.DataFrame:
+        """The released misalignment table (``wag.artifacts.read_misalignment``)."""
+        return read_misalignment(self.root)
+
+    def classification_datasets(self) -> list[str] | None:
+        """None: the paper's 17 classification sets of §5."""
+        return None
+
+    def pretrainings(self) -> list[str] | None:
+        """None: the paper's four pretraining sets of §5."""
+        return None
+
+    @staticmethod
+    def _variant_kw(count_types: Iterable[str] | None) -> dict[str, Any]:
+        if count_types is None:
+            return {}
+        ct = list(count_types)
+        methods = {"image" if v.startswith("rampp@") else "integrated" if v.startswith("integrated@") else "text" for v in ct}
+        if len(methods) != 1:
+            raise SourceError(f"count types {ct} mix count methods; ask for one method at a time on the released files")
+        return {"method": methods.pop(), "variant": ct}
+
+    def classification(self, *, prompts: str | Iterable[str] = "class", count_types: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return inputs.classification(self.root, self.params, prompts=prompts, **self._variant_kw(count_types))
 
     def retrieval(self, *, directions: str | Iterable[str] | None = None, ks: int | Iterable[int] | None = None,
-                  variants: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-        kw = {"variant": list(variants)} if variants is not None else {}
-        return inputs.retrieval(self.root, self.params, directions=directions, ks=ks, **kw)
+                  count_types: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return inputs.retrieval(self.root, self.params, directions=directions, ks=ks, **self._variant_kw(count_types))
 
 
 class StudySource(Source):
@@ -138,12 +180,44 @@ class StudySource(Source):
         """The study's main text variant, and its tagger and integrated counts at the headline threshold (when tagged)."""
         freq = self.tables["frequencies"]
         have = set(freq["variant"])
-        text = self.spec.stages.count.variants[0]
-        out = [tables.variant_name("text", text=text)]
-        if self.spec.tagger.kind != "none":
-            for method in ("image", "integrated"):
-                out.append(tables.variant_name(method, tagger=self.spec.tagger_label, threshold=self.spec.tagger.headline))
-        return [v for v in out if v in have]
+        out = [self.count_type(m) for m in ("text", "image", "integrated")]
+        return [v for v in out if v is not None and v in have]
+
+    def count_type(self, method: str, threshold: float | None = None) -> str | None:
+        """The variant name of a count type of this study (:func:`wag.tables.variant_name`); None for image or
+        integrated counts when the study has no tagger. ``threshold`` defaults to the study's headline."""
+        if method == "text":
+            return tables.variant_name("text", text=self.spec.stages.count.variants[0])
+        if self.spec.tagger.kind == "none":
+            return None
+        return tables.variant_name(method, tagger=self.spec.tagger_label, threshold=self.spec.tagger.headline if threshold is None else threshold)
+
+    def thresholds(self) -> list[float]:
+        """The study's tagger thresholds (empty without a tagger)."""
+        return [] if self.spec.tagger.kind == "none" else list(self.spec.tagger.thresholds)
+
+    def frequencies(self) -> pd.DataFrame:
+        """The study's counts of its concepts (every count type; the Let It Wag! classes left out)."""
+        f = self.tables["frequencies"]
+        return f[f["dataset"] != "letitwag"].reset_index(drop=True)
+
+    def misalignment(self) -> pd.DataFrame:
+        """The study's misalignment at its headline threshold, with the paper's columns (``fixed_size`` = samples,
+        ``extracted_size`` = the larger of images tagged and captions hit)."""
+        path = self.spec.output_path / "misalignment" / "misalignment.parquet"
+        if not path.is_file():
+            raise SourceError(f"study '{self.spec.name}' has no misalignment table; it needs an image tagger (study.tagger) and `wag study run`")
+        m = pd.read_parquet(path)
+        m = m[m["image_variant"] == self.count_type("image")]
+        return m.assign(fixed_size=m["n_samples"], extracted_size=m[["n_images_tagged", "n_captions_hit"]].max(axis=1)).reset_index(drop=True)
+
+    def classification_datasets(self) -> list[str]:
+        """The study's classification datasets (``task == classification``, Let It Wag! aside)."""
+        c = self.tables["concepts"]
+        return sorted(set(c.loc[c["task"] == "classification", "dataset"]) - {"letitwag"})
+
+    def pretrainings(self) -> list[str]:
+        return sorted(self.tables["frequencies"]["pretraining"].unique())
 
     def _perf(self, task: str) -> pd.DataFrame:
         perf = self.tables["performance"]
@@ -155,15 +229,19 @@ class StudySource(Source):
                 kind = {"classification": "classification (image folder / torchvision)", "retrieval": "retrieval", "t2i": "text-to-image"}[what]
                 return f"study '{self.spec.name}' has no {what} results (declare a {kind} dataset under study.datasets and run `wag study run`)"
             return None
+        if what == "misalignment":
+            if not (self.spec.output_path / "misalignment" / "misalignment.parquet").is_file():
+                return f"study '{self.spec.name}' has no misalignment table (it needs an image tagger, study.tagger, and `wag study run`)"
+            return None
         if what == "letitwag":
             perf = self.tables["performance"]
             if not (perf["dataset"] == "letitwag").any():
                 return f"study '{self.spec.name}' has no Let It Wag! results (declare study.stages.letitwag.images, an image pool, and run `wag study run`)"
             return None
-        raise SourceError(f"unknown section input {what!r}; use classification, retrieval, t2i or letitwag")
+        raise SourceError(f"unknown section input {what!r}; use classification, retrieval, t2i, misalignment or letitwag")
 
-    def _join(self, perf: pd.DataFrame, variants: Iterable[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-        want = list(variants) if variants is not None else self.count_types()
+    def _join(self, perf: pd.DataFrame, count_types: Iterable[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        want = list(count_types) if count_types is not None else self.count_types()
         freq = self.tables["frequencies"]
         unknown = sorted(set(want) - set(freq["variant"]))
         if unknown:
@@ -174,22 +252,22 @@ class StudySource(Source):
         joined = joined.assign(_o=joined["variant"].map(order)).sort_values(["_o", "model", "prompt", "metric"], kind="stable")
         return joined.drop(columns="_o").reset_index(drop=True), unmatched
 
-    def classification(self, *, prompts: str | Iterable[str] = "class", variants: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def classification(self, *, prompts: str | Iterable[str] = "class", count_types: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
         perf = self._perf("classification")
         want = _as_list(prompts)
         got = perf[perf["prompt"].isin(want)]
         if got.empty and not perf.empty:  # a study evaluates with its own prompts: use them rather than nothing
             got = perf
-        return self._join(got, variants)
+        return self._join(got, count_types)
 
     def retrieval(self, *, directions: str | Iterable[str] | None = None, ks: int | Iterable[int] | None = None,
-                  variants: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  count_types: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
         perf = self._perf("retrieval")
         if directions is not None:
             perf = perf[perf["prompt"].isin(_as_list(directions))]
         if ks is not None:
             perf = perf[perf["metric"].isin([f"recall@{k}" for k in _as_list(ks)])]
-        return self._join(perf, variants)
+        return self._join(perf, count_types)
 
     def letitwag(self) -> pd.DataFrame:
         """Per-model Let It Wag! accuracy beside the mean accuracy on the study's classification sets (percent).
@@ -220,8 +298,3 @@ def open_source(profile: Any) -> Source:
     """The profile's source (see :func:`source_kind`)."""
     kind = source_kind(profile)
     return StudySource(profile) if kind == "study" else ReleasedSource(profile)
-
-
-def root_of(profile: Any) -> Path:
-    """The released files' root (for cells that only the paper's files can feed)."""
-    return paper_root(profile)
