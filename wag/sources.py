@@ -201,6 +201,11 @@ class StudySource(Source):
         f = self.tables["frequencies"]
         return f[f["dataset"] != "letitwag"].reset_index(drop=True)
 
+    def counts_by_variant(self) -> pd.DataFrame:
+        """One count per (concept key, count type) of the study's corpus (a concept shared by two datasets once)."""
+        f = self.frequencies()
+        return f.drop_duplicates(["key", "pretraining", "method", "variant"]).reset_index(drop=True)[["concept", "key", "pretraining", "method", "variant", "count"]]
+
     def misalignment(self) -> pd.DataFrame:
         """The study's misalignment at its headline threshold, with the paper's columns (``fixed_size`` = samples,
         ``extracted_size`` = the larger of images tagged and captions hit)."""
