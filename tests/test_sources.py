@@ -48,3 +48,19 @@ def test_source_kind_follows_the_profile():
     assert source_kind(e) == "study"
     assert source_kind(load_profile("example_study", {"analysis.source": "released"})) == "released"
     assert binning_of(load_profile("ci", {"analysis.binning.recipe": "quantile", "analysis.binning.n_bins": 4}), "released").n_bins == 4
+
+
+def test_source_cells_need_the_released_files_only_when_they_are_the_source():
+    from wag.notebook import RELEASED_FILES_TAG, SOURCE_TAG, skip_tags
+
+    assert set(skip_tags(load_profile("ci"))) == {RELEASED_FILES_TAG, SOURCE_TAG}
+    assert skip_tags(load_profile("example_study")) == (RELEASED_FILES_TAG,)
+    assert set(skip_tags()) == {RELEASED_FILES_TAG, SOURCE_TAG}
+
+
+def test_a_study_source_needs_a_run_study_folder(tmp_path):
+    from wag.sources import open_source
+
+    p = load_profile("example_study", {"study.root": str(tmp_path / "nowhere")})
+    with pytest.raises(SourceError, match="wag study run"):
+        open_source(p)
