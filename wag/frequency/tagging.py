@@ -62,7 +62,8 @@ class OpenClipTagger:
     """Zero-shot multi-label tagger on an open_clip model (``wag.evaluate.models.load_clip`` result).
 
     ``descriptions``: concept -> texts (e.g. the paper's ``gpt_descriptions/``); concepts without
-    descriptions use ``templates``. ``min_score`` drops tiny scores to keep the table small.
+    descriptions use ``templates``. ``min_score`` drops tiny scores to keep the table small; ``loader_threads``
+    threads decode and preprocess the next batches while the model encodes the current one.
     """
 
     def __init__(
@@ -75,6 +76,7 @@ class OpenClipTagger:
         batch_size: int = 64,
         min_score: float = 0.01,
         progress: bool = False,
+        loader_threads: int = 2,
     ) -> None:
         import torch
 
@@ -87,6 +89,7 @@ class OpenClipTagger:
         self.batch_size = batch_size
         self.min_score = min_score
         self.progress = progress
+        self.loader_threads = loader_threads
         descriptions = descriptions or {}
         prompts = [list(descriptions.get(c) or [t.format(c) for t in templates]) for c in self.concepts]
         with torch.no_grad():
@@ -94,24 +97,53 @@ class OpenClipTagger:
             scale = getattr(model.model, "logit_scale", None)
             self.scale = float(scale.exp()) if scale is not None else 100.0
 
-    def scores(self, images: Sequence[Any]) -> np.ndarray:
-        """(N, C) probabilities for PIL images."""
+    def preprocess(self, batch: Sequence[tuple[str, Any]]) -> tuple[list[str], Any]:
+        """(ids, image tensor) of a batch of (sample_id, PIL image): decoding and preprocessing, run ahead of the model."""
         import torch
 
-        with torch.no_grad():
-            x = torch.stack([self.model.preprocess(im.convert("RGB")) for im in images]).to(self.model.device)
-            f = self.model.model.encode_image(x).float()
+        return [s for s, _ in batch], torch.stack([self.model.preprocess(im.convert("RGB")) for _, im in batch])
+
+    def score_tensor(self, x: Any) -> np.ndarray:
+        """(N, C) probabilities for a preprocessed image batch."""
+        import torch
+
+        with torch.inference_mode():
+            f = self.model.model.encode_image(x.to(self.model.device)).float()
             f = f / f.norm(dim=-1, keepdim=True)
             sims = f @ self.text.to(f.device).float()
             z = self.scale * (sims[:, :-1] - sims[:, -1:])
             return torch.sigmoid(z).cpu().numpy()
 
+    def scores(self, images: Sequence[Any]) -> np.ndarray:
+        """(N, C) probabilities for PIL images."""
+        return self.score_tensor(self.preprocess([("", im) for im in images])[1])
+
     def tag(self, samples: Iterable[tuple[str, Any]]) -> pd.DataFrame:
+        """Tags of every sample; ``loader_threads`` threads decode and preprocess the next batches while the model runs."""
         parts = []
-        for batch in tqdm(_batches(samples, self.batch_size), desc="tagging", unit="batch", disable=not self.progress):
-            ids = [s for s, _ in batch]
-            parts.append(_tag_frame(ids, self.concepts, self.scores([im for _, im in batch]), self.min_score))
+        batches = prefetched(_batches(samples, self.batch_size), self.preprocess, self.loader_threads)
+        for ids, x in tqdm(batches, desc="tagging", unit="batch", disable=not self.progress):
+            parts.append(_tag_frame(ids, self.concepts, self.score_tensor(x), self.min_score))
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
+
+
+def prefetched(items: Iterable[Any], fn: Any, threads: int) -> Iterator[Any]:
+    """``fn(item)`` for each item, in order; with ``threads > 0`` up to ``threads + 1`` items are prepared ahead in a
+    thread pool (PIL decoding and torch preprocessing release the GIL, so they overlap the model's forward pass)."""
+    if threads <= 0:
+        yield from map(fn, items)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="wag-loader") as pool:
+        pending: deque[Any] = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) > threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 class RamPlusPlusTagger:
