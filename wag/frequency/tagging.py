@@ -120,30 +120,13 @@ class OpenClipTagger:
 
     def tag(self, samples: Iterable[tuple[str, Any]]) -> pd.DataFrame:
         """Tags of every sample; ``loader_threads`` threads decode and preprocess the next batches while the model runs."""
+        from wag.evaluate.features import prefetched
+
         parts = []
         batches = prefetched(_batches(samples, self.batch_size), self.preprocess, self.loader_threads)
         for ids, x in tqdm(batches, desc="tagging", unit="batch", disable=not self.progress):
             parts.append(_tag_frame(ids, self.concepts, self.score_tensor(x), self.min_score))
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
-
-
-def prefetched(items: Iterable[Any], fn: Any, threads: int) -> Iterator[Any]:
-    """``fn(item)`` for each item, in order; with ``threads > 0`` up to ``threads + 1`` items are prepared ahead in a
-    thread pool (PIL decoding and torch preprocessing release the GIL, so they overlap the model's forward pass)."""
-    if threads <= 0:
-        yield from map(fn, items)
-        return
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(threads, thread_name_prefix="wag-loader") as pool:
-        pending: deque[Any] = deque()
-        for item in items:
-            pending.append(pool.submit(fn, item))
-            if len(pending) > threads:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 class RamPlusPlusTagger:
