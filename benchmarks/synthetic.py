@@ -84,7 +84,7 @@ def bench_eval(world) -> None:
 
 def bench_stages(profile: str) -> None:
     from wag.params import load_profile
-    from wag.synthetic import experiments as E
+    from wag.analysis import synthetic_experiments as E
 
     sp = load_profile(profile).synthetic
     with tempfile.TemporaryDirectory() as d:

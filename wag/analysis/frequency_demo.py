@@ -207,7 +207,7 @@ def synthetic_world_check(synthetic_params, seed: int, variants: list[str], thre
     from wag.frequency.integrated import integrated_counts
     from wag.frequency.misalignment import misalignment
     from wag.frequency.tagging import image_counts, image_hits, iter_shard_images
-    from wag.synthetic.experiments import world_for
+    from wag.analysis.synthetic_experiments import world_for
     from wag.synthetic.tagger import train_world_tagger
 
     thresholds = list(thresholds or [0.5, 0.6, 0.7])

@@ -87,7 +87,7 @@ def variant_names(label: str | None, threshold: float) -> dict[str, str]:
 
 def make_tagger(kind: str, world: World, sp: SyntheticParams, model: TrainedModel, seed: int) -> tuple[str, object]:
     """(label, tagger): ``trained`` = the world tagger (RAM++ analogue), ``clip`` = OpenClipTagger on ``model``."""
-    from wag.frequency.tagging import OpenClipTagger
+    from wag.evaluate.tagger import OpenClipTagger
     from wag.synthetic.tagger import train_world_tagger
 
     if kind == "trained":
