@@ -62,11 +62,11 @@ def _no_image(root: Path) -> int:
     return n
 
 
-def test_tagging_with_threads_over_shards_and_no_loader_threads_gives_the_same_tags(inputs, tmp_path):
+def test_tagging_with_threads_over_shards_and_loader_threads_gives_the_same_tags(inputs, tmp_path):
     one = _spec(inputs, tmp_path / "one")
     run_study(one, ["tag"], **QUIET)
     stages = one.model_dump()["stages"]
-    stages["tag"] = {"backend": "threads", "workers": 2, "loader_threads": 0}
+    stages["tag"] = {"backend": "threads", "workers": 2, "loader_threads": 2}
     two = _spec(inputs, tmp_path / "two", stages=stages)
     run_study(two, ["tag"], **QUIET)
     pd.testing.assert_frame_equal(pd.read_parquet(one.output_path / "tag" / "tags.parquet"), pd.read_parquet(two.output_path / "tag" / "tags.parquet"))
@@ -145,3 +145,21 @@ def test_performance_contract_keeps_fractions_in_range_and_t2i_on_its_raw_scale(
     validate(pd.DataFrame([{**row, "task": "t2i", "value": 31.5}]), "performance")
     with pytest.raises(TableError, match=r"rows 0: value in \[0, 1\]"):
         validate(pd.DataFrame([{**row, "task": "classification", "value": 31.5}]), "performance")
+
+
+def test_image_encoding_with_loader_threads_gives_the_same_features(tmp_path):
+    import torch
+
+    from wag.evaluate.datasets import image_folder
+    from wag.evaluate.features import encode_images
+    from wag.evaluate.models import load_clip
+    from wag.evaluate.tiny import TINY_ARCH, make_image_folder, save_tiny_checkpoint
+
+    model = load_clip(f"{TINY_ARCH}@{save_tiny_checkpoint(tmp_path / 'tiny.safetensors')}")
+    make_image_folder(tmp_path / "imgs", ["a", "b", "c"], 7, size=40)
+    (tmp_path / "imgs" / "b" / "9999.png").write_bytes(b"not a png")  # a corrupt image is skipped the same way
+    data = image_folder(tmp_path / "imgs")
+    inline = encode_images(model, data, batch_size=4, cache=False, progress=False, threads=0)
+    ahead = encode_images(model, data, batch_size=4, cache=False, progress=False, threads=2)
+    assert len(inline.index) == 21 and inline.skipped == ahead.skipped and len(ahead.skipped) == 1
+    assert torch.equal(inline.features, ahead.features) and (inline.index == ahead.index).all() and (inline.labels == ahead.labels).all()

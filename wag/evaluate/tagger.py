@@ -40,7 +40,7 @@ class OpenClipTagger:
         batch_size: int = 64,
         min_score: float = 0.01,
         progress: bool = False,
-        loader_threads: int = 2,
+        loader_threads: int = 0,
     ) -> None:
         if not concepts:
             raise WagError("OpenClipTagger needs at least one concept")

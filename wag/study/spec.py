@@ -143,7 +143,7 @@ class TagOptions(StrictModel):
     backend: Literal["threads", "dask"] = Field("threads", description="tagging backend: threads (this process, one shard per thread) or dask (one task per shard)")
     workers: int = Field(1, ge=1, description="threads, or workers of the local Dask cluster")
     scheduler: str | None = Field(None, description="Dask scheduler address (backend dask); none → a local cluster of `workers` processes")
-    loader_threads: int = Field(2, ge=0, description="threads decoding and preprocessing images ahead of the model (0: in line)")
+    loader_threads: int = Field(0, ge=0, description="threads decoding and preprocessing images ahead of the model (0: in line; helps only with idle cores)")
 
 
 class T2IOptions(StrictModel):
