@@ -15,8 +15,9 @@ ifneq ($(wildcard ../shared/neglected-tails-counts),)
 export WAG_NEGLECTED_TAILS ?= $(abspath ../shared/neglected-tails-counts)
 endif
 export OMP_WAIT_POLICY ?= PASSIVE
+APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: setup git-filter reproduce test lab bench clean-cache
+.PHONY: setup git-filter reproduce test lab browser bench clean-cache
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +51,10 @@ test: setup  ## unit tests + every notebook on its fast `ci` defaults (nbval)
 
 lab: setup  ## JupyterLab on the project kernel
 	$(VENV)/bin/jupyter lab notebooks
+
+browser:  ## Debian's headless Chromium + chromedriver for tests/test_browser.py (JupyterLab and figures, offline)
+	$(APT) update -q
+	$(APT) install -y -q chromium chromium-driver
 
 bench: setup  ## print the benchmarks (numbers beside their baselines; installs their baselines first)
 	$(PY) -m pip install -q -r requirements-bench.txt

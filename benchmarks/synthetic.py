@@ -86,7 +86,7 @@ def bench_eval(world) -> None:
 def _notebook_steps(profile: str) -> dict[str, list[tuple[str, object]]]:
     """What each synthetic notebook computes (its calls into wag.synthetic), in `make reproduce` order."""
     from wag.params import load_profile
-    from wag.synthetic import experiments as E
+    from wag.analysis import synthetic_experiments as E
 
     P = load_profile(profile)
     sp = P.synthetic

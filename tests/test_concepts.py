@@ -64,7 +64,8 @@ def test_parse_concept_or_qualifier_aliases():
 
 
 def test_concept_table_contract_and_errors(tmp_path):
-    df = concept_table(["Sea or Lake", "bed", "bed", "T-shirt"], dataset="x", task="classification", aliases={"bed": ["cot"]})
+    with pytest.warns(UserWarning, match="'bed' <- 'bed', 'bed'"):  # merged, and said so (wag.errors.WagWarning)
+        df = concept_table(["Sea or Lake", "bed", "bed", "T-shirt"], dataset="x", task="classification", aliases={"bed": ["cot"]})
     assert list(df.columns[:5]) == ["concept", "key", "dataset", "task", "aliases"]
     assert df["concept"].tolist() == ["Sea or Lake", "bed", "T-shirt"]  # duplicate dropped
     assert df.set_index("concept").loc["bed", "aliases"] == ["bed", "cot"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from wag.analysis import frequency_demo as demo
 from wag.concepts import NORMALIZER_VERSION, compound_spellings, normalize
-from wag.frequency import count_captions, demo, match_texts
+from wag.frequency import count_captions, match_texts
 from wag.frequency.count import as_concept_table, build_spec
 from wag.frequency.generate import write_caption_shards
 

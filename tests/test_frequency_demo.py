@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from wag.frequency import count_captions, demo
+from wag.analysis import frequency_demo as demo
+from wag.frequency import count_captions
 
 
 def test_demo_pipeline_small(tmp_path, monkeypatch):

@@ -26,7 +26,7 @@ def tiny(tmp_path_factory):
 def test_open_clip_tagger_scores_and_sweep(tiny):
     from PIL import Image
 
-    from wag.frequency.tagging import OpenClipTagger
+    from wag.evaluate.tagger import OpenClipTagger
 
     rng = np.random.default_rng(0)
     imgs = [(f"s{i}", Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))) for i in range(6)]

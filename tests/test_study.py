@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from wag.cli import main
+from wag.cli.study import load_study
 from wag.study.example import CONCEPTS, write_example
-from wag.study.cli import load_study
 from wag.study.run import load_tables, study_status
 from wag.study.spec import StudySpec
 from wag.study.stages import phash_bits_for

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from wag.analysis.synthetic_experiments import rebalanced_counts
 from wag.synthetic import generator as gen
-from wag.synthetic.experiments import rebalanced_counts
 from wag.synthetic.params import ModelParams, SyntheticParams, WorldParams
 
 

@@ -20,7 +20,7 @@ def sp():
 @pytest.fixture(scope="module")
 def shared(sp, tmp_path_factory):
     """Notebook 2's check, then notebook 4-2's headline, on one cache (as `make reproduce` runs them)."""
-    from wag.synthetic import experiments as E
+    from wag.analysis import synthetic_experiments as E
 
     mp = pytest.MonkeyPatch()
     mp.setenv("WAG_CACHE", str(tmp_path_factory.mktemp("cache")))
@@ -96,7 +96,7 @@ def test_notebook_2_check_reads_the_shared_study(shared):
 
 
 def test_experiment_accuracy_runs_the_zeroshot_stage(shared):
-    from wag.synthetic import experiments as E
+    from wag.analysis import synthetic_experiments as E
 
     w, m = shared["world"], shared["models"][32]
     acc = E._acc(w, m, "synthetic-s0-check")

@@ -63,7 +63,7 @@ def test_subset_training_needs_two_samples(world, tmp_path):
 
 def test_headline_chain_is_reproducible(tmp_path, monkeypatch):
     """ci profile: same params and seed → identical counts, quality, performance and fit tables (two separate caches)."""
-    from wag.synthetic.experiments import headline_summary, run_headline
+    from wag.analysis.synthetic_experiments import headline_summary, run_headline
 
     from wag.params import load_profile
 

@@ -33,7 +33,7 @@ import lemminflect
 import pandas as pd
 import regex
 
-from wag.errors import WagError
+from wag.errors import WagError, WagWarning, one_line
 from wag.lexicon import word_lemmas
 
 TASKS = ("classification", "retrieval", "t2i")
@@ -297,7 +297,9 @@ def concept_table(
 
     ``aliases`` maps a concept name to extra phrases searched with OR. The ``aliases`` column holds
     every searched phrase, normalised (``[key]`` unless the name is ``"A or B"`` or aliases were
-    given). Duplicate names (ImageNet has a few) are kept once.
+    given). Duplicate names are merged by one rule: names equal after Unicode NFKC, case folding and
+    whitespace collapsing (``"dog"``, ``"Dog"``, ``"dog "``) are one concept, kept under its first spelling
+    (aliases of the later spellings join it); a :class:`~wag.errors.WagWarning` lists every merge.
     """
     if task not in TASKS:
         raise ConceptError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
@@ -308,19 +310,37 @@ def concept_table(
     unknown = set(aliases) - set(names)
     if unknown:
         raise ConceptError(f"aliases given for concepts not in the list: {sorted(unknown)[:5]}; fix the alias file")
-    rows, seen = [], set()
+    first: dict[str, str] = {}  # folded name -> first spelling
+    merged: dict[str, list[str]] = {}  # first spelling -> every spelling (duplicates included)
+    extras: dict[str, list[str]] = {}
     for i, n in enumerate(names):
         if not isinstance(n, str) or not n.strip():
             raise ConceptError(f"concept #{i} of dataset {dataset!r} is empty ({n!r}); remove it from the list")
-        if n in seen:
-            continue
-        seen.add(n)
+        keep = first.setdefault(_fold_name(n), n)
+        merged.setdefault(keep, []).append(n)
         extra = aliases.get(n, ())
-        if isinstance(extra, str):
-            extra = [extra]
-        pc = parse_concept(n, extra)
+        extras.setdefault(keep, []).extend([extra] if isinstance(extra, str) else list(extra))
+    dups = {k: v for k, v in merged.items() if len(v) > 1}
+    if dups:
+        import warnings
+
+        listed = "; ".join(f"{k!r} <- {', '.join(repr(x) for x in v)}" for k, v in list(dups.items())[:10])
+        more = f"; ... ({len(dups)} groups)" if len(dups) > 10 else ""
+        warnings.warn(
+            f"concept list of dataset {dataset!r}: {sum(len(v) - 1 for v in dups.values())} duplicate or case-duplicate names "
+            f"merged into their first spelling ({listed}{more}); give distinct concepts distinct names (e.g. a qualifier in parentheses)",
+            WagWarning, stacklevel=2,
+        )
+    rows = []
+    for n in merged:
+        pc = parse_concept(n, tuple(dict.fromkeys(extras[n])))
         rows.append({"concept": n, "key": pc.key, "dataset": dataset, "task": task, "aliases": list(pc.alternatives), "qualifier": pc.qualifier})
     return pd.DataFrame(rows, columns=CONCEPT_COLUMNS)
+
+
+def _fold_name(name: str) -> str:
+    """The identity of a concept name for duplicate detection: NFKC, case-folded, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 def read_concepts(path: str, *, dataset: str | None = None, task: str = "classification") -> pd.DataFrame:
@@ -328,19 +348,24 @@ def read_concepts(path: str, *, dataset: str | None = None, task: str = "classif
     import json
     from pathlib import Path
 
+    from wag.checks import read_utf8_text
+
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise ConceptError(f"concept file {p} does not exist; give a .txt (one name per line), .json, .csv or .parquet file")
     ds = dataset or p.stem
     suf = p.suffix.lower()
     aliases: dict[str, list[str]] = {}
+    if suf not in (".txt", ".json", ".csv", ".parquet"):
+        raise ConceptError(f"concept file {p}: unknown extension {suf!r}; use .txt, .json, .csv or .parquet")
+    text = read_utf8_text(p, "concept file") if suf != ".parquet" else ""
     if suf == ".txt":
-        names = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+        names = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     elif suf == ".json":
         try:
-            obj = json.loads(p.read_text(encoding="utf-8"))
+            obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConceptError(f"concept file {p} is not valid JSON: {exc}") from None
+            raise ConceptError(f"concept file {p} is not valid JSON: {exc}; fix it (a list of names, or an object name -> aliases)") from None
         if isinstance(obj, dict):
             names, aliases = list(obj), {k: list(v or []) for k, v in obj.items()}
         elif isinstance(obj, list):
@@ -348,14 +373,21 @@ def read_concepts(path: str, *, dataset: str | None = None, task: str = "classif
         else:
             raise ConceptError(f"concept file {p} must hold a JSON list of names or an object name -> aliases")
     elif suf in (".csv", ".parquet"):
-        df = pd.read_csv(p) if suf == ".csv" else pd.read_parquet(p)
+        import io
+
+        try:
+            df = pd.read_csv(io.StringIO(text)) if suf == ".csv" else pd.read_parquet(p)
+        except (ValueError, OSError) as exc:  # pandas' EmptyDataError/ParserError and Arrow errors are ValueErrors
+            raise ConceptError(f"concept file {p} cannot be read as {suf[1:]} ({type(exc).__name__}: {one_line(str(exc))[:200]}); fix or re-export it") from None
         if "concept" not in df.columns:
-            raise ConceptError(f"concept file {p} has no 'concept' column (columns: {', '.join(map(str, df.columns))})")
+            raise ConceptError(f"concept file {p} has no 'concept' column (columns: {', '.join(map(str, df.columns))}); name the column of concept names 'concept'")
         if {"key", "dataset", "task", "aliases"} <= set(df.columns):
             return df
         names = [str(x) for x in df["concept"].tolist()]
     else:
         raise ConceptError(f"concept file {p}: unknown extension {suf!r}; use .txt, .json, .csv or .parquet")
+    if not names:
+        raise ConceptError(f"concept file {p} holds no concept names; put one concept name per line (.txt) or a list (.json)")
     return concept_table(names, dataset=ds, task=task, aliases=aliases)
 
 

@@ -207,18 +207,38 @@ def _tsv(shard: Shard, batch_size: int, caption_column: str | None, id_column: s
         caption_column = _pick(names, None, CAPTION_COLUMNS, "caption", shard)
     cap = _pick(names, caption_column or "caption", CAPTION_COLUMNS, "caption", shard)
     idc = _pick(names, id_column, ID_COLUMNS, "id", shard)
-    reader = pacsv.open_csv(
-        pa.input_stream(str(shard.path), compression="detect"),
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1 if header else 0, block_size=1 << 22),
-        parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False, newlines_in_values=False),
-        convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, include_columns=[cap] + ([idc] if idc else [])),
-    )
     row = 0
-    for b in reader:
-        ids = b.column(idc) if idc else _row_ids(shard, row, b.num_rows)
-        row += b.num_rows
-        for off in range(0, b.num_rows, batch_size):
-            yield _batch(ids.slice(off, batch_size), b.column(cap).slice(off, batch_size))
+    try:
+        reader = pacsv.open_csv(
+            pa.input_stream(str(shard.path), compression="detect"),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1 if header else 0, block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False, newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, include_columns=[cap] + ([idc] if idc else [])),
+        )
+        for b in reader:
+            ids = b.column(idc) if idc else _row_ids(shard, row, b.num_rows)
+            row += b.num_rows
+            for off in range(0, b.num_rows, batch_size):
+                yield _batch(ids.slice(off, batch_size), b.column(cap).slice(off, batch_size))
+    except pa.ArrowInvalid as exc:
+        ragged = _first_ragged_line(shard, len(names)) if "CSV parse error" in str(exc) else None
+        if ragged is None:
+            raise
+        line, n, text = ragged
+        raise CorpusError(
+            f"{shard.path}: line {line} has {n} tab-separated fields, expected {len(names)} ({text[:80]!r}); "
+            "fix or delete that row (a tab inside a caption must be escaped)"
+        ) from None
+
+
+def _first_ragged_line(shard: Shard, n_fields: int) -> tuple[int, int, str] | None:
+    """``(line number, fields, text)`` of the first line of a TSV shard without ``n_fields`` fields (error path only)."""
+    with pa.input_stream(str(shard.path), compression="detect") as raw, io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="\n") as fh:
+        for lineno, line in enumerate(fh, 1):
+            text = line.rstrip("\r\n")
+            if text and text.count("\t") + 1 != n_fields:
+                return lineno, text.count("\t") + 1, text
+    return None
 
 
 def _jsonl(shard: Shard, batch_size: int, caption_column: str | None, id_column: str | None) -> Iterator[pa.RecordBatch]:

@@ -19,11 +19,25 @@ class InputFileError(WagError, ValueError):
     """An input file is missing or cannot be parsed; the message names the file and the fix."""
 
 
+def process_umask() -> int:
+    """The process umask (read from ``/proc`` where possible: ``os.umask`` has to set it to read it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success rename it onto ``path``, on error delete it.
 
-    Nothing half-written is ever visible under the final name.
+    Nothing half-written is ever visible under the final name. The file gets the mode a plain ``open()``
+    would give it (``0o666`` minus the process umask), not the ``0o600`` of :func:`tempfile.mkstemp`.
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -32,6 +46,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.exists():
+            os.chmod(tmp_path, 0o666 & ~process_umask())
         os.replace(tmp_path, final)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
@@ -66,7 +82,7 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         with p.open("r", encoding="utf-8") as fh:
             return json.load(fh)
     except json.JSONDecodeError as exc:
-        raise InputFileError(f"corrupt JSON in {p}: {exc}") from None
+        raise InputFileError(f"corrupt JSON in {p}: {exc}; fix or re-create the file") from None
     except UnicodeDecodeError as exc:
         raise InputFileError(f"{p} is not UTF-8 text: {exc}") from None
 

@@ -27,6 +27,7 @@ def setup(
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    install_error_handler()
     params = load_profile(profile, {**(overrides or {}), **sections} or None)
     try:
         import altair as alt
@@ -36,6 +37,9 @@ def setup(
 
         if hasattr(plots, "enable_theme"):
             plots.enable_theme()
+        from wag.renderer import enable_offline_renderer
+
+        enable_offline_renderer()  # charts draw in JupyterLab with no network (Vega from vl-convert, PNG alongside)
     except ImportError:  # plotting extras missing: tables still work
         pass
     report = Report(section, params, out_dir=out_dir)
@@ -59,3 +63,26 @@ def released_files_missing(profile: Profile | None = None) -> str | None:
         reason = str(exc).splitlines()[0].split(" Provide them in")[0]
         return reason if len(reason) <= 300 else reason[:297] + "…"
     return None
+def install_error_handler() -> bool:
+    """Inside IPython, show a :class:`~wag.errors.WagError` (the user's input is wrong) as one short line.
+
+    The cell still fails (papermill stops there); other exceptions keep IPython's full traceback, and so does
+    every error when ``WAG_DEBUG=1``. Returns whether a handler was installed.
+    """
+    from wag.errors import WagError, debug_enabled, one_line
+
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None or debug_enabled():
+        return False
+
+    def short(self: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> list[str]:
+        stb = [f"{etype.__name__}: {one_line(str(value))}  (WAG_DEBUG=1 shows the traceback)"]
+        self._showtraceback(etype, value, stb)
+        return stb
+
+    shell.set_custom_exc((WagError,), short)
+    return True

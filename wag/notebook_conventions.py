@@ -29,6 +29,9 @@ from typing import Any
 
 import nbformat
 
+from wag.io import write_text
+from wag.paths import project_root
+
 KERNEL = "wag"
 PARAMETERS_TAG = "parameters"
 PARAMETER_DEFAULTS: dict[str, Any] = {"profile": "ci", "out_dir": None, "overrides": {}}
@@ -52,8 +55,6 @@ def _load(path: Path) -> nbformat.NotebookNode:
 
 def _save(nb: nbformat.NotebookNode, path: Path) -> None:
     """Write in nbformat's own layout (indent 1, sorted keys), atomically."""
-    from wag.io import write_text
-
     from nbformat.v4.nbjson import writes
 
     write_text(path, writes(nb) + "\n")
@@ -188,8 +189,6 @@ def fix_ids(path: str | Path) -> list[tuple[str, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Check notebooks (default: ``notebooks/*.ipynb``); ``--fix-ids`` first renames random ids."""
-    from wag.paths import project_root
-
     parser = argparse.ArgumentParser(prog="python -m wag.notebook_conventions", description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--fix-ids", action="store_true", help="replace missing, random or repeated cell ids by <prefix>-NN")

@@ -172,13 +172,15 @@ def load_profile(name_or_path: str | os.PathLike[str], overrides: Mapping[str, A
                 f" (files in {params_dir()})"
             )
     if not path.is_file():
-        raise ParamsError(f"profile file {path} does not exist")
+        raise ParamsError(f"profile file {path} does not exist; check the path, or give a profile name: {', '.join(available_profiles()) or '(none)'}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        from wag.checks import read_utf8_text
+
+        data = yaml.safe_load(read_utf8_text(path, "profile"))
     except yaml.YAMLError as exc:
         raise ParamsError(f"profile {path} is not valid YAML: {exc}") from None
     if data is None:
-        data = {}
+        raise ParamsError(f"profile {path} is empty (no keys); add at least `description: ...`, or start from a copy of params/ci.yaml")
     if not isinstance(data, dict):
         raise ParamsError(f"profile {path} must be a mapping of keys to values, got {type(data).__name__}")
     data.setdefault("name", path.stem)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -154,6 +155,15 @@ class Report:
         """Record that an output could not be produced (e.g. an unreleased input file); nothing is faked."""
         self._register(Entry(item_id, "missing", paper, reason, []))
 
+    def scorecard(self, rows: list[dict[str, Any]] | pd.DataFrame) -> Path:
+        """Write this section's scorecard rows (our values for the paper's printed numbers, see
+        :mod:`wag.analysis.scorecard`) to ``<section>/scorecard_rows.csv``; ``wag reproduce`` assembles them."""
+        from wag.analysis.scorecard import ROWS_NAME, rows_frame
+
+        path = write_csv(self.dir / ROWS_NAME, rows_frame(rows))
+        write_index(self.root)
+        return path
+
     # -- index -----------------------------------------------------------------------------------
     def _register(self, entry: Entry) -> None:
         self.entries = [e for e in self.entries if e.id != entry.id] + [entry]
@@ -180,8 +190,10 @@ def read_section_indexes(root: Path) -> list[dict[str, Any]]:
     return out
 
 
-def write_index(root: str | Path) -> Path:
-    """(Re)write ``<root>/README.md``: every figure and table with its paper id, claim, notebook and profile."""
+def write_index(root: str | Path, extra_lines: Sequence[str] = ()) -> Path:
+    """(Re)write ``<root>/README.md``: every figure and table with its paper id, claim, notebook and profile.
+
+    ``extra_lines`` are appended (``wag reproduce`` adds the scorecard section, see :mod:`wag.scorecard_report`)."""
     root = Path(root)
     lines = [
         "# Figures and tables",
@@ -206,4 +218,5 @@ def write_index(root: str | Path) -> Path:
         lines += ["", "## Not reproduced (inputs missing)", "", "| output | paper | reason | notebook |", "|---|---|---|---|"]
         for idx, e in missing:
             lines.append(f"| {idx['section']}/{e['id']} | {e['paper']} | {e['claim']} | `{idx['notebook']}` |")
+    lines += list(extra_lines)
     return write_text(root / README_NAME, "\n".join(lines) + "\n")

@@ -22,7 +22,7 @@ from wag.manifest import environment, folder_checksums
 from wag.notebook import RELEASED_FILES_TAG, released_files_missing
 from wag.params import Profile, load_profile
 from wag.paths import project_root, resolve
-from wag.report import write_index
+from wag.scorecard_report import write_index_with_scorecard
 
 KERNEL_NAME = "wag"
 
@@ -259,6 +259,10 @@ def run_notebooks(
     missing_reason = released_files_missing(profile) if needs_files else None
     fig_root = resolve(out) if out else profile.figures_path
     run_dir = fig_root / "notebooks" if out else project_root() / "runs" / profile.name
+    from wag.checks import check_output_dir
+
+    check_output_dir(fig_root, "--out" if out else f"figures_dir of profile '{profile.name}'")
+    check_output_dir(run_dir, "--out" if out else "the run folder")
     run_dir.mkdir(parents=True, exist_ok=True)
     kernel = ensure_kernel()
     started = _dt.datetime.now(_dt.timezone.utc)
@@ -278,14 +282,14 @@ def run_notebooks(
             pm.execute_notebook(
                 src, str(dst),
                 parameters={"profile": profile_name, "out_dir": str(fig_root), "overrides": overrides},
-                kernel_name=kernel, cwd=str(notebooks_dir()), progress_bar=False, **kernel_options(),
+                kernel_name=kernel, cwd=str(notebooks_dir()), progress_bar=False, store_widget_state=False, **kernel_options(),
             )
         except pm.PapermillExecutionError as exc:
             run.status, run.error = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
             tqdm.write(f"FAILED {name}.ipynb — {run.error} (executed copy: {dst})", file=sys.stderr)
         run.seconds = round(time.perf_counter() - t0, 2)
         results.append(run)
-    write_index(fig_root)
+    write_index_with_scorecard(fig_root)
     manifest = run_dir / "manifest.json"
     write_json(
         manifest,

@@ -19,6 +19,7 @@ from typing import Any
 
 from PIL import Image
 
+from wag.artifacts import paper_root
 from wag.errors import WagError
 from wag.io import read_json
 
@@ -98,7 +99,7 @@ def image_folder(root: str | os.PathLike[str], *, name: str | None = None, class
     for label, d in enumerate(folders):
         samples += [(p, label) for p in sorted(d.iterdir()) if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")]
     if not samples:
-        raise DatasetMissingError(f"image folder {r} has no images in class sub-folders (expected {r}/<class>/<image>.jpg|png)")
+        raise DatasetMissingError(f"image folder {r} has no images in class sub-folders (expected {r}/<class>/<image>.jpg|png); put each class's images in its own sub-folder")
     names = list(classnames) if classnames is not None else [d.name.replace("_", " ") for d in folders]
     if len(names) != len(folders):
         raise WagError(f"{len(names)} class names given for {len(folders)} class folders in {r}")
@@ -220,8 +221,6 @@ def known_datasets() -> list[str]:
 def _paper_classnames(dataset: str, n: int) -> list[str] | None:
     """Class names in label order from the paper's released results (so our per-class rows use its names)."""
     try:
-        from wag.artifacts import paper_root
-
         root = paper_root()
     except Exception:  # released files not available: fall back to the dataset's own names
         return None
@@ -301,6 +300,8 @@ def load_classification(name: str, root: str | os.PathLike[str] | None = None) -
         if any(p.glob("*.tar")):
             return webdataset_classification(p)
         return image_folder(p)
+    if os.sep in name or "/" in name or p.exists():
+        raise DatasetMissingError(f"image folder {p} does not exist or is not a folder (expected {p}/<class>/<image>.jpg|png); check the path")
     raise UnknownDatasetError(
         f"unknown dataset '{name}'. Known datasets: {', '.join(known_datasets())}; or give a path to an image folder "
         "(<root>/<class>/*.jpg) or a folder of WebDataset shards (*.tar with <key>.jpg + <key>.cls, classnames.txt)."
@@ -369,7 +370,7 @@ def load_retrieval(
             "(dataset_coco.json / dataset_flickr30k.json) with the COCO val2014 / Flickr30k images."
         )
     if not root.is_dir():
-        raise DatasetMissingError(f"retrieval image folder {root} not found")
+        raise DatasetMissingError(f"retrieval image folder {root} not found; check --images (the folder the annotation paths are relative to)")
     data = read_json(ann)  # a parse error names the file (InputFileError)
     pairs = _pairs_from_annotations(data, ann)
     short = [fn for fn, caps in pairs if len(caps) < captions_per_image]

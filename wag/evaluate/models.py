@@ -211,10 +211,7 @@ def load_clip(
         if not ckpt.is_file():
             raise ModelWeightsMissingError(f"checkpoint of model '{name}' not found: {ckpt} (give ARCH@/path/to/existing/file)")
         _register_arch(arch, ckpt)
-        try:
-            model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=str(ckpt), weights_only=True)
-        except RuntimeError as exc:
-            raise WagError(f"checkpoint {ckpt} does not match open_clip architecture '{arch}': {str(exc)[:500]}") from None
+        model, preprocess = _create_from_checkpoint(arch, ckpt)
         return _finish(
             model, preprocess, open_clip.get_tokenizer(arch), device,
             name=name, arch=arch, pretrained=str(ckpt), backbone=arch, source=source or ckpt.stem,
@@ -258,9 +255,93 @@ def load_clip(
 def _load_arch_ckpt(arch: str, ckpt: Path, device: str, common: dict[str, Any]) -> LoadedModel:
     import open_clip
 
-    model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=str(ckpt), weights_only=True)
+    model, preprocess = _create_from_checkpoint(arch, ckpt)
     return _finish(model, preprocess, open_clip.get_tokenizer(arch), device, arch=arch, pretrained=str(ckpt),
                    fingerprint=f"{arch}@{_file_fingerprint(ckpt)}", **common)
+
+
+class CheckpointError(WagError, ValueError):
+    """A checkpoint file is not a checkpoint, holds a pickle, or does not match its architecture."""
+
+
+def check_checkpoint(ckpt: str | os.PathLike[str]) -> str:
+    """Recognise a checkpoint's format from its bytes (``safetensors``, ``torch-zip``, ``pickle``) before any work.
+
+    The format must agree with the file name, since open_clip picks the loader by suffix.
+    """
+    from wag.checks import PICKLE_HELP, checkpoint_format
+
+    p = Path(ckpt)
+    fmt = checkpoint_format(p)
+    if fmt == "safetensors" and p.suffix != ".safetensors":
+        raise CheckpointError(f"checkpoint {p} is a safetensors file named {p.suffix or 'without a suffix'}; rename it to {p.stem}.safetensors")
+    if fmt != "safetensors" and p.suffix == ".safetensors":
+        raise CheckpointError(f"checkpoint {p} is named .safetensors but holds a PyTorch pickle archive; rename it to {p.stem}.pt, or " + PICKLE_HELP)
+    if fmt == "pickle":
+        raise CheckpointError(
+            f"checkpoint {p} is a bare Python pickle, not a safetensors file or a torch.save archive; wag never unpickles "
+            "arbitrary objects (a pickle can run code when loaded). " + PICKLE_HELP.replace("IN.pt", str(p))
+        )
+    return fmt
+
+
+def _create_from_checkpoint(arch: str, ckpt: Path) -> tuple[Any, Any]:
+    """open_clip model and preprocess for ``arch`` with weights from ``ckpt`` (tensors only, never pickled code).
+
+    A pickle with Python objects is refused with how to convert it; a key or shape mismatch is summarised with
+    both sides (checkpoint vs architecture).
+    """
+    import pickle
+
+    import open_clip
+
+    from wag.checks import PICKLE_HELP
+
+    check_checkpoint(ckpt)
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=str(ckpt), weights_only=True)
+    except pickle.UnpicklingError as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        first = next((ln for ln in lines if "Unsupported global" in ln or "WeightsUnpickler" in ln), lines[0] if lines else type(exc).__name__)[:200]
+        raise CheckpointError(
+            f"checkpoint {ckpt} holds pickled Python objects besides tensors ({first}); wag loads tensors only and never "
+            "runs pickled code. " + PICKLE_HELP.replace("IN.pt", str(ckpt))
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - any load failure becomes a named mismatch
+        raise CheckpointError(
+            f"checkpoint {ckpt} does not match open_clip architecture '{arch}': {_mismatch_summary(arch, ckpt, exc)}; "
+            "pass the architecture the checkpoint was trained with (ARCH@path) or the checkpoint of this architecture"
+        ) from None
+    return model, preprocess
+
+
+def _mismatch_summary(arch: str, ckpt: Path, exc: BaseException) -> str:
+    """Missing keys, unexpected keys and shape mismatches between ``ckpt`` and a fresh ``arch`` model."""
+    import open_clip
+
+    try:
+        from open_clip.factory import load_state_dict
+
+        sd = load_state_dict(str(ckpt), weights_only=True)
+        want = open_clip.create_model(arch, pretrained=None).state_dict()
+    except Exception:  # noqa: BLE001 - fall back to the loader's own message
+        return f"{type(exc).__name__}: {str(exc).strip()[:300]}"
+
+    def few(keys: list[str]) -> str:
+        return ", ".join(keys[:3]) + (f", ... ({len(keys)} in all)" if len(keys) > 3 else "")
+
+    missing = sorted(set(want) - set(sd))
+    unexpected = sorted(set(sd) - set(want))
+    shapes = [f"{k}: checkpoint {tuple(sd[k].shape)} vs model {tuple(want[k].shape)}"
+              for k in sorted(set(sd) & set(want)) if hasattr(sd[k], "shape") and tuple(sd[k].shape) != tuple(want[k].shape)]
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} of the model's {len(want)} keys missing from the checkpoint ({few(missing)})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} checkpoint keys unknown to the model ({few(unexpected)})")
+    if shapes:
+        parts.append(f"{len(shapes)} shape mismatches ({'; '.join(shapes[:3])}{', ...' if len(shapes) > 3 else ''})")
+    return "; ".join(parts) or f"{type(exc).__name__}: {str(exc).strip()[:300]}"
 
 
 def _create(arch: str, tag: str | None, cache_dir: str | None, key: str) -> tuple[Any, Any, Any]:

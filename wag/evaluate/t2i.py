@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from wag.errors import WagError
-from wag.evaluate.models import LoadedModel, ModelWeightsMissingError
+from wag.evaluate.models import LoadedModel, ModelWeightsMissingError, load_clip
 from wag.evaluate.params import T2IParams
 from wag.io import atomic_path
 
@@ -178,8 +178,6 @@ def evaluate_t2i(
     """
     P = params or T2IParams()
     if clip is None:
-        from wag.evaluate.models import load_clip
-
         clip = load_clip(P.clip_model)
     aest = AestheticPredictor.from_safetensors(P.aesthetic_weights) if P.aesthetic_weights else None
     name = model_name or getattr(getattr(pipe, "config", None), "_name_or_path", None) or type(pipe).__name__

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 import yaml
 
+from wag.artifacts import paper_root, read_descriptions
 from wag.errors import WagError
 from wag.evaluate.features import encode_images, text_classifier
 from wag.evaluate.models import LoadedModel
@@ -49,8 +50,6 @@ def class_prompts(
         raise WagError(f"unknown prompt style '{prompt}'; use one of {', '.join(PROMPTS)}")
     if prompt == "descriptions":
         if descriptions is None:
-            from wag.artifacts import paper_root, read_descriptions
-
             descriptions = read_descriptions(paper_root(), dataset)
         missing = [c for c in classnames if not descriptions.get(c)]
         if missing:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from wag.errors import WagError
+from wag.frequency.tagging import TAG_COLUMNS, _batches, _tag_frame
 from wag.io import atomic_path, read_json, write_json
 
 CONFIG = "tagger.json"
@@ -91,8 +92,6 @@ class CheckpointTagger:
 
     def tag(self, samples: Iterable[tuple[str, Any]]) -> pd.DataFrame:
         """(sample_id, PIL image) pairs -> tags ``sample_id, concept, score`` (scores below ``min_score`` dropped)."""
-        from wag.frequency.tagging import TAG_COLUMNS, _batches, _tag_frame
-
         parts = [_tag_frame([s for s, _ in b], self.concepts, self.scores([im for _, im in b]), self.min_score) for b in _batches(samples, self.batch_size)]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
 

@@ -420,6 +420,12 @@ def count_captions(
         raise FrequencyError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     if workers < 1:
         raise FrequencyError(f"workers must be >= 1 (got {workers})")
+    if batch_size < 1:
+        raise FrequencyError(f"batch_size must be >= 1 captions (got {batch_size}); the default is 65536")
+    if out_dir is not None:
+        from wag.checks import check_output_dir
+
+        check_output_dir(out_dir, "out_dir")
     table = as_concept_table(concepts)
     spec = build_spec(table, variant)
     shards = iter_shards(corpus, fmt)

@@ -19,8 +19,9 @@ import lemminflect
 import numpy as np
 import pandas as pd
 
-from wag.lexicon import word_lemmas
+from wag.concepts import COMPOUND_EDGE_WORDS, normalize_tokens
 from wag.io import write_parquet
+from wag.lexicon import word_lemmas
 
 FILLERS = (
     "photo picture image view scene shot closeup portrait snapshot illustration render drawing painting "
@@ -55,8 +56,7 @@ def _compound_parts(words: tuple[str, ...]) -> tuple[str, ...]:
     "indoor tennis court" contains "tennis-court". Fixed: single words, phrases of more than three words, a
     hyphen between numbers ("737-200"), a closed-class word at either end ("a-frame").
     """
-    from wag.concepts import COMPOUND_EDGE_WORDS as edge
-
+    edge = COMPOUND_EDGE_WORDS
     parts = tuple(p for w in words for p in w.split("-"))
     if len(parts) < 2 or len(words) > 3 or parts[0] in edge or parts[-1] in edge:
         return ()
@@ -103,8 +103,6 @@ def generate_captions(
     rng = np.random.default_rng(seed)
     names = list(dict.fromkeys(concepts))
     forms = [_mention_forms(c) for c in names]
-    from wag.concepts import normalize_tokens
-
     concept_words = {w for f in forms for p in f for w in _words(p)}
     concept_words |= {t for f in forms for p in f for t in normalize_tokens(p)}
     fill = [w for w in FILLERS if w not in concept_words and not set(normalize_tokens(w)) & concept_words] or ["zzfiller"]

@@ -1,12 +1,8 @@
-"""Image tags: a ``Tagger`` protocol, an open_clip zero-shot tagger, a RAM++ adapter, threshold sweeps.
+"""Image tags: a ``Tagger`` protocol, a RAM++ adapter, threshold sweeps (the open_clip zero-shot tagger is
+:class:`wag.evaluate.tagger.OpenClipTagger`: it runs a model of the evaluation harness).
 
 Tags are a table ``sample_id, concept, score`` (score = probability that the concept is in the
 image). A hit at threshold t is ``score >= t`` (paper: RAM++ at 0.7; 0.5 / 0.6 ablation).
-
-The open_clip tagger's probability for concept c is a two-way softmax between the concept's text
-embedding (mean of its prompts or of its GPT descriptions) and a generic background prompt:
-``p = sigmoid(logit_scale * (cos(img, c) - cos(img, background)))``; concepts are scored independently
-(multi-label), like RAM++'s per-tag sigmoid.
 """
 
 from __future__ import annotations
@@ -21,7 +17,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from wag.corpus import iter_samples
 from wag.errors import WagError
+from wag.io import write_parquet
 
 TAG_COLUMNS = ["sample_id", "concept", "score"]
 BACKGROUND_PROMPT = "a photo."
@@ -56,62 +54,6 @@ def _batches(samples: Iterable[tuple[str, Any]], n: int) -> Iterator[list[tuple[
 def _tag_frame(ids: list[str], concepts: Sequence[str], scores: np.ndarray, min_score: float) -> pd.DataFrame:
     r, c = np.nonzero(scores >= min_score)
     return pd.DataFrame({"sample_id": np.asarray(ids, dtype=object)[r], "concept": np.asarray(concepts, dtype=object)[c], "score": scores[r, c].astype(np.float32)})
-
-
-class OpenClipTagger:
-    """Zero-shot multi-label tagger on an open_clip model (``wag.evaluate.models.load_clip`` result).
-
-    ``descriptions``: concept -> texts (e.g. the paper's ``gpt_descriptions/``); concepts without
-    descriptions use ``templates``. ``min_score`` drops tiny scores to keep the table small.
-    """
-
-    def __init__(
-        self,
-        model: Any,
-        concepts: Sequence[str],
-        *,
-        descriptions: Mapping[str, Sequence[str]] | None = None,
-        templates: Sequence[str] = ("a photo of a {}.",),
-        batch_size: int = 64,
-        min_score: float = 0.01,
-        progress: bool = False,
-    ) -> None:
-        import torch
-
-        from wag.evaluate.features import text_classifier
-
-        if not concepts:
-            raise WagError("OpenClipTagger needs at least one concept")
-        self.model = model
-        self.concepts = list(concepts)
-        self.batch_size = batch_size
-        self.min_score = min_score
-        self.progress = progress
-        descriptions = descriptions or {}
-        prompts = [list(descriptions.get(c) or [t.format(c) for t in templates]) for c in self.concepts]
-        with torch.no_grad():
-            self.text = text_classifier(model, [*prompts, [BACKGROUND_PROMPT]])  # (D, C+1)
-            scale = getattr(model.model, "logit_scale", None)
-            self.scale = float(scale.exp()) if scale is not None else 100.0
-
-    def scores(self, images: Sequence[Any]) -> np.ndarray:
-        """(N, C) probabilities for PIL images."""
-        import torch
-
-        with torch.no_grad():
-            x = torch.stack([self.model.preprocess(im.convert("RGB")) for im in images]).to(self.model.device)
-            f = self.model.model.encode_image(x).float()
-            f = f / f.norm(dim=-1, keepdim=True)
-            sims = f @ self.text.to(f.device).float()
-            z = self.scale * (sims[:, :-1] - sims[:, -1:])
-            return torch.sigmoid(z).cpu().numpy()
-
-    def tag(self, samples: Iterable[tuple[str, Any]]) -> pd.DataFrame:
-        parts = []
-        for batch in tqdm(_batches(samples, self.batch_size), desc="tagging", unit="batch", disable=not self.progress):
-            ids = [s for s, _ in batch]
-            parts.append(_tag_frame(ids, self.concepts, self.scores([im for _, im in batch]), self.min_score))
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
 
 
 class RamPlusPlusTagger:
@@ -179,8 +121,6 @@ def iter_shard_images(shards: Iterable[Any]) -> Iterator[tuple[str, Any]]:
     """(sample_id, PIL image) of every sample with an image in WebDataset shards (``wag.corpus`` shards)."""
     from PIL import Image, UnidentifiedImageError
 
-    from wag.corpus import iter_samples
-
     for shard in shards:
         for s in iter_samples(shard, with_images=True):
             if "image" in s:
@@ -207,8 +147,6 @@ def image_hits(tags: pd.DataFrame, threshold: float) -> pd.DataFrame:
 
 def write_tags(path: str | os.PathLike[str], tags: pd.DataFrame) -> Path:
     """Store tags as Parquet ``sample_id (str), concept (str), score (float32)`` (atomic write)."""
-    from wag.io import write_parquet
-
     miss = [c for c in TAG_COLUMNS if c not in tags.columns]
     if miss:
         raise WagError(f"tags lack column(s) {miss}; expected {TAG_COLUMNS}")

@@ -42,7 +42,7 @@ from wag.frequency import count_captions
 from wag.frequency.checkpoint_tagger import load_tagger_checkpoint
 from wag.frequency.integrated import integrated_counts
 from wag.frequency.misalignment import misalignment
-from wag.frequency.tagging import OpenClipTagger, RamPlusPlusTagger, image_counts, image_hits, iter_shard_images, write_tags
+from wag.frequency.tagging import RamPlusPlusTagger, image_counts, image_hits, iter_shard_images, write_tags
 from wag.io import read_json, write_json, write_parquet
 from wag.letitwag import _slug, build_let_it_wag
 from wag.study.spec import DatasetSpec, StudyError, StudySpec
@@ -350,6 +350,8 @@ def make_tagger(ctx: Context) -> Any:
     t = ctx.spec.tagger
     desc = read_json(ctx.spec.path(t.descriptions)) if t.descriptions else None
     if t.kind == "openclip":
+        from wag.evaluate.tagger import OpenClipTagger  # imports torch: only when a model tags
+
         return OpenClipTagger(ctx.model(t.model or ""), ctx.concept_names, descriptions=desc, templates=tuple(t.templates),
                               batch_size=t.batch_size, min_score=t.min_score)
     if t.kind == "rampp":

@@ -8,7 +8,7 @@ misalignment, zeroshot, retrieval) make the world's tables. Their output lives i
 (``<world>/study/<name>``), shared by every notebook and experiment that uses the same world.
 
 What only a world has (ground truth, interventions, a masked loss) is added on top by
-:mod:`wag.synthetic.experiments` reading the study's tables.
+:mod:`wag.analysis.synthetic_experiments` reading the study's tables.
 """
 
 from __future__ import annotations

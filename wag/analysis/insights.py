@@ -17,6 +17,8 @@ CLASSIFICATION_17 = [
 COUNT_VARIANTS = {"text": "lemmatized", "image": "rampp@0.7", "integrated": "integrated@0.7"}
 TAB4_SETS = ["cc3m", "cc12m", "yfcc15m", "laion400m"]
 PAPER_MIXED = "mixed_as_paper"
+#: How each Tab. 4 join is labelled in tables and figures: the name join is our correction of the paper's recipe.
+TAB4_VARIANT_LABELS = {"name": "ours (corrected): joined on concept name", "paper_position": "paper recipe: aligned by position"}
 
 #: Spearman ρ printed in the paper's notebook (correlations_between_pretraining_frequencies.ipynb at the pinned
 #: commit; CC-3M integrated vs the others' image counts, position-aligned). Its cells ran out of order, so some
@@ -122,12 +124,14 @@ def table4(freq: pd.DataFrame, *, pretrainings: list[str] | None = None) -> pd.D
             parts.append(spearman_matrix(sel, count_type=ct, join=join, pretrainings=sets))
     mixed = paper_mixed_counts(freq[freq["pretraining"].isin(sets)])
     parts.append(spearman_matrix(mixed, count_type=PAPER_MIXED, join="paper_position", pretrainings=[s for s in sets if s in set(mixed["pretraining"])]))
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    return out.assign(variant=out["join"].map(TAB4_VARIANT_LABELS))
 
 
 def spearman_heatmap(table: pd.DataFrame) -> alt.Chart:
     """Tab. 4 as heatmaps: one panel per (join, count type)."""
-    t = table.assign(panel=table["join"] + " · " + table["count_type"], rho=table["spearman"].round(3))
+    label = table["join"].map({"name": "ours (corrected), name join", "paper_position": "paper recipe, by position"}).fillna(table["join"])
+    t = table.assign(panel=label + " · " + table["count_type"], rho=table["spearman"].round(3))
     order = [s for s in [*TAB4_SETS, *sorted(set(t.pretraining_a) | set(t.pretraining_b))] if s in set(t.pretraining_a) | set(t.pretraining_b)]
     order = list(dict.fromkeys(order))
     base = alt.Chart(t).encode(

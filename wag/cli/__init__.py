@@ -6,12 +6,23 @@ import argparse
 import importlib
 import json
 import sys
-from collections.abc import Sequence
+import traceback
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
-from wag.errors import WagError
+from wag.errors import EXIT_INTERRUPTED, UsageError, WagError, debug_enabled, describe, one_line
 
-#: Stage CLIs that add their own subcommands through ``register(subparsers)``.
-STAGE_CLIS = ("wag.artifacts.cli", "wag.frequency.cli", "wag.evaluate.cli", "wag.synthetic.cli", "wag.study.cli")
+#: Stage CLIs (modules of this package, the top floor: they may load a profile) that add their own
+#: subcommands through ``register(subparsers)``.
+STAGE_CLIS = ("wag.cli.artifacts", "wag.cli.frequency", "wag.cli.evaluate", "wag.cli.synthetic", "wag.cli.study")
+
+
+class WagArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (raised as :class:`UsageError`), not usage + exit."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}; see `{self.prog} --help`")
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
@@ -51,7 +62,8 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with the core subcommands and every stage CLI that is installed."""
-    parser = argparse.ArgumentParser(prog="wag", description="Concept frequency vs multimodal model performance: reproduce, count, evaluate.")
+    parser = WagArgumentParser(prog="wag", description="Concept frequency vs multimodal model performance: reproduce, count, evaluate.")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error (also: WAG_DEBUG=1; allowed anywhere on the line)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     rep = sub.add_parser("reproduce", help="execute the notebooks for a profile (papermill) and write figures, tables and a manifest")
@@ -79,16 +91,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """Print warnings as one ``warning: ...`` line on stderr (no source line)."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+        print(f"warning: {one_line(str(message))}", file=file or sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; user errors print one message and exit with status 2."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Entry point of the console script: the one error boundary of wag.
+
+    Every exception becomes one line on stderr and an exit status: 2 for bad input (:class:`WagError`, a
+    missing or unreadable path), 1 for a failure of wag itself, 130 for Ctrl-C. ``--debug`` (anywhere on the
+    line) or ``WAG_DEBUG=1`` adds the traceback.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or debug_enabled()
+    argv = [a for a in argv if a != "--debug"]
     try:
-        return int(args.func(args) or 0)
-    except WagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        with _one_line_warnings():
+            args = build_parser().parse_args(argv)
+            return int(args.func(args) or 0)
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        print("interrupted (Ctrl-C); outputs finished so far are kept and nothing is half-written; rerun the command to finish (wag count and wag evaluate resume where they stopped)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the boundary
+        code, message = describe(exc)
+        if debug:
+            traceback.print_exc()
+        print(f"error: {message}", file=sys.stderr)
+        return code
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

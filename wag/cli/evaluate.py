@@ -13,6 +13,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from wag.checks import positive_int
 from wag.errors import WagError
 
 
@@ -30,6 +31,26 @@ def _params(profile: str | None) -> Any:
     return load_profile(profile).evaluate
 
 
+def _door(args: argparse.Namespace, P: Any, models: list[str]) -> None:
+    """Checks before any work: output folder, device, local checkpoints (format recognised)."""
+    from wag.checks import check_device, check_output_dir
+
+    check_output_dir(args.out)
+    check_device(args.device or P.device)
+    from wag.evaluate.models import ModelWeightsMissingError, _register_arch, check_checkpoint, resolve_name
+
+    for m in models:
+        if "@" in m:
+            arch, _, path = m.partition("@")
+            ckpt = Path(path).expanduser()
+            if not ckpt.is_file():
+                raise ModelWeightsMissingError(f"checkpoint of model '{m}' not found: {ckpt} (give ARCH@/path/to/existing/file)")
+            check_checkpoint(ckpt)
+            _register_arch(arch, ckpt)
+        else:
+            resolve_name(m)
+
+
 def _cmd_zeroshot(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -44,15 +65,16 @@ def _cmd_zeroshot(args: argparse.Namespace) -> int:
     prompts = args.prompt or P.zeroshot.prompts
     if not models or not dsets:
         raise WagError("give --model and --dataset (or evaluate.models / evaluate.datasets in the profile)")
+    _door(args, P, models)
     out = Path(args.out)
     root = args.data_root or P.data_root
     jobs = [(m, d, p) for m in models for d in dsets for p in prompts]
     todo = [j for j in jobs if args.force or not (out / "zeroshot" / _slug(j[1]) / j[2] / f"{_slug(j[0])}.parquet").is_file()]
+    datasets = {d: load_classification(d, root) for d in dict.fromkeys(j[1] for j in todo)}  # all found before any model runs
     print(f"{len(jobs) - len(todo)} of {len(jobs)} results already in {out}; running {len(todo)}")
-    loaded: dict[str, Any] = {}
-    for m, d, p in tqdm(todo, desc="zero-shot", unit="run"):
-        model = loaded.setdefault(m, load_clip(m, device=args.device or P.device, allow_download=True if args.allow_download else P.allow_download))
-        data = load_classification(d, root)
+    for m, d, p, model in _per_model(todo, lambda name: load_clip(name, device=args.device or P.device,
+                                                                  allow_download=True if args.allow_download else P.allow_download)):
+        data = datasets[d]
         df = _zeroshot(model, data, p, args.batch_size or P.zeroshot.batch_size, P)
         write_parquet(out / "zeroshot" / _slug(d) / p / f"{_slug(m)}.parquet", df)
         write_paper_json(df, out / "zero_shot_evaluations")
@@ -65,6 +87,15 @@ def _cmd_zeroshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _per_model(todo: list[tuple[str, str, str]], load: Any) -> Any:
+    """``(model, dataset, prompt, loaded model)`` per job: each model loaded once, before its progress bar
+    (a checkpoint that does not load fails as one line, not under a half-drawn bar)."""
+    for m in dict.fromkeys(j[0] for j in todo):
+        model = load(m)
+        for _, d, p in tqdm([j for j in todo if j[0] == m], desc=f"zero-shot {m}", unit="run"):
+            yield m, d, p, model
+
+
 def _zeroshot(model: Any, data: Any, prompt: str, batch_size: int, P: Any) -> Any:
     from wag.evaluate.zeroshot import evaluate_zeroshot
 
@@ -72,10 +103,15 @@ def _zeroshot(model: Any, data: Any, prompt: str, batch_size: int, P: Any) -> An
 
 
 def _read_lines(path: str) -> list[str]:
+    from wag.checks import read_utf8_text
+
     p = Path(path)
     if not p.is_file():
         raise WagError(f"concept list {p} not found (one concept per line)")
-    return [line.strip() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    names = [line.strip() for line in read_utf8_text(p, "concept list").splitlines() if line.strip()]
+    if not names:
+        raise WagError(f"concept list {p} holds no concept names; put one concept name per line")
+    return names
 
 
 def _cmd_retrieval(args: argparse.Namespace) -> int:
@@ -85,9 +121,11 @@ def _cmd_retrieval(args: argparse.Namespace) -> int:
     from wag.io import read_json, write_json, write_parquet
 
     P = _params(args.profile)
+    _door(args, P, args.model or P.models)
+    concept_list = _read_lines(args.concepts) if args.concepts else None
     data = load_retrieval(args.annotations, args.images, name=args.dataset, captions_per_image=P.retrieval.captions_per_image)
-    if args.concepts:
-        concepts = _read_lines(args.concepts)
+    if concept_list is not None:
+        concepts = concept_list
     else:
         from wag.concepts import extract_nouns
 
@@ -116,6 +154,9 @@ def _cmd_t2i(args: argparse.Namespace) -> int:
     from wag.io import write_parquet
 
     P = _params(args.profile)
+    if not args.model:
+        raise WagError("give --model: a diffusers pipeline name or a local folder written by save_pretrained()")
+    _door(args, P, [])
     concepts = _read_lines(args.concepts)
     prompts = {c: [t.replace("{c}", c) for t in (args.template or ["a photo of a {c}."])] for c in concepts}
     t2p = P.t2i.model_copy(update={k: v for k, v in {"clip_model": args.clip_model, "images_per_prompt": args.images_per_prompt,
@@ -124,8 +165,6 @@ def _cmd_t2i(args: argparse.Namespace) -> int:
 
     clip = load_clip(t2p.clip_model, device=args.device or P.device, allow_download=True if args.allow_download else P.allow_download)
     out = Path(args.out)
-    if not args.model:
-        raise WagError("give --model: a diffusers pipeline name or a local folder written by save_pretrained()")
     for m in args.model:
         target = out / "t2i" / _slug(args.dataset) / f"{_slug(m)}.parquet"
         if target.is_file() and not args.force:
@@ -159,7 +198,7 @@ def register(subparsers: Any) -> None:
         p.add_argument("--out", required=True, metavar="DIR", help="output folder (results are resumable there)")
         p.add_argument("--profile", help="profile whose evaluate: section gives defaults (e.g. ci)")
         p.add_argument("--device", help="torch device (default: profile, cpu)")
-        p.add_argument("--batch-size", type=int)
+        p.add_argument("--batch-size", type=positive_int, help="images per forward pass (default: profile)")
         p.add_argument("--force", action="store_true", help="recompute results that already exist")
         p.add_argument("--allow-download", action="store_true", help="let open_clip / diffusers download missing weights (default: fail fast)")
 
@@ -188,6 +227,6 @@ def register(subparsers: Any) -> None:
     t2.add_argument("--concepts", required=True, help="concept list file (one per line)")
     t2.add_argument("--template", nargs="+", help="prompt templates with {c} (default: 'a photo of a {c}.')")
     t2.add_argument("--clip-model", help="open_clip model for CLIP-score (default: evaluate.t2i.clip_model)")
-    t2.add_argument("--images-per-prompt", type=int, help="K images per prompt (default: evaluate.t2i.images_per_prompt)")
-    t2.add_argument("--steps", type=int, help="denoising steps (default: evaluate.t2i.steps)")
+    t2.add_argument("--images-per-prompt", type=positive_int, help="K images per prompt (default: evaluate.t2i.images_per_prompt)")
+    t2.add_argument("--steps", type=positive_int, help="denoising steps (default: evaluate.t2i.steps)")
     t2.set_defaults(func=_cmd_t2i)

@@ -29,10 +29,17 @@ def _cmd_locate(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from wag.artifacts.locate import NEGLECTED_TAILS, PAPER, load_registry, verify
     from wag.artifacts import neglected_tails_root, paper_root
+    from wag.errors import one_line
 
     prof = _profile(args.profile)
-    bad = 0
-    for source, root in ((PAPER, paper_root(prof)), (NEGLECTED_TAILS, neglected_tails_root(prof))):
+    problems: list[str] = []
+    for source, find in ((PAPER, paper_root), (NEGLECTED_TAILS, neglected_tails_root)):
+        try:  # each source on its own: a missing copy of one does not hide the state of the other
+            root = find(prof)
+        except WagError as exc:
+            print(f"{source.label}: not found: {one_line(str(exc))}")
+            problems.append(f"{source.label} not found (set {source.env_var} or `{source.profile_key}:` in the profile)")
+            continue
         res = verify(root, source)
         print(f"{source.label} at {root}: {len(res['ok'])} ok, {len(res['changed'])} changed, {len(res['absent'])} absent")
         for kind in ("changed", "absent"):
@@ -41,9 +48,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         missing = load_registry(source).missing
         if missing:
             print(f"  known-missing from the reference copy (not checked): {', '.join(missing)}")
-        bad += len(res["changed"]) + len(res["absent"])
-    if bad:
-        raise WagError(f"{bad} files differ from the pinned checksums; re-fetch them (delete the folder and allow the download) or fix the path")
+        bad = len(res["changed"]) + len(res["absent"])
+        if bad:
+            problems.append(f"{bad} files of {source.label} at {root} differ from the pinned checksums "
+                            "(re-fetch them: delete the folder and allow the download, or fix the path)")
+    if problems:
+        raise WagError("; ".join(problems))
     return 0
 
 

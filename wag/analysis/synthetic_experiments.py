@@ -666,7 +666,7 @@ def count_check(sp: SyntheticParams, seed: int, variants: list[str], thresholds:
     recall and Spearman ρ of counts vs the true image / matched counts).
     """
     from wag.frequency.audit import hit_quality
-    from wag.frequency.demo import accuracy
+    from wag.analysis.frequency_demo import accuracy
     from wag.frequency.integrated import integrated_counts
     from wag.frequency.misalignment import misalignment
     from wag.frequency.tagging import image_counts, image_hits

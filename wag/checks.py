@@ -1,0 +1,237 @@
+"""Checks at the door: run before any work so a bad path, value, device or address fails in one line.
+
+Argparse ``type=`` validators (:func:`positive_int`, :func:`unit_float`, ...) and checks of output folders,
+input files (existence, permissions, UTF-8 with the line number of the first bad byte), torch devices,
+Dask scheduler addresses and checkpoint files. Each raises :class:`InputCheckError` naming the problem and
+the fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import struct
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from wag.errors import WagError
+
+
+class InputCheckError(WagError, ValueError):
+    """An input (path, option value, device, address, checkpoint) failed a check at the door."""
+
+
+# ---------------------------------------------------------------------------------------------
+# option values (argparse ``type=``)
+# ---------------------------------------------------------------------------------------------
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (batch sizes, worker counts, steps)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give a positive integer such as 1 or 256") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (got {value}); give 1 or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (timeouts)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a positive number such as 5") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number (got {text}); give e.g. 5")
+    return value
+
+
+def unit_float(text: str) -> float:
+    """A number in [0, 1] (thresholds, fractions)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a value between 0 and 1 such as 0.5") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (got {text}); give e.g. 0.5")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# paths
+# ---------------------------------------------------------------------------------------------
+
+def check_output_dir(path: str | os.PathLike[str], what: str = "--out") -> Path:
+    """An output folder that exists and is writable, or can be created; nothing is created here."""
+    p = Path(os.path.expanduser(str(path)))
+    if p.exists() and not p.is_dir():
+        raise InputCheckError(f"{what} {p} is an existing file, not a folder; give a folder path (it is created if missing)")
+    probe = p
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise InputCheckError(f"{what} {p} cannot be created: {probe} is a file, not a folder; give another folder path")
+    where = "is not writable" if probe == p else f"cannot be created: {probe} is not writable"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InputCheckError(f"{what} {p} {where}; choose a folder you can write to or fix its permissions")
+    try:  # os.access says yes to root everywhere: try a real (removed) file where the first write would go
+        fd, tmp = tempfile.mkstemp(prefix=".wag-write-check-", dir=probe)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise InputCheckError(f"{what} {p} {where} ({exc.strerror}); choose a folder you can write to or fix its permissions") from None
+    return p
+
+
+def check_input_file(path: str | os.PathLike[str], what: str = "input file") -> Path:
+    """A file that exists and is readable."""
+    p = Path(os.path.expanduser(str(path)))
+    if not p.exists():
+        raise InputCheckError(f"{what} {p} does not exist; check the path")
+    if p.is_dir():
+        raise InputCheckError(f"{what} {p} is a folder; give a file")
+    if not os.access(p, os.R_OK):
+        raise InputCheckError(f"{what} {p} is not readable (permission denied); fix its permissions (chmod u+r)")
+    return p
+
+
+def check_input_dir(path: str | os.PathLike[str], what: str = "input folder") -> Path:
+    """A folder that exists and is readable."""
+    p = Path(os.path.expanduser(str(path)))
+    if not p.exists():
+        raise InputCheckError(f"{what} {p} does not exist; check the path")
+    if not p.is_dir():
+        raise InputCheckError(f"{what} {p} is a file, not a folder; give a folder")
+    if not os.access(p, os.R_OK | os.X_OK):
+        raise InputCheckError(f"{what} {p} is not readable (permission denied); fix its permissions")
+    return p
+
+
+def read_utf8_text(path: str | os.PathLike[str], what: str = "text file") -> str:
+    """The text of a UTF-8 file; a bad byte raises naming the file, the line and the column."""
+    p = check_input_file(path, what)
+    data = p.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputCheckError(
+            f"{what} {p} is not UTF-8: byte 0x{data[exc.start]:02x} at line {line}, column {col} ({exc.reason}); "
+            "re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# devices and cluster addresses
+# ---------------------------------------------------------------------------------------------
+
+def available_devices() -> list[str]:
+    """Torch devices usable on this machine (``cpu`` and, where present, ``cuda:N`` and ``mps``)."""
+    import torch
+
+    devs = ["cpu"]
+    if torch.cuda.is_available():
+        devs += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devs.append("mps")
+    return devs
+
+
+def check_device(device: str | None) -> str:
+    """A torch device string that exists on this machine (``None`` means ``cpu``)."""
+    import torch
+
+    name = device or "cpu"
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError, ValueError):
+        raise InputCheckError(f"unknown device {name!r}; available devices: {', '.join(available_devices())}") from None
+    ok = available_devices()
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0 or (dev.index is not None and dev.index >= n):
+            raise InputCheckError(f"device {name!r} requested but CUDA is not available here ({n} GPUs); "
+                                  f"available devices: {', '.join(ok)}; pass --device cpu")
+    elif dev.type == "mps" and "mps" not in ok:
+        raise InputCheckError(f"device {name!r} requested but MPS is not available here; available devices: {', '.join(ok)}; pass --device cpu")
+    elif dev.type not in ("cpu", "cuda", "mps"):
+        raise InputCheckError(f"device {name!r} is not supported; available devices: {', '.join(ok)}")
+    return name
+
+
+def check_scheduler(address: str, timeout: float = 5.0) -> str:
+    """A Dask scheduler address that answers a TCP connection within ``timeout`` seconds."""
+    text = address if "://" in address else f"tcp://{address}"
+    parts = urlsplit(text)
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if parts.scheme not in ("tcp", "tls") or not host or not port:
+        raise InputCheckError(f"Dask scheduler address {address!r} is not host:port or tcp://host:port; give e.g. tcp://10.0.0.5:8786")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__)
+        raise InputCheckError(
+            f"Dask scheduler at {address} did not answer within {timeout:g} s ({reason}); start it (dask scheduler), "
+            "fix the address, raise --connect-timeout, or omit --scheduler to use a local cluster"
+        ) from None
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# checkpoints
+# ---------------------------------------------------------------------------------------------
+
+#: The pickled magic number that opens a legacy (non-zip) torch.save file.
+_TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+
+PICKLE_HELP = (
+    "convert it once, in an environment you trust, to safetensors: python -c \"import torch; "
+    "from safetensors.torch import save_file; sd = torch.load('IN.pt', weights_only=False); "
+    "sd = sd.get('state_dict', sd); save_file({k.removeprefix('module.'): v.contiguous() for k, v in sd.items()}, 'OUT.safetensors')\""
+)
+
+
+def checkpoint_format(path: str | os.PathLike[str]) -> str:
+    """``"safetensors"``, ``"torch-zip"`` (torch.save archive), ``"torch-legacy"`` (torch.save before 1.6) or
+    ``"pickle"`` (a bare pickle) from the file's first bytes.
+
+    Anything else raises :class:`InputCheckError` ("not a checkpoint").
+    """
+    p = check_input_file(path, "checkpoint")
+    size = p.stat().st_size
+    with p.open("rb") as fh:
+        head = fh.read(8)
+        legacy = head + fh.read(len(_TORCH_LEGACY_MAGIC) - 8)
+        fh.seek(8)
+        if len(head) == 8:
+            (n,) = struct.unpack("<Q", head)
+            if 2 <= n <= min(size - 8, 100_000_000):
+                header = fh.read(n)
+                if header[:1] == b"{":
+                    try:
+                        json.loads(header.decode("utf-8"))
+                        return "safetensors"
+                    except (UnicodeDecodeError, ValueError):
+                        pass
+    if head[:4] == b"PK\x03\x04":
+        return "torch-zip"
+    if legacy == _TORCH_LEGACY_MAGIC:
+        return "torch-legacy"
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "pickle"
+    raise InputCheckError(
+        f"{p} is not a checkpoint: neither safetensors nor a PyTorch state dict (first bytes {head[:8]!r}, {size} bytes); "
+        "give an open_clip checkpoint (.safetensors, or a .pt/.bin written by torch.save of a state dict)"
+    )

@@ -1,0 +1,7 @@
+"""``python -m wag.cli``: the ``wag`` command."""
+
+import sys
+
+from wag.cli import main
+
+sys.exit(main())

@@ -1,0 +1,72 @@
+"""An open_clip zero-shot multi-label tagger: the ``wag.frequency.tagging.Tagger`` protocol on a model of the
+evaluation harness (``wag.evaluate.models.load_clip``).
+
+The tagger's probability for concept c is a two-way softmax between the concept's text embedding (mean of
+its prompts or of its GPT descriptions) and a generic background prompt:
+``p = sigmoid(logit_scale * (cos(img, c) - cos(img, background)))``; concepts are scored independently
+(multi-label), like RAM++'s per-tag sigmoid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from wag.errors import WagError
+from wag.evaluate.features import text_classifier
+from wag.frequency.tagging import BACKGROUND_PROMPT, TAG_COLUMNS, _batches, _tag_frame
+
+
+class OpenClipTagger:
+    """Zero-shot multi-label tagger on an open_clip model (``wag.evaluate.models.load_clip`` result).
+
+    ``descriptions``: concept -> texts (e.g. the paper's ``gpt_descriptions/``); concepts without
+    descriptions use ``templates``. ``min_score`` drops tiny scores to keep the table small.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        concepts: Sequence[str],
+        *,
+        descriptions: Mapping[str, Sequence[str]] | None = None,
+        templates: Sequence[str] = ("a photo of a {}.",),
+        batch_size: int = 64,
+        min_score: float = 0.01,
+        progress: bool = False,
+    ) -> None:
+        if not concepts:
+            raise WagError("OpenClipTagger needs at least one concept")
+        self.model = model
+        self.concepts = list(concepts)
+        self.batch_size = batch_size
+        self.min_score = min_score
+        self.progress = progress
+        descriptions = descriptions or {}
+        prompts = [list(descriptions.get(c) or [t.format(c) for t in templates]) for c in self.concepts]
+        with torch.no_grad():
+            self.text = text_classifier(model, [*prompts, [BACKGROUND_PROMPT]])  # (D, C+1)
+            scale = getattr(model.model, "logit_scale", None)
+            self.scale = float(scale.exp()) if scale is not None else 100.0
+
+    def scores(self, images: Sequence[Any]) -> np.ndarray:
+        """(N, C) probabilities for PIL images."""
+        with torch.no_grad():
+            x = torch.stack([self.model.preprocess(im.convert("RGB")) for im in images]).to(self.model.device)
+            f = self.model.model.encode_image(x).float()
+            f = f / f.norm(dim=-1, keepdim=True)
+            sims = f @ self.text.to(f.device).float()
+            z = self.scale * (sims[:, :-1] - sims[:, -1:])
+            return torch.sigmoid(z).cpu().numpy()
+
+    def tag(self, samples: Iterable[tuple[str, Any]]) -> pd.DataFrame:
+        parts = []
+        for batch in tqdm(_batches(samples, self.batch_size), desc="tagging", unit="batch", disable=not self.progress):
+            ids = [s for s, _ in batch]
+            parts.append(_tag_frame(ids, self.concepts, self.scores([im for _, im in batch]), self.min_score))
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
