@@ -8,11 +8,21 @@ from pathlib import Path
 from typing import Any
 
 from wag.params import Profile, load_profile
+from wag.sources import source_kind
 from wag.report import Report
 
 #: Cell tag of notebook cells that read the paper's released files (or the NeglectedTails estimates); the test
 #: suite skips them, naming why, where neither a local copy nor a download is available.
 RELEASED_FILES_TAG = "released-files"
+#: Cell tag of notebook cells that read the profile's analysis source (``wag.sources``): they need the released
+#: files only when the source is the released files, and run on a study without them.
+SOURCE_TAG = "source"
+
+
+def skip_tags(profile: Profile | None = None) -> tuple[str, ...]:
+    """Tags of the cells that need the released files under ``profile`` (default: released files as the source)."""
+    study = profile is not None and source_kind(profile) == "study"
+    return (RELEASED_FILES_TAG,) if study else (RELEASED_FILES_TAG, SOURCE_TAG)
 
 
 def setup(
@@ -48,7 +58,8 @@ def setup(
 
 
 def released_files_missing(profile: Profile | None = None) -> str | None:
-    """Why the paper's released files or the NeglectedTails estimates cannot be had, else None.
+    """Why the paper's released files or the NeglectedTails estimates cannot be had (or, on a profile whose
+    source is a study, do not apply), else None.
 
     Tries what a notebook would (profile key, environment variable, cache, download when allowed), so the
     test suite (``tests/conftest.py``) and ``wag reproduce`` skip the cells tagged :data:`RELEASED_FILES_TAG`
@@ -56,6 +67,8 @@ def released_files_missing(profile: Profile | None = None) -> str | None:
     """
     from wag.artifacts import ArtifactsMissingError, neglected_tails_root, paper_root
 
+    if profile is not None and source_kind(profile) == "study":  # the paper's own comparisons do not apply to a study
+        return f"the profile's source is study '{profile.study.name}': cells about the paper's released files do not apply"
     try:
         paper_root(profile)
         neglected_tails_root(profile)
@@ -63,6 +76,8 @@ def released_files_missing(profile: Profile | None = None) -> str | None:
         reason = str(exc).splitlines()[0].split(" Provide them in")[0]
         return reason if len(reason) <= 300 else reason[:297] + "…"
     return None
+
+
 def install_error_handler() -> bool:
     """Inside IPython, show a :class:`~wag.errors.WagError` (the user's input is wrong) as one short line.
 

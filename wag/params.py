@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from wag.analysis.params import AnalysisParams
 from wag.errors import WagError
@@ -41,6 +41,12 @@ class Profile(StrictModel):
     evaluate: EvaluateParams = EvaluateParams()
     synthetic: SyntheticParams = SyntheticParams()
     study: StudySpec | None = Field(None, description="your own study: corpus, concepts, tagger, models, test sets (wag study run)")
+
+    @model_validator(mode="after")
+    def _source_has_a_study(self) -> Profile:
+        if self.analysis.source == "study" and self.study is None:
+            raise ValueError("analysis.source is 'study' but the profile has no study: section; add one or set analysis.source: released")
+        return self
 
     @property
     def figures_path(self) -> Path:

@@ -19,7 +19,7 @@ import nbformat
 from wag.errors import WagError
 from wag.io import write_json
 from wag.manifest import environment, folder_checksums
-from wag.notebook import RELEASED_FILES_TAG, released_files_missing
+from wag.notebook import RELEASED_FILES_TAG, released_files_missing, skip_tags
 from wag.params import Profile, load_profile
 from wag.paths import project_root, resolve
 from wag.scorecard_report import write_index_with_scorecard
@@ -186,8 +186,8 @@ def outputs_of_cell(source: str, cell_id: str = "") -> list[SkippedOutput]:
     return found
 
 
-def skip_tagged_cells(nb: nbformat.NotebookNode, reason: str, tag: str = RELEASED_FILES_TAG) -> tuple[nbformat.NotebookNode, list[str], list[SkippedOutput]]:
-    """A copy of ``nb`` whose cells tagged ``tag`` print why they were skipped and record what they would have made.
+def skip_tagged_cells(nb: nbformat.NotebookNode, reason: str, tag: str | tuple[str, ...] = RELEASED_FILES_TAG) -> tuple[nbformat.NotebookNode, list[str], list[SkippedOutput]]:
+    """A copy of ``nb`` whose cells tagged ``tag`` (or any of several tags) print why they were skipped and record what they would have made.
 
     Each replacement keeps the cell's id and tags and calls ``report.missing(id, paper=, reason=)`` for every
     figure or table the original would have written, so ``figures/README.md`` lists them as not reproduced.
@@ -195,13 +195,15 @@ def skip_tagged_cells(nb: nbformat.NotebookNode, reason: str, tag: str = RELEASE
     out = copy.deepcopy(nb)
     skipped: list[str] = []
     outputs: list[SkippedOutput] = []
+    tags = (tag,) if isinstance(tag, str) else tuple(tag)
     for i, cell in enumerate(out.cells):
-        if cell.cell_type != "code" or tag not in cell.get("metadata", {}).get("tags", []):
+        hit = [t for t in tags if t in cell.get("metadata", {}).get("tags", [])]
+        if cell.cell_type != "code" or not hit:
             continue
         cid = cell.get("id") or f"cell-{i + 1}"
         made = outputs_of_cell(cell.source, cid)
         lines = [
-            f"# `wag reproduce` skipped this cell (tag {tag}): its inputs are unavailable.",
+            f"# `wag reproduce` skipped this cell (tag {hit[0]}): its inputs are unavailable.",
             f"print({f'skipped cell {cid}: {reason}'!r})",
         ]
         lines += [f"report.missing({o.id!r}, paper={o.paper!r}, reason={reason!r})" for o in made]
@@ -266,7 +268,8 @@ def run_notebooks(
     profile = load_profile(profile_name, overrides)
     names = select_notebooks(profile, only)
     sources = {name: nbformat.read(str(notebooks_dir() / f"{name}.ipynb"), as_version=4) for name in names}
-    needs_files = any(RELEASED_FILES_TAG in c.get("metadata", {}).get("tags", []) for nb in sources.values() for c in nb.cells)
+    tags = skip_tags(profile)
+    needs_files = any(set(tags) & set(c.get("metadata", {}).get("tags", [])) for nb in sources.values() for c in nb.cells)
     missing_reason = released_files_missing(profile) if needs_files else None
     fig_root = resolve(out) if out else profile.figures_path
     run_dir = fig_root / "notebooks" if out else project_root() / "runs" / profile.name
@@ -286,7 +289,7 @@ def run_notebooks(
         skipped: list[str] = []
         made: list[SkippedOutput] = []
         if missing_reason is not None:
-            src, skipped, made = skip_tagged_cells(src, missing_reason)
+            src, skipped, made = skip_tagged_cells(src, missing_reason, tags)
         dst = run_dir / f"{name}.ipynb"
         t0 = time.perf_counter()
         run = NotebookRun(name, "ok", 0.0, str(dst), skipped_cells=skipped, not_produced=[asdict(o) for o in made])

@@ -96,20 +96,31 @@ def paper_binned(counts: object, values: object, *, n_bins: int, keep: slice, ci
     """
     c = np.asarray(counts, dtype=float)
     v = np.asarray(values, dtype=float)
+    _check_pairs(c, v)
+    if n_bins < 2:
+        raise ValueError(f"n_bins must be >= 2, got {n_bins}")
+    x = np.log(_as_counts(c))
+    if x.min() == x.max():
+        raise ValueError("all counts are equal (after 0 → 1); the paper's equal-width bins are undefined")
+    edges = np.linspace(x.min(), x.max(), num=n_bins)
+    idx = np.digitize(x, edges, right=True)
+    lefts = np.concatenate([edges[:1], edges[:-1]])
+    return _result(c, v, idx, lefts, edges, keep, ci_level)
+
+
+def _check_pairs(c: np.ndarray, v: np.ndarray) -> None:
     if c.shape != v.shape:
         raise ValueError(f"counts and values differ in length ({c.shape} vs {v.shape})")
     if len(c) == 0:
         raise ValueError("no (count, value) pairs to bin")
     if np.isnan(v).any():
         raise ValueError("values contain NaN; drop those concepts first")
-    if n_bins < 2:
-        raise ValueError(f"n_bins must be >= 2, got {n_bins}")
-    cc = _as_counts(c)
-    x = np.log(cc)
-    if x.min() == x.max():
-        raise ValueError("all counts are equal (after 0 → 1); the paper's equal-width bins are undefined")
-    edges = np.linspace(x.min(), x.max(), num=n_bins)
-    idx = np.digitize(x, edges, right=True)
+
+
+def _result(c: np.ndarray, v: np.ndarray, idx: np.ndarray, lefts: np.ndarray, rights: np.ndarray, keep: slice,
+            ci_level: float, min_n: int = 1) -> BinnedResult:
+    """Points of bins ``0 … len(rights)-1`` (members ``idx == i``), kept = in ``keep`` and ``n >= min_n``; Pearson ρ over the kept."""
+    n_bins = len(rights)
     rows = []
     for i in range(n_bins):
         m = idx == i
@@ -120,14 +131,14 @@ def paper_binned(counts: object, values: object, *, n_bins: int, keep: slice, ci
         sem = float(vals.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
         half = float(stats.t.ppf(0.5 + ci_level / 2, n - 1) * sem) if n > 1 else float("nan")
         rows.append(dict(
-            bin=i, edge_left=float(edges[i - 1]) if i else float(edges[0]), edge_right=float(edges[i]),
-            x=float(np.exp(edges[i])), mean=mean, n=n, std=std, sem=sem, ci_lo=mean - half, ci_hi=mean + half,
+            bin=i, edge_left=float(lefts[i]), edge_right=float(rights[i]),
+            x=float(np.exp(rights[i])), mean=mean, n=n, std=std, sem=sem, ci_lo=mean - half, ci_hi=mean + half,
             count_min=float(c[m].min()) if n else float("nan"), count_max=float(c[m].max()) if n else float("nan"),
         ))
     points = pd.DataFrame(rows)
     in_slice = np.zeros(n_bins, dtype=bool)
     in_slice[np.arange(n_bins)[keep]] = True
-    points["kept"] = in_slice & (points["n"].to_numpy() > 0)
+    points["kept"] = in_slice & (points["n"].to_numpy() >= max(1, min_n))
     kept = points[points["kept"]]
     if len(kept) >= 3:
         res = stats.pearsonr(kept["edge_right"], kept["mean"])
@@ -135,6 +146,62 @@ def paper_binned(counts: object, values: object, *, n_bins: int, keep: slice, ci
     else:
         rho, p = float("nan"), float("nan")
     return BinnedResult(points=points, rho=rho, p=p, keep=keep)
+
+
+def quantile_n_bins(n_concepts: int, *, min_per_bin: int = 5, max_bins: int = 12) -> int:
+    """Bins for ``n_concepts`` equal-count bins: ``n // min_per_bin`` within ``[3, max_bins]``, never more than the concepts."""
+    return int(max(1, min(n_concepts, max_bins, max(3, n_concepts // max(1, min_per_bin)))))
+
+
+def quantile_binned(counts: object, values: object, *, n_bins: int, keep: slice = slice(None), min_per_bin: int = 1,
+                    ci_level: float = 0.95) -> BinnedResult:
+    """Equal-count bins of ln count (quantile edges; ties merge bins), for any number of concepts.
+
+    Bin ``i`` holds ``edges[i] < x <= edges[i+1]`` (the first also its left edge); points are plotted at the
+    right edge like the paper's, and ρ is Pearson's over the bins in ``keep`` holding ``>= min_per_bin`` concepts.
+    """
+    c = np.asarray(counts, dtype=float)
+    v = np.asarray(values, dtype=float)
+    _check_pairs(c, v)
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    x = np.log(_as_counts(c))
+    edges = np.unique(np.quantile(x, np.linspace(0.0, 1.0, n_bins + 1)))
+    if len(edges) == 1:
+        edges = np.array([edges[0], edges[0]])
+    idx = np.digitize(x, edges[1:-1], right=True)
+    return _result(c, v, idx, edges[:-1], edges[1:], keep, ci_level, min_n=min_per_bin)
+
+
+@dataclass(frozen=True)
+class Binning:
+    """How (count, performance) pairs are binned: ``paper`` (equal-width ln-count bins, the paper's NB and
+    slices; exact on the released files) or ``quantile`` (equal-count bins for any number of concepts).
+
+    ``n_bins``: the paper's NB (``paper``) or the most bins (``quantile``; default: enough for
+    ``min_per_bin`` concepts each, 3 to 12); ``keep``: the slice of bins that enter ρ (default: the paper's
+    slice, or every bin holding ``>= min_per_bin`` concepts).
+    """
+
+    recipe: str = "paper"
+    n_bins: int | None = None
+    min_per_bin: int = 5
+    keep: slice | None = None
+
+    def __post_init__(self) -> None:
+        if self.recipe not in ("paper", "quantile"):
+            raise ValueError(f"unknown binning recipe {self.recipe!r}; use 'paper' or 'quantile'")
+
+    def bin(self, counts: object, values: object, *, task: str, pretraining: str | None = None, keep_zero: bool = False,
+            ci_level: float = 0.95) -> BinnedResult:
+        """Bin one group of one task."""
+        if self.recipe == "paper":
+            keep = self.keep if self.keep is not None else paper_slice(task, pretraining, keep_zero=keep_zero)
+            return paper_binned(counts, values, n_bins=self.n_bins or paper_n_bins(task), keep=keep, ci_level=ci_level)
+        paper_n_bins(task)
+        n = quantile_n_bins(len(np.asarray(counts)), min_per_bin=self.min_per_bin, max_bins=self.n_bins or 12)
+        keep = self.keep if self.keep is not None else slice(None)
+        return quantile_binned(counts, values, n_bins=n, keep=keep, ci_level=ci_level)
 
 
 def binned_slope(result: BinnedResult) -> tuple[float, float]:

@@ -11,6 +11,7 @@ import altair as alt
 import pandas as pd
 
 from wag import plots
+from wag.analysis.binned import Binning
 from wag.analysis.fits import FIT_COLUMNS, binned_points, fit_table
 
 CONTRACT = ["task", "pretraining", "model", "count_type", "prompt_or_metric", "method", "rho", "p", "slope",
@@ -19,17 +20,17 @@ CONTRACT = ["task", "pretraining", "model", "count_type", "prompt_or_metric", "m
 
 def fit_and_bin(joined: pd.DataFrame, *, task: str, n_boot: int, seed: int, keep_zero: bool = False,
                 ci_level: float = 0.95, by: list[str] | None = None,
-                per_concept: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                per_concept: pd.DataFrame | None = None, binning: Binning | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(points, fits) of every model × count type × prompt/metric group of one task.
 
     ``per_concept``: per-concept fit rows already computed on the same joined table (they do not depend
-    on the bin slice), reused instead of bootstrapping again.
+    on the bin slice), reused instead of bootstrapping again. ``binning``: how to bin (default: the paper's recipe).
     """
-    pts = binned_points(joined, task=task, keep_zero=keep_zero, ci_level=ci_level, by=by)
+    pts = binned_points(joined, task=task, keep_zero=keep_zero, ci_level=ci_level, by=by, binning=binning)
     if per_concept is None:
-        fits = fit_table(joined, task=task, n_boot=n_boot, seed=seed, keep_zero=keep_zero, ci_level=ci_level, by=by)
+        fits = fit_table(joined, task=task, n_boot=n_boot, seed=seed, keep_zero=keep_zero, ci_level=ci_level, by=by, binning=binning)
     else:
-        binned = fit_table(joined, task=task, keep_zero=keep_zero, ci_level=ci_level, by=by, methods=("binned",))
+        binned = fit_table(joined, task=task, keep_zero=keep_zero, ci_level=ci_level, by=by, methods=("binned",), binning=binning)
         pc = per_concept[(per_concept["method"] == "per_concept") & (per_concept["task"] == task)]
         fits = pd.concat([binned, pc[[c for c in binned.columns if c in pc.columns]]], ignore_index=True)
         fits = fits.sort_values([c for c in ("pretraining", "model", "count_type", "prompt_or_metric") if c in fits],

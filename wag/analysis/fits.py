@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wag.analysis.binned import BinnedResult, binned_slope, paper_binned, paper_n_bins, paper_slice
+from wag.analysis.binned import Binning, BinnedResult, binned_slope, paper_binned, paper_n_bins, paper_slice
 from wag.analysis.per_concept import fit_log_linear
 
 FIT_COLUMNS = ["task", "pretraining", "model", "count_type", "prompt_or_metric", "method",
@@ -65,7 +65,11 @@ def _keep_for(task: str, pretraining: str, keep: slice | None, keep_zero: bool) 
     return keep if keep is not None else paper_slice(task, pretraining, keep_zero=keep_zero)
 
 
-def _binned(rows: pd.DataFrame, task: str, ident: dict[str, Any], keep: slice | None, keep_zero: bool, n_bins: int | None, ci_level: float) -> BinnedResult:
+def _binned(rows: pd.DataFrame, task: str, ident: dict[str, Any], keep: slice | None, keep_zero: bool, n_bins: int | None, ci_level: float,
+            binning: Binning | None = None) -> BinnedResult:
+    if binning is not None:
+        return binning.bin(rows["count"].to_numpy(), rows["value"].to_numpy(), task=task, pretraining=ident["pretraining"],
+                           keep_zero=keep_zero, ci_level=ci_level)
     return paper_binned(rows["count"].to_numpy(), rows["value"].to_numpy(), n_bins=n_bins or paper_n_bins(task),
                         keep=_keep_for(task, ident["pretraining"], keep, keep_zero), ci_level=ci_level)
 
@@ -82,6 +86,7 @@ def fit_table(
     n_bins: int | None = None,
     ci_level: float = 0.95,
     methods: tuple[str, ...] = ("binned", "per_concept"),
+    binning: Binning | None = None,
 ) -> pd.DataFrame:
     """Binned (paper) and per-concept fits of every group, in the ``_fits.csv`` contract.
 
@@ -89,6 +94,7 @@ def fit_table(
     means on log10(count) (no CI), ``n`` = concepts pooled, ``n_bins_kept``. Per-concept rows: ``slope``
     per decade with bootstrap CI, ``rho`` = Pearson r of value and log10(count), ``p`` of the slope,
     ``r2``, ``n`` = concepts. ``keep`` overrides the paper's slice; ``keep_zero`` starts it at bin 0.
+    ``binning`` (a :class:`~wag.analysis.binned.Binning`) replaces ``keep``/``n_bins`` (default: the paper's recipe).
     """
     unknown = set(methods) - {"binned", "per_concept"}
     if unknown:
@@ -96,7 +102,7 @@ def fit_table(
     rows = []
     for ident, g in iter_groups(joined, task=task, by=by):
         if "binned" in methods:
-            b = _binned(g, task, ident, keep, keep_zero, n_bins, ci_level)
+            b = _binned(g, task, ident, keep, keep_zero, n_bins, ci_level, binning)
             bs, bi = binned_slope(b)
             rows.append({**ident, "method": "binned", "rho": b.rho, "p": b.p, "slope": bs, "slope_lo": np.nan,
                          "slope_hi": np.nan, "n": int(len(g)), "intercept": bi, "r2": b.rho**2,
@@ -134,12 +140,13 @@ def binned_points(
     n_bins: int | None = None,
     ci_level: float = 0.95,
     n_examples: int = 4,
+    binning: Binning | None = None,
 ) -> pd.DataFrame:
     """One row per bin and group (identity columns + :func:`paper_binned` points + ``examples``: the
     highest-count concepts of the bin with dataset and count, for tooltips)."""
     frames = []
     for ident, g in iter_groups(joined, task=task, by=by):
-        b = _binned(g, task, ident, keep, keep_zero, n_bins, ci_level)
+        b = _binned(g, task, ident, keep, keep_zero, n_bins, ci_level, binning)
         nb = len(b.points)
         x = np.log(np.where(g["count"].to_numpy(float) > 0, g["count"].to_numpy(float), 1.0))
         idx = np.digitize(x, b.points["edge_right"].to_numpy(), right=True)

@@ -31,12 +31,14 @@ PAPER_NOTEBOOK_TAB4 = pd.DataFrame(
 )
 
 
-def select_count_types(freq: pd.DataFrame) -> pd.DataFrame:
-    """Rows of ``freq`` whose variant is the §5 variant of their method (lemmatized, rampp@0.7, integrated@0.7)."""
-    return freq[freq["variant"] == freq["method"].map(COUNT_VARIANTS)]
+def select_count_types(freq: pd.DataFrame, variants: dict[str, str] | None = None) -> pd.DataFrame:
+    """Rows of ``freq`` whose variant is the §5 variant of their method (default: the paper's lemmatized,
+    rampp@0.7, integrated@0.7; a study passes its own, ``wag.sources.Source.count_variants``)."""
+    return freq[freq["variant"] == freq["method"].map(variants or COUNT_VARIANTS)]
 
 
-def long_tail(freq: pd.DataFrame, *, datasets: list[str] | None = None, pretrainings: list[str] | None = None) -> pd.DataFrame:
+def long_tail(freq: pd.DataFrame, *, datasets: list[str] | None = None, pretrainings: list[str] | None = None,
+              variants: dict[str, str] | None = None) -> pd.DataFrame:
     """Fig. 5: per pretraining set and count type, counts of all classification concepts (one per dataset and
     class, as in the paper) divided by the max, zeros removed, sorted descending.
 
@@ -44,7 +46,7 @@ def long_tail(freq: pd.DataFrame, *, datasets: list[str] | None = None, pretrain
     A (pretraining, count type) lacking any of the datasets is left out rather than drawn from fewer concepts.
     """
     ds = datasets or CLASSIFICATION_17
-    df = select_count_types(freq[freq["dataset"].isin(ds) & freq["pretraining"].isin(pretrainings or TAB4_SETS)])
+    df = select_count_types(freq[freq["dataset"].isin(ds) & freq["pretraining"].isin(pretrainings or TAB4_SETS)], variants)
     parts = []
     for (pt, method), g in df.groupby(["pretraining", "method"], sort=True):
         if set(g["dataset"]) != set(ds):

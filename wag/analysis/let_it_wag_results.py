@@ -63,3 +63,34 @@ def fig6_chart(points: pd.DataFrame, fits: pd.DataFrame) -> alt.LayerChart:
         .encode(x="x:Q", y="y:Q", strokeDash=alt.StrokeDash("segment:N", title="Least-squares fit"), strokeWidth=alt.value(1.5), tooltip=["segment"])
     )
     return (pts + fit).resolve_legend(color="independent").properties(width=420, height=320, title="Fig. 6: ImageNet vs Let It Wag! accuracy (40 models)")
+
+
+# ---------------------------------------------------------------------------------------------
+# §6 on a study: the study's own Let It Wag! (built from its image pool) vs its classification sets
+# ---------------------------------------------------------------------------------------------
+
+
+def study_fits(points: pd.DataFrame, threshold: float = 50.0) -> pd.DataFrame:
+    """Least-squares lines of Let It Wag! accuracy on the reference accuracy (the study's classification sets),
+    for models below / above ``threshold`` % and all (NaN slope with fewer than two models)."""
+    ok = points.dropna(subset=["reference_accuracy"])
+    fits = segment_fits(ok, "reference_accuracy", "let_it_wag_accuracy", threshold=threshold, prefix="reference")
+    return fits[[*FIG6_FITS_COLUMNS, "r2", "x_min", "x_max"]]
+
+
+def study_chart(points: pd.DataFrame, title: str = "") -> alt.LayerChart:
+    """Scatter of the study's models: reference accuracy (its classification sets) vs its Let It Wag! accuracy, with y = x."""
+    lo = float(min(points["reference_accuracy"].min(), points["let_it_wag_accuracy"].min(), 0.0))
+    hi = float(max(points["reference_accuracy"].max(), points["let_it_wag_accuracy"].max(), 1.0))
+    pts = (
+        alt.Chart(points)
+        .mark_point(filled=True, size=80)
+        .encode(
+            x=alt.X("reference_accuracy:Q", title="Accuracy on the study's classification sets (%)"),
+            y=alt.Y("let_it_wag_accuracy:Q", title="Let It Wag! accuracy (%)"),
+            color=alt.Color("model:N", title="Model"),
+            tooltip=["model", "pretraining", "reference_datasets", "reference_accuracy", "let_it_wag_accuracy", "gap", "n_classes"],
+        )
+    )
+    diag = alt.Chart(pd.DataFrame({"x": [lo, hi], "y": [lo, hi]})).mark_line(color="grey", strokeDash=[4, 4]).encode(x="x:Q", y="y:Q")
+    return (pts + diag).properties(width=420, height=320, title=title or "§6 on the study: Let It Wag! vs the study's classification sets")

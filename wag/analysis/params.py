@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from wag.schema import StrictModel
@@ -15,6 +17,17 @@ PAPER_MODELS = [
     "cc3m/RN50", "cc3m/ViT-B-16", "cc12m/RN50", "cc12m/ViT-B-16", "yfcc15m/RN50", "yfcc15m/RN101",
     "yfcc15m/ViT-B-16", "laion400m/ViT-B-32", "laion400m/ViT-B-16", "laion400m/ViT-L-14",
 ]
+
+
+class BinningParams(StrictModel):
+    """How the §3 analyses bin (count, performance) pairs (``wag.analysis.binned.Binning``)."""
+
+    recipe: Literal["auto", "paper", "quantile"] = Field(
+        "auto", description="paper: the paper's equal-width bins and slices (exact on the released files); quantile: equal-count "
+        "bins that work for any number of concepts; auto: paper on the released files, quantile on a study")
+    n_bins: int | None = Field(None, ge=2, description="paper: NB (default 12 classification, 7 retrieval/T2I); quantile: most bins (default 12)")
+    min_concepts_per_bin: int = Field(5, ge=1, description="quantile: about this many concepts per bin (3 bins at least)")
+    keep: tuple[int | None, int | None] | None = Field(None, description="[start, stop] slice of bins entering ρ (default: the paper's slice, or all bins)")
 
 
 class AnalysisParams(StrictModel):
@@ -33,6 +46,10 @@ class AnalysisParams(StrictModel):
     t2i_models: list[str] | None = Field(None, description="HEIM models to plot (None = all 24)")
     tagger_thresholds: list[float] = Field([0.5, 0.6, 0.7], description="RAM++ thresholds of Fig. 24")
     table6_edges: list[int] = Field([0, 1, 10, 100, 1000, 10000], description="Tab. 6 bins: 0, [1,10), [10,100), ...")
+    source: Literal["auto", "released", "study"] = Field(
+        "auto", description="where the notebooks read their tables (wag.sources): released = the paper's files; study = the "
+        "profile's study: folder (written by `wag study run`); auto = study when the profile has a study: section")
+    binning: BinningParams = Field(BinningParams(), description="how the §3 analyses bin concepts (wag.analysis.binned)")
 
     @field_validator("models")
     @classmethod

@@ -65,8 +65,10 @@ class TaggerSpec(StrictModel):
     """The image tagger that turns images into concept tags (image and integrated counts)."""
 
     kind: Literal["openclip", "rampp", "checkpoint", "none"] = Field(
-        "none", description="openclip: zero-shot open_clip tagger; rampp: the paper's RAM++; checkpoint: a trained tagger (not yet); none: no image counts")
-    model: str | None = Field(None, description="openclip: a declared model name or a model spec (registry name, ARCH/pretrained-tag, ARCH@checkpoint); rampp: checkpoint path")
+        "none", description="openclip: zero-shot open_clip tagger; rampp: the paper's RAM++; checkpoint: a trained multi-label tagger folder "
+        "(tagger.json + tagger.safetensors, wag.frequency.checkpoint_tagger); none: no image counts")
+    model: str | None = Field(None, description="openclip: a declared model name or a model spec (registry name, ARCH/pretrained-tag, ARCH@checkpoint); "
+                              "rampp: checkpoint path; checkpoint: the tagger checkpoint folder")
     name: str | None = Field(None, description="tagger label in variant names (tagger:<name>@<t>); default: the model name or the kind")
     descriptions: str | None = Field(None, description="JSON file concept -> list of descriptions (required by rampp; optional prompts for openclip)")
     thresholds: list[float] = Field([0.7], min_length=1, description="tag probability thresholds, each in (0, 1); the paper: 0.7 (0.5, 0.6 ablation)")
@@ -84,8 +86,9 @@ class TaggerSpec(StrictModel):
             raise ValueError(f"tagger threshold {self.threshold} must be one of thresholds {self.thresholds}")
         if len(set(self.thresholds)) != len(self.thresholds):
             raise ValueError(f"tagger thresholds repeat a value: {self.thresholds}")
-        if self.kind in ("openclip", "rampp") and not self.model:
-            raise ValueError(f"tagger kind '{self.kind}' needs model: ({'a model name or spec' if self.kind == 'openclip' else 'the RAM++ checkpoint path'})")
+        if self.kind in ("openclip", "rampp", "checkpoint") and not self.model:
+            need = {"openclip": "a model name or spec", "rampp": "the RAM++ checkpoint path", "checkpoint": "the tagger checkpoint folder"}[self.kind]
+            raise ValueError(f"tagger kind '{self.kind}' needs model: ({need})")
         return self
 
     @property
@@ -352,8 +355,11 @@ def check_inputs(spec: StudySpec) -> list[Path]:
         problems.append(f"study.tagger.model: RAM++ checkpoint {spec.path(t.model)} not found")
     if t.kind == "rampp" and not t.descriptions:
         problems.append("study.tagger.descriptions: RAM++ needs a JSON file of concept descriptions")
-    if t.kind == "checkpoint":
-        problems.append("study.tagger.kind 'checkpoint' is not supported yet; use openclip (a zero-shot tagger) or rampp")
+    if t.kind == "checkpoint" and t.model:
+        from wag.frequency.checkpoint_tagger import checkpoint_problem
+
+        if (why := checkpoint_problem(spec.path(t.model))) is not None:
+            problems.append(f"study.tagger.model: {why}")
     if t.kind != "none":
         from wag.tables import TableError, variant_name
 

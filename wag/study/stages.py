@@ -3,7 +3,7 @@
 | stage | engine | writes (under the study folder) |
 |---|---|---|
 | count | ``wag.frequency.count_captions`` (every declared variant) | ``concepts.parquet``, ``count/frequencies.parquet``, ``count/hits.parquet``, ``count/corpus.json`` |
-| tag | ``wag.frequency.tagging`` (open_clip zero-shot or RAM++; threads or Dask, shard by shard) | ``tag/tags.parquet`` (scores), ``tag/frequencies.parquet``, ``tag/hits.parquet`` |
+| tag | ``wag.frequency.tagging`` (open_clip zero-shot, RAM++ or a tagger checkpoint; threads or Dask, shard by shard) | ``tag/tags.parquet`` (scores), ``tag/frequencies.parquet``, ``tag/hits.parquet`` |
 | integrate | ``wag.frequency.integrated.integrated_counts`` | ``integrate/frequencies.parquet``, ``integrate/hits.parquet`` |
 | misalignment | ``wag.frequency.misalignment.misalignment`` | ``misalignment/misalignment.parquet`` |
 | zeroshot | ``wag.evaluate.zeroshot.evaluate_zeroshot`` | ``zeroshot/performance.parquet`` |
@@ -40,6 +40,7 @@ from wag.corpus import iter_batches, iter_shards
 from wag.evaluate.datasets import IMAGE_EXTS, image_folder, load_classification, load_retrieval, webdataset_classification
 from wag.evaluate.models import ModelWeightsMissingError, UnknownModelError, _finish, load_clip, resolve_name
 from wag.frequency import count_captions
+from wag.frequency.checkpoint_tagger import load_tagger_checkpoint
 from wag.frequency.integrated import integrated_counts
 from wag.frequency.misalignment import misalignment
 from wag.frequency.tagging import RamPlusPlusTagger, image_counts, image_hits, iter_shard_images, write_tags
@@ -342,7 +343,7 @@ def _tag_inputs(ctx: Context) -> dict[str, Any]:
     if t.kind == "openclip":
         s = ctx.spec.model_spec(t.model or "")
         model = [s, _tree(Path(s.partition("@")[2])) if "@" in s else None]
-    elif t.kind == "rampp":
+    elif t.kind in ("rampp", "checkpoint"):
         model = _tree(ctx.spec.path(t.model or ""))
     return {"shards": [_stat(p) for p in ctx.shards], "corpus": ctx.spec.corpus.model_dump(), "concepts": _concepts_fp(ctx),
             "tagger": t.model_dump(), "label": ctx.spec.tagger_label, "model": model,
@@ -361,7 +362,15 @@ def make_tagger(ctx: Context) -> Any:
     if t.kind == "rampp":
         return RamPlusPlusTagger(ctx.spec.path(t.model or ""), ctx.concept_names, desc or {}, device=ctx.spec.stages.evaluate.device,
                                  batch_size=t.batch_size, min_score=t.min_score)
-    raise StudyError(f"study.tagger.kind '{t.kind}' cannot tag images; use openclip or rampp")
+    if t.kind == "checkpoint":
+        tagger = load_tagger_checkpoint(ctx.spec.path(t.model or ""), batch_size=t.batch_size, min_score=t.min_score)
+        unknown = [c for c in ctx.concept_names if c not in set(tagger.concepts)]
+        if len(unknown) == len(ctx.concept_names):
+            raise StudyError(f"study.tagger.model: the tagger checkpoint knows none of the study's concepts (it knows {', '.join(tagger.concepts[:5])}, ...)")
+        if unknown:
+            warnings.warn(f"tagger checkpoint: {len(unknown)} study concepts get no tags (unknown to it: {', '.join(unknown[:5])})", stacklevel=2)
+        return tagger.restricted(ctx.concept_names)
+    raise StudyError(f"study.tagger.kind '{t.kind}' cannot tag images; use openclip, rampp or checkpoint")
 
 
 class _Counted:
