@@ -1,12 +1,13 @@
 """Synthetic world throughput, each number beside a baseline measured in the same run.
 
     .venv/bin/python benchmarks/synthetic.py            # throughputs (about a minute)
-    .venv/bin/python benchmarks/synthetic.py --stages   # + wall time of every stage of a profile (fresh cache)
+    .venv/bin/python benchmarks/synthetic.py --stages   # + cold wall time of the synthetic notebooks' steps, before (each
+                                                        #   notebook recomputes in its own cache) and after (shared study folder)
     .venv/bin/python benchmarks/synthetic.py --stages --profile synthetic
 
 Prints: images generated/s (vectorised chunks vs one image at a time), training samples/s (1 vs 2 torch threads, fused AdamW
 vs torch's default AdamW loop; OMP_WAIT_POLICY=PASSIVE), evaluation images/s (wag.evaluate from the PNG image folder vs encoding
-in-memory tensors), and with --stages the wall time of the headline chain and each experiment.
+in-memory tensors), and with --stages the cold wall time of each synthetic notebook's steps, per-notebook recomputation beside the shared study folder.
 """
 
 from __future__ import annotations
@@ -82,40 +83,77 @@ def bench_eval(world) -> None:
     print(f"evaluation   images/s: wag.evaluate (PNG folder) {harness:9.0f}   in-memory tensors (upper bound) {raw:9.0f}")
 
 
-def bench_stages(profile: str) -> None:
+def _notebook_steps(profile: str) -> dict[str, list[tuple[str, object]]]:
+    """What each synthetic notebook computes (its calls into wag.synthetic), in `make reproduce` order."""
     from wag.params import load_profile
     from wag.analysis import synthetic_experiments as E
 
-    sp = load_profile(profile).synthetic
-    with tempfile.TemporaryDirectory() as d:
-        os.environ["WAG_CACHE"] = d
-        times = {}
-        t = time.perf_counter()
-        h = E.run_headline(sp)
-        times["headline (worlds, training, counting, evaluation, fits)"] = time.perf_counter() - t
-        steps = [("intervention", lambda: E.run_intervention(sp)), ("rebalancing", lambda: E.run_rebalance(sp)),
-                 ("similarity control", lambda: E.run_similarity_control(sp)), ("batch collisions", lambda: E.run_collisions(sp)),
-                 ("Let It Wag! analogue", lambda: E.run_letitwag(sp, h)), ("T2I analogue", lambda: E.run_t2i_experiment(sp))]
+    P = load_profile(profile)
+    sp = P.synthetic
+    F = P.frequency
+    h: dict = {}
+
+    def headline():
+        h["h"] = E.run_headline(sp)
+
+    return {
+        "2_concepts_and_frequency": [("world counts and tags (count_check)", lambda: E.count_check(sp, P.seed, list(F.variants), list(F.tagger_thresholds)))],
+        "4-1_similarity_control": [("similarity control", lambda: E.run_similarity_control(sp))],
+        "4-2_synthetic": [("headline (worlds, training, study stages, fits)", headline),
+                          ("intervention", lambda: E.run_intervention(sp)), ("rebalancing", lambda: E.run_rebalance(sp)),
+                          ("batch collisions", lambda: E.run_collisions(sp)),
+                          ("Let It Wag! analogue", lambda: E.run_letitwag(sp, h["h"])), ("T2I analogue", lambda: E.run_t2i_experiment(sp))],
+    }
+
+
+def _run_notebooks(profile: str, caches: dict[str, str]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for nb, steps in _notebook_steps(profile).items():
+        os.environ["WAG_CACHE"] = caches[nb]
+        out[nb] = {}
         for name, fn in steps:
             t = time.perf_counter()
             fn()
-            times[name] = time.perf_counter() - t
-    for _, row in h.timings.iterrows():
-        print(f"  headline stage {row['stage']:<28} {row['seconds']:8.1f} s")
-    for name, s in times.items():
-        print(f"stage {name:<58} {s:8.1f} s")
-    print(f"total ({profile}) {sum(times.values()):8.1f} s")
+            out[nb][name] = time.perf_counter() - t
+    return out
+
+
+def bench_stages(profile: str) -> None:
+    """Wall time of every synthetic step of the notebooks, cold, two ways side by side:
+
+    before: every notebook recomputes what it needs in its own empty cache (no stage output shared across notebooks);
+    after:  one cache, so the study folder of each world (counts, tags, evaluation) and its checkpoints are shared."""
+    old_cache = os.environ.get("WAG_CACHE")
+    with tempfile.TemporaryDirectory() as d:
+        nbs = list(_notebook_steps(profile))
+        before = _run_notebooks(profile, {nb: str(Path(d) / "before" / nb) for nb in nbs})
+        after = _run_notebooks(profile, dict.fromkeys(nbs, str(Path(d) / "after")))
+    if old_cache is None:
+        os.environ.pop("WAG_CACHE", None)
+    else:
+        os.environ["WAG_CACHE"] = old_cache
+    print(f"stages of the synthetic notebooks, profile {profile}, cold (seconds): before = per-notebook recomputation, after = shared study folder")
+    print(f"  {'notebook':<26} {'step':<50} {'before':>8} {'after':>8}")
+    for nb in before:
+        for step in before[nb]:
+            print(f"  {nb:<26} {step:<50} {before[nb][step]:8.1f} {after[nb][step]:8.1f}")
+    tb, ta = (sum(sum(v.values()) for v in x.values()) for x in (before, after))
+    print(f"  {'total':<77} {tb:8.1f} {ta:8.1f}   ({ta / tb:.2f}x of before; load average {os.getloadavg()[0]:.1f})")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--stages", action="store_true", help="also time every stage of the profile (fresh cache)")
+    ap.add_argument("--stages", action="store_true", help="also time the synthetic notebooks' steps cold: per-notebook recomputation vs shared study folder")
+    ap.add_argument("--stages-only", action="store_true", help="only the --stages comparison (skip the throughput benchmarks)")
     ap.add_argument("--profile", default="default")
     a = ap.parse_args()
     from wag.synthetic.params import WorldParams
     from wag.synthetic.world import build_world
 
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if a.stages_only:
+        bench_stages(a.profile)
+        return
     bench_generation()
     with tempfile.TemporaryDirectory() as d:
         world = build_world(WorldParams(n_concepts=50, min_count=5, max_count=500, n_test=20, n_retrieval=0), 0, Path(d) / "w", progress=False)

@@ -10,6 +10,7 @@ Needs Debian's ``chromium`` and ``chromium-driver`` (``make browser``); skips wi
 from __future__ import annotations
 
 import json
+import re
 import os
 import secrets
 import shutil
@@ -118,7 +119,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     nb = json.loads((ROOT / "notebooks" / NOTEBOOK).read_text(encoding="utf-8"))
     params = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
     # The user's one edit: outputs go to the temp folder instead of the project's runs/ci/figures.
-    params["source"] = f'profile = "ci"\nout_dir = {str(tmp / "out")!r}\n'
+    src = "".join(params["source"]) if isinstance(params["source"], list) else params["source"]
+    params["source"] = re.sub(r"^out_dir = .*$", f"out_dir = {str(tmp / 'out')!r}", src, count=1, flags=re.M)
+    assert str(tmp / "out") in params["source"]
     (root / NOTEBOOK).write_text(json.dumps(nb), encoding="utf-8")
 
     port, token = _free_port(), secrets.token_hex(16)

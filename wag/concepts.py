@@ -317,7 +317,7 @@ def concept_table(
     for i, n in enumerate(names):
         if not isinstance(n, str) or not n.strip():
             raise ConceptError(f"concept #{i} of dataset {dataset!r} is empty ({n!r}); remove it from the list")
-        keep = first.setdefault(_fold_name(n), n)
+        keep = first.setdefault(fold_name(n), n)
         merged.setdefault(keep, []).append(n)
         extra = aliases.get(n, ())
         extras.setdefault(keep, []).extend([extra] if isinstance(extra, str) else list(extra))
@@ -339,7 +339,7 @@ def concept_table(
     return pd.DataFrame(rows, columns=CONCEPT_COLUMNS)
 
 
-def _fold_name(name: str) -> str:
+def fold_name(name: str) -> str:
     """The identity of a concept name for duplicate detection: NFKC, case-folded, whitespace collapsed."""
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 

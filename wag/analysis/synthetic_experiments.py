@@ -9,6 +9,7 @@ integrated) → models (open_clip ``ClipLoss``) → per-concept zero-shot accura
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,13 +18,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from wag.concepts import NORMALIZER_VERSION
 from wag.cache import cached_table
+from wag.concepts import NORMALIZER_VERSION
+from wag.study.spec import StudySpec
+from wag.synthetic import study as S
 from wag.synthetic.params import SyntheticParams, TrainParams
 from wag.synthetic.train import TrainedModel, arch_name, train_clip
 from wag.synthetic.world import DATASET, World, build_world
+from wag.tables import variant_name
 
-CACHE_VERSION = 5
+CACHE_VERSION = 6  # 6: counts and evaluation through the public study stages; variant names from wag.tables
 COUNT_TYPES = ("truth", "text", "image", "integrated")
 
 
@@ -58,81 +62,92 @@ def load_model(trained: TrainedModel, label: str):
     return load_clip(trained.name, source=label)
 
 
-def evaluate(world: World, trained: TrainedModel, *, label: str, retrieval: bool = True) -> pd.DataFrame:
-    """Per-concept zero-shot accuracy on the world's class-balanced test folder (+ retrieval recall@k)."""
-    from wag.evaluate.datasets import image_folder, load_retrieval
-    from wag.evaluate.retrieval import evaluate_retrieval
-    from wag.evaluate.zeroshot import evaluate_zeroshot
-
-    lm = load_model(trained, label)
-    frames = [evaluate_zeroshot(lm, image_folder(world.test_dir, name=DATASET), prompt="class", dataset_name=DATASET, progress=False)]
-    ann = world.retrieval_dir / "annotations.json"
-    if retrieval and ann.is_file():
-        data = load_retrieval(ann, world.retrieval_dir / "images", name=DATASET, captions_per_image=1)
-        frames.append(evaluate_retrieval(lm, data, concepts=world.names, ks=(1, 5, 10), min_images=3, dataset_name=DATASET, progress=False))
+def evaluate(world: World, trained: TrainedModel, *, label: str, retrieval: bool = True, name: str | None = None) -> pd.DataFrame:
+    """Per-concept zero-shot accuracy on the world's class-balanced test folder (+ retrieval recall@k), by the public
+    zeroshot and retrieval stages of a study of ``world`` with this one checkpoint (``<world>/study/<name>``)."""
+    spec = S.world_study(world, int(world.info["seed"]), models={trained.arch: trained}, pretraining=label, name=name or _slug(label), retrieval=retrieval)
+    S.run(spec, ["zeroshot", "retrieval"] if len(spec.datasets) > 1 else ["zeroshot"])
     cols = ["concept", "dataset", "task", "model", "pretraining", "prompt", "metric", "value"]
-    return pd.concat([f[cols] for f in frames], ignore_index=True)
+    return S.performance(spec, retrieval=retrieval)[cols]
 
 
-#: tagger kind (``experiments.tagger.kind``) -> label used in variant names (``<label>@<threshold>``)
-TAGGER_LABELS = {"trained": "tagger", "clip": "clip"}
+def _slug(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_")
+
+
+#: tagger kind (``experiments.tagger.kind``) -> label used in variant names (``tagger:<label>@<threshold>``)
+TAGGER_LABELS = S.TAGGER_LABELS
 #: label -> what the ``tagger`` column of ``count_quality`` says
-TAGGER_DESCRIPTIONS = {"tagger": "WorldTagger (trained on fresh renders: RAM++ analogue)", "clip": "OpenClipTagger (the headline CLIP model)"}
+TAGGER_DESCRIPTIONS = {"tagger": "WorldTagger (trained on fresh renders: RAM++ analogue; a tagger checkpoint)", "clip": "OpenClipTagger (the headline CLIP model)"}
 
 
 def variant_names(label: str | None, threshold: float) -> dict[str, str]:
     """Count type -> frequencies ``variant`` of the synthetic chain (image/integrated named by tagger and threshold)."""
-    return {"truth": "ground truth", "text": "phrase", "image": f"{label}@{threshold}", "integrated": f"integrated@{threshold}"}
+    out = {"truth": "ground truth", "text": variant_name("text", text="phrase")}
+    if label is not None:
+        out |= {"image": variant_name("image", tagger=label, threshold=threshold), "integrated": variant_name("integrated", tagger=label, threshold=threshold)}
+    return out
 
 
-def make_tagger(kind: str, world: World, sp: SyntheticParams, model: TrainedModel, seed: int) -> tuple[str, object]:
-    """(label, tagger): ``trained`` = the world tagger (RAM++ analogue), ``clip`` = OpenClipTagger on ``model``."""
-    from wag.evaluate.tagger import OpenClipTagger
-    from wag.synthetic.tagger import train_world_tagger
-
+def world_studies(sp: SyntheticParams, world: World, seed: int, models: dict[int, TrainedModel] | None = None) -> tuple[StudySpec, StudySpec | None]:
+    """(main study, CLIP-tagger study) of a world: the main one with the profile's tagger and the ``models`` (width ->
+    checkpoint), the second (only when the profile's tagger is the trained one and a headline model is given) tags
+    with the headline model's zero-shot tagger, for the quality comparison."""
+    kind = sp.experiments.tagger.kind
+    hw = (models or {}).get(sp.model.headline_width)
     if kind == "trained":
-        return TAGGER_LABELS[kind], train_world_tagger(world, sp.experiments.tagger, seed, threads=sp.train.threads)
-    return TAGGER_LABELS[kind], OpenClipTagger(load_model(model, "tagger"), world.names, batch_size=512)
+        tagger = S.trained_tagger(sp, world, seed)
+    elif hw is not None:
+        tagger = S.clip_tagger(sp, hw)
+    else:
+        raise ValueError("experiments.tagger.kind 'clip' tags with the headline model: train it first")
+    main = S.world_study(world, seed, models={S.model_name(w): m for w, m in (models or {}).items()}, tagger=tagger)
+    clip = None
+    if kind == "trained" and hw is not None:
+        clip = S.world_study(world, seed, tagger=S.clip_tagger(sp, hw), name=f"clip-tagger-{_slug(hw.path.parent.name)}", retrieval=False)
+    return main, clip
 
 
-def count_world(world: World, taggers: dict[str, object], threshold: float, *, progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Counts of the world's corpus (frequencies contract + ``true_count``) and their quality vs ground truth.
+def count_world(world: World, study: StudySpec, threshold: float, *, compare: StudySpec | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Counts of the world's corpus (frequencies contract + ``true_count``) and their quality vs ground truth, from
+    the tables the public stages wrote into ``study`` (count, tag, integrate, misalignment; run here if stale).
 
-    Text: ``wag.frequency.count_captions`` (phrase variant) on the WebDataset shards. Image: the first of
-    ``taggers`` (label -> :class:`wag.frequency.tagging.Tagger`) on the shards' images, hit if its score
-    ≥ ``threshold`` (variant ``<label>@<threshold>``); the other taggers only add quality rows.
-    Integrated: text ∩ image hits per sample. ``truth``: the true image count. Quality rows:
-    precision/recall of the sample-level hits and Spearman ρ of the counts, each against its own ground
-    truth (captions, images, both), plus each tagger's hit quality at other thresholds (cf. App. F).
+    Text: the ``phrase`` hits of the count stage. Image: the study's tagger, hit if its score ≥ ``threshold``.
+    Integrated: the integrate stage's hits (text ∩ image per sample). ``truth``: the true image count. On top,
+    from the world's ground truth: precision/recall of the sample-level hits and Spearman ρ of the counts, each
+    against its own truth (captions, images, both), plus each tagger's hit quality at other thresholds (cf. App. F);
+    ``compare`` is a second study of the world whose tagger only adds quality rows.
     """
-    from wag.concepts import concept_table
-    from wag.corpus import iter_shards
-    from wag.frequency import count_captions
     from wag.frequency.audit import hit_quality
-    from wag.frequency.integrated import integrated_counts
     from wag.frequency.misalignment import misalignment
-    from wag.frequency.tagging import image_hits, iter_shard_images
+    from wag.frequency.tagging import image_hits
 
+    tagged = study.tagger.kind != "none"
+    S.run(study, ["count", "integrate", "misalignment"] if tagged else ["count"])
     names = world.names
-    table = concept_table(names, dataset=DATASET, task="classification")
-    res = count_captions([str(p) for p in world.shards], table, variant="phrase", fmt="wds", progress=progress, pretraining=DATASET)
     meta = world.metadata()
     truth = {
         "text": _pairs(meta["sample_id"], meta["caption_concepts"]),
         "image": _pairs(meta["sample_id"], meta["image_concepts"]),
     }
     truth["integrated"] = truth["text"].merge(truth["image"], on=["concept", "sample_id"])
-    hits = {"text": res.hits[["concept", "sample_id"]].drop_duplicates()}
-    info: dict = {"failures": res.failures}
-    all_tags = {label: t.tag(iter_shard_images(iter_shards([str(p) for p in world.shards], fmt="wds"))) for label, t in taggers.items()}
-    label = next(iter(taggers), None)
+    text = S.table(study, "count/hits.parquet")
+    hits = {"text": text.loc[text["variant"] == "phrase", ["concept", "sample_id"]].drop_duplicates(ignore_index=True)}
+    info: dict = {"failures": []}
+    label = study.tagger_label if tagged else None
+    all_tags: dict[str, pd.DataFrame] = {}
     if label is not None:
-        tags = all_tags[label]
+        tags = S.table(study, "tag/tags.parquet")
+        all_tags[label] = tags
         hits["image"] = image_hits(tags, threshold)
-        hits["integrated"] = hits["text"].merge(hits["image"], on=["concept", "sample_id"])
-        integ = integrated_counts(hits["text"], tags, threshold=threshold, concepts=names, text_ids=meta["sample_id"])
-        if not (integ.set_index("concept")["count"] == hits["integrated"]["concept"].value_counts().reindex(names, fill_value=0)).all():
-            raise RuntimeError("integrated counts of wag.frequency disagree with the text ∩ image hits; report this bug")
+        integ = S.table(study, "integrate/hits.parquet")
+        hits["integrated"] = integ.loc[integ["variant"] == variant_name("integrated", tagger=label, threshold=threshold), ["concept", "sample_id"]]
+        both = hits["text"].merge(hits["image"], on=["concept", "sample_id"])
+        if len(both) != len(hits["integrated"]) or len(both.merge(hits["integrated"], on=["concept", "sample_id"])) != len(both):
+            raise RuntimeError("integrated hits of the study's integrate stage disagree with the text ∩ image hits; report this bug")
+    if compare is not None and compare.tagger.kind != "none":
+        S.run(compare, ["tag"])
+        all_tags.setdefault(compare.tagger_label, S.table(compare, "tag/tags.parquet"))
     gt = world.ground_truth().set_index("concept")
     rows, qual = [], []
     true_col = {"truth": "image_count", "text": "caption_count", "image": "image_count", "integrated": "matched_count"}
@@ -159,11 +174,13 @@ def count_world(world: World, taggers: dict[str, object], threshold: float, *, p
         for t in sorted({0.5, 0.7, 0.9, 0.99} - ({threshold} if lab == label else set())):
             est = image_hits(lab_tags, t)
             cnt = est["concept"].value_counts().reindex(names, fill_value=0)
-            qual.append(quality("image", f"{lab}@{t}", lab, est, truth["image"], _spearman(cnt.to_numpy(), gt["image_count"].reindex(names).to_numpy())))
-    # the paper's Tab. 3 degree (misaligned pairs / corpus size): from the truth, and from our text hits and tags
+            qual.append(quality("image", variant_name("image", tagger=lab, threshold=t), lab, est, truth["image"],
+                                _spearman(cnt.to_numpy(), gt["image_count"].reindex(names).to_numpy())))
+    # the paper's Tab. 3 degree (misaligned pairs / corpus size): from the truth, and from the study's misalignment stage
     info["true_misaligned"] = misalignment(truth["text"], truth["image"].assign(score=1.0), threshold=0.5, n_samples=len(meta))["degree_fixed"]
     if label is not None:
-        info["estimated_misaligned"] = misalignment(hits["text"], tags, threshold=threshold, n_samples=len(meta))["degree_fixed"]
+        mis = S.table(study, "misalignment/misalignment.parquet")
+        info["estimated_misaligned"] = float(mis.loc[mis["image_variant"] == variants["image"], "degree_fixed"].iloc[0])
     return pd.DataFrame(rows), pd.DataFrame(qual), info
 
 
@@ -224,6 +241,25 @@ def world_for(sp: SyntheticParams, seed: int, *, counts: list[int] | None = None
     return build_world(type(sp.world).model_validate(wp.model_dump()), seed, progress=progress)
 
 
+def seed_study(sp: SyntheticParams, seed: int, *, progress: bool = False, timings: list[dict] | None = None
+               ) -> tuple[World, dict[int, TrainedModel], StudySpec, StudySpec | None]:
+    """The world of ``seed``, its CLIP checkpoints (one per width) and its studies (:func:`world_studies`).
+
+    Every notebook and experiment that needs seed ``seed``'s world, models or counts goes through here, so they
+    share one world folder, one set of checkpoints and one study folder (``<world>/study/main``)."""
+    tm: list[dict] = [] if timings is None else timings
+    w = _timed(tm, f"world seed {seed}", world_for, sp, seed, progress=progress)
+    models = {width: _timed(tm, f"train w{width} seed {seed}", train_clip, w, width, sp.train, seed, progress=progress)
+              for width in sp.model.widths_for(seed)}
+    main, clip = _timed(tm, f"tagger seed {seed}", world_studies, sp, w, seed, models)
+    return w, models, main, clip
+
+
+def _study_performance(spec: StudySpec) -> pd.DataFrame:
+    S.run(spec, ["zeroshot", "retrieval"] if len(spec.datasets) > 1 else ["zeroshot"])
+    return S.performance(spec)
+
+
 def run_headline(sp: SyntheticParams, *, progress: bool = False, refresh: bool = False) -> Headline:
     """Worlds × seeds, models × widths, counts, evaluation and fits (cached by the params)."""
     names = ["counts", "count_quality", "performance", "timings"]
@@ -232,18 +268,12 @@ def run_headline(sp: SyntheticParams, *, progress: bool = False, refresh: bool =
         timings: list[dict] = []
         counts, qual, perf = [], [], []
         for seed in sp.experiments.seeds:
-            w = _timed(timings, f"world seed {seed}", world_for, sp, seed, progress=progress)
-            models = {}
-            for width in sp.model.widths_for(seed):
-                models[width] = _timed(timings, f"train w{width} seed {seed}", train_clip, w, width, sp.train, seed, progress=progress)
-                p = _timed(timings, f"evaluate w{width} seed {seed}", evaluate, w, models[width], label=f"{DATASET}-s{seed}")
-                perf.append(p.assign(seed=seed, width=width, loss=sp.train.loss))
-            hw = models[sp.model.headline_width]
-            # the profile's tagger first (its hits make the image/integrated counts), then the headline model's
-            # own zero-shot tagger for comparison (quality rows only)
-            kinds = dict.fromkeys([sp.experiments.tagger.kind, "clip"])
-            taggers = dict(_timed(timings, f"tagger {k} seed {seed}", make_tagger, k, w, sp, hw, seed) for k in kinds)
-            f, q, info = _timed(timings, f"count seed {seed}", count_world, w, taggers, sp.experiments.tagger_threshold)
+            w, models, main, clip = seed_study(sp, seed, progress=progress, timings=timings)
+            width_of = {S.model_name(width): width for width in models}
+            p = _timed(timings, f"study stages zeroshot, retrieval seed {seed}", _study_performance, main)
+            perf.append(p.assign(seed=seed, width=p["model"].map(width_of), loss=sp.train.loss))
+            f, q, info = _timed(timings, f"study stages count, tag, integrate, misalignment seed {seed}", count_world, w, main,
+                                sp.experiments.tagger_threshold, compare=clip)
             counts.append(f.assign(seed=seed))
             qual.append(q.assign(seed=seed, true_misaligned=info["true_misaligned"], estimated_misaligned=info.get("estimated_misaligned")))
         return {"counts": pd.concat(counts, ignore_index=True), "count_quality": pd.concat(qual, ignore_index=True),
@@ -323,12 +353,14 @@ def _acc(world: World, trained: TrainedModel, label: str) -> pd.Series:
 
 
 def _base(sp: SyntheticParams) -> tuple[int, World, TrainedModel, pd.DataFrame]:
+    """The first seed's world, headline model and ground truth with its accuracy, from the shared study of that seed."""
     seed = sp.experiments.seeds[0]
-    w = world_for(sp, seed)
-    m = train_clip(w, sp.model.headline_width, sp.train, seed, progress=False)
+    w, models, main, _ = seed_study(sp, seed)
+    perf = _study_performance(main)
+    acc = perf[(perf["task"] == "classification") & (perf["model"] == S.model_name(sp.model.headline_width))].set_index("concept")["value"]
     gt = w.ground_truth()
-    gt["accuracy"] = gt["concept"].map(_acc(w, m, f"{DATASET}-s{seed}"))
-    return seed, w, m, gt
+    gt["accuracy"] = gt["concept"].map(acc)
+    return seed, w, models[sp.model.headline_width], gt
 
 
 def run_intervention(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFrame:
@@ -473,11 +505,10 @@ def run_similarity_control(sp: SyntheticParams, *, refresh: bool = False) -> tup
         acc2 = _acc(w, m2, f"{DATASET}-s{seed}-simcontrol")
         meta = w.metadata()
         kept_ids = set(meta["sample_id"].iloc[keep])
-        from wag.concepts import concept_table
-        from wag.frequency import count_captions
-
-        res = count_captions([str(p) for p in w.shards], concept_table(w.names, dataset=DATASET, task="classification"), variant="phrase", fmt="wds", progress=False)
-        hits = res.hits
+        main = seed_study(sp, seed)[2]
+        S.run(main, ["count"])  # the shared study's text hits (phrase), counted on the kept samples only
+        hits = S.table(main, "count/hits.parquet")
+        hits = hits[hits["variant"] == "phrase"]
         before = hits["concept"].value_counts()
         after = hits[hits["sample_id"].isin(kept_ids)]["concept"].value_counts()
         out = gt[["concept", "accuracy"]].rename(columns={"accuracy": "accuracy_before"})
@@ -620,3 +651,63 @@ def run_t2i_experiment(sp: SyntheticParams, *, refresh: bool = False) -> tuple[p
     info = cached_table("synthetic/t2i-info", parts, lambda: pd.DataFrame([info_store]) if info_store else pd.DataFrame([{"note": "cached"}]),
                         refresh=bool(info_store))
     return df, info
+
+
+# --------------------------------------------------------------------------------------- notebook 2 check
+
+
+def count_check(sp: SyntheticParams, seed: int, variants: list[str], thresholds: list[float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The world's counts checked against its truth (notebook 2), from the shared study of seed ``seed``'s world.
+
+    The count and tag stages of ``<world>/study/main`` are the ones notebook 4-2's headline reads, so whichever
+    notebook runs first computes them and the other reads them. Returns (precision/recall of each text variant's
+    hits vs the caption concepts; misalignment from our counts with the true image concepts as tags and with the
+    trained tagger per threshold, vs the truth; the tagger's image and integrated hits per threshold: precision,
+    recall and Spearman ρ of counts vs the true image / matched counts).
+    """
+    from wag.frequency.audit import hit_quality
+    from wag.analysis.frequency_demo import accuracy
+    from wag.frequency.integrated import integrated_counts
+    from wag.frequency.misalignment import misalignment
+    from wag.frequency.tagging import image_counts, image_hits
+
+    thresholds = list(thresholds or [0.5, 0.6, 0.7])
+    w = world_for(sp, seed)
+    if sp.experiments.tagger.kind == "trained":  # no CLIP model needed: the same study folder, models declared by 4-2
+        main = S.world_study(w, seed, tagger=S.trained_tagger(sp, w, seed))
+    else:
+        main = seed_study(sp, seed)[2]
+    S.run(main, ["count", "tag"])
+    meta = w.metadata()
+
+    def pairs(col: str) -> pd.DataFrame:
+        e = meta[["sample_id", col]].explode(col).dropna()
+        return pd.DataFrame({"concept": e[col].astype(str).to_numpy(), "sample_id": e["sample_id"].astype(str).to_numpy()})
+
+    truth, true_img = pairs("caption_concepts"), pairs("image_concepts")
+    all_hits = S.table(main, "count/hits.parquet")
+    hits = {v: all_hits.loc[all_hits["variant"] == v, ["concept", "sample_id"]].reset_index(drop=True) for v in variants}
+    text = hits.get("phrase", all_hits.loc[all_hits["variant"] == "phrase", ["concept", "sample_id"]].reset_index(drop=True))
+    tags = S.table(main, "tag/tags.parquet")
+    rows = []
+    for side, txt, tg, ts in [("our phrase counts", text, true_img.assign(score=1.0), [0.5]), ("world truth", truth, true_img.assign(score=1.0), [0.5]),
+                              ("our phrase counts", text, tags, thresholds)]:
+        for t in ts:
+            m = misalignment(txt, tg, threshold=t, n_samples=len(meta))
+            rows.append({"text side": side, "image side": "world truth" if tg is not tags else f"trained tagger@{t:g}",
+                         "misaligned_pairs": m["misaligned_pairs"], "degree_fixed_percent": 100 * m["degree_fixed"],
+                         "degree_extracted_percent": 100 * m["degree_extracted"]})
+    gt = w.ground_truth().set_index("concept")
+    matched = truth.merge(true_img, on=["concept", "sample_id"])
+    sweep = []
+    for t in thresholds:
+        est = image_hits(tags, t)
+        iq = hit_quality(text.merge(est, on=["concept", "sample_id"]), matched)
+        q = hit_quality(est, true_img)
+        img = image_counts(tags, [t], concepts=w.names).set_index("concept")["count"]
+        integ = integrated_counts(text, tags, threshold=t, concepts=w.names, text_ids=meta["sample_id"]).set_index("concept")["count"]
+        sweep.append({"threshold": t, "image_hits": q["estimated"], "image_precision": q["precision"], "image_recall": q["recall"],
+                      "image_zero_concepts": int((img == 0).sum()), "spearman_image_vs_truth": float(img.corr(gt["image_count"], method="spearman")),
+                      "integrated_hits": int(integ.sum()), "integrated_precision": iq["precision"], "integrated_recall": iq["recall"],
+                      "spearman_integrated_vs_truth": float(integ.corr(gt["matched_count"], method="spearman"))})
+    return accuracy(hits, truth), pd.DataFrame(rows), pd.DataFrame(sweep)

@@ -1,20 +1,21 @@
 """The synthetic world's image tagger: the analogue of the paper's RAM++ (an independent, supervised tagger).
 
 RAM++ is trained on its own labelled images, not on the pretraining set it tags, and gives a sigmoid
-probability per tag. Here a small multi-label CNN (:func:`wag.synthetic.convnet.small_cnn`, one BCE
+probability per tag. Here a small multi-label CNN (:func:`wag.frequency.checkpoint_tagger.small_cnn`, one BCE
 logit per concept) is trained on *fresh* renders of the world's concept identities (1-3 concepts per
 image, every concept equally often, the world's noise and backgrounds, its own random stream): it
 never sees the pretraining corpus and carries no frequency bias. :class:`WorldTagger` implements the
 :class:`wag.frequency.tagging.Tagger` protocol, so the frequency engine tags the corpus shards with it
 exactly as it would with RAM++ or the open_clip tagger.
 
-Trained taggers are cached (safetensors + JSON) keyed by the world, the params and the seed.
+Trained taggers are cached keyed by the world, the params and the seed, as tagger checkpoint folders
+(:mod:`wag.frequency.checkpoint_tagger`): a study declares one with ``tagger: {kind: checkpoint, model: <folder>}``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from wag.cache import cache_key
 from wag.io import atomic_path, read_json, write_json
 from wag.paths import cache_dir
 from wag.synthetic import generator as gen
-from wag.synthetic.convnet import predict, small_cnn, to_tensor
+from wag.frequency.checkpoint_tagger import CONFIG, CheckpointTagger, small_cnn, to_tensor, write_config
 from wag.synthetic.params import TaggerParams
 from wag.synthetic.world import World
 
@@ -53,35 +54,20 @@ def precision_recall(scores: np.ndarray, labels: np.ndarray, threshold: float) -
     return tp / max(int(hit.sum()), 1), tp / max(int(labels.sum()), 1)
 
 
-class WorldTagger:
-    """A trained multi-label tagger of the world's concepts (``Tagger`` protocol: ``concepts``, ``tag``)."""
+class WorldTagger(CheckpointTagger):
+    """A trained multi-label tagger of the world's concepts: a :class:`CheckpointTagger` of the ``small_cnn`` architecture."""
 
     def __init__(self, net: Any, concepts: Sequence[str], *, info: dict | None = None, batch_size: int = 1024, min_score: float = 0.01) -> None:
-        self.net = net.eval()
-        self.concepts = list(concepts)
-        self.info = dict(info or {})
-        self.batch_size = batch_size
-        self.min_score = min_score
-
-    def scores_array(self, images: np.ndarray) -> np.ndarray:
-        """(N, K) per-concept probabilities of uint8 (N, 32, 32, 3) images."""
-        return 1.0 / (1.0 + np.exp(-predict(self.net, images, self.batch_size)))
-
-    def scores(self, images: Sequence[Any]) -> np.ndarray:
-        """(N, K) probabilities of PIL images (converted to RGB at the world's image size)."""
-        arr = np.stack([np.asarray(im.convert("RGB").resize((gen.IMAGE_SIZE, gen.IMAGE_SIZE))) for im in images]) if len(images) else np.zeros((0, gen.IMAGE_SIZE, gen.IMAGE_SIZE, 3), np.uint8)
-        return self.scores_array(arr)
-
-    def tag(self, samples: Iterable[tuple[str, Any]]) -> pd.DataFrame:
-        """(sample_id, PIL image) pairs -> tags ``sample_id, concept, score`` (scores below ``min_score`` dropped)."""
-        from wag.frequency.tagging import TAG_COLUMNS, _batches, _tag_frame
-
-        parts = [_tag_frame([s for s, _ in b], self.concepts, self.scores([im for _, im in b]), self.min_score) for b in _batches(samples, self.batch_size)]
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
+        super().__init__(net, concepts, image_size=gen.IMAGE_SIZE, info=info, batch_size=batch_size, min_score=min_score)
 
 
 def tagger_key(world: World, tp: TaggerParams, seed: int) -> str:
     return cache_key({"v": TAGGER_VERSION, "world": world.root.name, "tagger": tp.model_dump(), "seed": seed})
+
+
+def tagger_dir(world: World, tp: TaggerParams, seed: int) -> Path:
+    """The cached tagger checkpoint folder of ``world``, ``tp`` and ``seed``."""
+    return cache_dir() / "synthetic" / "taggers" / tagger_key(world, tp, seed)
 
 
 def train_world_tagger(world: World, tp: TaggerParams, seed: int, *, threads: int = 1, out_dir: str | Path | None = None) -> WorldTagger:
@@ -92,12 +78,15 @@ def train_world_tagger(world: World, tp: TaggerParams, seed: int, *, threads: in
 
     from wag.synthetic.train import deterministic_training
 
-    out = Path(out_dir) if out_dir is not None else cache_dir() / "synthetic" / "taggers" / tagger_key(world, tp, seed)
+    out = Path(out_dir) if out_dir is not None else tagger_dir(world, tp, seed)
     k = len(world.names)
     if (out / WEIGHTS).is_file() and (out / "info.json").is_file():
         net = small_cnn(k, tp.width)
         net.load_state_dict(load_file(str(out / WEIGHTS)))
-        return WorldTagger(net, world.names, info=read_json(out / "info.json"))
+        info = read_json(out / "info.json")
+        if not (out / CONFIG).is_file():  # cached before tagger checkpoints had a config
+            write_config(out, world.names, arch="small_cnn", width=tp.width, image_size=gen.IMAGE_SIZE, info=info)
+        return WorldTagger(net, world.names, info=info)
     rng = np.random.default_rng([world.info["seed"], 4242, seed])  # the tagger's own stream: never the corpus
     images, labels = labelled_renders(world, tp.per_concept, rng)
     x, y = to_tensor(images), torch.from_numpy(labels.astype(np.float32))
@@ -126,5 +115,6 @@ def train_world_tagger(world: World, tp: TaggerParams, seed: int, *, threads: in
     with atomic_path(out / WEIGHTS) as tmp:
         save_file({n: v.detach().contiguous() for n, v in net.state_dict().items()}, str(tmp))
     write_json(out / "info.json", info)
+    write_config(out, world.names, arch="small_cnn", width=tp.width, image_size=gen.IMAGE_SIZE, info=info)  # last: a complete tagger checkpoint
     tagger.info = info
     return tagger

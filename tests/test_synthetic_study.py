@@ -1,0 +1,106 @@
+"""The synthetic world as a study: its experiments run the public stages, and notebooks share the study folder."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from wag.io import read_json
+
+
+@pytest.fixture(scope="module")
+def sp():
+    from wag.params import load_profile
+
+    ci = load_profile("ci").synthetic  # the ci world with 8 training steps to stay fast
+    return ci.model_copy(update={"train": ci.train.model_copy(update={"steps": 8, "warmup": 2}),
+                                 "experiments": ci.experiments.model_copy(update={"seeds": [0], "n_boot": 20})})
+
+
+@pytest.fixture(scope="module")
+def shared(sp, tmp_path_factory):
+    """Notebook 2's check, then notebook 4-2's headline, on one cache (as `make reproduce` runs them)."""
+    from wag.analysis import synthetic_experiments as E
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("WAG_CACHE", str(tmp_path_factory.mktemp("cache")))
+    check = E.count_check(sp, 0, ["phrase", "lowercased"], [0.5, 0.7])
+    w, models, main, clip = E.seed_study(sp, 0)
+    before = {s: read_json(main.output_path / "records" / f"{s}.json") for s in ("count", "tag")}
+    h = E.run_headline(sp)
+    yield {"check": check, "world": w, "models": models, "main": main, "clip": clip, "before": before, "headline": h}
+    mp.undo()
+
+
+def test_the_world_is_declared_as_a_study_of_user_files(shared):
+    main, w = shared["main"], shared["world"]
+    assert main.corpus.format == "wds" and main.tagger.kind == "checkpoint"
+    assert (w.root / "concepts.txt").read_text().split() == w.names
+    assert [m.model.split("@")[0] for m in main.models] == ["wag-synth-w32"]
+    assert {d.kind for d in main.datasets} == {"imagefolder", "retrieval"}
+    assert main.output_path == w.root / "study" / "main"
+
+
+def test_headline_reuses_the_count_and_tag_stages_notebook_2_ran(shared):
+    main = shared["main"]
+    for stage, rec in shared["before"].items():
+        assert read_json(main.output_path / "records" / f"{stage}.json")["finished"] == rec["finished"], stage
+    for stage in ("integrate", "misalignment", "zeroshot", "retrieval"):
+        assert (main.output_path / "records" / f"{stage}.json").is_file(), stage
+
+
+def test_headline_counts_are_the_public_engines_counts(shared):
+    from wag.concepts import concept_table
+    from wag.corpus import iter_shards
+    from wag.frequency import count_captions
+    from wag.frequency.tagging import image_hits, iter_shard_images
+    from wag.synthetic.tagger import train_world_tagger
+    from wag.synthetic.world import DATASET
+
+    w, h = shared["world"], shared["headline"]
+    res = count_captions([str(p) for p in w.shards], concept_table(w.names, dataset=DATASET, task="classification"), variant="phrase", fmt="wds", progress=False)
+    text = h.counts[h.counts["method"] == "text"].set_index("concept")["count"]
+    assert text.to_dict() == res.hits["concept"].value_counts().reindex(w.names, fill_value=0).to_dict()
+    main = shared["main"]
+    tags = pd.read_parquet(main.output_path / "tag" / "tags.parquet")
+    tagger = train_world_tagger(w, _tagger_params(main), 0)  # cached: the same checkpoint the study declared
+    direct = tagger.tag(iter_shard_images(iter_shards([str(p) for p in w.shards], fmt="wds")))
+    pd.testing.assert_frame_equal(tags.reset_index(drop=True), direct.reset_index(drop=True), check_dtype=False)
+    th = float(h.counts.loc[h.counts["method"] == "image", "variant"].iloc[0].rsplit("@", 1)[1])
+    img = h.counts[h.counts["method"] == "image"].set_index("concept")["count"]
+    assert img.to_dict() == image_hits(direct, th)["concept"].value_counts().reindex(w.names, fill_value=0).to_dict()
+
+
+def _tagger_params(main):
+    from wag.params import load_profile
+
+    return load_profile("ci").synthetic.experiments.tagger
+
+
+def test_variant_names_come_from_the_one_function(shared):
+    from wag.tables import parse_variant
+
+    h = shared["headline"]
+    for v in set(h.counts.loc[h.counts["method"] != "truth", "variant"]):
+        parse_variant(v)  # raises on a hand-made name
+    assert set(h.count_quality["variant"]) >= {"tagger:clip@0.5", "tagger:tagger@0.9"}
+
+
+def test_notebook_2_check_reads_the_shared_study(shared):
+    acc, mis, sweep = shared["check"]
+    assert set(acc["variant"]) == {"phrase", "lowercased"}
+    assert (acc["precision"] >= 0.99).all() and (acc["recall"] >= 0.99).all()
+    assert sweep["threshold"].tolist() == [0.5, 0.7]
+    assert (sweep["image_hits"].diff().dropna() <= 0).all()  # fewer image hits at a higher threshold
+    assert "trained tagger@0.7" in set(mis["image side"])
+
+
+def test_experiment_accuracy_runs_the_zeroshot_stage(shared):
+    from wag.analysis import synthetic_experiments as E
+
+    w, m = shared["world"], shared["models"][32]
+    acc = E._acc(w, m, "synthetic-s0-check")
+    h = shared["headline"]
+    head = h.performance[(h.performance["task"] == "classification")].set_index("concept")["value"]
+    assert acc.sort_index().to_dict() == pytest.approx(head.sort_index().to_dict())  # same checkpoint, same test folder
+    assert (w.root / "study" / "synthetic-s0-check" / "records" / "zeroshot.json").is_file()
