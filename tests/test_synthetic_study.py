@@ -126,3 +126,36 @@ def test_letitwag_runs_the_public_stage_on_the_studys_own_counts(shared, sp):
     row = lw.iloc[0]
     assert 0 <= row["letitwag_accuracy"] <= row["letitwag_accuracy_k_way"] + 1e-9  # K-way is never easier than k-way on the same images
     assert row["chance_k_way"] == pytest.approx(1 / row["letitwag_classes"])
+
+
+def test_similarity_control_counts_the_filtered_corpus_by_the_count_stage(shared, sp):
+    from wag.analysis import synthetic_experiments as E
+
+    df, _ = E.run_similarity_control(sp)
+    w, main = shared["world"], shared["main"]
+    frac = sp.experiments.similarity.remove_fraction
+    dropped = (w.root / "similarity" / f"exclude-{frac:g}-s0.txt").read_text().split()
+    n = len(w.metadata())
+    assert len(dropped) == round(frac * n) and len(set(dropped)) == len(dropped)
+    filt = w.root / "study" / f"simcontrol-{frac:g}"
+    info = read_json(filt / "count" / "corpus.json")
+    assert info["n_captions"] == n - len(dropped) and info["excluded"] == len(dropped)
+    assert (filt / "records" / "zeroshot.json").is_file()
+    # the count stage's counts of the filtered corpus = the full corpus's hits on the kept samples only
+    hits = pd.read_parquet(main.output_path / "count" / "hits.parquet")
+    hits = hits[(hits["variant"] == "phrase") & ~hits["sample_id"].isin(set(dropped))]
+    expect = df["concept"].map(hits["concept"].value_counts()).fillna(0).astype(int)
+    assert df["count_after"].tolist() == expect.tolist()
+    assert (df["count_after"] <= df["count_before"]).all() and df["count_after"].sum() < df["count_before"].sum()
+    assert not pd.read_parquet(filt / "count" / "hits.parquet")["sample_id"].isin(set(dropped)).any()
+
+
+def test_corpus_exclude_file_must_exist(tmp_path):
+    from wag.study.spec import CorpusSpec, StudySpec
+    from wag.study.stages import StudyError, excluded_ids
+
+    spec = StudySpec(name="x", root=str(tmp_path), corpus=CorpusSpec(name="c", shards=["a.tar"], exclude="gone.txt"))
+    with pytest.raises(StudyError, match="exclude"):
+        excluded_ids(spec)
+    (tmp_path / "gone.txt").write_text("a\n\nb \n")
+    assert excluded_ids(spec) == {"a", "b"}

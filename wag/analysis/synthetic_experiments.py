@@ -21,7 +21,8 @@ from scipy import stats
 
 from wag.cache import cached_table
 from wag.concepts import NORMALIZER_VERSION
-from wag.study.spec import DatasetSpec, LetItWagOptions, StudySpec
+from wag.io import write_text
+from wag.study.spec import DatasetSpec, LetItWagOptions, ModelSpec, StudySpec, TaggerSpec
 from wag.synthetic import study as S
 from wag.synthetic.params import SyntheticParams, TrainParams
 from wag.synthetic.train import TrainedModel, arch_name, train_clip
@@ -485,6 +486,9 @@ def _embed_arrays(lm, images: np.ndarray, batch: int = 1024):
 def run_similarity_control(sp: SyntheticParams, *, refresh: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """§4.1 analogue: drop the pretraining images nearest (embedding cosine) to any test image, retrain, refit.
 
+    The removal is the world's intervention: it writes the removed sample ids to ``<world>/similarity/exclude-*.txt``
+    and declares the filtered corpus as a study (``study.corpus.exclude``, ``<world>/study/simcontrol-<fraction>``) with
+    the retrained checkpoint, so the public count stage counts the kept samples and the zeroshot stage evaluates it.
     Returns (per-concept table with counts and accuracy before/after, fits of both).
     """
     from wag.evaluate.datasets import image_folder
@@ -501,27 +505,36 @@ def run_similarity_control(sp: SyntheticParams, *, refresh: bool = False) -> tup
         for a in range(0, len(train), 4096):
             sim[a : a + 4096] = (train[a : a + 4096] @ test.T).max(dim=1).values.numpy()
         n_drop = int(round(frac * len(sim)))
-        keep = np.sort(np.argsort(sim, kind="stable")[: len(sim) - n_drop])
+        order = np.argsort(sim, kind="stable")
+        keep, drop = np.sort(order[: len(sim) - n_drop]), np.sort(order[len(sim) - n_drop :])
+        # the intervention the world adds: the most test-similar samples as an exclusion list a user would hand the study
+        exclude = f"similarity/exclude-{frac:g}-s{seed}.txt"
+        write_text(w.root / exclude, "".join(f"{sid}\n" for sid in w.metadata()["sample_id"].iloc[drop].astype(str)))
         m2 = train_clip(w, sp.model.headline_width, sp.train, seed, subset=keep, progress=False)
-        acc2 = _acc(w, m2, f"{DATASET}-s{seed}-simcontrol")
-        meta = w.metadata()
-        kept_ids = set(meta["sample_id"].iloc[keep])
         main = seed_study(sp, seed)[2]
-        S.run(main, ["count"])  # the shared study's text hits (phrase), counted on the kept samples only
-        hits = S.table(main, "count/hits.parquet")
-        hits = hits[hits["variant"] == "phrase"]
-        before = hits["concept"].value_counts()
-        after = hits[hits["sample_id"].isin(kept_ids)]["concept"].value_counts()
+        name = S.model_name(sp.model.headline_width)
+        filt = main.model_copy(update={
+            "name": f"{DATASET}-simcontrol-s{seed}", "output": f"study/simcontrol-{frac:g}", "concepts": [], "tagger": TaggerSpec(kind="none"),
+            "corpus": main.corpus.model_copy(update={"exclude": exclude}),
+            "models": [ModelSpec(name=name, model=m2.name, pretraining=S.pretraining_name(seed, "-simcontrol"))],
+            "datasets": [d for d in main.datasets if d.task == "classification"],
+            "stages": main.stages.model_copy(update={"count": main.stages.count.model_copy(update={"variants": ["phrase"]})})})
+        S.run(main, ["count"])  # counts of the full corpus (the shared study), and of the filtered one by the public count stage
+        S.run(filt, ["count", "zeroshot"])
+        before = S.table(main, "count/frequencies.parquet")
+        after = S.table(filt, "count/frequencies.parquet")
+        acc2 = S.table(filt, "zeroshot/performance.parquet").drop_duplicates("concept").set_index("concept")["value"]
+        count_of = lambda f: f[f["variant"] == "phrase"].drop_duplicates("concept").set_index("concept")["count"]  # noqa: E731
         out = gt[["concept", "accuracy"]].rename(columns={"accuracy": "accuracy_before"})
-        out["count_before"] = out["concept"].map(before).fillna(0).astype(int)
-        out["count_after"] = out["concept"].map(after).fillna(0).astype(int)
+        out["count_before"] = out["concept"].map(count_of(before)).fillna(0).astype(int)
+        out["count_after"] = out["concept"].map(count_of(after)).fillna(0).astype(int)
         out["accuracy_after"] = out["concept"].map(acc2)
         out["removed_fraction"] = frac
         out["max_similarity_threshold"] = float(np.sort(sim)[len(sim) - n_drop - 1]) if n_drop else float("nan")
         out["seed"] = seed
         return out
 
-    df = cached_table("synthetic/similarity", _parts(sp, kind="similarity"), compute, refresh=refresh)
+    df = cached_table("synthetic/similarity", _parts(sp, kind="similarity", via="study-stage"), compute, refresh=refresh)
     long = pd.concat(
         [
             pd.DataFrame({"concept": df["concept"], "count": df["count_before"], "value": df["accuracy_before"], "model": "full corpus"}),
