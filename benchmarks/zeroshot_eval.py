@@ -10,6 +10,7 @@ accuracy helper), so its zero_shot_classifier + run_classification stages are ti
 from its logits. Needs requirements-bench.txt (clip-benchmark).
 
     .venv/bin/python benchmarks/zeroshot_eval.py [--classes 10 --per-class 100 --size 64 --batch-size 128 --repeats 3]
+    .venv/bin/python benchmarks/zeroshot_eval.py --arch ViT-B-32 --classes 4 --per-class 16 --size 256 --batch-size 32
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=64, help="side of the generated PNG images (the model sees 32 px)")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--arch", default="tiny", help="'tiny' (wag's tiny ViT, 32 px) or an open_clip architecture with random weights at its real input size, e.g. ViT-B-32")
     args = ap.parse_args()
+    load_before = os.getloadavg()[0]
 
     import torch
 
@@ -84,7 +87,16 @@ def main() -> None:
     classes = [f"class{i:02d}" for i in range(args.classes)]
     root = make_image_folder(work / "data", classes, args.per_class, size=args.size)
     n = args.classes * args.per_class
-    model = load_clip(f"{TINY_ARCH}@{save_tiny_checkpoint(work / 'tiny.safetensors')}")
+    if args.arch == "tiny":
+        model = load_clip(f"{TINY_ARCH}@{save_tiny_checkpoint(work / 'tiny.safetensors')}")
+    else:
+        import open_clip
+
+        from wag.evaluate.models import _finish
+
+        net, _, preprocess = open_clip.create_model_and_transforms(args.arch)  # random weights: speed does not depend on them
+        model = _finish(net, preprocess, open_clip.get_tokenizer(args.arch), "cpu", name=args.arch, arch=args.arch, pretrained=None,
+                        backbone=args.arch, source="random", fingerprint=f"{args.arch}-random")
     templates = templates_for("cifar10")
 
     def run_cb() -> float:
@@ -111,8 +123,10 @@ def main() -> None:
             times[label].append(time.perf_counter() - t0)
 
     base = statistics.median(times["clip_benchmark"])
-    print(f"\nzero-shot evaluation, {n} images ({args.classes} classes, {args.size}px PNG -> 32px), batch {args.batch_size}, "
-          f"{len(templates)} templates, tiny ViT, CPU threads {torch.get_num_threads()}, median of {args.repeats}")
+    side = model.preprocess.transforms[0].size
+    print(f"\nzero-shot evaluation, {n} images ({args.classes} classes, {args.size}px PNG -> {side}px), batch {args.batch_size}, "
+          f"{len(templates)} templates, {args.arch}{' (random weights)' if args.arch != 'tiny' else ''}, CPU threads {torch.get_num_threads()}, "
+          f"median of {args.repeats} interleaved rounds; machine load (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
     print(f"{'method':<22}{'seconds':>9}{'images/s':>11}{'vs clip_benchmark':>19}{'accuracy':>10}")
     for label, ts in times.items():
         med = statistics.median(ts)

@@ -233,6 +233,16 @@ def _input_checksums(profile: Profile) -> dict[str, dict[str, str] | str]:
     return out
 
 
+def run_stale_study(profile: Profile, *, progress: bool = True) -> list[dict[str, str]] | None:
+    """Run the stale and missing stages of the profile's ``study:`` section (none: nothing to do); the final status rows."""
+    if profile.study is None:
+        return None
+    from wag.study.run import run_study
+
+    log = print if progress else (lambda *_: None)
+    return run_study(profile.study, progress=progress, log=log).to_dict("records")
+
+
 def run_notebooks(
     profile_name: str,
     *,
@@ -248,7 +258,8 @@ def run_notebooks(
     the profile's ``figures_dir``), executed notebooks to ``out/notebooks`` (default: ``runs/<profile>/``),
     the manifest beside them. When the released files cannot be had, the cells tagged ``released-files``
     are skipped (as the tests do) and the figures and tables they would have written are listed as not
-    produced, with the reason, in each run, the manifest and ``figures/README.md``.
+    produced, with the reason, in each run, the manifest and ``figures/README.md``. A profile with a ``study:``
+    section first runs the study's stale and missing stages (:func:`run_stale_study`).
     """
     import papermill as pm
     from tqdm.auto import tqdm
@@ -269,6 +280,7 @@ def run_notebooks(
     run_dir.mkdir(parents=True, exist_ok=True)
     kernel = ensure_kernel()
     started = _dt.datetime.now(_dt.timezone.utc)
+    study = run_stale_study(profile, progress=progress)  # the notebooks read the study's tables: bring them up to date first
     results: list[NotebookRun] = []
     bar = tqdm(names, desc=f"reproduce [{profile.name}]", unit="notebook", disable=not progress)
     for name in bar:
@@ -306,6 +318,7 @@ def run_notebooks(
             "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "figures": str(fig_root),
             "notebooks": [asdict(r) for r in results],
+            "study": study,
             "notebook_seconds_total": round(sum(r.seconds for r in results), 2),
             "environment": environment(),
             "inputs": _input_checksums(profile),

@@ -18,7 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from wag.errors import WagError
-from wag.evaluate.features import text_classifier
+from wag.evaluate.features import prefetched, text_classifier
 from wag.frequency.tagging import BACKGROUND_PROMPT, TAG_COLUMNS, _batches, _tag_frame
 
 
@@ -26,7 +26,8 @@ class OpenClipTagger:
     """Zero-shot multi-label tagger on an open_clip model (``wag.evaluate.models.load_clip`` result).
 
     ``descriptions``: concept -> texts (e.g. the paper's ``gpt_descriptions/``); concepts without
-    descriptions use ``templates``. ``min_score`` drops tiny scores to keep the table small.
+    descriptions use ``templates``. ``min_score`` drops tiny scores to keep the table small; ``loader_threads``
+    threads decode and preprocess the next batches while the model encodes the current one.
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class OpenClipTagger:
         batch_size: int = 64,
         min_score: float = 0.01,
         progress: bool = False,
+        loader_threads: int = 0,
     ) -> None:
         if not concepts:
             raise WagError("OpenClipTagger needs at least one concept")
@@ -47,6 +49,7 @@ class OpenClipTagger:
         self.batch_size = batch_size
         self.min_score = min_score
         self.progress = progress
+        self.loader_threads = loader_threads
         descriptions = descriptions or {}
         prompts = [list(descriptions.get(c) or [t.format(c) for t in templates]) for c in self.concepts]
         with torch.no_grad():
@@ -54,19 +57,27 @@ class OpenClipTagger:
             scale = getattr(model.model, "logit_scale", None)
             self.scale = float(scale.exp()) if scale is not None else 100.0
 
-    def scores(self, images: Sequence[Any]) -> np.ndarray:
-        """(N, C) probabilities for PIL images."""
-        with torch.no_grad():
-            x = torch.stack([self.model.preprocess(im.convert("RGB")) for im in images]).to(self.model.device)
-            f = self.model.model.encode_image(x).float()
+    def preprocess(self, batch: Sequence[tuple[str, Any]]) -> tuple[list[str], torch.Tensor]:
+        """(ids, image tensor) of a batch of (sample_id, PIL image): decoding and preprocessing, run ahead of the model."""
+        return [s for s, _ in batch], torch.stack([self.model.preprocess(im.convert("RGB")) for _, im in batch])
+
+    def score_tensor(self, x: torch.Tensor) -> np.ndarray:
+        """(N, C) probabilities for a preprocessed image batch."""
+        with torch.inference_mode():
+            f = self.model.model.encode_image(x.to(self.model.device)).float()
             f = f / f.norm(dim=-1, keepdim=True)
             sims = f @ self.text.to(f.device).float()
             z = self.scale * (sims[:, :-1] - sims[:, -1:])
             return torch.sigmoid(z).cpu().numpy()
 
+    def scores(self, images: Sequence[Any]) -> np.ndarray:
+        """(N, C) probabilities for PIL images."""
+        return self.score_tensor(self.preprocess([("", im) for im in images])[1])
+
     def tag(self, samples: Iterable[tuple[str, Any]]) -> pd.DataFrame:
+        """Tags of every sample; ``loader_threads`` threads decode and preprocess the next batches while the model runs."""
         parts = []
-        for batch in tqdm(_batches(samples, self.batch_size), desc="tagging", unit="batch", disable=not self.progress):
-            ids = [s for s, _ in batch]
-            parts.append(_tag_frame(ids, self.concepts, self.scores([im for _, im in batch]), self.min_score))
+        batches = prefetched(_batches(samples, self.batch_size), self.preprocess, self.loader_threads)
+        for ids, x in tqdm(batches, desc="tagging", unit="batch", disable=not self.progress):
+            parts.append(_tag_frame(ids, self.concepts, self.score_tensor(x), self.min_score))
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)

@@ -27,7 +27,7 @@ from wag.schema import StrictModel
 CORPUS_FORMATS = ("parquet", "tsv", "tsv-cc3m", "tsv-cc12m", "tsv-yfcc15m", "jsonl", "wds")  # wag.corpus.FORMATS
 Name = str
 #: The stages of a study, in run order (implemented in :mod:`wag.study.stages`).
-STAGE_NAMES = ("count", "tag", "integrate", "misalignment", "zeroshot", "retrieval", "letitwag")
+STAGE_NAMES = ("count", "tag", "integrate", "misalignment", "zeroshot", "retrieval", "t2i", "letitwag")
 
 
 class StudyError(WagError, ValueError):
@@ -142,6 +142,35 @@ class CountOptions(StrictModel):
     batch_size: int = Field(65_536, ge=1, description="captions per vectorised batch")
 
 
+class TagOptions(StrictModel):
+    """Stage ``tag``: where the tagger runs (the same shape as the count stage's backend)."""
+
+    backend: Literal["threads", "dask"] = Field("threads", description="tagging backend: threads (this process, one shard per thread) or dask (one task per shard)")
+    workers: int = Field(1, ge=1, description="threads, or workers of the local Dask cluster")
+    scheduler: str | None = Field(None, description="Dask scheduler address (backend dask); none → a local cluster of `workers` processes")
+    loader_threads: int = Field(0, ge=0, description="threads decoding and preprocessing images ahead of the model (0: in line; helps only with idle cores)")
+
+
+class T2IOptions(StrictModel):
+    """Stage ``t2i``: generate K images per concept prompt with each declared pipeline and score them."""
+
+    clip_model: str | None = Field(None, description="model that computes CLIP-score: a declared model name or a model spec (default: the first declared model)")
+    templates: list[str] = Field(["a photo of a {c}."], min_length=1, description="prompt templates with {c}; one prompt per template and concept")
+    images_per_prompt: int = Field(4, ge=1, description="K images generated per prompt")
+    steps: int = Field(50, ge=1, description="denoising steps (the paper: 50)")
+    guidance_scale: float = Field(7.5, ge=0, description="classifier-free guidance scale")
+    seed: int = Field(0, description="seed of the first image; image j of a prompt uses seed + j")
+    aesthetic_weights: str | None = Field(None, description="LAION aesthetic predictor weights (safetensors, relative to root); none → no aesthetics")
+    allow_download: bool = Field(False, description="let diffusers download a pipeline named on the hub (default: local files and cache only)")
+
+    @model_validator(mode="after")
+    def _check(self) -> T2IOptions:
+        bad = [t for t in self.templates if "{c}" not in t]
+        if bad:
+            raise ValueError(f"stages.t2i.templates must contain {{c}} (the concept); got {bad}")
+        return self
+
+
 class EvalOptions(StrictModel):
     """Stages ``zeroshot`` and ``retrieval``."""
 
@@ -171,6 +200,8 @@ class StageOptions(StrictModel):
     """Options of the stages."""
 
     count: CountOptions = Field(CountOptions(), description="stage count: caption count variants and backend")
+    tag: TagOptions = Field(TagOptions(), description="stage tag: backend (threads or Dask) and image loader threads")
+    t2i: T2IOptions = Field(T2IOptions(), description="stage t2i: prompts, images per prompt, steps and the CLIP-score model")
     evaluate: EvalOptions = Field(EvalOptions(), description="stages zeroshot and retrieval: prompts, recall@k, device")
     letitwag: LetItWagOptions = Field(LetItWagOptions(), description="stage letitwag: image pool and builder options")
 
@@ -187,7 +218,7 @@ class StudySpec(StrictModel):
     tagger: TaggerSpec = Field(TaggerSpec(), description="image tagger (kind none: text counts only)")
     models: list[ModelSpec] = Field([], description="CLIP models to evaluate")
     datasets: list[DatasetSpec] = Field([], description="downstream test sets")
-    t2i: list[ModelSpec] = Field([], description="text-to-image pipelines (declared; the t2i stage is not run by `wag study run` yet)")
+    t2i: list[ModelSpec] = Field([], description="text-to-image pipelines (diffusers hub name or save_pretrained folder in model:); stage t2i runs when any is declared")
     stages: StageOptions = Field(StageOptions(), description="options of each stage")
 
     @model_validator(mode="after")
@@ -281,6 +312,26 @@ def _model_problem(spec: StudySpec, where: str, value: str) -> str | None:
     return f"{where}: unknown model '{value}'; use a registry name (wag evaluate models), an open_clip ARCH/pretrained-tag or ARCH@path/to/checkpoint"
 
 
+def _t2i_problems(spec: StudySpec) -> list[str]:
+    """Problems of the declared T2I pipelines and their CLIP-score model."""
+    if not spec.t2i:
+        return []
+    problems = []
+    o = spec.stages.t2i
+    for i, m in enumerate(spec.t2i):
+        local = m.model.startswith((".", "/", "~")) or spec.path(m.model).exists()
+        if local and not spec.path(m.model).is_dir():
+            problems.append(f"study.t2i[{i}] ('{m.name}'): pipeline folder {spec.path(m.model)} not found (give a pipeline.save_pretrained() folder or a hub name)")
+    clip = o.clip_model or (spec.models[0].name if spec.models else None)
+    if clip is None:
+        problems.append("study.stages.t2i.clip_model: T2I needs a CLIP model for CLIP-score; declare a model or set stages.t2i.clip_model")
+    elif (p := _model_problem(spec, "study.stages.t2i.clip_model", clip)) is not None:
+        problems.append(p)
+    if o.aesthetic_weights and not spec.path(o.aesthetic_weights).is_file():
+        problems.append(f"study.stages.t2i.aesthetic_weights: {spec.path(o.aesthetic_weights)} not found")
+    return problems
+
+
 def check_inputs(spec: StudySpec) -> list[Path]:
     """Every input a study names exists and every name is known; returns the shard files. One :class:`StudyError` lists all problems."""
     from wag.evaluate.datasets import known_datasets
@@ -332,6 +383,7 @@ def check_inputs(spec: StudySpec) -> list[Path]:
             problems.append(f"{where}: no WebDataset shards (*.tar) in {spec.path(d.path or '')}")
         if d.kind == "retrieval" and d.annotations and not spec.path(d.annotations).is_file():
             problems.append(f"{where}: annotations {spec.path(d.annotations)} not found")
+    problems += _t2i_problems(spec)
     lw = spec.stages.letitwag
     if lw.images:
         p = spec.path(lw.images)

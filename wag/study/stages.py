@@ -3,11 +3,12 @@
 | stage | engine | writes (under the study folder) |
 |---|---|---|
 | count | ``wag.frequency.count_captions`` (every declared variant) | ``concepts.parquet``, ``count/frequencies.parquet``, ``count/hits.parquet``, ``count/corpus.json`` |
-| tag | ``wag.frequency.tagging`` (open_clip zero-shot, RAM++ or a tagger checkpoint) | ``tag/tags.parquet`` (scores), ``tag/frequencies.parquet``, ``tag/hits.parquet`` |
+| tag | ``wag.frequency.tagging`` (open_clip zero-shot, RAM++ or a tagger checkpoint; threads or Dask, shard by shard) | ``tag/tags.parquet`` (scores), ``tag/frequencies.parquet``, ``tag/hits.parquet`` |
 | integrate | ``wag.frequency.integrated.integrated_counts`` | ``integrate/frequencies.parquet``, ``integrate/hits.parquet`` |
 | misalignment | ``wag.frequency.misalignment.misalignment`` | ``misalignment/misalignment.parquet`` |
 | zeroshot | ``wag.evaluate.zeroshot.evaluate_zeroshot`` | ``zeroshot/performance.parquet`` |
 | retrieval | ``wag.evaluate.retrieval.evaluate_retrieval`` | ``retrieval/performance.parquet`` |
+| t2i | ``wag.evaluate.t2i.evaluate_t2i`` per declared pipeline | ``t2i/performance.parquet`` (task t2i), ``t2i/images/`` |
 | letitwag | ``wag.letitwag.build_let_it_wag`` + zero-shot on it | ``letitwag/benchmark/``, ``letitwag/frequencies.parquet``, ``letitwag/performance.parquet`` |
 
 Every table carries the study's names (``pretraining`` = corpus name, ``model`` = model name,
@@ -17,8 +18,8 @@ Every table carries the study's names (``pretraining`` = corpus name, ``model`` 
 runner (:mod:`wag.study.run`) compares with the record of the last run.
 
 ``study.corpus.exclude`` (a file of sample ids) leaves samples out of the corpus: the count stage drops
-their captions and hits, the tag stage does not tag their images (so integrate and misalignment see the
-filtered corpus too).
+their captions and hits, the tag stage drops their tags (so integrate and misalignment see the filtered
+corpus too).
 """
 
 from __future__ import annotations
@@ -196,9 +197,13 @@ def _hits(df: pd.DataFrame, method: str, variant: str) -> pd.DataFrame:
 
 def iter_corpus_images(ctx: Context) -> Iterator[tuple[str, Any]]:
     """(sample_id, PIL image) of every corpus sample with an image; ids equal the caption side's ids."""
-    c = ctx.spec.corpus
-    shards = iter_shards([str(p) for p in ctx.shards], c.format)
-    for shard in shards:
+    for p in ctx.shards:
+        yield from shard_images(p, ctx.spec.corpus)
+
+
+def shard_images(path: Path | str, c: Any) -> Iterator[tuple[str, Any]]:
+    """(sample_id, PIL image) of the samples with an image in one corpus shard (``c``: the study's ``CorpusSpec``)."""
+    for shard in iter_shards([str(path)], c.format):
         if shard.fmt == "wds":
             yield from iter_shard_images([shard])
             continue
@@ -400,15 +405,82 @@ def make_tagger(ctx: Context) -> Any:
     raise StudyError(f"study.tagger.kind '{t.kind}' cannot tag images; use openclip, rampp or checkpoint")
 
 
+class _Counted:
+    """An iterator that counts what passed through it."""
+
+    def __init__(self, it: Iterator[Any]) -> None:
+        self.it, self.n = it, 0
+
+    def __iter__(self) -> Iterator[Any]:
+        for x in self.it:
+            self.n += 1
+            yield x
+
+
+def _tag_one(tagger: Any, path: Path | str, corpus: Any, loader_threads: int) -> tuple[pd.DataFrame, int]:
+    """Tags of one shard and the number of its images (shard by shard, so every backend forms the same batches)."""
+    if hasattr(tagger, "loader_threads"):
+        tagger.loader_threads = loader_threads
+    images = _Counted(shard_images(path, corpus))
+    return tagger.tag(images), images.n
+
+
+_WORKER_TAGGERS: dict[str, Any] = {}
+
+
+def _tag_shard_task(spec: StudySpec, concepts: pd.DataFrame, path: str) -> tuple[pd.DataFrame, int]:
+    """A Dask task: tag one shard with the study's tagger, built once per worker process."""
+    key = digest([spec.model_dump(mode="json"), concepts["concept"].tolist()])
+    if key not in _WORKER_TAGGERS:
+        wctx = Context(spec, [Path(path)], progress=False)
+        wctx.__dict__["concepts"] = concepts  # the driver's concept table (cached_property slot)
+        _WORKER_TAGGERS.clear()
+        _WORKER_TAGGERS[key] = make_tagger(wctx)
+    return _tag_one(_WORKER_TAGGERS[key], path, spec.corpus, spec.stages.tag.loader_threads)
+
+
+def tag_corpus(ctx: Context) -> tuple[pd.DataFrame, int]:
+    """Tags of every corpus image and the number of images, in shard order, on the declared backend
+    (``stages.tag``: threads in this process, or one Dask task per shard on a local cluster / scheduler)."""
+    o = ctx.spec.stages.tag
+    bar = tqdm(total=len(ctx.shards), desc="tag shards", unit="shard", disable=not ctx.progress)
+    if o.backend == "dask":
+        from distributed import as_completed
+
+        with _dask_client(o) as client:
+            futures = [client.submit(_tag_shard_task, ctx.spec, ctx.concepts, str(p), pure=False) for p in ctx.shards]
+            for _ in as_completed(futures):
+                bar.update()
+            results = client.gather(futures)
+    else:
+        tagger = make_tagger(ctx)
+
+        def one(p: Path) -> tuple[pd.DataFrame, int]:
+            r = _tag_one(tagger, p, ctx.spec.corpus, o.loader_threads)
+            bar.update()
+            return r
+
+        if o.workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(o.workers, thread_name_prefix="wag-tag") as pool:
+                results = list(pool.map(one, ctx.shards))
+        else:
+            results = [one(p) for p in ctx.shards]
+    bar.close()
+    parts = [t for t, _ in results if len(t)]
+    tags = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["sample_id", "concept", "score"])
+    return tags, sum(n for _, n in results)
+
+
 def _tag(ctx: Context) -> list[str]:
     t, label = ctx.spec.tagger, ctx.spec.tagger_label
     excl = excluded_ids(ctx.spec)
-    tagger = make_tagger(ctx)
-    kept = ((sid, im) for sid, im in iter_corpus_images(ctx) if sid not in excl)
-    images = tqdm(kept, desc="tag images", unit="img", disable=not ctx.progress)
-    tags = tagger.tag(images)
-    if len(tags) == 0 and images.n == 0:
+    tags, n_images = tag_corpus(ctx)
+    if n_images == 0:
         raise StudyError("the corpus has no images to tag: give WebDataset shards with .jpg/.png members or Parquet with study.corpus.image_column, or set study.tagger.kind: none")
+    if excl:
+        tags = tags[~tags["sample_id"].astype(str).isin(excl)].reset_index(drop=True)
     write_tags(ctx.out / "tag" / "tags.parquet", tags)
     freq, hits = [], []
     for th in t.thresholds:
@@ -418,7 +490,7 @@ def _tag(ctx: Context) -> list[str]:
         hits.append(_hits(image_hits(tags, th), "image", v))
     write_table(ctx.out / "tag" / "frequencies.parquet", pd.concat(freq, ignore_index=True), "frequencies")
     write_table(ctx.out / "tag" / "hits.parquet", pd.concat(hits, ignore_index=True), "hits")
-    write_json(ctx.out / "tag" / "summary.json", {"tagger": label, "images_tagged": int(images.n), "thresholds": list(t.thresholds)})
+    write_json(ctx.out / "tag" / "summary.json", {"tagger": label, "images_tagged": int(n_images), "thresholds": list(t.thresholds)})
     return ["tag/tags.parquet", "tag/frequencies.parquet", "tag/hits.parquet", "tag/summary.json"]
 
 
@@ -521,6 +593,55 @@ def _retrieval(ctx: Context) -> list[str]:
     return ["retrieval/performance.parquet"]
 
 
+# -- T2I ------------------------------------------------------------------------------------
+
+
+def _t2i_rows(ctx: Context) -> pd.DataFrame:
+    """(concept, dataset) rows of the T2I stage: the concept lists declared with task t2i, else every concept of the study."""
+    c = ctx.concepts
+    t2i = c[c["task"] == "t2i"]
+    return (t2i if len(t2i) else c)[["concept", "dataset"]].drop_duplicates(ignore_index=True)
+
+
+def _t2i_concepts(ctx: Context) -> list[str]:
+    return list(dict.fromkeys(_t2i_rows(ctx)["concept"]))
+
+
+def _t2i_clip(ctx: Context) -> str:
+    return ctx.spec.stages.t2i.clip_model or ctx.spec.models[0].name
+
+
+def _t2i_inputs(ctx: Context) -> dict[str, Any]:
+    o, sp = ctx.spec.stages.t2i, ctx.spec
+    pipes = [[m.name, m.model, _tree(sp.path(m.model)) if sp.path(m.model).is_dir() else None, sp.model_pretraining(m)] for m in sp.t2i]
+    clip = sp.model_spec(_t2i_clip(ctx))
+    return {"pipelines": pipes, "options": o.model_dump(), "concepts": _t2i_concepts(ctx),
+            "clip": [clip, _tree(Path(clip.partition("@")[2])) if "@" in clip else None],
+            "aesthetic": _tree(sp.path(o.aesthetic_weights)) if o.aesthetic_weights else None}
+
+
+def _t2i(ctx: Context) -> list[str]:
+    from wag.evaluate.params import T2IParams
+    from wag.evaluate.t2i import evaluate_t2i, load_pipeline  # imports torch and diffusers: only when declared
+
+    o, sp = ctx.spec.stages.t2i, ctx.spec
+    params = T2IParams(images_per_prompt=o.images_per_prompt, seed=o.seed, steps=o.steps, guidance_scale=o.guidance_scale,
+                       clip_model=sp.model_spec(_t2i_clip(ctx)), aesthetic_weights=str(sp.path(o.aesthetic_weights)) if o.aesthetic_weights else None)
+    names = _t2i_concepts(ctx)
+    prompts = {c: [t.replace("{c}", c) for t in o.templates] for c in names}
+    parts = []
+    for m in sp.t2i:
+        where = sp.path(m.model)
+        pipe = load_pipeline(str(where) if where.is_dir() else m.model, device=sp.stages.evaluate.device, allow_download=o.allow_download)
+        df = evaluate_t2i(pipe, prompts, dataset_name="t2i", model_name=m.name, params=params, clip=ctx.model(_t2i_clip(ctx)),
+                          image_dir=ctx.out / "t2i" / "images" / _slug(m.name), progress=ctx.progress)
+        df = df.drop(columns=["dataset"]).merge(_t2i_rows(ctx), on="concept", how="inner")  # a row per (concept, dataset) it belongs to
+        df["prompt"] = o.templates[0] if len(o.templates) == 1 else f"{len(o.templates)} templates"
+        parts.append(_performance(df, ctx, m.name, sp.model_pretraining(m)))
+    write_table(ctx.out / "t2i" / "performance.parquet", pd.concat(parts, ignore_index=True), "performance")
+    return ["t2i/performance.parquet"]
+
+
 # -- Let It Wag! -----------------------------------------------------------------------------
 
 
@@ -582,6 +703,7 @@ STAGES: dict[str, Stage] = {
               "no models or no classification dataset declared"),
         Stage("retrieval", (), lambda sp: bool(sp.models) and any(d.kind == "retrieval" for d in sp.datasets), _retrieval_inputs, _retrieval,
               "no models or no retrieval dataset declared"),
+        Stage("t2i", (), lambda sp: bool(sp.t2i), _t2i_inputs, _t2i, "no study.t2i pipelines declared"),
         Stage("letitwag", ("count",), lambda sp: bool(sp.stages.letitwag.images), _letitwag_inputs, _letitwag, "no study.stages.letitwag.images pool declared"),
     )
 }

@@ -1,0 +1,218 @@
+"""Study stage throughput beside plain loops doing the same work, on the same shards, in the same run.
+
+Per stage, wag's engine vs a plain loop:
+  - count: captions/s of ``wag.frequency.count_captions`` (variant lowercased) vs a plain Python loop
+    (one word-bounded regex of the concepts per lowercased caption);
+  - tag: images tagged/s of the study's tag stage (``wag.study.stages.tag_corpus``, open_clip zero-shot
+    tagger) vs a plain open_clip loop (tar member → PIL decode → preprocess → encode_image → similarity
+    with the concept prompts → sigmoid), both over the same WebDataset shards;
+  - zeroshot: images evaluated/s of ``wag.evaluate.zeroshot.evaluate_zeroshot`` (no feature cache) vs a plain
+    open_clip loop (PIL decode → preprocess → encode_image → argmax of the similarity) on one image folder.
+The model is a real architecture at its real input size (default ViT-B-32 at 224 px, random weights:
+``open_clip.create_model_and_transforms(ARCH)`` with no pretrained tag; speed does not depend on the weights).
+The machine may be shared: each round runs wag and the plain loop back to back (alternating which goes
+first) and the figures are medians over rounds; ``uptime`` is printed before and after.
+
+    .venv/bin/python benchmarks/study.py [--arch ViT-B-32] [--images 64] [--size 256] [--batch-size 32] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import statistics
+import subprocess
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def _uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return "load: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _captions(path: Path, n: int, seed: int = 0) -> Path:
+    """A Parquet caption shard of ``n`` captions in the example study's style."""
+    import numpy as np
+    import pandas as pd
+
+    from wag.study.example import CONCEPTS, FILLERS, TEMPLATES
+
+    rng = np.random.default_rng(seed)
+    caps = [str(rng.choice(FILLERS)) if rng.random() < 0.15 else str(rng.choice(TEMPLATES)).format(rng.choice(CONCEPTS)) for _ in range(n)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"key": [f"{i:08d}" for i in range(n)], "caption": caps}).to_parquet(path, index=False)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--arch", default="ViT-B-32", help="open_clip architecture (random weights); 'tiny' for wag's tiny test ViT")
+    ap.add_argument("--images", type=int, default=64, help="corpus images to tag and test images to evaluate")
+    ap.add_argument("--size", type=int, default=256, help="side of the generated images (the model sees its own input size)")
+    ap.add_argument("--captions", type=int, default=200_000, help="captions to count")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--stages", nargs="+", default=["count", "tag", "zeroshot"], choices=["count", "tag", "zeroshot"])
+    args = ap.parse_args()
+
+    import numpy as np
+    import open_clip
+    import pandas as pd
+    import torch
+    from PIL import Image
+
+    from wag.evaluate.datasets import image_folder
+    from wag.evaluate.models import _finish, load_clip
+    from wag.evaluate.tiny import TINY_ARCH, make_image_folder, save_tiny_checkpoint
+    from wag.evaluate.zeroshot import evaluate_zeroshot
+    from wag.frequency import count_captions
+    from wag.study.example import CONCEPTS, write_example
+    from wag.study.spec import StudySpec
+    from wag.study.stages import Context, tag_corpus
+
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    print(f"machine load before: {_uptime()}")
+    work = Path(tempfile.mkdtemp(prefix="wag_bench_study_"))
+    os.environ["WAG_CACHE"] = str(work / "cache")
+    root = write_example(work / "study", n_samples=args.images, n_shards=2, size=args.size)
+    test = make_image_folder(work / "test", [f"class{i}" for i in range(4)], -(-args.images // 4), size=args.size)
+    caps = _captions(work / "captions" / "captions.parquet", args.captions)
+
+    if args.arch == "tiny":
+        loaded = load_clip(f"{TINY_ARCH}@{save_tiny_checkpoint(work / 'tiny.safetensors')}")
+    else:
+        model, _, preprocess = open_clip.create_model_and_transforms(args.arch)  # random weights: speed only
+        loaded = _finish(model, preprocess, open_clip.get_tokenizer(args.arch), "cpu", name=args.arch, arch=args.arch, pretrained=None,
+                         backbone=args.arch, source="random", fingerprint=f"{args.arch}-random")
+    m, pre, tok = loaded.model, loaded.preprocess, loaded.tokenizer
+    spec = StudySpec.model_validate({
+        "name": "bench", "root": str(root), "output": str(work / "out"),
+        "corpus": {"name": "bench", "shards": ["corpus/*.tar"]},
+        "concepts": [{"dataset": "bench", "file": "concepts.txt"}],
+        "tagger": {"kind": "openclip", "model": "bench", "batch_size": args.batch_size, "min_score": 0.0},
+        "models": [{"name": "bench", "model": f"{args.arch}@random.safetensors"}],
+    })
+    shards = sorted((root / "corpus").glob("*.tar"))
+    templates = spec.tagger.templates
+
+    # -- wag side -------------------------------------------------------------------------------
+    def wag_count() -> tuple[int, object]:
+        res = count_captions([str(caps)], list(CONCEPTS), variant="lowercased", progress=False)
+        return res.n_captions, res.counts.set_index("concept")["count"].reindex(CONCEPTS).to_numpy()
+
+    def wag_tag() -> tuple[int, object]:
+        ctx = Context(spec, shards, progress=False)
+        ctx.models[spec.model_spec("bench")] = loaded
+        tags, n = tag_corpus(ctx)
+        return n, tags.pivot(index="sample_id", columns="concept", values="score")[CONCEPTS].sort_index().to_numpy()
+
+    def wag_zeroshot() -> tuple[int, object]:
+        df = evaluate_zeroshot(loaded, image_folder(test), prompt="class", batch_size=args.batch_size, cache=False, progress=False)
+        return int(df["n_images"].sum()), df.attrs["full"]
+
+    # -- plain open_clip / Python loops doing the same work ------------------------------------
+    def plain_count() -> tuple[int, object]:
+        pats = {c: re.compile(r"\b" + re.escape(c.lower()) + r"\b") for c in CONCEPTS}
+        counts = dict.fromkeys(CONCEPTS, 0)
+        texts = pd.read_parquet(caps, columns=["caption"])["caption"].tolist()
+        for t in texts:
+            t = t.lower()
+            for c, p in pats.items():
+                if p.search(t):
+                    counts[c] += 1
+        return len(texts), np.array([counts[c] for c in CONCEPTS])
+
+    def plain_text(prompts: list[list[str]]) -> torch.Tensor:
+        with torch.no_grad():
+            cls = []
+            for ps in prompts:
+                e = torch.nn.functional.normalize(m.encode_text(tok(ps)).float(), dim=-1).mean(0)
+                cls.append(e / e.norm())
+            return torch.stack(cls, dim=1)
+
+    def plain_encode(images: list) -> torch.Tensor:
+        with torch.no_grad():
+            x = torch.stack([pre(im.convert("RGB")) for im in images])
+            return torch.nn.functional.normalize(m.encode_image(x).float(), dim=-1)
+
+    def plain_tag() -> tuple[int, object]:
+        text = plain_text([[t.format(c) for t in templates] for c in CONCEPTS] + [["a photo."]])
+        scale = float(m.logit_scale.exp())
+        ids, scores, batch = [], [], []
+
+        def flush() -> None:
+            f = plain_encode([im for _, im in batch])
+            s = f @ text
+            scores.append(torch.sigmoid(scale * (s[:, :-1] - s[:, -1:])).numpy())
+            ids.extend(k for k, _ in batch)
+            batch.clear()
+
+        for shard in shards:
+            with tarfile.open(shard) as tar:
+                for mem in tar:
+                    if mem.name.endswith(".png"):
+                        batch.append((mem.name.rsplit(".", 1)[0], Image.open(io.BytesIO(tar.extractfile(mem).read()))))
+                        if len(batch) == args.batch_size:
+                            flush()
+            if batch:
+                flush()
+        out = np.concatenate(scores)
+        return len(ids), out[np.argsort(ids, kind="stable")]
+
+    def plain_zeroshot() -> tuple[int, object]:
+        classes = sorted(p.name for p in test.iterdir() if p.is_dir())
+        files = [(f, ci) for ci, c in enumerate(classes) for f in sorted((test / c).iterdir())]
+        clf = plain_text([[c] for c in classes])
+        pred, true = [], []
+        for s in range(0, len(files), args.batch_size):
+            chunk = files[s : s + args.batch_size]
+            pred.append((plain_encode([Image.open(f) for f, _ in chunk]) @ clf).argmax(1))
+            true += [ci for _, ci in chunk]
+        return len(files), float((torch.cat(pred).numpy() == np.array(true)).mean())
+
+    pairs = {"count": (wag_count, plain_count, "captions/s"), "tag": (wag_tag, plain_tag, "images tagged/s"),
+             "zeroshot": (wag_zeroshot, plain_zeroshot, "images evaluated/s")}
+    for stage in args.stages:  # warm-up (imports, allocator, first-call overheads), not timed
+        pairs[stage][0]()
+        pairs[stage][1]()
+    times: dict[tuple[str, str], list[float]] = {}
+    n_items: dict[str, int] = {}
+    results: dict[tuple[str, str], object] = {}
+    for r in range(args.rounds):
+        for stage in args.stages:
+            ours, plain, _ = pairs[stage]
+            order = [("wag", ours), ("plain", plain)] if r % 2 == 0 else [("plain", plain), ("wag", ours)]
+            for side, fn in order:
+                t0 = time.perf_counter()
+                n, res = fn()
+                times.setdefault((stage, side), []).append(time.perf_counter() - t0)
+                n_items[stage], results[(stage, side)] = n, res
+
+    print(f"\n{args.arch} ({'random weights, ' if args.arch != 'tiny' else ''}input {pre.transforms[0].size} px), {args.images} images of "
+          f"{args.size} px in {len(shards)} WebDataset shards, {len(CONCEPTS)} concepts, batch {args.batch_size}, "
+          f"{args.captions} captions, torch threads {torch.get_num_threads()}, median of {args.rounds} interleaved rounds")
+    print(f"{'stage':<9}{'unit':<20}{'wag':>10}{'plain loop':>12}{'wag / plain':>13}   same result")
+    for stage in args.stages:
+        unit = pairs[stage][2]
+        w, p = statistics.median(times[(stage, "wag")]), statistics.median(times[(stage, "plain")])
+        a, b = results[(stage, "wag")], results[(stage, "plain")]
+        if stage == "tag":
+            same = f"max |score diff| {float(np.abs(np.asarray(a) - np.asarray(b)).max()):.1e}"
+        else:
+            same = str(bool(np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float))))
+        print(f"{stage:<9}{unit:<20}{n_items[stage] / w:>10.1f}{n_items[stage] / p:>12.1f}{p / w:>12.2f}x   {same}")
+    print(f"\nmachine load after: {_uptime()}")
+
+
+if __name__ == "__main__":
+    main()
