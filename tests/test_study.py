@@ -311,3 +311,29 @@ def test_count_on_a_dask_local_cluster_gives_the_same_tables(study, tmp_path):
             ref = ref[ref["dataset"] == "animals"]
         assert len(mine) > 0
         pd.testing.assert_frame_equal(mine.sort_values(key).reset_index(drop=True).astype(str), ref.sort_values(key).reset_index(drop=True).astype(str))
+
+
+def test_corpus_exclude_drops_those_samples_from_count_and_tag(study):
+    from wag.study.run import run_study
+
+    _, spec = study
+    hits = pd.read_parquet(spec.output_path / "count" / "hits.parquet")
+    tags = pd.read_parquet(spec.output_path / "tag" / "tags.parquet")
+    gone = sorted(set(hits["sample_id"]) & set(tags["sample_id"].astype(str)))[:3]
+    assert gone
+    (spec.root_path / "gone.txt").write_text("\n".join(gone) + "\n")
+    filt = spec.model_copy(update={"output": "study-excluded", "corpus": spec.corpus.model_copy(update={"exclude": "gone.txt"})})
+    run_study(filt, ["count", "tag"], progress=False, log=lambda *_: None)
+    h2 = pd.read_parquet(filt.output_path / "count" / "hits.parquet")
+    t2 = pd.read_parquet(filt.output_path / "tag" / "tags.parquet")
+    assert not h2["sample_id"].isin(gone).any() and not t2["sample_id"].astype(str).isin(gone).any()
+    f1, f2 = (pd.read_parquet(o / "count" / "frequencies.parquet").set_index(["concept", "dataset", "variant"])["count"]
+              for o in (spec.output_path, filt.output_path))
+    removed = hits[hits["sample_id"].isin(gone)].groupby(["concept", "variant"]).size()
+    diff = (f1 - f2).reset_index().groupby(["concept", "variant"])["count"].first()
+    pd.testing.assert_series_equal(diff[diff > 0].sort_index(), removed.sort_index(), check_names=False, check_dtype=False)
+    assert read_n(filt) == read_n(spec) - len(gone)
+
+
+def read_n(spec: StudySpec) -> int:
+    return json.loads((spec.output_path / "count" / "corpus.json").read_text())["n_captions"]

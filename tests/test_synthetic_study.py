@@ -104,3 +104,58 @@ def test_experiment_accuracy_runs_the_zeroshot_stage(shared):
     head = h.performance[(h.performance["task"] == "classification")].set_index("concept")["value"]
     assert acc.sort_index().to_dict() == pytest.approx(head.sort_index().to_dict())  # same checkpoint, same test folder
     assert (w.root / "study" / "synthetic-s0-check" / "records" / "zeroshot.json").is_file()
+
+
+def test_letitwag_runs_the_public_stage_on_the_studys_own_counts(shared, sp):
+    from wag.analysis import synthetic_experiments as E
+    from wag.letitwag import select_tail_concepts
+
+    lw = E.run_letitwag(sp, shared["headline"])
+    main = shared["main"]
+    assert (main.output_path / "records" / "letitwag.json").is_file()
+    pool = shared["world"].root / "letitwag_pool"
+    assert sorted(d.name for d in pool.iterdir()) == sorted(shared["world"].names)  # a pool of every concept, not only the tail
+    freq = pd.read_parquet(main.output_path / "count" / "frequencies.parquet")
+    freq = freq[freq["variant"] == "phrase"]
+    tail = set(select_tail_concepts(freq, k=sp.experiments.letitwag.k, source=freq["pretraining"].iloc[0], method="text")["concept"])
+    perf = pd.read_parquet(main.output_path / "letitwag" / "performance.parquet")
+    assert set(perf["concept"]) <= tail and len(set(perf["concept"])) == lw["letitwag_classes"].iloc[0]
+    sheet = read_json(main.output_path / "letitwag" / "benchmark" / "datasheet.json")
+    assert sheet["phash_bits"] == 10  # the world's spec sets the builder's 10 bits, not the stage's auto (1 bit at 32 px)
+    assert set(lw["width"]) == set(shared["models"]) and (lw["letitwag_images"] == perf.groupby("model")["n_images"].sum().iloc[0]).all()
+    row = lw.iloc[0]
+    assert 0 <= row["letitwag_accuracy"] <= row["letitwag_accuracy_k_way"] + 1e-9  # K-way is never easier than k-way on the same images
+    assert row["chance_k_way"] == pytest.approx(1 / row["letitwag_classes"])
+
+
+def test_similarity_control_counts_the_filtered_corpus_by_the_count_stage(shared, sp):
+    from wag.analysis import synthetic_experiments as E
+
+    df, _ = E.run_similarity_control(sp)
+    w, main = shared["world"], shared["main"]
+    frac = sp.experiments.similarity.remove_fraction
+    dropped = (w.root / "similarity" / f"exclude-{frac:g}-s0.txt").read_text().split()
+    n = len(w.metadata())
+    assert len(dropped) == round(frac * n) and len(set(dropped)) == len(dropped)
+    filt = w.root / "study" / f"simcontrol-{frac:g}"
+    info = read_json(filt / "count" / "corpus.json")
+    assert info["n_captions"] == n - len(dropped) and info["excluded"] == len(dropped)
+    assert (filt / "records" / "zeroshot.json").is_file()
+    # the count stage's counts of the filtered corpus = the full corpus's hits on the kept samples only
+    hits = pd.read_parquet(main.output_path / "count" / "hits.parquet")
+    hits = hits[(hits["variant"] == "phrase") & ~hits["sample_id"].isin(set(dropped))]
+    expect = df["concept"].map(hits["concept"].value_counts()).fillna(0).astype(int)
+    assert df["count_after"].tolist() == expect.tolist()
+    assert (df["count_after"] <= df["count_before"]).all() and df["count_after"].sum() < df["count_before"].sum()
+    assert not pd.read_parquet(filt / "count" / "hits.parquet")["sample_id"].isin(set(dropped)).any()
+
+
+def test_corpus_exclude_file_must_exist(tmp_path):
+    from wag.study.spec import CorpusSpec, StudySpec
+    from wag.study.stages import StudyError, excluded_ids
+
+    spec = StudySpec(name="x", root=str(tmp_path), corpus=CorpusSpec(name="c", shards=["a.tar"], exclude="gone.txt"))
+    with pytest.raises(StudyError, match="exclude"):
+        excluded_ids(spec)
+    (tmp_path / "gone.txt").write_text("a\n\nb \n")
+    assert excluded_ids(spec) == {"a", "b"}

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,8 @@ from scipy import stats
 
 from wag.cache import cached_table
 from wag.concepts import NORMALIZER_VERSION
-from wag.study.spec import StudySpec
+from wag.io import write_text
+from wag.study.spec import DatasetSpec, LetItWagOptions, ModelSpec, StudySpec, TaggerSpec
 from wag.synthetic import study as S
 from wag.synthetic.params import SyntheticParams, TrainParams
 from wag.synthetic.train import TrainedModel, arch_name, train_clip
@@ -484,6 +486,9 @@ def _embed_arrays(lm, images: np.ndarray, batch: int = 1024):
 def run_similarity_control(sp: SyntheticParams, *, refresh: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """§4.1 analogue: drop the pretraining images nearest (embedding cosine) to any test image, retrain, refit.
 
+    The removal is the world's intervention: it writes the removed sample ids to ``<world>/similarity/exclude-*.txt``
+    and declares the filtered corpus as a study (``study.corpus.exclude``, ``<world>/study/simcontrol-<fraction>``) with
+    the retrained checkpoint, so the public count stage counts the kept samples and the zeroshot stage evaluates it.
     Returns (per-concept table with counts and accuracy before/after, fits of both).
     """
     from wag.evaluate.datasets import image_folder
@@ -500,27 +505,36 @@ def run_similarity_control(sp: SyntheticParams, *, refresh: bool = False) -> tup
         for a in range(0, len(train), 4096):
             sim[a : a + 4096] = (train[a : a + 4096] @ test.T).max(dim=1).values.numpy()
         n_drop = int(round(frac * len(sim)))
-        keep = np.sort(np.argsort(sim, kind="stable")[: len(sim) - n_drop])
+        order = np.argsort(sim, kind="stable")
+        keep, drop = np.sort(order[: len(sim) - n_drop]), np.sort(order[len(sim) - n_drop :])
+        # the intervention the world adds: the most test-similar samples as an exclusion list a user would hand the study
+        exclude = f"similarity/exclude-{frac:g}-s{seed}.txt"
+        write_text(w.root / exclude, "".join(f"{sid}\n" for sid in w.metadata()["sample_id"].iloc[drop].astype(str)))
         m2 = train_clip(w, sp.model.headline_width, sp.train, seed, subset=keep, progress=False)
-        acc2 = _acc(w, m2, f"{DATASET}-s{seed}-simcontrol")
-        meta = w.metadata()
-        kept_ids = set(meta["sample_id"].iloc[keep])
         main = seed_study(sp, seed)[2]
-        S.run(main, ["count"])  # the shared study's text hits (phrase), counted on the kept samples only
-        hits = S.table(main, "count/hits.parquet")
-        hits = hits[hits["variant"] == "phrase"]
-        before = hits["concept"].value_counts()
-        after = hits[hits["sample_id"].isin(kept_ids)]["concept"].value_counts()
+        name = S.model_name(sp.model.headline_width)
+        filt = main.model_copy(update={
+            "name": f"{DATASET}-simcontrol-s{seed}", "output": f"study/simcontrol-{frac:g}", "concepts": [], "tagger": TaggerSpec(kind="none"),
+            "corpus": main.corpus.model_copy(update={"exclude": exclude}),
+            "models": [ModelSpec(name=name, model=m2.name, pretraining=S.pretraining_name(seed, "-simcontrol"))],
+            "datasets": [d for d in main.datasets if d.task == "classification"],
+            "stages": main.stages.model_copy(update={"count": main.stages.count.model_copy(update={"variants": ["phrase"]})})})
+        S.run(main, ["count"])  # counts of the full corpus (the shared study), and of the filtered one by the public count stage
+        S.run(filt, ["count", "zeroshot"])
+        before = S.table(main, "count/frequencies.parquet")
+        after = S.table(filt, "count/frequencies.parquet")
+        acc2 = S.table(filt, "zeroshot/performance.parquet").drop_duplicates("concept").set_index("concept")["value"]
+        count_of = lambda f: f[f["variant"] == "phrase"].drop_duplicates("concept").set_index("concept")["count"]  # noqa: E731
         out = gt[["concept", "accuracy"]].rename(columns={"accuracy": "accuracy_before"})
-        out["count_before"] = out["concept"].map(before).fillna(0).astype(int)
-        out["count_after"] = out["concept"].map(after).fillna(0).astype(int)
+        out["count_before"] = out["concept"].map(count_of(before)).fillna(0).astype(int)
+        out["count_after"] = out["concept"].map(count_of(after)).fillna(0).astype(int)
         out["accuracy_after"] = out["concept"].map(acc2)
         out["removed_fraction"] = frac
         out["max_similarity_threshold"] = float(np.sort(sim)[len(sim) - n_drop - 1]) if n_drop else float("nan")
         out["seed"] = seed
         return out
 
-    df = cached_table("synthetic/similarity", _parts(sp, kind="similarity"), compute, refresh=refresh)
+    df = cached_table("synthetic/similarity", _parts(sp, kind="similarity", via="study-stage"), compute, refresh=refresh)
     long = pd.concat(
         [
             pd.DataFrame({"concept": df["concept"], "count": df["count_before"], "value": df["accuracy_before"], "model": "full corpus"}),
@@ -577,61 +591,87 @@ def collision_summary(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_letitwag(sp: SyntheticParams, h: Headline, *, refresh: bool = False) -> pd.DataFrame:
-    """Let It Wag! analogue: per seed, the ``k`` least-frequent concepts (text counts) → ``wag.letitwag`` builder on
-    fresh candidate renders → zero-shot accuracy of every headline model on it and on the full test set (Fig. 6).
-
-    ``letitwag_accuracy`` classifies the tail images among all K concepts (the full test set's label space);
-    ``letitwag_accuracy_k_way`` among the k tail concepts only (as a stand-alone benchmark, easier)."""
-    from wag.evaluate.datasets import image_folder
-    from wag.evaluate.zeroshot import evaluate_zeroshot
-    from wag.letitwag import build_let_it_wag, select_tail_concepts
+def letitwag_pool(sp: SyntheticParams, world: World, seed: int) -> Path:
+    """``<world>/letitwag_pool/<concept>/*.png``: ``n_candidates`` fresh single-concept renders of *every* concept
+    (the image pool a user would hand the letitwag stage; the stage picks the tail concepts from the counts).
+    Each concept's renders come from its own random stream, so they do not depend on which concepts are tail."""
     from wag.synthetic import generator as gen
     from wag.synthetic.world import Streams, write_image_folder
 
+    pool = world.root / "letitwag_pool"
+    n = sp.experiments.letitwag.n_candidates
+    if not pool.is_dir():
+        import shutil
+
+        tmp = world.root / ".letitwag_pool.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        concepts = gen.draw_concepts(sp.world.n_concepts, Streams.from_seed(seed).identity)
+        for i, name in enumerate(world.names):
+            imgs = gen.render(gen.single_concept_grid(np.full(n, i)), concepts, gen.IMAGE_SIZE, sp.world.noise, np.random.default_rng([seed, 99, i]))
+            write_image_folder(tmp, [name] * n, imgs)
+        tmp.rename(pool)
+    return pool
+
+
+def letitwag_options(sp: SyntheticParams) -> LetItWagOptions:
+    """The world's options of the public letitwag stage. ``phash_bits`` is set to the builder's (the paper's) 10 bits
+    instead of the stage's ``auto`` (1 bit at 32 px), so the world's benchmark keeps the de-duplication it always had;
+    no outlier filter (no ``outlier_model``), as before."""
     lp = sp.experiments.letitwag
+    return LetItWagOptions(images="letitwag_pool", k=lp.k, images_per_class=max(1, lp.n_candidates // 2), phash_bits=10, min_classes=1)
+
+
+def _overall(perf: pd.DataFrame) -> float:
+    """Overall accuracy of a zero-shot performance table (per-concept accuracies weighted by their image counts)."""
+    n = perf["n_images"].to_numpy(float)
+    return float((perf["value"].to_numpy(float) * n).sum() / n.sum())
+
+
+def run_letitwag(sp: SyntheticParams, h: Headline, *, refresh: bool = False) -> pd.DataFrame:
+    """Let It Wag! analogue (Fig. 6), per seed through the public ``letitwag`` stage of the seed's shared study: the
+    stage picks the ``k`` least-frequent concepts from the study's text counts, de-duplicates the world's candidate
+    pool (:func:`letitwag_pool`) into a class-balanced benchmark and evaluates every headline model on it.
+
+    ``letitwag_accuracy_k_way``: the stage's accuracy among the k tail concepts (a stand-alone benchmark, easier).
+    ``letitwag_accuracy``: the world adds the same images in the full K-concept label space (like the full test set),
+    as an image-folder dataset evaluated by the public zeroshot stage (study ``<world>/study/letitwag-all-classes``)."""
+    import shutil
 
     def compute() -> pd.DataFrame:
         rows = []
         for seed in sp.experiments.seeds:
-            w = world_for(sp, seed)
-            freq = h.counts[(h.counts["seed"] == seed) & (h.counts["method"] == "text")]
-            tail = select_tail_concepts(freq, k=lp.k, source=DATASET, method="text")["concept"].tolist()
-            cand_dir = w.root / "letitwag_candidates"
-            if not cand_dir.is_dir():
-                st = Streams.from_seed(seed)
-                concepts = gen.draw_concepts(sp.world.n_concepts, st.identity)
-                ids = np.repeat([w.names.index(c) for c in tail], lp.n_candidates)
-                imgs = gen.render(gen.single_concept_grid(ids), concepts, gen.IMAGE_SIZE, sp.world.noise, np.random.default_rng([seed, 99]))
-                write_image_folder(cand_dir, [w.names[i] for i in ids], imgs)
-            out = build_let_it_wag(freq, k=lp.k, source=DATASET, method="text", out_dir=w.root / "letitwag", images=cand_dir,
-                                   images_per_class=max(1, lp.n_candidates // 2), seed=seed, progress=False)
-            liw = image_folder(out / "images", name="letitwag")
-            # the same images in the full label space (empty folders for the other concepts): K-way, like the full test set
+            w, models, main, _ = seed_study(sp, seed)
+            letitwag_pool(sp, w, seed)
+            spec = main.model_copy(update={"stages": main.stages.model_copy(update={"letitwag": letitwag_options(sp)})})
+            S.run(spec, ["count", "zeroshot", "letitwag"])
+            tail = S.table(spec, "letitwag/performance.parquet")
+            bench = spec.output_path / "letitwag" / "benchmark" / "images"
             full_space = w.root / "letitwag_all_classes"
-            if not full_space.is_dir():
-                import shutil
-
-                tmp = w.root / ".letitwag_all_classes.tmp"
-                shutil.rmtree(tmp, ignore_errors=True)
-                shutil.copytree(out / "images", tmp)
-                for c in w.names:
-                    (tmp / c).mkdir(exist_ok=True)
-                tmp.rename(full_space)
-            liw_k = image_folder(full_space, name="letitwag-all-classes")
-            for width in sp.model.widths_for(seed):
-                m = train_clip(w, width, sp.train, seed, progress=False)
-                lm = load_model(m, f"{DATASET}-s{seed}")
-                full = evaluate_zeroshot(lm, image_folder(w.test_dir, name=DATASET), dataset_name=DATASET, progress=False)
-                tailacc = evaluate_zeroshot(lm, liw, dataset_name="letitwag", progress=False)
-                tail_k = evaluate_zeroshot(lm, liw_k, dataset_name="letitwag", progress=False)
-                rows.append({"model": f"{arch_name(width)} seed {seed}", "width": width, "seed": seed, "full_accuracy": full.attrs["full"],
-                             "letitwag_accuracy": tail_k.attrs["full"], "letitwag_accuracy_k_way": tailacc.attrs["full"],
-                             "chance_full": 1 / len(w.names), "chance_k_way": 1 / len(liw.classnames), "letitwag_classes": len(liw.classnames),
-                             "letitwag_images": len(liw), "tail_max_count": int(freq[freq["concept"].isin(tail)]["count"].max())})
+            tmp = w.root / ".letitwag_all_classes.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(bench, tmp)
+            for c in w.names:
+                (tmp / c).mkdir(exist_ok=True)
+            shutil.rmtree(full_space, ignore_errors=True)
+            tmp.rename(full_space)
+            allc = spec.model_copy(update={"name": f"{DATASET}-letitwag-all-classes", "output": "study/letitwag-all-classes", "concepts": [],
+                                           "datasets": [DatasetSpec(name="letitwag-all-classes", kind="imagefolder", path="letitwag_all_classes")]})
+            S.run(allc, ["zeroshot"])
+            tail_k = S.table(allc, "zeroshot/performance.parquet")
+            full = S.table(spec, "zeroshot/performance.parquet")
+            freq = S.table(spec, "letitwag/frequencies.parquet")
+            freq = freq[freq["variant"] == spec.stages.count.variants[0]]
+            classes = sorted(tail["concept"].unique())
+            for width in models:
+                name = S.model_name(width)
+                t = tail[tail["model"] == name]
+                rows.append({"model": f"{arch_name(width)} seed {seed}", "width": width, "seed": seed, "full_accuracy": _overall(full[full["model"] == name]),
+                             "letitwag_accuracy": _overall(tail_k[tail_k["model"] == name]), "letitwag_accuracy_k_way": _overall(t),
+                             "chance_full": 1 / len(w.names), "chance_k_way": 1 / len(classes), "letitwag_classes": len(classes),
+                             "letitwag_images": int(t["n_images"].sum()), "tail_max_count": int(freq["count"].max())})
         return pd.DataFrame(rows)
 
-    return cached_table("synthetic/letitwag", _parts(sp, kind="letitwag"), compute, refresh=refresh)
+    return cached_table("synthetic/letitwag", _parts(sp, kind="letitwag", via="study-stage"), compute, refresh=refresh)
 
 
 def run_t2i_experiment(sp: SyntheticParams, *, refresh: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:

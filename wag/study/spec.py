@@ -44,6 +44,8 @@ class CorpusSpec(StrictModel):
     caption_column: str | None = Field(None, description="caption column / WebDataset json field (default: detected, or the .txt member)")
     id_column: str | None = Field(None, description="sample id column (default: detected, else <file>:<row>; WebDataset: the key)")
     image_column: str | None = Field(None, description="Parquet column holding encoded image bytes (WebDataset: the .jpg/.png member)")
+    exclude: str | None = Field(None, description="file of sample ids (one per line) left out of the corpus, e.g. a de-duplication or "
+                                "test-similarity filter: the count stage drops their captions and hits (relative to the study root)")
 
 
 class ConceptSpec(StrictModel):

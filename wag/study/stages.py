@@ -16,6 +16,10 @@ Every table carries the study's names (``pretraining`` = corpus name, ``model`` 
 (:mod:`wag.tables`) before it is written atomically. Each stage has a fingerprint of its inputs
 (files by path, size and mtime; parameters; the fingerprints of the stages it reads), which the
 runner (:mod:`wag.study.run`) compares with the record of the last run.
+
+``study.corpus.exclude`` (a file of sample ids) leaves samples out of the corpus: the count stage drops
+their captions and hits, the tag stage drops their tags (so integrate and misalignment see the filtered
+corpus too).
 """
 
 from __future__ import annotations
@@ -294,7 +298,30 @@ def _concepts_fp(ctx: Context, datasets: list[str] | None = None) -> str:
 
 def _count_inputs(ctx: Context) -> dict[str, Any]:
     c, o = ctx.spec.corpus, ctx.spec.stages.count
-    return {"shards": [_stat(p) for p in ctx.shards], "corpus": c.model_dump(), "concepts": _concepts_fp(ctx), "variants": list(o.variants)}
+    return {"shards": [_stat(p) for p in ctx.shards], "corpus": c.model_dump(), "concepts": _concepts_fp(ctx), "variants": list(o.variants),
+            "exclude": _tree(ctx.spec.path(c.exclude)) if c.exclude else None}
+
+
+def excluded_ids(spec: StudySpec) -> set[str]:
+    """The sample ids of ``study.corpus.exclude`` (empty set without one); a missing file is a :class:`StudyError`."""
+    c = spec.corpus
+    if not c.exclude:
+        return set()
+    p = spec.path(c.exclude)
+    if not p.is_file():
+        raise StudyError(f"study.corpus.exclude: no file {p}; give a file of sample ids (one per line) or remove the key")
+    return {x.strip() for x in p.read_text(encoding="utf-8").splitlines() if x.strip()}
+
+
+def _drop_excluded(res: Any, excl: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(counts, hits) of one count result without the hits of the excluded samples (counts are hits per concept)."""
+    hits, counts = res.hits, res.counts.copy()
+    if not excl:
+        return counts, hits
+    gone = hits["sample_id"].astype(str).isin(excl)
+    removed = hits.loc[gone, "concept"].astype(str).value_counts()
+    counts["count"] = (counts["count"] - counts["concept"].astype(str).map(removed).fillna(0)).astype(counts["count"].dtype)
+    return counts, hits[~gone].reset_index(drop=True)
 
 
 @contextlib.contextmanager
@@ -316,6 +343,7 @@ def _dask_client(o: Any) -> Iterator[Any]:
 def _count(ctx: Context) -> list[str]:
     c, o = ctx.spec.corpus, ctx.spec.stages.count
     freq, hits, n = [], [], 0
+    excl = excluded_ids(ctx.spec)
     with _dask_client(o) as client:
         results = [(v, count_captions([str(p) for p in ctx.shards], ctx.concepts, variant=v, fmt=c.format, workers=o.workers,
                                       out_dir=ctx.out / "count" / "engine" / v, progress=ctx.progress, pretraining=c.name, backend=o.backend,
@@ -324,13 +352,16 @@ def _count(ctx: Context) -> list[str]:
     for v, res in results:
         if res.failures:
             raise StudyError("unreadable shards (fix or remove them from study.corpus.shards):\n  " + "\n  ".join(f"{p}: {w}" for p, w in res.failures))
-        freq.append(_fan_out(res.counts.assign(variant=variant_name("text", text=v)), ctx.concepts))
-        hits.append(_hits(res.hits, "text", v))
+        counts, kept = _drop_excluded(res, excl)
+        freq.append(_fan_out(counts.assign(variant=variant_name("text", text=v)), ctx.concepts))
+        hits.append(_hits(kept, "text", v))
         n = res.n_captions
+    if excl:
+        n -= int(corpus_ids(ctx).isin(excl).sum())
     write_table(ctx.out / "concepts.parquet", ctx.concepts, "concepts")
     write_table(ctx.out / "count" / "frequencies.parquet", pd.concat(freq, ignore_index=True), "frequencies")
     write_table(ctx.out / "count" / "hits.parquet", pd.concat(hits, ignore_index=True), "hits")
-    write_json(ctx.out / "count" / "corpus.json", {"pretraining": c.name, "n_captions": n, "n_shards": len(ctx.shards)})
+    write_json(ctx.out / "count" / "corpus.json", {"pretraining": c.name, "n_captions": n, "n_shards": len(ctx.shards), "excluded": len(excl)})
     return ["concepts.parquet", "count/frequencies.parquet", "count/hits.parquet", "count/corpus.json"]
 
 
@@ -347,7 +378,8 @@ def _tag_inputs(ctx: Context) -> dict[str, Any]:
         model = _tree(ctx.spec.path(t.model or ""))
     return {"shards": [_stat(p) for p in ctx.shards], "corpus": ctx.spec.corpus.model_dump(), "concepts": _concepts_fp(ctx),
             "tagger": t.model_dump(), "label": ctx.spec.tagger_label, "model": model,
-            "descriptions": _tree(ctx.spec.path(t.descriptions)) if t.descriptions else None}
+            "descriptions": _tree(ctx.spec.path(t.descriptions)) if t.descriptions else None,
+            "exclude": _tree(ctx.spec.path(ctx.spec.corpus.exclude)) if ctx.spec.corpus.exclude else None}
 
 
 def make_tagger(ctx: Context) -> Any:
@@ -443,9 +475,12 @@ def tag_corpus(ctx: Context) -> tuple[pd.DataFrame, int]:
 
 def _tag(ctx: Context) -> list[str]:
     t, label = ctx.spec.tagger, ctx.spec.tagger_label
+    excl = excluded_ids(ctx.spec)
     tags, n_images = tag_corpus(ctx)
     if n_images == 0:
         raise StudyError("the corpus has no images to tag: give WebDataset shards with .jpg/.png members or Parquet with study.corpus.image_column, or set study.tagger.kind: none")
+    if excl:
+        tags = tags[~tags["sample_id"].astype(str).isin(excl)].reset_index(drop=True)
     write_tags(ctx.out / "tag" / "tags.parquet", tags)
     freq, hits = [], []
     for th in t.thresholds:
