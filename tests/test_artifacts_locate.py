@@ -130,7 +130,7 @@ def test_registry_hashes_match_reference_copy() -> None:
 def test_verify_reports_changed_and_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse
 
-    from wag.artifacts import cli
+    from wag.cli import artifacts as cli
     from wag.errors import WagError
 
     root = tmp_path / "nt"
