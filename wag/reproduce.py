@@ -16,6 +16,7 @@ from typing import Any
 
 import nbformat
 
+from wag.checks import check_output_dir
 from wag.errors import WagError
 from wag.io import write_json
 from wag.manifest import environment, folder_checksums
@@ -268,15 +269,13 @@ def run_notebooks(
     profile = load_profile(profile_name, overrides)
     names = select_notebooks(profile, only)
     sources = {name: nbformat.read(str(notebooks_dir() / f"{name}.ipynb"), as_version=4) for name in names}
+    fig_root = resolve(out) if out else profile.figures_path
+    run_dir = fig_root / "notebooks" if out else project_root() / "runs" / profile.name
+    check_output_dir(fig_root, "--out" if out else f"figures_dir of profile '{profile.name}'")  # at the door, before any download
+    check_output_dir(run_dir, "--out" if out else "the run folder")
     tags = skip_tags(profile)
     needs_files = any(set(tags) & set(c.get("metadata", {}).get("tags", [])) for nb in sources.values() for c in nb.cells)
     missing_reason = released_files_missing(profile) if needs_files else None
-    fig_root = resolve(out) if out else profile.figures_path
-    run_dir = fig_root / "notebooks" if out else project_root() / "runs" / profile.name
-    from wag.checks import check_output_dir
-
-    check_output_dir(fig_root, "--out" if out else f"figures_dir of profile '{profile.name}'")
-    check_output_dir(run_dir, "--out" if out else "the run folder")
     run_dir.mkdir(parents=True, exist_ok=True)
     kernel = ensure_kernel()
     started = _dt.datetime.now(_dt.timezone.utc)
