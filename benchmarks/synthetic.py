@@ -102,7 +102,7 @@ def _notebook_steps(profile: str) -> dict[str, list[tuple[str, object]]]:
         "4-2_synthetic": [("headline (worlds, training, study stages, fits)", headline),
                           ("intervention", lambda: E.run_intervention(sp)), ("rebalancing", lambda: E.run_rebalance(sp)),
                           ("batch collisions", lambda: E.run_collisions(sp)),
-                          ("Let It Wag! analogue", lambda: E.run_letitwag(sp, h["h"])), ("T2I analogue", lambda: E.run_t2i_experiment(sp))],
+                          ("Let It Wag! analogue", lambda: E.run_letitwag(sp)), ("T2I analogue", lambda: E.run_t2i_experiment(sp))],
     }
 
 

@@ -110,7 +110,7 @@ def test_letitwag_runs_the_public_stage_on_the_studys_own_counts(shared, sp):
     from wag.analysis import synthetic_experiments as E
     from wag.letitwag import select_tail_concepts
 
-    lw = E.run_letitwag(sp, shared["headline"])
+    lw = E.run_letitwag(sp)
     main = shared["main"]
     assert (main.output_path / "records" / "letitwag.json").is_file()
     pool = shared["world"].root / "letitwag_pool"

@@ -14,7 +14,9 @@ import os
 import socket
 import struct
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from wag.errors import WagError
@@ -28,37 +30,33 @@ class InputCheckError(WagError, ValueError):
 # option values (argparse ``type=``)
 # ---------------------------------------------------------------------------------------------
 
+def _option_value(text: str, parse: type, in_range: Callable[[float], bool], not_parsed: str, out_of_range: str) -> Any:
+    """``parse(text)`` if it is in range, else one ArgumentTypeError (``{text}``/``{value}`` filled in)."""
+    try:
+        value = parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(not_parsed.format(text=text)) from None
+    if not in_range(value):
+        raise argparse.ArgumentTypeError(out_of_range.format(text=text, value=value))
+    return value
+
+
 def positive_int(text: str) -> int:
     """An integer >= 1 (batch sizes, worker counts, steps)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give a positive integer such as 1 or 256") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer (got {value}); give 1 or more")
-    return value
+    return _option_value(text, int, lambda v: v >= 1, "{text!r} is not a whole number; give a positive integer such as 1 or 256",
+                         "must be a positive integer (got {value}); give 1 or more")
 
 
 def positive_float(text: str) -> float:
     """A finite number > 0 (timeouts)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a positive number such as 5") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number (got {text}); give e.g. 5")
-    return value
+    return _option_value(text, float, lambda v: 0 < v < float("inf"), "{text!r} is not a number; give a positive number such as 5",
+                         "must be a positive number (got {text}); give e.g. 5")
 
 
 def unit_float(text: str) -> float:
     """A number in [0, 1] (thresholds, fractions)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a value between 0 and 1 such as 0.5") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (got {text}); give e.g. 0.5")
-    return value
+    return _option_value(text, float, lambda v: 0.0 <= v <= 1.0, "{text!r} is not a number; give a value between 0 and 1 such as 0.5",
+                         "must be between 0 and 1 (got {text}); give e.g. 0.5")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -627,7 +627,7 @@ def _overall(perf: pd.DataFrame) -> float:
     return float((perf["value"].to_numpy(float) * n).sum() / n.sum())
 
 
-def run_letitwag(sp: SyntheticParams, h: Headline, *, refresh: bool = False) -> pd.DataFrame:
+def run_letitwag(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFrame:
     """Let It Wag! analogue (Fig. 6), per seed through the public ``letitwag`` stage of the seed's shared study: the
     stage picks the ``k`` least-frequent concepts from the study's text counts, de-duplicates the world's candidate
     pool (:func:`letitwag_pool`) into a class-balanced benchmark and evaluates every headline model on it.

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from wag.synthetic import generator as gen
-from wag.synthetic.convnet import small_cnn, to_tensor
+from wag.frequency.checkpoint_tagger import small_cnn, to_tensor
 from wag.synthetic.params import T2IParams
 from wag.synthetic.train import configure_torch
 from wag.synthetic.world import World
