@@ -8,6 +8,10 @@ Per stage, wag's engine vs a plain loop:
     with the concept prompts → sigmoid), both over the same WebDataset shards;
   - zeroshot: images evaluated/s of ``wag.evaluate.zeroshot.evaluate_zeroshot`` (no feature cache) vs a plain
     open_clip loop (PIL decode → preprocess → encode_image → argmax of the similarity) on one image folder.
+Tag and zeroshot run twice on wag's side: at fp32 (the same arithmetic as the plain loop: same result) and at the
+study option ``stages.evaluate.precision: bf16`` (weights and activations in bfloat16), whose result is compared
+with the fp32 plain loop (max score difference, share of tags at 0.7 that agree, max per-class accuracy difference).
+Random weights make the bf16 comparison pessimistic: their image features are nearly alike, so class margins are tiny.
 The model is a real architecture at its real input size (default ViT-B-32 at 224 px, random weights:
 ``open_clip.create_model_and_transforms(ARCH)`` with no pretrained tag; speed does not depend on the weights).
 The machine may be shared: each round runs wag and the plain loop back to back (alternating which goes
@@ -72,7 +76,7 @@ def main() -> None:
     from PIL import Image
 
     from wag.evaluate.datasets import image_folder
-    from wag.evaluate.models import _finish, load_clip
+    from wag.evaluate.models import _finish, load_clip, with_precision
     from wag.evaluate.tiny import TINY_ARCH, make_image_folder, save_tiny_checkpoint
     from wag.evaluate.zeroshot import evaluate_zeroshot
     from wag.frequency import count_captions
@@ -95,6 +99,7 @@ def main() -> None:
         loaded = _finish(model, preprocess, open_clip.get_tokenizer(args.arch), "cpu", name=args.arch, arch=args.arch, pretrained=None,
                          backbone=args.arch, source="random", fingerprint=f"{args.arch}-random")
     m, pre, tok = loaded.model, loaded.preprocess, loaded.tokenizer
+    loaded16 = with_precision(loaded, "bf16")
     spec = StudySpec.model_validate({
         "name": "bench", "root": str(root), "output": str(work / "out"),
         "corpus": {"name": "bench", "shards": ["corpus/*.tar"]},
@@ -110,15 +115,17 @@ def main() -> None:
         res = count_captions([str(caps)], list(CONCEPTS), variant="lowercased", progress=False)
         return res.n_captions, res.counts.set_index("concept")["count"].reindex(CONCEPTS).to_numpy()
 
-    def wag_tag() -> tuple[int, object]:
-        ctx = Context(spec, shards, progress=False)
-        ctx.models[spec.model_spec("bench")] = loaded
+    spec16 = spec.model_copy(update={"stages": spec.stages.model_copy(update={"evaluate": spec.stages.evaluate.model_copy(update={"precision": "bf16"})})})
+
+    def wag_tag(lm=loaded, sp=spec) -> tuple[int, object]:
+        ctx = Context(sp, shards, progress=False)
+        ctx.models[sp.model_spec("bench")] = lm
         tags, n = tag_corpus(ctx)
         return n, tags.pivot(index="sample_id", columns="concept", values="score")[CONCEPTS].sort_index().to_numpy()
 
-    def wag_zeroshot() -> tuple[int, object]:
-        df = evaluate_zeroshot(loaded, image_folder(test), prompt="class", batch_size=args.batch_size, cache=False, progress=False)
-        return int(df["n_images"].sum()), df.attrs["full"]
+    def wag_zeroshot(lm=loaded) -> tuple[int, object]:
+        df = evaluate_zeroshot(lm, image_folder(test), prompt="class", batch_size=args.batch_size, cache=False, progress=False)
+        return int(df["n_images"].sum()), df.set_index("concept")["value"].reindex(sorted(p.name for p in test.iterdir() if p.is_dir())).to_numpy()
 
     # -- plain open_clip / Python loops doing the same work ------------------------------------
     def plain_count() -> tuple[int, object]:
@@ -178,18 +185,22 @@ def main() -> None:
             chunk = files[s : s + args.batch_size]
             pred.append((plain_encode([Image.open(f) for f, _ in chunk]) @ clf).argmax(1))
             true += [ci for _, ci in chunk]
-        return len(files), float((torch.cat(pred).numpy() == np.array(true)).mean())
+        hit, true = torch.cat(pred).numpy() == np.array(true), np.array(true)
+        return len(files), np.array([hit[true == ci].mean() for ci in range(len(classes))])
 
     pairs = {"count": (wag_count, plain_count, "captions/s"), "tag": (wag_tag, plain_tag, "images tagged/s"),
-             "zeroshot": (wag_zeroshot, plain_zeroshot, "images evaluated/s")}
-    for stage in args.stages:  # warm-up (imports, allocator, first-call overheads), not timed
+             "tag bf16": (lambda: wag_tag(loaded16, spec16), plain_tag, "images tagged/s"),
+             "zeroshot": (wag_zeroshot, plain_zeroshot, "images evaluated/s"),
+             "zeroshot bf16": (lambda: wag_zeroshot(loaded16), plain_zeroshot, "images evaluated/s")}
+    stages = [s for s in pairs if s.split()[0] in args.stages]
+    for stage in stages:  # warm-up (imports, allocator, first-call overheads), not timed
         pairs[stage][0]()
         pairs[stage][1]()
     times: dict[tuple[str, str], list[float]] = {}
     n_items: dict[str, int] = {}
     results: dict[tuple[str, str], object] = {}
     for r in range(args.rounds):
-        for stage in args.stages:
+        for stage in stages:
             ours, plain, _ = pairs[stage]
             order = [("wag", ours), ("plain", plain)] if r % 2 == 0 else [("plain", plain), ("wag", ours)]
             for side, fn in order:
@@ -201,16 +212,18 @@ def main() -> None:
     print(f"\n{args.arch} ({'random weights, ' if args.arch != 'tiny' else ''}input {pre.transforms[0].size} px), {args.images} images of "
           f"{args.size} px in {len(shards)} WebDataset shards, {len(CONCEPTS)} concepts, batch {args.batch_size}, "
           f"{args.captions} captions, torch threads {torch.get_num_threads()}, median of {args.rounds} interleaved rounds")
-    print(f"{'stage':<9}{'unit':<20}{'wag':>10}{'plain loop':>12}{'wag / plain':>13}   same result")
-    for stage in args.stages:
+    print(f"{'stage':<15}{'unit':<20}{'wag':>10}{'plain loop':>12}{'wag / plain':>13}   result vs the plain loop (fp32)")
+    for stage in stages:
         unit = pairs[stage][2]
         w, p = statistics.median(times[(stage, "wag")]), statistics.median(times[(stage, "plain")])
-        a, b = results[(stage, "wag")], results[(stage, "plain")]
-        if stage == "tag":
-            same = f"max |score diff| {float(np.abs(np.asarray(a) - np.asarray(b)).max()):.1e}"
+        a, b = (np.asarray(results[(stage, side)], dtype=float) for side in ("wag", "plain"))
+        if stage.startswith("tag"):
+            same = f"max |score diff| {float(np.abs(a - b).max()):.1e}, tags at 0.7 agreeing {float(((a >= 0.7) == (b >= 0.7)).mean()):.2%}"
+        elif stage.startswith("zeroshot"):
+            same = f"same per-class accuracy: {bool(np.allclose(a, b))}, max |diff| {float(np.abs(a - b).max()):.3f}"
         else:
-            same = str(bool(np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float))))
-        print(f"{stage:<9}{unit:<20}{n_items[stage] / w:>10.1f}{n_items[stage] / p:>12.1f}{p / w:>12.2f}x   {same}")
+            same = f"same counts: {bool(np.array_equal(a, b))}"
+        print(f"{stage:<15}{unit:<20}{n_items[stage] / w:>10.1f}{n_items[stage] / p:>12.1f}{p / w:>12.2f}x   {same}")
     print(f"\nmachine load after: {_uptime()}")
 
 

@@ -337,3 +337,42 @@ def test_corpus_exclude_drops_those_samples_from_count_and_tag(study):
 
 def read_n(spec: StudySpec) -> int:
     return json.loads((spec.output_path / "count" / "corpus.json").read_text())["n_captions"]
+
+
+def test_bf16_precision_is_a_declared_input_and_agrees_with_fp32(study, tmp_path):
+    """``stages.evaluate.precision: bf16`` runs every CLIP model in bfloat16: the model-using stages become stale (never
+    served from the fp32 results), feature caches are keyed apart, and tags and accuracies stay close to fp32."""
+    prof, spec = study
+    data = yaml.safe_load(prof.read_text())
+    data["study"].setdefault("stages", {}).setdefault("evaluate", {})["precision"] = "bf16"
+    data["study"]["output"] = str(tmp_path / "bf16")
+    p = tmp_path / "bf16.yaml"
+    p.write_text(yaml.safe_dump(data), encoding="utf-8")
+    spec16 = load_study(str(p))
+    assert main(["study", "run", "--profile", str(p), "--quiet"]) == 0
+    t32 = pd.read_parquet(spec.output_path / "tag" / "tags.parquet").set_index(["sample_id", "concept"])["score"]
+    t16 = pd.read_parquet(spec16.output_path / "tag" / "tags.parquet").set_index(["sample_id", "concept"])["score"]
+    both = t32.index.intersection(t16.index)
+    assert len(both) > 0.9 * max(len(t32), len(t16))
+    diff = (t32[both] - t16[both]).abs()
+    assert 0 < diff.max() < 0.1  # bfloat16 did run (not the fp32 numbers) and stays close
+    z32, z16 = (pd.read_parquet(s.output_path / "zeroshot" / "performance.parquet") for s in (spec, spec16))
+    assert len(z16) == len(z32)
+    # the fp32 study's records do not match the bf16 inputs: switching its precision makes the model stages stale
+    data["study"]["output"] = str(spec.output_path)
+    p.write_text(yaml.safe_dump(data), encoding="utf-8")
+    st = study_status(load_study(str(p))).set_index("stage")["state"].to_dict()
+    assert st["count"] == "done" and {st[s] for s in ("tag", "zeroshot", "retrieval", "letitwag")} == {"stale"}
+
+
+def test_unknown_precision_is_one_clear_error(study, tmp_path, capsys):
+    prof, _ = study
+    data = yaml.safe_load(prof.read_text())
+    data["study"].setdefault("stages", {}).setdefault("evaluate", {})["precision"] = "fp8"
+    data["study"]["output"] = str(tmp_path / "out")
+    p = tmp_path / "bad.yaml"
+    p.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert main(["study", "run", "--profile", str(p), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "precision" in err and "fp32" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

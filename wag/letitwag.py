@@ -253,8 +253,7 @@ def _encode(model: Any, images: Sequence[Any]) -> np.ndarray:
     import torch
 
     with torch.inference_mode():
-        x = torch.stack([model.preprocess(im) for im in images]).to(model.device)
-        return model.model.encode_image(x).float().cpu().numpy()
+        return model.encode_image(torch.stack([model.preprocess(im) for im in images])).cpu().numpy()
 
 
 def _markdown(sheet: dict[str, Any], table: pd.DataFrame) -> str:

@@ -478,8 +478,8 @@ def _embed_arrays(lm, images: np.ndarray, batch: int = 1024):
     out = []
     with torch.inference_mode():
         for a in range(0, len(images), batch):
-            f = lm.model.encode_image(_normalise(np.asarray(images[a : a + batch])))
-            out.append(torch.nn.functional.normalize(f.float(), dim=-1))
+            f = lm.encode_image(_normalise(np.asarray(images[a : a + batch])))
+            out.append(torch.nn.functional.normalize(f, dim=-1))
     return torch.cat(out)
 
 

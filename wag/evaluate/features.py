@@ -135,7 +135,7 @@ def encode_images(
             bad += b
             if x is None:
                 continue
-            f = model.model.encode_image(x.to(model.device)).float()
+            f = model.encode_image(x)
             feats.append(torch.nn.functional.normalize(f, dim=-1).cpu())
             idx.append(i)
             labels.append(y)

@@ -151,8 +151,7 @@ def generate_images(pipe: Any, prompt: str, *, k: int, seed: int, steps: int, gu
 def score_images(clip: LoadedModel, images: Sequence[Any], prompt: str, aesthetic: AestheticPredictor | None = None) -> dict[str, np.ndarray]:
     """Per-image CLIP-score (100 · max(cos, 0)) and aesthetic score (if a predictor is given)."""
     with torch.inference_mode():
-        x = torch.stack([clip.preprocess(im) for im in images]).to(clip.device)
-        f = torch.nn.functional.normalize(clip.model.encode_image(x).float(), dim=-1)
+        f = torch.nn.functional.normalize(clip.encode_image(torch.stack([clip.preprocess(im) for im in images])), dim=-1)
         t = torch.nn.functional.normalize(clip.model.encode_text(clip.tokenizer([prompt]).to(clip.device)).float(), dim=-1)
         out = {"clipscore": (100 * (f @ t.T).squeeze(1).clamp(min=0)).cpu().numpy()}
         if aesthetic is not None:

@@ -64,7 +64,7 @@ class OpenClipTagger:
     def score_tensor(self, x: torch.Tensor) -> np.ndarray:
         """(N, C) probabilities for a preprocessed image batch."""
         with torch.inference_mode():
-            f = self.model.model.encode_image(x.to(self.model.device)).float()
+            f = self.model.encode_image(x)
             f = f / f.norm(dim=-1, keepdim=True)
             sims = f @ self.text.to(f.device).float()
             z = self.scale * (sims[:, :-1] - sims[:, -1:])

@@ -180,6 +180,9 @@ class EvalOptions(StrictModel):
     captions_per_image: int = Field(5, ge=1, description="retrieval captions kept per image")
     min_images: int = Field(10, ge=1, description="retrieval: keep concepts found in at least this many images")
     device: str = Field("cpu", description="torch device")
+    precision: Literal["fp32", "bf16"] = Field("fp32", description="inference precision of every CLIP model the study loads (tagger, zeroshot, retrieval, "
+                                               "letitwag, t2i scoring): fp32, or bf16 (about 2x faster on CPUs with AVX-512 BF16 / AMX and on GPUs; "
+                                               "features agree to ~2e-3, benchmarks/study.py prints the agreement)")
     cache_features: bool = Field(True, description="cache image features keyed by model and dataset")
 
 

@@ -97,7 +97,8 @@ class Context:
         """A loaded model by declared name or spec (loaded once per run)."""
         spec = self.spec.model_spec(name_or_spec)
         if spec not in self.models:
-            self.models[spec] = load_model(spec, device=self.spec.stages.evaluate.device)
+            e = self.spec.stages.evaluate
+            self.models[spec] = load_model(spec, device=e.device, precision=e.precision)
         return self.models[spec]
 
     @cached_property
@@ -109,8 +110,9 @@ class Context:
         return list(dict.fromkeys(self.concepts["concept"]))
 
 
-def load_model(spec: str, *, device: str = "cpu") -> Any:
-    """A CLIP model from a registry name, ``ARCH@checkpoint`` (``wag.evaluate.models.load_clip``) or an open_clip ``ARCH/tag``."""
+def load_model(spec: str, *, device: str = "cpu", precision: str = "fp32") -> Any:
+    """A CLIP model from a registry name, ``ARCH@checkpoint`` (``wag.evaluate.models.load_clip``) or an open_clip ``ARCH/tag``,
+    at inference ``precision``."""
     if "@" not in spec:
         try:
             resolve_name(spec)
@@ -124,8 +126,8 @@ def load_model(spec: str, *, device: str = "cpu") -> Any:
                 raise ModelWeightsMissingError(f"open_clip model {spec} could not be loaded ({type(exc).__name__}: {str(exc)[:300]}); "
                                                  "download its weights or give ARCH@path/to/checkpoint") from None
             return _finish(model, preprocess, open_clip.get_tokenizer(arch), device, name=spec, arch=arch, pretrained=tag,
-                             backbone=arch, source=tag, fingerprint=spec)
-    return load_clip(spec, device=device)
+                             backbone=arch, source=tag, fingerprint=spec, precision=precision)
+    return load_clip(spec, device=device, precision=precision)
 
 
 def classification_data(spec: StudySpec, d: DatasetSpec) -> Any:
@@ -278,7 +280,13 @@ def _models_fp(ctx: Context) -> list[Any]:
     for m in ctx.spec.models:
         s = ctx.spec.model_spec(m.model)
         out.append([m.name, s, ctx.spec.model_pretraining(m), _tree(Path(s.partition("@")[2])) if "@" in s else None])
-    return out
+    return [*out, _precision_fp(ctx)] if _precision_fp(ctx) else out
+
+
+def _precision_fp(ctx: Context) -> list[str]:
+    """The inference precision in a stage's inputs when it is not the default (fp32 keys stay as they were)."""
+    p = ctx.spec.stages.evaluate.precision
+    return [] if p == "fp32" else [f"precision:{p}"]
 
 
 def _dataset_fp(ctx: Context, d: DatasetSpec) -> list[Any]:
@@ -377,7 +385,7 @@ def _tag_inputs(ctx: Context) -> dict[str, Any]:
     elif t.kind in ("rampp", "checkpoint"):
         model = _tree(ctx.spec.path(t.model or ""))
     return {"shards": [_stat(p) for p in ctx.shards], "corpus": ctx.spec.corpus.model_dump(), "concepts": _concepts_fp(ctx),
-            "tagger": t.model_dump(), "label": ctx.spec.tagger_label, "model": model,
+            "tagger": t.model_dump(), "label": ctx.spec.tagger_label, "model": [model, *_precision_fp(ctx)] if _precision_fp(ctx) else model,
             "descriptions": _tree(ctx.spec.path(t.descriptions)) if t.descriptions else None,
             "exclude": _tree(ctx.spec.path(ctx.spec.corpus.exclude)) if ctx.spec.corpus.exclude else None}
 
@@ -616,7 +624,7 @@ def _t2i_inputs(ctx: Context) -> dict[str, Any]:
     pipes = [[m.name, m.model, _tree(sp.path(m.model)) if sp.path(m.model).is_dir() else None, sp.model_pretraining(m)] for m in sp.t2i]
     clip = sp.model_spec(_t2i_clip(ctx))
     return {"pipelines": pipes, "options": o.model_dump(), "concepts": _t2i_concepts(ctx),
-            "clip": [clip, _tree(Path(clip.partition("@")[2])) if "@" in clip else None],
+            "clip": [clip, _tree(Path(clip.partition("@")[2])) if "@" in clip else None, *_precision_fp(ctx)],
             "aesthetic": _tree(sp.path(o.aesthetic_weights)) if o.aesthetic_weights else None}
 
 
