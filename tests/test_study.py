@@ -344,6 +344,7 @@ def test_excluded_samples_are_never_tagged_and_the_tables_equal_tagging_then_dro
     integrated tables are those of tagging every image and dropping the excluded samples afterwards."""
     import wag.study.stages as st
     from wag.study.run import run_study
+    from wag.study.spec import shard_files
 
     _, spec = study
     full = spec.output_path
@@ -373,6 +374,10 @@ def test_excluded_samples_are_never_tagged_and_the_tables_equal_tagging_then_dro
     out = filt.output_path
     assert seen and not set(seen) & set(gone)
     assert len(seen) == n_all - len(gone) == json.loads((out / "tag" / "summary.json").read_text())["images_tagged"]
+    seen.clear()  # the Dask task (run here in-process) skips them too
+    ctx = st.Context(filt, shard_files(filt), progress=False)
+    n_task = sum(st._tag_shard_task(filt, ctx.concepts, str(p))[1] for p in ctx.shards)
+    assert n_task == len(seen) == n_all - len(gone) and not set(seen) & set(gone)
 
     def without_gone(df: pd.DataFrame) -> pd.DataFrame:
         keep = df[~df["sample_id"].astype(str).isin(gone)]
