@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from wag.artifacts import locate_paper_root
 from wag.concepts import chunk_tokens
 from wag.frequency import count_captions
 from wag.frequency.count import as_concept_table, build_spec
@@ -67,7 +68,8 @@ def peak_rss_mb() -> float:
 
 
 def concepts(n: int) -> list[str]:
-    names = paper_class_names()
+    root = locate_paper_root()
+    names = paper_class_names(root) if root is not None else []
     if len(names) < n:  # pad with made-up two-word names (no released files, or asked for more)
         rng = np.random.default_rng(0)
         syll = ["kan", "lor", "mit", "nep", "rud", "tav", "vok", "zim", "pel", "sug"]

@@ -108,6 +108,28 @@ def test_download_failure_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) ->
         A.paper_root()
 
 
+def test_locate_paper_root_finds_the_same_folder_or_none_without_downloading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _isolated: Path) -> None:
+    import pooch
+
+    _FakePooch.calls = []
+    monkeypatch.setattr(pooch, "create", _FakePooch)
+    allow = SimpleNamespace(paper_artifacts=None, download=True)
+    assert A.locate_paper_root(allow) is None and A.locate_paper_root() is None  # nothing local: None, no download
+    assert _FakePooch.calls == [] and not _isolated.exists()
+    monkeypatch.setenv("WAG_PAPER_ARTIFACTS", str(tmp_path / "nowhere"))
+    assert A.locate_paper_root() is None  # a wrong folder named: None (paper_root raises)
+    env_dir = _artifacts_dir(tmp_path / "env")
+    prof_dir = _artifacts_dir(tmp_path / "prof")
+    monkeypatch.setenv("WAG_PAPER_ARTIFACTS", str(env_dir))
+    assert A.locate_paper_root() == A.paper_root() == env_dir
+    prof = SimpleNamespace(paper_artifacts=str(prof_dir), download=False)
+    assert A.locate_paper_root(prof) == A.paper_root(prof) == prof_dir
+    monkeypatch.delenv("WAG_PAPER_ARTIFACTS")
+    cached = _artifacts_dir(_isolated / "paper_artifacts")
+    (cached / ".wag-complete").write_text("x")
+    assert A.locate_paper_root() == cached
+
+
 def test_registry_format() -> None:
     reg = A.load_registry(A.PAPER)
     assert len(reg.files) == 881

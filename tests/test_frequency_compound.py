@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from wag.analysis import frequency_demo as demo
+from wag.artifacts import locate_paper_root
 from wag.concepts import NORMALIZER_VERSION, compound_spellings, normalize
 from wag.frequency import count_captions, match_texts
 from wag.frequency.count import as_concept_table, build_spec
@@ -110,7 +111,7 @@ def test_generated_corpus_precision_recall_with_compounds(tmp_path, monkeypatch)
 def test_paper_names_corpus_precision_recall(tmp_path, monkeypatch):
     """Same on the paper's class names (the notebook's corpus), when the released files are available."""
     monkeypatch.setenv("WAG_CACHE", str(tmp_path))
-    root = demo.find_paper_root()
+    root = locate_paper_root()
     if root is None:
         pytest.skip("the paper's released files are not available (set WAG_PAPER_ARTIFACTS)")
     c = demo.generated_corpus(20_000, 300, seed=0, paper_root=root)

@@ -1,18 +1,24 @@
 """The import contract (``[tool.importlinter]`` in pyproject.toml): wag's floors, checked by import-linter.
 
 Each module imports only from floors below it, in-function imports included; every module directly under
-``wag/`` has a floor. The last two tests break a temporary copy of the package on purpose and check that the
-contract then fails, naming the import.
+``wag/`` has a floor. Two tests break a temporary copy of the package on purpose and check that the contract
+then fails, naming the import.
+
+Besides the floors: the module-level import graph (what runs when a module is imported: top-level statements,
+class bodies, ``try``/``if`` blocks, not function bodies nor ``if TYPE_CHECKING:``) has no cycle, neither between
+the top-level packages and modules of ``wag`` nor inside a package, so no in-function import is there to dodge one.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import grimp
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,3 +62,89 @@ def test_a_module_without_a_floor_breaks_the_contract(tmp_path):
     r = lint(root)
     assert r.returncode != 0
     assert "wag.unplaced" in r.stdout, r.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# No module-level cycles (the graph of what runs at import time)
+# ---------------------------------------------------------------------------------------------
+
+
+def _module_name(root: Path, path: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _top_level_imports(tree: ast.Module, module: str, is_package: bool) -> list[tuple[str, int]]:
+    """(imported name, line) of the import statements that run when the module is imported."""
+    out: list[tuple[str, int]] = []
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.Import):
+                out.extend((a.name, node.lineno) for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative: resolved against this module's package
+                    pkg = module.split(".") if is_package else module.split(".")[:-1]
+                    base = ".".join(pkg[: len(pkg) - node.level + 1] + ([base] if base else []))
+                out.extend((f"{base}.{a.name}", node.lineno) for a in node.names)  # a submodule, else (trimmed) the module
+            elif isinstance(node, ast.If):
+                test = ast.unparse(node.test)
+                if test not in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+                    visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, ast.Try | ast.With):
+                visit(node.body)
+                for h in getattr(node, "handlers", []):
+                    visit(h.body)
+                visit(getattr(node, "orelse", []))
+                visit(getattr(node, "finalbody", []))
+            elif isinstance(node, ast.ClassDef):
+                visit(node.body)
+    visit(tree.body)
+    return out
+
+
+def module_level_graph(root: Path, package: str = "wag") -> grimp.ImportGraph:
+    """The import graph of ``package`` under ``root`` built from module-level imports only (function bodies left out)."""
+    files = {_module_name(root, f): f for f in sorted((root / package).rglob("*.py"))}
+    graph = grimp.ImportGraph()
+    for m in files:
+        graph.add_module(m)
+    for m, f in files.items():
+        for name, line in _top_level_imports(ast.parse(f.read_text(encoding="utf-8")), m, f.name == "__init__.py"):
+            while name and name not in files:
+                name = name.rpartition(".")[0]
+            if name and name != m and name != package:
+                graph.add_import(importer=m, imported=name, line_number=line, line_contents="")
+    return graph
+
+
+def module_level_cycles(root: Path, package: str = "wag") -> list[str]:
+    """Each module-level cycle as text: between the children of ``package`` and inside every subpackage."""
+    graph = module_level_graph(root, package)
+    cycles = []
+    for pkg in sorted(m for m in graph.modules if graph.find_children(m)):
+        for importer, imported in sorted(graph.nominate_cycle_breakers(pkg)):
+            back = graph.find_shortest_chain(importer=imported, imported=importer) or (imported, "...", importer)
+            cycles.append(f"{importer} -> {' -> '.join(back)} (inside {pkg})")
+    return cycles
+
+
+def test_no_module_level_import_cycle():
+    assert module_level_cycles(ROOT) == [], "module-level import cycles (move the shared code to the lower module, or pass it in)"
+
+
+def test_a_module_level_cycle_is_found_and_a_function_level_import_is_not(tmp_path):
+    root = copy_of_package(tmp_path)
+    io = root / "wag" / "io.py"
+    text = io.read_text(encoding="utf-8")
+    io.write_text(text + "\n\ndef _later():\n    from wag.analysis import fits  # noqa: F401\n", encoding="utf-8")
+    assert module_level_cycles(root) == []  # an in-function import runs later: no module-level cycle
+    errors = root / "wag" / "errors.py"
+    errors.write_text(errors.read_text(encoding="utf-8") + "\nfrom wag import io  # noqa: E402,F401\n", encoding="utf-8")  # io imports errors
+    found = module_level_cycles(root)
+    assert found and all("wag.errors" in c and "wag.io" in c for c in found), found
+    (root / "wag" / "study" / "spec.py").write_text(
+        (root / "wag" / "study" / "spec.py").read_text(encoding="utf-8") + "\nfrom wag.study import run  # noqa: E402,F401\n", encoding="utf-8")
+    assert any("inside wag.study" in c and "wag.study.spec" in c for c in module_level_cycles(root))

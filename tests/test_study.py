@@ -376,3 +376,56 @@ def test_unknown_precision_is_one_clear_error(study, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "precision" in err and "fp32" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_excluded_samples_are_never_tagged_and_the_tables_equal_tagging_then_dropping(study, monkeypatch):
+    """``corpus.exclude`` applies before images are decoded: the tagger never sees an excluded sample, and the tag and
+    integrated tables are those of tagging every image and dropping the excluded samples afterwards."""
+    import wag.study.stages as st
+    from wag.study.run import run_study
+    from wag.study.spec import shard_files
+
+    _, spec = study
+    full = spec.output_path
+    tags = pd.read_parquet(full / "tag" / "tags.parquet")
+    n_all = json.loads((full / "tag" / "summary.json").read_text())["images_tagged"]
+    gone = sorted(set(tags["sample_id"].astype(str)))[::3]
+    assert len(gone) >= 2
+    (spec.root_path / "gone-early.txt").write_text("\n".join(gone) + "\n")
+    seen: list[str] = []
+    make = st.make_tagger
+
+    def counting_tagger(ctx):
+        tagger = make(ctx)
+        tag = tagger.tag
+
+        def spy(images):
+            for sid, img in images:
+                seen.append(str(sid))
+                yield sid, img
+
+        tagger.tag = lambda images: tag(spy(images))
+        return tagger
+
+    monkeypatch.setattr(st, "make_tagger", counting_tagger)
+    filt = spec.model_copy(update={"output": "study-excluded-early", "corpus": spec.corpus.model_copy(update={"exclude": "gone-early.txt"})})
+    run_study(filt, ["count", "tag", "integrate"], progress=False, log=lambda *_: None)
+    out = filt.output_path
+    assert seen and not set(seen) & set(gone)
+    assert len(seen) == n_all - len(gone) == json.loads((out / "tag" / "summary.json").read_text())["images_tagged"]
+    seen.clear()  # the Dask task (run here in-process) skips them too
+    ctx = st.Context(filt, shard_files(filt), progress=False)
+    n_task = sum(st._tag_shard_task(filt, ctx.concepts, str(p))[1] for p in ctx.shards)
+    assert n_task == len(seen) == n_all - len(gone) and not set(seen) & set(gone)
+
+    def without_gone(df: pd.DataFrame) -> pd.DataFrame:
+        keep = df[~df["sample_id"].astype(str).isin(gone)]
+        return keep.sort_values(list(keep.columns), kind="stable").reset_index(drop=True)
+
+    for rel in ("tag/tags.parquet", "tag/hits.parquet", "integrate/hits.parquet"):
+        pd.testing.assert_frame_equal(without_gone(pd.read_parquet(out / rel)), without_gone(pd.read_parquet(full / rel)), obj=rel)
+    for rel, hits in (("tag/frequencies.parquet", "tag/hits.parquet"), ("integrate/frequencies.parquet", "integrate/hits.parquet")):
+        freq = pd.read_parquet(out / rel).set_index(["concept", "dataset", "variant"])["count"]
+        expected = without_gone(pd.read_parquet(full / hits)).groupby(["concept", "variant"]).size()
+        got = freq.groupby(level=["concept", "variant"]).first()
+        pd.testing.assert_series_equal(got[got > 0].sort_index(), expected.sort_index(), check_names=False, check_dtype=False, obj=rel)

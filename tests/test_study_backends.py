@@ -143,7 +143,7 @@ def test_performance_contract_keeps_fractions_in_range_and_t2i_on_its_raw_scale(
 
     row = {"concept": "dog", "key": "dog", "dataset": "d", "model": "m", "pretraining": "p", "prompt": "x", "metric": "exp_clipscore"}
     validate(pd.DataFrame([{**row, "task": "t2i", "value": 31.5}]), "performance")
-    with pytest.raises(TableError, match=r"rows 0: value in \[0, 1\]"):
+    with pytest.raises(TableError, match=r"rows 0 \(metric=exp_clipscore task=classification value=31.5\): value out of its metric's range .*a fraction in \[0, 1\]"):
         validate(pd.DataFrame([{**row, "task": "classification", "value": 31.5}]), "performance")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -95,3 +97,46 @@ def test_unreadable_variant():
     with pytest.raises(TableError, match="cannot read variant"):
         parse_variant("rampp@0.7")
     assert COLUMNS["frequencies"] == ["concept", "key", "dataset", "pretraining", "method", "variant", "count"]
+
+
+def _t2i(metric: str, value: float, task: str = "t2i") -> pd.DataFrame:
+    return _perf().iloc[:1].assign(task=task, dataset="t2i", prompt="a photo of {c}", metric=metric, value=value)
+
+
+@pytest.mark.parametrize(
+    ("metric", "task", "value"),
+    [("exp_clipscore", "t2i", 31.2), ("max_clipscore", "t2i", 100.0), ("exp_aesthetics", "t2i", 6.4), ("human_align", "t2i", 4.5),
+     ("exp_psnr", "t2i", 12.0), ("exp_uiqi", "t2i", -0.05), ("judged_accuracy", "t2i", 0.75), ("recall@5", "retrieval", 1.0)],
+)
+def test_values_on_their_metrics_scale_pass(metric, task, value):
+    assert validate(_t2i(metric, value, task), "performance")["value"].tolist() == [value]
+
+
+@pytest.mark.parametrize(
+    ("metric", "task", "value"),
+    [("recall@1", "retrieval", 1.3), ("accuracy", "classification", -0.1), ("judged_accuracy", "t2i", 1.2), ("accuracy", "t2i", 7.0),
+     ("exp_clipscore", "t2i", 131.0), ("max_clipscore", "t2i", -1.0), ("exp_aesthetics", "t2i", float("inf")), ("some_score", "retrieval", 3.0)],
+)
+def test_values_off_their_metrics_scale_are_refused(metric, task, value):
+    with pytest.raises(TableError, match=rf"'performance'.*metric={re.escape(metric)} task={task} value={value}.*out of its metric's range"):
+        validate(_t2i(metric, value, task), "performance")
+
+
+def test_a_recall_above_one_is_refused_at_write_and_a_clipscore_is_written(tmp_path):
+    from wag.study.stages import write_table
+
+    bad = _perf().assign(task="retrieval", dataset="coco", prompt="t2i", metric="recall@1", value=[0.4, 1.3])
+    with pytest.raises(TableError, match=r"recall@1.*1\.3"):
+        write_table(tmp_path / "recall.parquet", bad, "performance")
+    assert not (tmp_path / "recall.parquet").exists()
+    ok = _perf().assign(task="t2i", dataset="t2i", prompt="a photo of a {c}.", metric="exp_clipscore", value=[31.2, 28.0])
+    written = write_table(tmp_path / "t2i.parquet", ok, "performance")
+    assert pd.read_parquet(written)["value"].tolist() == [31.2, 28.0]
+
+
+def test_metric_ranges():
+    from wag.tables import metric_range
+
+    assert metric_range("recall@10", "retrieval") == metric_range("judged_accuracy", "t2i") == (0.0, 1.0)
+    assert metric_range("exp_clipscore", "t2i") == (0.0, 100.0)
+    assert metric_range("exp_aesthetics", "t2i")[1] == float("inf")

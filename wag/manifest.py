@@ -12,9 +12,21 @@ from typing import Any
 
 from wag.paths import project_root
 
+#: Distributions that shape results or their rendering, recorded in every run manifest (pip names). Every name
+#: pinned in requirements.txt that wag imports is here (``tests/test_manifest.py`` derives the list and checks).
 PACKAGES = (
-    "wag", "torch", "torchvision", "open_clip_torch", "diffusers", "transformers", "numpy", "pandas",
-    "pyarrow", "statsmodels", "scipy", "altair", "vl-convert-python", "papermill", "pydantic", "pooch",
+    "wag",
+    # models, features, generation
+    "torch", "torchvision", "open_clip_torch", "diffusers", "transformers", "huggingface_hub", "safetensors",
+    # tables, counting, fits
+    "numpy", "pandas", "pyarrow", "scipy", "statsmodels", "pandera", "pydantic", "pyyaml", "regex", "lemminflect",
+    "dask", "distributed",
+    # images (decoding, de-duplication)
+    "pillow", "imagehash",
+    # charts, tables and notebooks as rendered
+    "altair", "vl-convert-python", "anywidget", "ipywidgets", "tabulate", "papermill", "nbformat", "ipykernel", "ipython",
+    # downloads of the released files, progress
+    "pooch", "tqdm",
 )
 
 

@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from wag.artifacts import ArtifactsMissingError, neglected_tails_root, paper_root
+from wag.errors import WagError, debug_enabled, one_line
 from wag.params import Profile, load_profile
-from wag.sources import source_kind
 from wag.report import Report
+from wag.sources import source_kind
 
 #: Cell tag of notebook cells that read the paper's released files (or the NeglectedTails estimates); the test
 #: suite skips them, naming why, where neither a local copy nor a download is available.
@@ -39,7 +41,7 @@ def setup(
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     install_error_handler()
     params = load_profile(profile, {**(overrides or {}), **sections} or None)
-    try:
+    try:  # lazy: altair takes ~1.5 s to import; tests/conftest.py and `wag reproduce` import this module without charts
         import altair as alt
 
         alt.data_transformers.disable_max_rows()
@@ -65,8 +67,6 @@ def released_files_missing(profile: Profile | None = None) -> str | None:
     test suite (``tests/conftest.py``) and ``wag reproduce`` skip the cells tagged :data:`RELEASED_FILES_TAG`
     for the same reason. The reason is the first line of the :class:`~wag.artifacts.ArtifactsMissingError`.
     """
-    from wag.artifacts import ArtifactsMissingError, neglected_tails_root, paper_root
-
     if profile is not None and source_kind(profile) == "study":  # the paper's own comparisons do not apply to a study
         return f"the profile's source is study '{profile.study.name}': cells about the paper's released files do not apply"
     try:
@@ -84,8 +84,6 @@ def install_error_handler() -> bool:
     The cell still fails (papermill stops there); other exceptions keep IPython's full traceback, and so does
     every error when ``WAG_DEBUG=1``. Returns whether a handler was installed.
     """
-    from wag.errors import WagError, debug_enabled, one_line
-
     try:
         from IPython import get_ipython
     except ImportError:

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from wag.analysis.scorecard import ROWS_NAME, rows_frame
 from wag.io import write_bytes, write_csv, write_json, write_text
+from wag.paths import resolve
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
@@ -107,8 +109,6 @@ class Report:
     """Writes one notebook's outputs under ``<out_root>/<section>/`` and keeps the index current."""
 
     def __init__(self, section: str, profile: Profile, out_dir: str | Path | None = None, notebook: str | None = None) -> None:
-        from wag.paths import resolve
-
         self.section = section
         self.profile = profile
         self.notebook = notebook or section
@@ -158,8 +158,6 @@ class Report:
     def scorecard(self, rows: list[dict[str, Any]] | pd.DataFrame) -> Path:
         """Write this section's scorecard rows (our values for the paper's printed numbers, see
         :mod:`wag.analysis.scorecard`) to ``<section>/scorecard_rows.csv``; ``wag reproduce`` assembles them."""
-        from wag.analysis.scorecard import ROWS_NAME, rows_frame
-
         path = write_csv(self.dir / ROWS_NAME, rows_frame(rows))
         write_index(self.root)
         return path

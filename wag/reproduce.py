@@ -16,6 +16,7 @@ from typing import Any
 
 import nbformat
 
+from wag.artifacts import neglected_tails_root, paper_root
 from wag.checks import check_output_dir
 from wag.errors import WagError
 from wag.io import write_json
@@ -24,6 +25,7 @@ from wag.notebook import RELEASED_FILES_TAG, released_files_missing, skip_tags
 from wag.params import Profile, load_profile
 from wag.paths import project_root, resolve
 from wag.scorecard_report import write_index_with_scorecard
+from wag.study.run import run_study
 
 KERNEL_NAME = "wag"
 
@@ -218,13 +220,7 @@ def _input_checksums(profile: Profile) -> dict[str, dict[str, str] | str]:
     """Checksums of the released files this run read (when a local folder was found; never downloads)."""
     out: dict[str, dict[str, str] | str] = {}
     profile = profile.model_copy(update={"download": False})  # reproduce already fetched what it could
-    try:
-        from wag import artifacts
-    except ImportError:
-        return out
-    for label, finder in (("paper_artifacts", getattr(artifacts, "paper_root", None)), ("neglected_tails", getattr(artifacts, "neglected_tails_root", None))):
-        if finder is None:
-            continue
+    for label, finder in (("paper_artifacts", paper_root), ("neglected_tails", neglected_tails_root)):
         try:
             root = Path(finder(profile))
         except Exception as exc:  # noqa: BLE001 - recorded, not fatal: a run may not need this input
@@ -238,8 +234,6 @@ def run_stale_study(profile: Profile, *, progress: bool = True) -> list[dict[str
     """Run the stale and missing stages of the profile's ``study:`` section (none: nothing to do); the final status rows."""
     if profile.study is None:
         return None
-    from wag.study.run import run_study
-
     log = print if progress else (lambda *_: None)
     return run_study(profile.study, progress=progress, log=log).to_dict("records")
 

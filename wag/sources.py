@@ -26,6 +26,7 @@ from wag.analysis import inputs
 from wag.analysis.binned import Binning
 from wag.artifacts import join_counts_performance, paper_root, read_misalignment, read_search_counts
 from wag.errors import WagError
+from wag.study.run import load_tables
 
 KINDS = ("released", "study")
 #: The RAM++ threshold of the paper's headline image and integrated counts.
@@ -155,8 +156,6 @@ class StudySource(Source):
 
     def __init__(self, profile: Any) -> None:
         super().__init__(profile)
-        from wag.study.run import load_tables  # the study runner imports the engines (torch); only a study source needs it
-
         self.spec = profile.study
         if not self.spec.output_path.is_dir():
             raise SourceError(f"study folder {self.spec.output_path} does not exist; run `wag study run --profile {profile.name}` first")

@@ -5,6 +5,11 @@ names the columns every producer writes and every consumer may rely on; extra co
 (e.g. ``n_images`` or ``model_key`` beside a performance table). :func:`validate` checks a DataFrame
 and raises :class:`TableError` naming the table, the column and the problem.
 
+Performance values (the ``value`` column) are checked per metric (:func:`metric_range`): accuracy, ``recall@<k>``,
+``judged_accuracy`` and every classification or retrieval metric are fractions in [0, 1]; T2I metrics keep the raw
+scale of the paper's files: CLIP-score (``exp_clipscore``, ``max_clipscore``) in [0, 100], the others (aesthetics,
+about 1-10 for the LAION predictor; HEIM's human ratings 1-5; PSNR, LPIPS, SSIM, UIQI) any finite number.
+
 Variant names (the ``variant`` column): :func:`variant_name` builds them and :func:`parse_variant`
 reads them back, so no ``"@0.7"`` literal is written anywhere else:
 
@@ -18,6 +23,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -88,6 +94,39 @@ def parse_variant(variant: str) -> Variant:
 
 
 # ---------------------------------------------------------------------------------------------
+# Performance values per metric
+# ---------------------------------------------------------------------------------------------
+
+#: Metrics whose value is a fraction in [0, 1] on any task (besides ``recall@<k>``).
+FRACTION_METRICS = ("accuracy", "judged_accuracy")
+_RECALL = re.compile(r"^recall@\d+$")
+#: CLIP-score, 100 · max(cos(image, prompt), 0): the torchmetrics convention the paper's T2I files use.
+CLIPSCORE_RANGE = (0.0, 100.0)
+
+
+def metric_range(metric: str, task: str) -> tuple[float, float]:
+    """The range a performance ``value`` of ``metric`` on ``task`` must lie in (bounds included).
+
+    Fractions in [0, 1]: :data:`FRACTION_METRICS`, ``recall@<k>`` and every classification or retrieval metric.
+    T2I metrics keep their raw scale, as in the paper's files: ``*_clipscore`` in [0, 100]; any other
+    (``*_aesthetics``, about 1-10; ``human_*`` ratings 1-5; ``exp_psnr`` in dB, ``exp_lpips``, ...) only finite.
+    """
+    if metric in FRACTION_METRICS or _RECALL.match(metric) or task != "t2i":
+        return (0.0, 1.0)
+    if metric.endswith("_clipscore"):
+        return CLIPSCORE_RANGE
+    return (-np.inf, np.inf)
+
+
+def _value_in_range(df: pd.DataFrame) -> pd.Series:
+    keys = list(zip(df["metric"].astype(str), df["task"].astype(str), strict=True))
+    ranges = {k: metric_range(*k) for k in set(keys)}
+    lo, hi = (np.array([ranges[k][i] for k in keys], dtype=float) for i in (0, 1))
+    v = df["value"].to_numpy(float)
+    return pd.Series(np.isfinite(v) & (v >= lo) & (v <= hi), index=df.index)
+
+
+# ---------------------------------------------------------------------------------------------
 # Contracts
 # ---------------------------------------------------------------------------------------------
 
@@ -144,8 +183,9 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
             "metric": _text(),
             "value": pa.Column(float, nullable=False),
         },
-        # fractions in [0, 1]; T2I rows keep their metric's raw scale (CLIP-score 0-100, aesthetics), as in the paper's files
-        checks=pa.Check(lambda df: (df["task"] == "t2i") | df["value"].between(0.0, 1.0), error="value in [0, 1] (T2I rows: raw scale)"),
+        checks=pa.Check(_value_in_range, error="value out of its metric's range (accuracy, recall@k, judged_accuracy and every "
+                                               "classification/retrieval metric: a fraction in [0, 1]; *_clipscore: [0, 100]; "
+                                               "other T2I metrics: finite, raw scale)"),
         name="performance",
     ),
     "fits": pa.DataFrameSchema(
@@ -181,13 +221,15 @@ UNIQUE: dict[str, list[str]] = {
 COLUMNS: dict[str, list[str]] = {name: [c for c, col in s.columns.items() if col.required] for name, s in SCHEMAS.items()}
 
 
-def _describe(table: str, exc: pa.errors.SchemaErrors) -> str:
+def _describe(table: str, exc: pa.errors.SchemaErrors, df: pd.DataFrame) -> str:
     fc = exc.failure_cases
     lines = []
     wide = {str(c.error) for c in SCHEMAS[table].checks}  # table-wide checks: reported once, by row, not per column
+    shown = [c for c in ("metric", "task", "value") if c in df.columns]
     for check in [c for c in fc["check"].unique() if str(c) in wide]:
-        rows = fc.loc[fc["check"] == check, "index"].dropna().unique()[:3]
-        lines.append(f"rows {', '.join(str(int(r)) for r in rows)}: {check}")
+        rows = [int(r) for r in fc.loc[fc["check"] == check, "index"].dropna().unique()[:3]]
+        what = ", ".join(f"{r} ({' '.join(f'{c}={df.at[r, c]}' for c in shown)})" if r in df.index else str(r) for r in rows)
+        lines.append(f"rows {what}: {check}")
     fc = fc[~fc["check"].astype(str).isin(wide)]
     for (col, check), grp in fc.groupby(["column", "check"], dropna=False, sort=False):
         col_s = "<table>" if col is None or (isinstance(col, float) and pd.isna(col)) else str(col)
@@ -209,8 +251,9 @@ def validate(df: pd.DataFrame, table: str) -> pd.DataFrame:
         if dup.any():
             first = df.loc[dup, key].iloc[0].tolist()
             raise TableError(f"table '{table}' has {int(dup.sum())} rows that repeat the key ({', '.join(key)}), e.g. {first}; keep one row per key")
-    try:  # a fresh index: pandera's failure report cannot reshape duplicate index labels under pandas 3
-        SCHEMAS[table].validate(df.reset_index(drop=True), lazy=True)
+    fresh = df.reset_index(drop=True)  # a fresh index: pandera's failure report cannot reshape duplicate index labels under pandas 3
+    try:
+        SCHEMAS[table].validate(fresh, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        raise TableError(_describe(table, exc)) from None
+        raise TableError(_describe(table, exc, fresh)) from None
     return df

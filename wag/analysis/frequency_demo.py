@@ -15,8 +15,12 @@ import pandas as pd
 
 from wag.cache import cache_key
 from wag.concepts import fold_name
+from wag.frequency.audit import hit_quality
 from wag.frequency.count import count_captions
 from wag.frequency.generate import generate_captions, paper_class_names, write_caption_shards
+from wag.frequency.integrated import integrated_counts
+from wag.frequency.misalignment import misalignment
+from wag.frequency.tagging import image_counts
 from wag.io import write_parquet
 from wag.paths import cache_dir
 
@@ -32,7 +36,8 @@ class GeneratedCorpus:
 
 
 def generated_corpus(n_captions: int, n_concepts: int, *, seed: int = 0, paper_root: str | Path | None = None, shards: int = 4) -> GeneratedCorpus:
-    """A caption corpus mentioning ``n_concepts`` of the paper's class names (every k-th, so all datasets appear)."""
+    """A caption corpus mentioning ``n_concepts`` of the paper's class names (every k-th, so all datasets appear) when
+    ``paper_root`` is their folder (:func:`wag.artifacts.locate_paper_root`), made-up names otherwise."""
     pool = []
     if paper_root is not None:
         try:
@@ -70,24 +75,6 @@ def made_up_names(n: int, *, seed: int = 0) -> list[str]:
     return list(out)
 
 
-def find_paper_root(profile=None) -> Path | None:
-    """The released files folder: profile / $WAG_PAPER_ARTIFACTS, then ``../shared/paper-artifacts`` beside the
-    repository (the CI layout), then the artifacts module's cache/download; None if none is available."""
-    import os
-
-    from wag.paths import project_root
-
-    for cand in (getattr(profile, "paper_artifacts", None), os.environ.get("WAG_PAPER_ARTIFACTS"), project_root().parent / "shared" / "paper-artifacts"):
-        if cand and (Path(cand) / "zero_shot_evaluations").is_dir():
-            return Path(cand)
-    try:
-        from wag.artifacts import paper_root
-
-        return paper_root(profile)
-    except Exception:  # noqa: BLE001 - offline and no local copy: the demo falls back to made-up names
-        return None
-
-
 def counts_by_variant(corpus, names: list[str], variants: list[str], *, workers: int = 1, batch_size: int = 65_536, pretraining: str = "generated") -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Frequencies table of all variants (long) and the hits of each variant."""
     tables, hits = [], {}
@@ -100,8 +87,6 @@ def counts_by_variant(corpus, names: list[str], variants: list[str], *, workers:
 
 def accuracy(hits: dict[str, pd.DataFrame], truth: pd.DataFrame) -> pd.DataFrame:
     """Precision and recall of each variant's (concept, sample) hits against the ground truth."""
-    from wag.frequency.audit import hit_quality
-
     rows = []
     for v, h in hits.items():
         q = hit_quality(h, truth)
@@ -163,9 +148,6 @@ def simulated_tags(truth: pd.DataFrame, sample_ids: pd.Series, names: list[str],
 
 def threshold_effects(corpus: GeneratedCorpus, text_hits: pd.DataFrame, thresholds: list[float], *, swap_rate: float = 0.1, seed: int = 0) -> pd.DataFrame:
     """Per threshold: image hits, zero-count concepts and integrated hits (text ∩ image), with their agreement to the truth."""
-    from wag.frequency.integrated import integrated_counts
-    from wag.frequency.tagging import image_counts
-
     tags = simulated_tags(corpus.truth, corpus.captions["sample_id"], corpus.names, swap_rate=swap_rate, seed=seed)
     true = corpus.truth.groupby("concept").size().reindex(corpus.names, fill_value=0)
     rows = []
@@ -185,8 +167,6 @@ def threshold_effects(corpus: GeneratedCorpus, text_hits: pd.DataFrame, threshol
 
 def misalignment_vs_injected(corpus: GeneratedCorpus, text_hits: pd.DataFrame, rates: list[float], *, threshold: float = 0.7, seed: int = 0) -> pd.DataFrame:
     """Misalignment degree (both denominators, percent) measured with our counts, for taggers with a known swap rate."""
-    from wag.frequency.misalignment import misalignment
-
     rows = []
     for r in rates:
         tags = simulated_tags(corpus.truth, corpus.captions["sample_id"], corpus.names, swap_rate=r, seed=seed)

@@ -10,6 +10,7 @@ integrated) → models (open_clip ``ClipLoss``) → per-concept zero-shot accura
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,14 +20,24 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from wag.analysis.fits import binned_points, fit_table
+from wag.analysis.frequency_demo import accuracy
+from wag.analysis.per_concept import fit_log_linear
 from wag.cache import cached_table
 from wag.concepts import NORMALIZER_VERSION
+from wag.evaluate.datasets import image_folder
+from wag.evaluate.models import load_clip
+from wag.frequency.audit import hit_quality
+from wag.frequency.integrated import integrated_counts
+from wag.frequency.misalignment import misalignment
+from wag.frequency.tagging import image_counts, image_hits
 from wag.io import write_text
 from wag.study.spec import DatasetSpec, LetItWagOptions, ModelSpec, StudySpec, TaggerSpec
+from wag.synthetic import generator as gen
 from wag.synthetic import study as S
 from wag.synthetic.params import SyntheticParams, TrainParams
-from wag.synthetic.train import TrainedModel, arch_name, train_clip
-from wag.synthetic.world import DATASET, World, build_world
+from wag.synthetic.train import TrainedModel, _normalise, arch_name, train_clip
+from wag.synthetic.world import DATASET, Streams, World, build_world, write_image_folder
 from wag.tables import variant_name
 
 CACHE_VERSION = 6  # 6: counts and evaluation through the public study stages; variant names from wag.tables
@@ -59,8 +70,6 @@ def _parts(sp: SyntheticParams, **extra: object) -> dict:
 
 def load_model(trained: TrainedModel, label: str):
     """The trained checkpoint through the evaluation harness' loader."""
-    from wag.evaluate.models import load_clip
-
     return load_clip(trained.name, source=label)
 
 
@@ -120,10 +129,6 @@ def count_world(world: World, study: StudySpec, threshold: float, *, compare: St
     against its own truth (captions, images, both), plus each tagger's hit quality at other thresholds (cf. App. F);
     ``compare`` is a second study of the world whose tagger only adds quality rows.
     """
-    from wag.frequency.audit import hit_quality
-    from wag.frequency.misalignment import misalignment
-    from wag.frequency.tagging import image_hits
-
     tagged = study.tagger.kind != "none"
     S.run(study, ["count", "integrate", "misalignment"] if tagged else ["count"])
     names = world.names
@@ -204,8 +209,6 @@ def join(freq: pd.DataFrame, perf: pd.DataFrame) -> pd.DataFrame:
 
 def fits_and_points(joined: pd.DataFrame, sp: SyntheticParams, by: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Binned (paper recipe) and per-concept fits, and the binned points, per group."""
-    from wag.analysis.fits import binned_points, fit_table
-
     ex = sp.experiments
     out_f, out_p = [], []
     for task, sub in joined.groupby("task"):
@@ -371,8 +374,6 @@ def run_intervention(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFr
     Rows per concept: group (treated/control), counts before/after, accuracy before/after, and the change
     the baseline per-concept slope predicts (slope × log10(count ratio)).
     """
-    from wag.analysis.per_concept import fit_log_linear
-
     ip = sp.experiments.intervention
 
     def compute() -> pd.DataFrame:
@@ -471,9 +472,7 @@ def rebalance_summary(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _embed_arrays(lm, images: np.ndarray, batch: int = 1024):
-    import torch
-
-    from wag.synthetic.train import _normalise
+    import torch  # lazy: torch only where a model embeds (the module also serves the cached tables without it)
 
     out = []
     with torch.inference_mode():
@@ -491,8 +490,7 @@ def run_similarity_control(sp: SyntheticParams, *, refresh: bool = False) -> tup
     the retrained checkpoint, so the public count stage counts the kept samples and the zeroshot stage evaluates it.
     Returns (per-concept table with counts and accuracy before/after, fits of both).
     """
-    from wag.evaluate.datasets import image_folder
-    from wag.evaluate.features import encode_images
+    from wag.evaluate.features import encode_images  # lazy: wag.evaluate.features imports torch
 
     frac = sp.experiments.similarity.remove_fraction
 
@@ -576,8 +574,6 @@ def run_collisions(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFram
 def collision_summary(df: pd.DataFrame) -> pd.DataFrame:
     """Per variant: per-concept slope, and the high-frequency dip = mean residual of the top-quartile concepts
     from a line fitted to the lower three quartiles (negative = plateau/dip at high frequency)."""
-    from wag.analysis.per_concept import fit_log_linear
-
     rows = []
     for v, g in df.groupby("variant", sort=False):
         f = fit_log_linear(g["count"], g["value"], n_boot=200)
@@ -595,14 +591,9 @@ def letitwag_pool(sp: SyntheticParams, world: World, seed: int) -> Path:
     """``<world>/letitwag_pool/<concept>/*.png``: ``n_candidates`` fresh single-concept renders of *every* concept
     (the image pool a user would hand the letitwag stage; the stage picks the tail concepts from the counts).
     Each concept's renders come from its own random stream, so they do not depend on which concepts are tail."""
-    from wag.synthetic import generator as gen
-    from wag.synthetic.world import Streams, write_image_folder
-
     pool = world.root / "letitwag_pool"
     n = sp.experiments.letitwag.n_candidates
     if not pool.is_dir():
-        import shutil
-
         tmp = world.root / ".letitwag_pool.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         concepts = gen.draw_concepts(sp.world.n_concepts, Streams.from_seed(seed).identity)
@@ -635,8 +626,6 @@ def run_letitwag(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFrame:
     ``letitwag_accuracy_k_way``: the stage's accuracy among the k tail concepts (a stand-alone benchmark, easier).
     ``letitwag_accuracy``: the world adds the same images in the full K-concept label space (like the full test set),
     as an image-folder dataset evaluated by the public zeroshot stage (study ``<world>/study/letitwag-all-classes``)."""
-    import shutil
-
     def compute() -> pd.DataFrame:
         rows = []
         for seed in sp.experiments.seeds:
@@ -705,12 +694,6 @@ def count_check(sp: SyntheticParams, seed: int, variants: list[str], thresholds:
     trained tagger per threshold, vs the truth; the tagger's image and integrated hits per threshold: precision,
     recall and Spearman ρ of counts vs the true image / matched counts).
     """
-    from wag.frequency.audit import hit_quality
-    from wag.analysis.frequency_demo import accuracy
-    from wag.frequency.integrated import integrated_counts
-    from wag.frequency.misalignment import misalignment
-    from wag.frequency.tagging import image_counts, image_hits
-
     thresholds = list(thresholds or [0.5, 0.6, 0.7])
     w = world_for(sp, seed)
     if sp.experiments.tagger.kind == "trained":  # no CLIP model needed: the same study folder, models declared by 4-2

@@ -2,6 +2,7 @@
 
 Order: explicit ``path`` > ``profile.paper_artifacts`` > ``$WAG_PAPER_ARTIFACTS`` > a complete copy in
 the user cache > download at the pinned commit with per-file sha256 checksums (if ``profile.download``).
+:func:`locate_paper_root` is the same search without the download: the folder, or None.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def _download(source: Source, target: Path) -> Path:
     return target
 
 
-def _resolve_root(source: Source, profile: Any = None, path: str | os.PathLike[str] | None = None) -> Path:
+def _resolve_root(source: Source, profile: Any = None, path: str | os.PathLike[str] | None = None, *, download: bool = True) -> Path:
     if path is not None:
         return _check_dir(resolve(path), source, "the explicit path")
     prof_value = getattr(profile, source.profile_key, None) if profile is not None else None
@@ -146,6 +147,8 @@ def _resolve_root(source: Source, profile: Any = None, path: str | os.PathLike[s
     if (cached / _COMPLETE).is_file():
         return cached
     allow = bool(getattr(profile, "download", True)) if profile is not None else True
+    if not download:
+        raise ArtifactsMissingError(_missing_message(source, "no local folder given and no complete copy in the cache"))
     if not allow:
         raise ArtifactsMissingError(_missing_message(source, "no local folder given and the profile sets `download: false`"))
     try:
@@ -157,6 +160,16 @@ def _resolve_root(source: Source, profile: Any = None, path: str | os.PathLike[s
 def paper_root(profile: Any = None, path: str | os.PathLike[str] | None = None) -> Path:
     """Folder of the paper's released files (explicit path > profile > $WAG_PAPER_ARTIFACTS > cache > download)."""
     return _resolve_root(PAPER, profile, path)
+
+
+def locate_paper_root(profile: Any = None) -> Path | None:
+    """The local folder of the paper's released files (profile > $WAG_PAPER_ARTIFACTS > a complete cached copy), or
+    None when there is none or the one named is not that folder: for code that has a fallback (e.g. made-up concept
+    names); never downloads, never raises."""
+    try:
+        return _resolve_root(PAPER, profile, download=False)
+    except ArtifactsMissingError:
+        return None
 
 
 def neglected_tails_root(profile: Any = None, path: str | os.PathLike[str] | None = None) -> Path:

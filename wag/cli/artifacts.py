@@ -6,19 +6,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from wag.errors import WagError
+from wag.errors import WagError, one_line
 
 
 def _profile(name: str | None) -> Any:
     if name is None:
         return None
-    from wag.params import load_profile
+    from wag.params import load_profile  # lazy: the Profile imports every section's params (scipy, statsmodels: ~1.5 s)
 
     return load_profile(name)
 
 
 def _cmd_locate(args: argparse.Namespace) -> int:
-    from wag.artifacts import neglected_tails_root, paper_root
+    from wag.artifacts import neglected_tails_root, paper_root  # lazy: the readers load when a subcommand runs, not for `wag --help`
 
     prof = _profile(args.profile)
     print(f"paper artifacts:  {paper_root(prof)}")
@@ -27,9 +27,7 @@ def _cmd_locate(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from wag.artifacts.locate import NEGLECTED_TAILS, PAPER, load_registry, verify
-    from wag.artifacts import neglected_tails_root, paper_root
-    from wag.errors import one_line
+    from wag.artifacts import NEGLECTED_TAILS, PAPER, load_registry, neglected_tails_root, paper_root, verify  # lazy: as in _cmd_locate
 
     prof = _profile(args.profile)
     problems: list[str] = []
@@ -58,7 +56,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_names(args: argparse.Namespace) -> int:
-    import wag.artifacts as A
+    import wag.artifacts as A  # lazy: as in _cmd_locate
 
     root = A.paper_root(_profile(args.profile))
     counts = A.read_search_counts(root)

@@ -11,10 +11,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from tqdm.auto import tqdm
 
-from wag.checks import positive_int
+from wag.checks import check_device, check_output_dir, positive_int, read_utf8_text
+from wag.concepts import extract_nouns
 from wag.errors import WagError
+from wag.evaluate.params import EvaluateParams
+from wag.io import read_json, write_json, write_parquet
 
 
 def _slug(text: str) -> str:
@@ -22,22 +26,18 @@ def _slug(text: str) -> str:
 
 
 def _params(profile: str | None) -> Any:
-    from wag.evaluate.params import EvaluateParams
-
     if profile is None:
         return EvaluateParams()
-    from wag.params import load_profile
+    from wag.params import load_profile  # lazy: the Profile imports every section's params (scipy, statsmodels)
 
     return load_profile(profile).evaluate
 
 
 def _door(args: argparse.Namespace, P: Any, models: list[str]) -> None:
     """Checks before any work: output folder, device, local checkpoints (format recognised)."""
-    from wag.checks import check_device, check_output_dir
-
     check_output_dir(args.out)
     check_device(args.device or P.device)
-    from wag.evaluate.models import ModelWeightsMissingError, _register_arch, check_checkpoint, resolve_name
+    from wag.evaluate.models import ModelWeightsMissingError, _register_arch, check_checkpoint, resolve_name  # lazy: the engine loads when a subcommand runs
 
     for m in models:
         if "@" in m:
@@ -52,12 +52,9 @@ def _door(args: argparse.Namespace, P: Any, models: list[str]) -> None:
 
 
 def _cmd_zeroshot(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from wag.evaluate.datasets import load_classification
+    from wag.evaluate.datasets import load_classification  # lazy: the engine loads when a subcommand runs, not for `wag --help`
     from wag.evaluate.models import load_clip
-    from wag.evaluate.zeroshot import write_paper_json
-    from wag.io import write_parquet
+    from wag.evaluate.zeroshot import write_paper_json  # lazy: imports torch
 
     P = _params(args.profile)
     models = args.model or P.models
@@ -97,14 +94,12 @@ def _per_model(todo: list[tuple[str, str, str]], load: Any) -> Any:
 
 
 def _zeroshot(model: Any, data: Any, prompt: str, batch_size: int, P: Any) -> Any:
-    from wag.evaluate.zeroshot import evaluate_zeroshot
+    from wag.evaluate.zeroshot import evaluate_zeroshot  # lazy: imports torch
 
     return evaluate_zeroshot(model, data, prompt=prompt, dataset_name=data.name, batch_size=batch_size, cache=P.cache_features, num_workers=P.num_workers)
 
 
 def _read_lines(path: str) -> list[str]:
-    from wag.checks import read_utf8_text
-
     p = Path(path)
     if not p.is_file():
         raise WagError(f"concept list {p} not found (one concept per line)")
@@ -115,10 +110,9 @@ def _read_lines(path: str) -> list[str]:
 
 
 def _cmd_retrieval(args: argparse.Namespace) -> int:
-    from wag.evaluate.datasets import load_retrieval
+    from wag.evaluate.datasets import load_retrieval  # lazy: the engine loads when a subcommand runs, not for `wag --help`
     from wag.evaluate.models import load_clip
-    from wag.evaluate.retrieval import evaluate_retrieval, to_paper_json
-    from wag.io import read_json, write_json, write_parquet
+    from wag.evaluate.retrieval import evaluate_retrieval, to_paper_json  # lazy: imports torch
 
     P = _params(args.profile)
     _door(args, P, args.model or P.models)
@@ -127,8 +121,6 @@ def _cmd_retrieval(args: argparse.Namespace) -> int:
     if concept_list is not None:
         concepts = concept_list
     else:
-        from wag.concepts import extract_nouns
-
         concepts = extract_nouns([c for caps in data.captions for c in caps], min_samples=1)["noun"].tolist()
     out = Path(args.out)
     for m in tqdm(args.model or P.models, desc="retrieval", unit="model"):
@@ -150,8 +142,7 @@ def _cmd_retrieval(args: argparse.Namespace) -> int:
 
 
 def _cmd_t2i(args: argparse.Namespace) -> int:
-    from wag.evaluate.t2i import evaluate_t2i, load_pipeline
-    from wag.io import write_parquet
+    from wag.evaluate.t2i import evaluate_t2i, load_pipeline  # lazy: imports torch and diffusers
 
     P = _params(args.profile)
     if not args.model:
@@ -161,7 +152,7 @@ def _cmd_t2i(args: argparse.Namespace) -> int:
     prompts = {c: [t.replace("{c}", c) for t in (args.template or ["a photo of a {c}."])] for c in concepts}
     t2p = P.t2i.model_copy(update={k: v for k, v in {"clip_model": args.clip_model, "images_per_prompt": args.images_per_prompt,
                                                       "steps": args.steps}.items() if v is not None})
-    from wag.evaluate.models import load_clip
+    from wag.evaluate.models import load_clip  # lazy: as in _cmd_zeroshot
 
     clip = load_clip(t2p.clip_model, device=args.device or P.device, allow_download=True if args.allow_download else P.allow_download)
     out = Path(args.out)
@@ -179,7 +170,7 @@ def _cmd_t2i(args: argparse.Namespace) -> int:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from wag.evaluate.models import model_status
+    from wag.evaluate.models import model_status  # lazy: as in _cmd_zeroshot
 
     df = model_status(args.set)
     print(df.to_string(index=False))

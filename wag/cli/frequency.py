@@ -5,17 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wag.checks import positive_float, positive_int
+from wag.checks import check_output_dir, check_scheduler, positive_float, positive_int
+from wag.concepts import read_concepts
+from wag.corpus import iter_shards
 from wag.errors import WagError
+from wag.frequency import count_captions
 from wag.frequency.count import BACKENDS, VARIANTS
 
 
 def _cmd_count(args: argparse.Namespace) -> int:
-    from wag.checks import check_output_dir, check_scheduler
-    from wag.concepts import read_concepts
-    from wag.corpus import iter_shards
-    from wag.frequency import count_captions
-
     check_output_dir(args.out)
     iter_shards(args.corpus if len(args.corpus) > 1 else args.corpus[0], args.format)  # paths exist, formats known
     concepts = read_concepts(args.concepts, dataset=args.dataset, task=args.task)
@@ -23,7 +21,7 @@ def _cmd_count(args: argparse.Namespace) -> int:
     if args.scheduler and args.backend != "dask":
         raise WagError(f"--scheduler {args.scheduler} needs --backend dask (got --backend {args.backend}); add --backend dask or drop --scheduler")
     if args.backend == "dask" and args.scheduler:
-        from distributed import Client
+        from distributed import Client  # lazy: dask only for a scheduler address
 
         address = check_scheduler(args.scheduler, args.connect_timeout)
         try:

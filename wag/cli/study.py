@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from wag.paths import resolve
+from wag.study.example import write_example
+from wag.study.spec import STAGE_NAMES, StudyError
+
 
 def load_study(profile: str, overrides: dict[str, Any] | None = None) -> Any:
     """The ``study:`` section (a ``StudySpec``) of a profile given by name or YAML path."""
-    from wag.params import load_profile
-    from wag.study.spec import StudyError
+    from wag.params import load_profile  # lazy: the Profile imports every section's params (scipy, statsmodels: ~1.5 s)
 
     p = load_profile(profile, overrides)
     if p.study is None:
@@ -23,7 +26,7 @@ def _print_status(df: Any) -> None:
 
 
 def _run(args: argparse.Namespace, stages: list[str] | None) -> int:
-    from wag.study.run import run_study
+    from wag.study.run import run_study  # lazy: the stages and table contracts (pandera) load when a study runs
 
     spec = load_study(args.profile)
     df = run_study(spec, stages, force=args.force, progress=not args.quiet)
@@ -37,7 +40,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from wag.study.run import study_status
+    from wag.study.run import study_status  # lazy: as above
 
     spec = load_study(args.profile)
     print(f"study '{spec.name}' in {spec.output_path}:")
@@ -46,9 +49,6 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_example(args: argparse.Namespace) -> int:
-    from wag.paths import resolve
-    from wag.study.example import write_example
-
     out = write_example(resolve(args.out), seed=args.seed)
     print(f"wrote the example study's inputs to {out} (shards, test set, retrieval set, image pool, concepts, checkpoint); "
           "run it with: wag study run --profile example_study")
@@ -70,8 +70,6 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def register(subparsers: Any) -> None:
     """Add ``study``, ``tag``, ``integrate`` and ``letitwag`` to the ``wag`` parser."""
-    from wag.study.spec import STAGE_NAMES
-
     st = subparsers.add_parser("study", help="run your own study (corpus, concepts, tagger, models, test sets) declared in a profile")
     sub = st.add_subparsers(dest="study_command", required=True)
     run = sub.add_parser("run", help="run the stale and missing stages; up-to-date stages are skipped")

@@ -154,9 +154,7 @@ def _register_arch(arch: str, ckpt: Path) -> None:
 
     if arch in open_clip.list_models():
         return
-    import wag
-
-    shipped = sorted(Path(wag.__file__).parent.glob(f"*/model_configs/{arch}.json"))  # configs wag ships (synthetic world)
+    shipped = sorted(Path(__file__).resolve().parents[1].glob(f"*/model_configs/{arch}.json"))  # configs wag ships (synthetic world)
     for cand in (ckpt.parent / f"{arch}.json", ckpt.parent / "open_clip_config.json", *shipped):
         if cand.is_file() and _is_model_config(cand):
             open_clip.add_model_config(cand) if cand.stem == arch else _add_config_as(arch, cand)

@@ -224,12 +224,12 @@ def write_caption_shards(captions: pd.DataFrame, out_dir: str | Path, *, n_shard
     return paths
 
 
-def paper_class_names(root: str | Path | None = None, *, limit: int | None = None) -> list[str]:
-    """Class and retrieval concept names of the paper's released evaluation files (for realistic benchmarks)."""
+def paper_class_names(root: str | Path, *, limit: int | None = None) -> list[str]:
+    """Class and retrieval concept names of the paper's released evaluation files under ``root`` (the folder of
+    :func:`wag.artifacts.paper_root` / :func:`~wag.artifacts.locate_paper_root`), for realistic benchmarks."""
     import json
-    import os
 
-    root = Path(root or os.environ.get("WAG_PAPER_ARTIFACTS", "../shared/paper-artifacts"))
+    root = Path(root)
     names: list[str] = []
     for f in sorted((root / "zero_shot_evaluations").glob("*_class_results.json")):
         d = json.loads(f.read_text())

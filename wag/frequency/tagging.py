@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -117,13 +117,14 @@ class RamPlusPlusTagger:
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
 
 
-def iter_shard_images(shards: Iterable[Any]) -> Iterator[tuple[str, Any]]:
-    """(sample_id, PIL image) of every sample with an image in WebDataset shards (``wag.corpus`` shards)."""
+def iter_shard_images(shards: Iterable[Any], skip: Container[str] = frozenset()) -> Iterator[tuple[str, Any]]:
+    """(sample_id, PIL image) of every sample with an image in WebDataset shards (``wag.corpus`` shards), except the
+    sample ids in ``skip`` (never opened, so never decoded or tagged)."""
     from PIL import Image, UnidentifiedImageError
 
     for shard in shards:
         for s in iter_samples(shard, with_images=True):
-            if "image" in s:
+            if "image" in s and str(s["sample_id"]) not in skip:
                 try:
                     yield s["sample_id"], Image.open(io.BytesIO(s["image"]))
                 except UnidentifiedImageError:

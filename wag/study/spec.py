@@ -275,12 +275,15 @@ class StudySpec(StrictModel):
 
 # ---------------------------------------------------------------------------------------------
 # Checks that need the file system or the registries (run before any stage)
+#
+# Their engines are imported inside the functions: this module is the `study:` schema, which `wag --help`
+# (the choices of `--stages`) and every profile load; the checks run only when a study does.
 # ---------------------------------------------------------------------------------------------
 
 
 def shard_files(spec: StudySpec) -> list[Path]:
     """The corpus shard files (raises :class:`StudyError` if a glob or path matches nothing)."""
-    from wag.corpus import CorpusError, iter_shards
+    from wag.corpus import CorpusError, iter_shards  # lazy: see the section comment
 
     try:
         return [s.path for s in iter_shards([str(spec.path(s)) for s in spec.corpus.shards], spec.corpus.format)]
@@ -289,7 +292,7 @@ def shard_files(spec: StudySpec) -> list[Path]:
 
 
 def _model_problem(spec: StudySpec, where: str, value: str) -> str | None:
-    from wag.evaluate.models import UnknownModelError, resolve_name
+    from wag.evaluate.models import UnknownModelError, resolve_name  # lazy: see the section comment
 
     s = spec.model_spec(value)
     if "@" in s:
@@ -337,7 +340,7 @@ def _t2i_problems(spec: StudySpec) -> list[str]:
 
 def check_inputs(spec: StudySpec) -> list[Path]:
     """Every input a study names exists and every name is known; returns the shard files. One :class:`StudyError` lists all problems."""
-    from wag.evaluate.datasets import known_datasets
+    from wag.evaluate.datasets import known_datasets  # lazy: see the section comment
 
     problems: list[str] = []
     shards: list[Path] = []
@@ -361,12 +364,12 @@ def check_inputs(spec: StudySpec) -> list[Path]:
     if t.kind == "rampp" and not t.descriptions:
         problems.append("study.tagger.descriptions: RAM++ needs a JSON file of concept descriptions")
     if t.kind == "checkpoint" and t.model:
-        from wag.frequency.checkpoint_tagger import checkpoint_problem
+        from wag.frequency.checkpoint_tagger import checkpoint_problem  # lazy: see the section comment
 
         if (why := checkpoint_problem(spec.path(t.model))) is not None:
             problems.append(f"study.tagger.model: {why}")
     if t.kind != "none":
-        from wag.tables import TableError, variant_name
+        from wag.tables import TableError, variant_name  # lazy: pandera takes ~0.25 s to import
 
         try:
             variant_name("image", tagger=spec.tagger_label, threshold=t.headline)

@@ -18,8 +18,8 @@ Every table carries the study's names (``pretraining`` = corpus name, ``model`` 
 runner (:mod:`wag.study.run`) compares with the record of the last run.
 
 ``study.corpus.exclude`` (a file of sample ids) leaves samples out of the corpus: the count stage drops
-their captions and hits, the tag stage drops their tags (so integrate and misalignment see the filtered
-corpus too).
+their captions and hits, the tag stage skips their images before decoding them (so they cost nothing, and
+integrate and misalignment see the filtered corpus too).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import hashlib
 import json
 import shutil
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -39,6 +39,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
+from wag.artifacts import paper_root
 from wag.concepts import concept_table, extract_nouns, parse_concept, read_concepts, released_concepts
 from wag.corpus import iter_batches, iter_shards
 from wag.evaluate.datasets import IMAGE_EXTS, image_folder, load_classification, load_retrieval, webdataset_classification
@@ -151,9 +152,7 @@ def study_concepts(spec: StudySpec) -> pd.DataFrame:
     for c in spec.concepts:
         if c.file:
             t = read_concepts(str(spec.path(c.file)), dataset=c.dataset, task=c.task)
-        else:
-            from wag.artifacts.locate import paper_root  # the released files: only for `paper:` concept lists
-
+        else:  # the paper's concept list of a dataset: the released files
             t = released_concepts(str(paper_root()), datasets=[c.paper])
             if t.empty:
                 raise StudyError(f"study.concepts: the paper has no concept list for '{c.paper}'")
@@ -203,11 +202,12 @@ def iter_corpus_images(ctx: Context) -> Iterator[tuple[str, Any]]:
         yield from shard_images(p, ctx.spec.corpus)
 
 
-def shard_images(path: Path | str, c: Any) -> Iterator[tuple[str, Any]]:
-    """(sample_id, PIL image) of the samples with an image in one corpus shard (``c``: the study's ``CorpusSpec``)."""
+def shard_images(path: Path | str, c: Any, skip: Container[str] = frozenset()) -> Iterator[tuple[str, Any]]:
+    """(sample_id, PIL image) of the samples with an image in one corpus shard (``c``: the study's ``CorpusSpec``),
+    except the sample ids in ``skip`` (``study.corpus.exclude``: never opened, so never decoded or tagged)."""
     for shard in iter_shards([str(path)], c.format):
         if shard.fmt == "wds":
-            yield from iter_shard_images([shard])
+            yield from iter_shard_images([shard], skip)
             continue
         if shard.fmt != "parquet" or not c.image_column:
             raise StudyError(f"cannot read images of {shard.path}: tagging needs WebDataset shards or Parquet with study.corpus.image_column")
@@ -225,7 +225,7 @@ def shard_images(path: Path | str, c: Any) -> Iterator[tuple[str, Any]]:
                 sid = ids[i]
                 i += 1
                 blob = v.get("bytes") if isinstance(v, dict) else v
-                if not blob:
+                if not blob or str(sid) in skip:
                     continue
                 try:
                     yield sid, Image.open(io.BytesIO(blob))
@@ -425,31 +425,34 @@ class _Counted:
             yield x
 
 
-def _tag_one(tagger: Any, path: Path | str, corpus: Any, loader_threads: int) -> tuple[pd.DataFrame, int]:
-    """Tags of one shard and the number of its images (shard by shard, so every backend forms the same batches)."""
+def _tag_one(tagger: Any, path: Path | str, corpus: Any, loader_threads: int, skip: Container[str] = frozenset()) -> tuple[pd.DataFrame, int]:
+    """Tags of one shard and the number of its images tagged (shard by shard, so every backend forms the same batches);
+    the samples in ``skip`` are left out before their images are opened."""
     if hasattr(tagger, "loader_threads"):
         tagger.loader_threads = loader_threads
-    images = _Counted(shard_images(path, corpus))
+    images = _Counted(shard_images(path, corpus, skip))
     return tagger.tag(images), images.n
 
 
-_WORKER_TAGGERS: dict[str, Any] = {}
+_WORKER_TAGGERS: dict[str, tuple[Any, frozenset[str]]] = {}
 
 
 def _tag_shard_task(spec: StudySpec, concepts: pd.DataFrame, path: str) -> tuple[pd.DataFrame, int]:
-    """A Dask task: tag one shard with the study's tagger, built once per worker process."""
+    """A Dask task: tag one shard with the study's tagger, built (with the excluded ids) once per worker process."""
     key = digest([spec.model_dump(mode="json"), concepts["concept"].tolist()])
     if key not in _WORKER_TAGGERS:
         wctx = Context(spec, [Path(path)], progress=False)
         wctx.__dict__["concepts"] = concepts  # the driver's concept table (cached_property slot)
         _WORKER_TAGGERS.clear()
-        _WORKER_TAGGERS[key] = make_tagger(wctx)
-    return _tag_one(_WORKER_TAGGERS[key], path, spec.corpus, spec.stages.tag.loader_threads)
+        _WORKER_TAGGERS[key] = (make_tagger(wctx), frozenset(excluded_ids(spec)))
+    tagger, skip = _WORKER_TAGGERS[key]
+    return _tag_one(tagger, path, spec.corpus, spec.stages.tag.loader_threads, skip)
 
 
 def tag_corpus(ctx: Context) -> tuple[pd.DataFrame, int]:
-    """Tags of every corpus image and the number of images, in shard order, on the declared backend
-    (``stages.tag``: threads in this process, or one Dask task per shard on a local cluster / scheduler)."""
+    """Tags of every corpus image and the number of images tagged, in shard order, on the declared backend
+    (``stages.tag``: threads in this process, or one Dask task per shard on a local cluster / scheduler). The samples
+    of ``study.corpus.exclude`` are skipped before their images are decoded."""
     o = ctx.spec.stages.tag
     bar = tqdm(total=len(ctx.shards), desc="tag shards", unit="shard", disable=not ctx.progress)
     if o.backend == "dask":
@@ -461,10 +464,10 @@ def tag_corpus(ctx: Context) -> tuple[pd.DataFrame, int]:
                 bar.update()
             results = client.gather(futures)
     else:
-        tagger = make_tagger(ctx)
+        tagger, skip = make_tagger(ctx), frozenset(excluded_ids(ctx.spec))
 
         def one(p: Path) -> tuple[pd.DataFrame, int]:
-            r = _tag_one(tagger, p, ctx.spec.corpus, o.loader_threads)
+            r = _tag_one(tagger, p, ctx.spec.corpus, o.loader_threads, skip)
             bar.update()
             return r
 
@@ -484,11 +487,10 @@ def tag_corpus(ctx: Context) -> tuple[pd.DataFrame, int]:
 def _tag(ctx: Context) -> list[str]:
     t, label = ctx.spec.tagger, ctx.spec.tagger_label
     excl = excluded_ids(ctx.spec)
-    tags, n_images = tag_corpus(ctx)
+    tags, n_images = tag_corpus(ctx)  # the excluded samples are never decoded nor tagged
     if n_images == 0:
-        raise StudyError("the corpus has no images to tag: give WebDataset shards with .jpg/.png members or Parquet with study.corpus.image_column, or set study.tagger.kind: none")
-    if excl:
-        tags = tags[~tags["sample_id"].astype(str).isin(excl)].reset_index(drop=True)
+        raise StudyError("the corpus has no images to tag" + (f" outside the {len(excl)} samples of study.corpus.exclude" if excl else "")
+                         + ": give WebDataset shards with .jpg/.png members or Parquet with study.corpus.image_column, or set study.tagger.kind: none")
     write_tags(ctx.out / "tag" / "tags.parquet", tags)
     freq, hits = [], []
     for th in t.thresholds:
@@ -498,7 +500,7 @@ def _tag(ctx: Context) -> list[str]:
         hits.append(_hits(image_hits(tags, th), "image", v))
     write_table(ctx.out / "tag" / "frequencies.parquet", pd.concat(freq, ignore_index=True), "frequencies")
     write_table(ctx.out / "tag" / "hits.parquet", pd.concat(hits, ignore_index=True), "hits")
-    write_json(ctx.out / "tag" / "summary.json", {"tagger": label, "images_tagged": int(n_images), "thresholds": list(t.thresholds)})
+    write_json(ctx.out / "tag" / "summary.json", {"tagger": label, "images_tagged": int(n_images), "excluded": len(excl), "thresholds": list(t.thresholds)})
     return ["tag/tags.parquet", "tag/frequencies.parquet", "tag/hits.parquet", "tag/summary.json"]
 
 

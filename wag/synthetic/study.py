@@ -22,6 +22,7 @@ from wag.io import write_text
 from wag.study.run import run_study
 from wag.study.spec import ConceptSpec, CorpusSpec, CountOptions, DatasetSpec, EvalOptions, ModelSpec, StageOptions, StudySpec, TaggerSpec
 from wag.synthetic.params import SyntheticParams
+from wag.synthetic.tagger import tagger_dir, train_world_tagger
 from wag.synthetic.train import TrainedModel, arch_name
 from wag.synthetic.world import DATASET, World
 
@@ -55,8 +56,6 @@ def pretraining_name(seed: int, suffix: str = "") -> str:
 
 def trained_tagger(sp: SyntheticParams, world: World, seed: int) -> TaggerSpec:
     """The world's trained tagger (the RAM++ analogue) as a tagger checkpoint (trained here unless cached)."""
-    from wag.synthetic.tagger import tagger_dir, train_world_tagger
-
     ex = sp.experiments
     train_world_tagger(world, ex.tagger, seed, threads=sp.train.threads)
     return TaggerSpec(kind="checkpoint", model=str(tagger_dir(world, ex.tagger, seed)), name=TAGGER_LABELS["trained"],

@@ -28,6 +28,7 @@ from wag.paths import cache_dir
 from wag.synthetic import generator as gen
 from wag.frequency.checkpoint_tagger import CONFIG, CheckpointTagger, small_cnn, to_tensor, write_config
 from wag.synthetic.params import TaggerParams
+from wag.synthetic.train import deterministic_training
 from wag.synthetic.world import World
 
 TAGGER_VERSION = 2  # 2: weights initialised from the seed (were drawn from whatever global RNG state the process had)
@@ -75,8 +76,6 @@ def train_world_tagger(world: World, tp: TaggerParams, seed: int, *, threads: in
     import torch
     import torch.nn.functional as F
     from safetensors.torch import load_file, save_file
-
-    from wag.synthetic.train import deterministic_training
 
     out = Path(out_dir) if out_dir is not None else tagger_dir(world, tp, seed)
     k = len(world.names)
