@@ -58,8 +58,11 @@ def load_pipeline(name_or_path: str, *, device: str = "cpu", allow_download: boo
     cls: Any = DiffusionPipeline
     if local and pipeline_class_name(name_or_path) == "ClassConditionalPipeline":
         cls = ClassConditionalPipeline
+    import importlib.util
+
+    low_mem = importlib.util.find_spec("accelerate") is not None  # without accelerate diffusers warns and falls back anyway
     try:
-        pipe = cls.from_pretrained(name_or_path, local_files_only=local or not allow_download, torch_dtype=torch_dtype)
+        pipe = cls.from_pretrained(name_or_path, local_files_only=local or not allow_download, torch_dtype=torch_dtype, low_cpu_mem_usage=low_mem)
     except AttributeError as exc:  # model_index.json names a class diffusers does not have
         raise ModelWeightsMissingError(
             f"diffusers pipeline '{name_or_path}' could not be loaded: its model_index.json names pipeline class "
