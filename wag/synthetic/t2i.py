@@ -191,6 +191,7 @@ def run_t2i(world: World, tp: T2IParams, seed: int) -> T2IModels:
     judge as a tagger checkpoint (``small_cnn``, one logit per concept); ``info.json`` (written last): judge accuracy on
     fresh balanced renders, wall times, final loss.
     """
+    configure_torch(1)  # one torch thread, also for the generation that follows (same kernels whatever the machine)
     out = t2i_dir(world, tp, seed)
     if (out / "info.json").is_file():
         return T2IModels(out / "pipeline", out / "judge", read_json(out / "info.json"))
@@ -200,7 +201,6 @@ def run_t2i(world: World, tp: T2IParams, seed: int) -> T2IModels:
 
     from wag.evaluate.class_pipeline import ClassConditionalPipeline  # imports diffusers
 
-    configure_torch(1)
     info: dict = {}
     concepts = world.identities()  # same identities as the world
     view = View.of(tp)
