@@ -313,3 +313,26 @@ def test_bad_judge_or_guidance_is_one_error_before_anything_is_written(inputs, t
         with pytest.raises(ValueError, match=words):
             _spec(inputs, tmp_path / "never", NAMES, t2i=t2i, stages={"t2i": {**base, "judge": bad}})
     assert not (tmp_path / "never").exists()
+
+
+def test_t2i_stage_with_an_openclip_judge_and_clip_score(inputs, tmp_path, monkeypatch):
+    from wag.evaluate.models import load_clip
+    from wag.evaluate.tagger import OpenClipTagger
+    from wag.study.run import run_study
+
+    monkeypatch.setattr(T, "load_pipeline", lambda *a, **k: ColourPipeline())
+    data = yaml.safe_load(EXAMPLE.read_text())["study"]
+    stages = {"count": {"variants": ["phrase"]},
+              "t2i": {"templates": ["{c}"], "images_per_prompt": 2, "steps": 1, "guidance_scale": 1.0,
+                      "judge": {"kind": "openclip", "model": "tiny", "templates": ["a {} square"]}}}
+    spec = _spec(inputs, tmp_path / "out", list(COLOURS), t2i=[{"name": "colours", "model": "colour-pipeline"}], stages=stages,
+                 models=data["models"])
+    run_study(spec, ["t2i"], **QUIET)
+    perf = pd.read_parquet(spec.output_path / "t2i" / "performance.parquet")
+    assert set(perf["metric"]) == {"exp_clipscore", "max_clipscore", "judged_accuracy"}
+    got = perf[perf["metric"] == "judged_accuracy"].set_index("concept")["value"]
+    judge = OpenClipTagger(load_clip(spec.model_spec("tiny")), list(COLOURS), templates=("a {} square",))
+    for c in COLOURS:
+        imgs = [Image.open(f).convert("RGB") for f in sorted((spec.output_path / "t2i" / "images").rglob(f"{c}/p0/*.png"))]
+        assert len(imgs) == 2
+        assert got[c] == pytest.approx(np.mean([judge.concepts[i] == c for i in judge.scores(imgs).argmax(1)]))
