@@ -3,7 +3,8 @@
 Public API (imported lazily so ``wag.params`` stays light):
 ``load_clip`` (models), ``image_folder`` / ``load_classification`` / ``load_retrieval`` (datasets),
 ``evaluate_zeroshot`` / ``to_paper_json`` (zeroshot), ``evaluate_retrieval`` (retrieval),
-``evaluate_t2i`` / ``load_pipeline`` (t2i), ``OpenClipTagger`` (tagger: zero-shot image tags for the
+``evaluate_t2i`` / ``load_pipeline`` (t2i), ``ClassConditionalPipeline`` (class_pipeline: class-conditional
+diffusion models as a diffusers pipeline prompted by class name), ``OpenClipTagger`` (tagger: zero-shot image tags for the
 frequency engine).
 """
 
@@ -25,6 +26,7 @@ _API = {
     "evaluate_retrieval": "retrieval",
     "evaluate_t2i": "t2i",
     "load_pipeline": "t2i",
+    "ClassConditionalPipeline": "class_pipeline",
     "OpenClipTagger": "tagger",
 }
 

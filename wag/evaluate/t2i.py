@@ -4,7 +4,13 @@ Scores per image: CLIP-score (open_clip; 100 · max(cos(image, prompt), 0), the 
 when its weights are supplied, the LAION aesthetic predictor (linear or MLP head on normalised CLIP image
 embeddings). Per prompt: expected (mean over the K images) and max; per concept: the mean over its prompts,
 as in the paper's T2I files (metric names ``exp_clipscore``, ``max_clipscore``, ``exp_aesthetics``,
-``max_aesthetics``; raw scales). Generated images are kept as PNG so an interrupted run resumes.
+``max_aesthetics``; raw scales). With a *judge* (any classifier over the concepts with ``concepts`` and
+``scores(images) -> (N, K)``, e.g. a tagger checkpoint or the open_clip zero-shot tagger), also
+``judged_accuracy``: the fraction of a concept's generated images whose top-scoring concept is the prompted
+one. Generated images are kept as PNG so an interrupted run resumes.
+
+Pipelines: any diffusers pipeline (a ``save_pretrained`` folder or a hub name), and wag's own
+:class:`wag.evaluate.class_pipeline.ClassConditionalPipeline` (class-conditional models prompted by class name).
 """
 
 from __future__ import annotations
@@ -23,17 +29,46 @@ from tqdm.auto import tqdm
 from wag.errors import WagError
 from wag.evaluate.models import LoadedModel, ModelWeightsMissingError, load_clip
 from wag.evaluate.params import T2IParams
-from wag.io import atomic_path
+from wag.io import atomic_path, read_json
+
+#: ``_class_name`` values of a local ``model_index.json`` that load wag's own pipeline classes (an allow-list: code
+#: named by a user's file is never imported)
+WAG_PIPELINES = ("ClassConditionalPipeline",)
+JUDGED_ACCURACY = "judged_accuracy"
+
+
+def pipeline_class_name(folder: str | os.PathLike[str]) -> str | None:
+    """``_class_name`` of a local pipeline folder's ``model_index.json`` (None if there is none)."""
+    index = Path(os.path.expanduser(str(folder))) / "model_index.json"
+    if not index.is_file():
+        return None
+    cfg = read_json(index)
+    return cfg.get("_class_name") if isinstance(cfg, dict) else None
 
 
 def load_pipeline(name_or_path: str, *, device: str = "cpu", allow_download: bool = False, torch_dtype: Any = None) -> Any:
     """A diffusers pipeline from a local folder (``save_pretrained`` layout) or a hub name (e.g.
-    ``stabilityai/stable-diffusion-2-1``); without ``allow_download`` only already-cached weights are used."""
+    ``stabilityai/stable-diffusion-2-1``); without ``allow_download`` only already-cached weights are used.
+    A local folder whose ``model_index.json`` names one of wag's pipelines (:data:`WAG_PIPELINES`) loads that class."""
     from diffusers import DiffusionPipeline
 
+    from wag.evaluate.class_pipeline import ClassConditionalPipeline  # imports diffusers, as this function does
+
     local = Path(os.path.expanduser(name_or_path)).is_dir()
+    cls: Any = DiffusionPipeline
+    if local and pipeline_class_name(name_or_path) == "ClassConditionalPipeline":
+        cls = ClassConditionalPipeline
+    import importlib.util
+
+    low_mem = importlib.util.find_spec("accelerate") is not None  # without accelerate diffusers warns and falls back anyway
     try:
-        pipe = DiffusionPipeline.from_pretrained(name_or_path, local_files_only=local or not allow_download, torch_dtype=torch_dtype)
+        pipe = cls.from_pretrained(name_or_path, local_files_only=local or not allow_download, torch_dtype=torch_dtype, low_cpu_mem_usage=low_mem)
+    except AttributeError as exc:  # model_index.json names a class diffusers does not have
+        raise ModelWeightsMissingError(
+            f"diffusers pipeline '{name_or_path}' could not be loaded: its model_index.json names pipeline class "
+            f"'{pipeline_class_name(name_or_path) if local else '?'}', which is neither a diffusers pipeline nor one of wag's "
+            f"({', '.join(WAG_PIPELINES)}) ({str(exc)[:120]})"
+        ) from None
     except (OSError, ValueError, EnvironmentError) as exc:
         raise ModelWeightsMissingError(
             f"diffusers pipeline '{name_or_path}' could not be loaded ({str(exc)[:200]}). Give a local folder written by "
@@ -130,22 +165,31 @@ def _slug(text: str) -> str:
 
 
 def generate_images(pipe: Any, prompt: str, *, k: int, seed: int, steps: int, guidance_scale: float, out_dir: Path | None = None) -> list[Any]:
-    """K images for one prompt, image j from seed + j (reused from ``out_dir`` when already generated)."""
+    """K images for one prompt, image j from seed + j (reused from ``out_dir`` when already generated).
+
+    The images not yet on disk are made in one pipeline call (``num_images_per_prompt`` and one generator per
+    image, seeded seed + j): the same images as one call per seed.
+    """
     from PIL import Image
 
-    images = []
-    for j in range(k):
-        path = out_dir / f"{seed + j}.png" if out_dir is not None else None
-        if path is not None and path.is_file():
-            images.append(Image.open(path).convert("RGB"))
-            continue
-        gen = torch.Generator("cpu").manual_seed(seed + j)
-        img = pipe(prompt, num_inference_steps=steps, guidance_scale=guidance_scale, generator=gen, output_type="pil").images[0]
-        if path is not None:
-            with atomic_path(path) as tmp:
-                img.save(tmp, format="PNG")
-        images.append(img)
+    paths = [out_dir / f"{seed + j}.png" if out_dir is not None else None for j in range(k)]
+    images: list[Any] = [Image.open(p).convert("RGB") if p is not None and p.is_file() else None for p in paths]
+    todo = [j for j in range(k) if images[j] is None]
+    if todo:
+        gens = [torch.Generator("cpu").manual_seed(seed + j) for j in todo]
+        made = pipe(prompt, num_inference_steps=steps, guidance_scale=guidance_scale, generator=gens, num_images_per_prompt=len(todo),
+                    output_type="pil").images
+        for j, img in zip(todo, made, strict=True):
+            if paths[j] is not None:
+                with atomic_path(paths[j]) as tmp:
+                    img.save(tmp, format="PNG")
+            images[j] = img
     return images
+
+
+def judge_predictions(judge: Any, images: Sequence[Any]) -> np.ndarray:
+    """Index (into ``judge.concepts``) of the top-scoring concept of each image."""
+    return np.asarray(judge.scores(list(images))).argmax(axis=1)
 
 
 def score_images(clip: LoadedModel, images: Sequence[Any], prompt: str, aesthetic: AestheticPredictor | None = None) -> dict[str, np.ndarray]:
@@ -169,32 +213,54 @@ def evaluate_t2i(
     clip: LoadedModel | None = None,
     image_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    judge: Any = None,
+    clipscore: bool = True,
 ) -> pd.DataFrame:
-    """Per-concept expected/max CLIP-score (and aesthetics) of ``pipe`` on ``prompts`` ({concept: [prompts]}).
+    """Per-concept expected/max CLIP-score (and aesthetics) of ``pipe`` on ``prompts`` ({concept: [prompts]}), and with a
+    ``judge`` the judged accuracy.
 
-    Returns the performance table (task=t2i, metric in exp_/max_ clipscore/aesthetics, raw scale, pretraining and
-    prompt empty as in ``wag.artifacts.read_t2i``) plus ``n_prompts``.
+    ``judge``: a classifier with ``concepts`` (names) and ``scores(PIL images) -> (N, len(concepts))``; every concept of
+    ``prompts`` must be one of its concepts. ``clipscore=False`` skips CLIP-score and aesthetics (then a judge is needed).
+    Returns the performance table (task=t2i, metric in exp_/max_ clipscore/aesthetics on their raw scale and
+    ``judged_accuracy`` in [0, 1], pretraining and prompt empty as in ``wag.artifacts.read_t2i``) plus ``n_prompts``.
     """
     P = params or T2IParams()
-    if clip is None:
-        clip = load_clip(P.clip_model)
-    aest = AestheticPredictor.from_safetensors(P.aesthetic_weights) if P.aesthetic_weights else None
-    name = model_name or getattr(getattr(pipe, "config", None), "_name_or_path", None) or type(pipe).__name__
     if not prompts:
         raise WagError("no concept prompts given")
-    rows = []
-    for concept, plist in tqdm(list(prompts.items()), desc=f"t2i {name}", disable=not progress):
+    for concept, plist in prompts.items():
         if not plist or any(not str(p).strip() for p in plist):
             raise WagError(f"concept '{concept}' has an empty prompt; give at least one non-empty prompt per concept")
+    if not clipscore and judge is None:
+        raise WagError("nothing to score: give a judge or keep CLIP-score on")
+    if judge is not None:
+        unknown = [c for c in prompts if c not in set(judge.concepts)]
+        if unknown:
+            raise WagError(f"the judge does not know {len(unknown)} concept(s) ({', '.join(map(repr, unknown[:5]))}); "
+                           f"give a judge trained on (or prompted with) every concept (it knows {', '.join(map(repr, list(judge.concepts)[:5]))}, ...)")
+    if clipscore and clip is None:
+        clip = load_clip(P.clip_model)
+    aest = AestheticPredictor.from_safetensors(P.aesthetic_weights) if clipscore and P.aesthetic_weights else None
+    name = model_name or getattr(getattr(pipe, "config", None), "_name_or_path", None) or type(pipe).__name__
+    index = {c: i for i, c in enumerate(judge.concepts)} if judge is not None else {}
+    rows = []
+    for concept, plist in tqdm(list(prompts.items()), desc=f"t2i {name}", disable=not progress):
         per_prompt: dict[str, list[tuple[float, float]]] = {}
+        hits, n_images = 0, 0
         for pi, prompt in enumerate(plist):
             sub = Path(image_dir) / _slug(concept) / f"p{pi}" if image_dir is not None else None
             imgs = generate_images(pipe, prompt, k=P.images_per_prompt, seed=P.seed, steps=P.steps, guidance_scale=P.guidance_scale, out_dir=sub)
-            for metric, vals in score_images(clip, imgs, prompt, aest).items():
-                per_prompt.setdefault(metric, []).append((float(vals.mean()), float(vals.max())))
+            if clip is not None and clipscore:
+                for metric, vals in score_images(clip, imgs, prompt, aest).items():
+                    per_prompt.setdefault(metric, []).append((float(vals.mean()), float(vals.max())))
+            if judge is not None:
+                hits += int((judge_predictions(judge, imgs) == index[concept]).sum())
+                n_images += len(imgs)
+        base = {"concept": concept, "dataset": dataset_name, "task": "t2i", "model": name, "pretraining": "", "prompt": "", "n_prompts": len(plist)}
         for metric, pairs in per_prompt.items():
             arr = np.array(pairs)
             for agg, col in (("exp", 0), ("max", 1)):
-                rows.append({"concept": concept, "dataset": dataset_name, "task": "t2i", "model": name, "pretraining": "",
-                             "prompt": "", "metric": f"{agg}_{metric}", "value": float(arr[:, col].mean()), "n_prompts": len(pairs)})
-    return pd.DataFrame(rows)
+                rows.append({**base, "metric": f"{agg}_{metric}", "value": float(arr[:, col].mean())})
+        if judge is not None:
+            rows.append({**base, "metric": JUDGED_ACCURACY, "value": hits / n_images})
+    cols = ["concept", "dataset", "task", "model", "pretraining", "prompt", "metric", "value", "n_prompts"]
+    return pd.DataFrame(rows, columns=cols)

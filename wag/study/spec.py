@@ -151,10 +151,31 @@ class TagOptions(StrictModel):
     loader_threads: int = Field(0, ge=0, description="threads decoding and preprocessing images ahead of the model (0: in line; helps only with idle cores)")
 
 
+class JudgeSpec(StrictModel):
+    """A classifier over the T2I concepts that judges whether a generated image shows the prompted concept."""
+
+    kind: Literal["openclip", "checkpoint"] = Field(
+        description="openclip: zero-shot open_clip classifier among the study's T2I concepts; checkpoint: a tagger checkpoint folder "
+        "(tagger.json + tagger.safetensors, wag.frequency.checkpoint_tagger) that knows every T2I concept")
+    model: str = Field(description="openclip: a declared model name or a model spec (registry name, ARCH/pretrained-tag, ARCH@checkpoint); "
+                       "checkpoint: the tagger checkpoint folder (relative to root)")
+    templates: list[str] = Field(["a photo of a {}."], min_length=1, description="openclip: prompts of each concept ({} = the concept)")
+    batch_size: int = Field(64, ge=1, description="images per forward pass")
+
+    @model_validator(mode="after")
+    def _check(self) -> JudgeSpec:
+        if self.kind == "openclip" and any("{}" not in t for t in self.templates):
+            raise ValueError(f"stages.t2i.judge.templates must contain {{}} (the concept); got {self.templates}")
+        return self
+
+
 class T2IOptions(StrictModel):
     """Stage ``t2i``: generate K images per concept prompt with each declared pipeline and score them."""
 
-    clip_model: str | None = Field(None, description="model that computes CLIP-score: a declared model name or a model spec (default: the first declared model)")
+    clip_model: str | None = Field(None, description="model that computes CLIP-score: a declared model name or a model spec (default: the first "
+                                   "declared model; with a judge and no model declared, CLIP-score is off)")
+    judge: JudgeSpec | None = Field(None, description="classifier of the generated images: adds metric judged_accuracy (fraction of a concept's "
+                                    "images whose top-scoring concept is the prompted one); none → CLIP-score only")
     templates: list[str] = Field(["a photo of a {c}."], min_length=1, description="prompt templates with {c}; one prompt per template and concept")
     images_per_prompt: int = Field(4, ge=1, description="K images generated per prompt")
     steps: int = Field(50, ge=1, description="denoising steps (the paper: 50)")
@@ -318,8 +339,13 @@ def _model_problem(spec: StudySpec, where: str, value: str) -> str | None:
     return f"{where}: unknown model '{value}'; use a registry name (wag evaluate models), an open_clip ARCH/pretrained-tag or ARCH@path/to/checkpoint"
 
 
+def t2i_clip_model(spec: StudySpec) -> str | None:
+    """The model that computes the T2I stage's CLIP-score: ``stages.t2i.clip_model``, else the first declared model (None: CLIP-score off)."""
+    return spec.stages.t2i.clip_model or (spec.models[0].name if spec.models else None)
+
+
 def _t2i_problems(spec: StudySpec) -> list[str]:
-    """Problems of the declared T2I pipelines and their CLIP-score model."""
+    """Problems of the declared T2I pipelines, their CLIP-score model and judge."""
     if not spec.t2i:
         return []
     problems = []
@@ -328,14 +354,36 @@ def _t2i_problems(spec: StudySpec) -> list[str]:
         local = m.model.startswith((".", "/", "~")) or spec.path(m.model).exists()
         if local and not spec.path(m.model).is_dir():
             problems.append(f"study.t2i[{i}] ('{m.name}'): pipeline folder {spec.path(m.model)} not found (give a pipeline.save_pretrained() folder or a hub name)")
-    clip = o.clip_model or (spec.models[0].name if spec.models else None)
-    if clip is None:
-        problems.append("study.stages.t2i.clip_model: T2I needs a CLIP model for CLIP-score; declare a model or set stages.t2i.clip_model")
-    elif (p := _model_problem(spec, "study.stages.t2i.clip_model", clip)) is not None:
+        elif local and o.guidance_scale > 1 and _class_name(spec.path(m.model)) == "ClassConditionalPipeline":
+            problems.append(f"study.t2i[{i}] ('{m.name}'): a class-conditional pipeline has no unconditional class, so classifier-free guidance "
+                            f"is impossible; set study.stages.t2i.guidance_scale to 1 (now {o.guidance_scale})")
+    clip = t2i_clip_model(spec)
+    if clip is None and o.judge is None:
+        problems.append("study.stages.t2i.clip_model: T2I needs a CLIP model for CLIP-score or a judge; declare a model, set stages.t2i.clip_model or stages.t2i.judge")
+    elif clip is not None and (p := _model_problem(spec, "study.stages.t2i.clip_model", clip)) is not None:
         problems.append(p)
+    j = o.judge
+    if j is not None and j.kind == "openclip" and (p := _model_problem(spec, "study.stages.t2i.judge.model", j.model)) is not None:
+        problems.append(p)
+    if j is not None and j.kind == "checkpoint":
+        from wag.frequency.checkpoint_tagger import checkpoint_problem
+
+        if (why := checkpoint_problem(spec.path(j.model))) is not None:
+            problems.append(f"study.stages.t2i.judge.model: {why}")
     if o.aesthetic_weights and not spec.path(o.aesthetic_weights).is_file():
         problems.append(f"study.stages.t2i.aesthetic_weights: {spec.path(o.aesthetic_weights)} not found")
     return problems
+
+
+def _class_name(folder: Path) -> str | None:
+    """``_class_name`` of a pipeline folder's ``model_index.json`` (None without one or when unreadable)."""
+    import json
+
+    try:
+        cfg = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return cfg.get("_class_name") if isinstance(cfg, dict) else None
 
 
 def check_inputs(spec: StudySpec) -> list[Path]:

@@ -8,7 +8,7 @@
 | misalignment | ``wag.frequency.misalignment.misalignment`` | ``misalignment/misalignment.parquet`` |
 | zeroshot | ``wag.evaluate.zeroshot.evaluate_zeroshot`` | ``zeroshot/performance.parquet`` |
 | retrieval | ``wag.evaluate.retrieval.evaluate_retrieval`` | ``retrieval/performance.parquet`` |
-| t2i | ``wag.evaluate.t2i.evaluate_t2i`` per declared pipeline | ``t2i/performance.parquet`` (task t2i), ``t2i/images/`` |
+| t2i | ``wag.evaluate.t2i.evaluate_t2i`` per declared pipeline (CLIP-score; judged accuracy with ``stages.t2i.judge``) | ``t2i/performance.parquet`` (task t2i), ``t2i/images/`` |
 | letitwag | ``wag.letitwag.build_let_it_wag`` + zero-shot on it | ``letitwag/benchmark/``, ``letitwag/frequencies.parquet``, ``letitwag/performance.parquet`` |
 
 Every table carries the study's names (``pretraining`` = corpus name, ``model`` = model name,
@@ -51,7 +51,7 @@ from wag.frequency.misalignment import misalignment
 from wag.frequency.tagging import RamPlusPlusTagger, image_counts, image_hits, iter_shard_images, write_tags
 from wag.io import read_json, write_json, write_parquet
 from wag.letitwag import _slug, build_let_it_wag
-from wag.study.spec import DatasetSpec, StudyError, StudySpec
+from wag.study.spec import DatasetSpec, StudyError, StudySpec, t2i_clip_model
 from wag.tables import COLUMNS, validate, variant_name
 
 # ---------------------------------------------------------------------------------------------
@@ -617,17 +617,57 @@ def _t2i_concepts(ctx: Context) -> list[str]:
     return list(dict.fromkeys(_t2i_rows(ctx)["concept"]))
 
 
-def _t2i_clip(ctx: Context) -> str:
-    return ctx.spec.stages.t2i.clip_model or ctx.spec.models[0].name
+def _t2i_clip(ctx: Context) -> str | None:
+    return t2i_clip_model(ctx.spec)
+
+
+def _judge_fp(ctx: Context) -> list[Any] | None:
+    j, sp = ctx.spec.stages.t2i.judge, ctx.spec
+    if j is None:
+        return None
+    if j.kind == "checkpoint":
+        return _tree(sp.path(j.model))
+    s = sp.model_spec(j.model)
+    return [s, _tree(Path(s.partition("@")[2])) if "@" in s else None]
 
 
 def _t2i_inputs(ctx: Context) -> dict[str, Any]:
     o, sp = ctx.spec.stages.t2i, ctx.spec
     pipes = [[m.name, m.model, _tree(sp.path(m.model)) if sp.path(m.model).is_dir() else None, sp.model_pretraining(m)] for m in sp.t2i]
-    clip = sp.model_spec(_t2i_clip(ctx))
+    clip = sp.model_spec(c) if (c := _t2i_clip(ctx)) is not None else None
     return {"pipelines": pipes, "options": o.model_dump(), "concepts": _t2i_concepts(ctx),
-            "clip": [clip, _tree(Path(clip.partition("@")[2])) if "@" in clip else None, *_precision_fp(ctx)],
-            "aesthetic": _tree(sp.path(o.aesthetic_weights)) if o.aesthetic_weights else None}
+            "clip": [clip, _tree(Path(clip.partition("@")[2])) if clip and "@" in clip else None, *_precision_fp(ctx)],
+            "aesthetic": _tree(sp.path(o.aesthetic_weights)) if o.aesthetic_weights else None, "judge": _judge_fp(ctx)}
+
+
+def make_judge(ctx: Context, concepts: list[str]) -> Any:
+    """The declared T2I judge over ``concepts`` (``concepts`` + ``scores(images)``); every concept must be known to it."""
+    j = ctx.spec.stages.t2i.judge
+    if j is None:
+        return None
+    if j.kind == "openclip":
+        from wag.evaluate.tagger import OpenClipTagger  # imports torch: only when a model judges
+
+        return OpenClipTagger(ctx.model(j.model), concepts, templates=tuple(j.templates), batch_size=j.batch_size)
+    judge = load_tagger_checkpoint(ctx.spec.path(j.model), batch_size=j.batch_size)
+    unknown = [c for c in concepts if c not in set(judge.concepts)]
+    if unknown:
+        raise StudyError(f"study.stages.t2i.judge.model: the judge checkpoint does not know {len(unknown)} T2I concept(s) "
+                         f"({', '.join(map(repr, unknown[:5]))}); train it on every concept of the T2I stage (it knows {', '.join(map(repr, judge.concepts[:5]))}, ...)")
+    return judge.restricted(concepts)
+
+
+def _image_dir(ctx: Context, m: Any) -> Path:
+    """Where pipeline ``m``'s images are kept; emptied when what the images depend on changed (else they are resumed)."""
+    o, sp = ctx.spec.stages.t2i, ctx.spec
+    d = ctx.out / "t2i" / "images" / _slug(m.name)
+    key = digest([m.model, _tree(sp.path(m.model)) if sp.path(m.model).is_dir() else None, o.steps, o.guidance_scale, list(o.templates)])
+    stamp = d / "generation.json"
+    if d.exists() and (not stamp.is_file() or read_json(stamp).get("key") != key):
+        shutil.rmtree(d)
+    if not stamp.is_file():
+        write_json(stamp, {"key": key})
+    return d
 
 
 def _t2i(ctx: Context) -> list[str]:
@@ -635,16 +675,20 @@ def _t2i(ctx: Context) -> list[str]:
     from wag.evaluate.t2i import evaluate_t2i, load_pipeline  # imports torch and diffusers: only when declared
 
     o, sp = ctx.spec.stages.t2i, ctx.spec
+    clip_name = _t2i_clip(ctx)
     params = T2IParams(images_per_prompt=o.images_per_prompt, seed=o.seed, steps=o.steps, guidance_scale=o.guidance_scale,
-                       clip_model=sp.model_spec(_t2i_clip(ctx)), aesthetic_weights=str(sp.path(o.aesthetic_weights)) if o.aesthetic_weights else None)
+                       **({"clip_model": sp.model_spec(clip_name)} if clip_name else {}),
+                       aesthetic_weights=str(sp.path(o.aesthetic_weights)) if o.aesthetic_weights else None)
     names = _t2i_concepts(ctx)
     prompts = {c: [t.replace("{c}", c) for t in o.templates] for c in names}
+    judge = make_judge(ctx, names)  # before any image is made: an unknown concept is an error here
+    clip = ctx.model(clip_name) if clip_name else None
     parts = []
     for m in sp.t2i:
         where = sp.path(m.model)
         pipe = load_pipeline(str(where) if where.is_dir() else m.model, device=sp.stages.evaluate.device, allow_download=o.allow_download)
-        df = evaluate_t2i(pipe, prompts, dataset_name="t2i", model_name=m.name, params=params, clip=ctx.model(_t2i_clip(ctx)),
-                          image_dir=ctx.out / "t2i" / "images" / _slug(m.name), progress=ctx.progress)
+        df = evaluate_t2i(pipe, prompts, dataset_name="t2i", model_name=m.name, params=params, clip=clip, clipscore=clip is not None,
+                          judge=judge, image_dir=_image_dir(ctx, m), progress=ctx.progress)
         df = df.drop(columns=["dataset"]).merge(_t2i_rows(ctx), on="concept", how="inner")  # a row per (concept, dataset) it belongs to
         df["prompt"] = o.templates[0] if len(o.templates) == 1 else f"{len(o.templates)} templates"
         parts.append(_performance(df, ctx, m.name, sp.model_pretraining(m)))

@@ -20,7 +20,8 @@ import pandas as pd
 
 from wag.io import write_text
 from wag.study.run import run_study
-from wag.study.spec import ConceptSpec, CorpusSpec, CountOptions, DatasetSpec, EvalOptions, ModelSpec, StageOptions, StudySpec, TaggerSpec
+from wag.study.spec import (ConceptSpec, CorpusSpec, CountOptions, DatasetSpec, EvalOptions, JudgeSpec, ModelSpec, StageOptions, StudySpec,
+                            T2IOptions, TaggerSpec)
 from wag.synthetic.params import SyntheticParams
 from wag.synthetic.tagger import tagger_dir, train_world_tagger
 from wag.synthetic.train import TrainedModel, arch_name
@@ -81,8 +82,11 @@ def world_study(
     tagger: TaggerSpec | None = None,
     name: str = "main",
     retrieval: bool = True,
+    t2i: list[ModelSpec] | None = None,
+    t2i_options: T2IOptions | None = None,
 ) -> StudySpec:
-    """The study of ``world``: its corpus, concepts, test sets, ``models`` (name -> checkpoint) and ``tagger``.
+    """The study of ``world``: its corpus, concepts, test sets, ``models`` (name -> checkpoint), ``tagger`` and T2I
+    pipelines (``t2i``, with the stage's ``t2i_options``).
 
     ``name`` is the study's sub-folder under ``<world>/study``: studies of one world that share a name share
     their stage outputs (each stage reruns only when its own inputs changed), so notebook 2 (counts and tags)
@@ -106,9 +110,23 @@ def world_study(
         tagger=tagger or TaggerSpec(kind="none"),
         models=[ModelSpec(name=n, model=m.name, pretraining=label) for n, m in (models or {}).items()],
         datasets=datasets,
-        stages=StageOptions(count=CountOptions(variants=TEXT_VARIANTS),
+        t2i=list(t2i or []),
+        stages=StageOptions(count=CountOptions(variants=TEXT_VARIANTS), t2i=t2i_options or T2IOptions(),
                             evaluate=EvalOptions(prompts=["class"], ks=[1, 5, 10], captions_per_image=1, min_images=3)),
     )
+
+
+#: the T2I analogue's pipeline in the world's T2I study (the ``model`` column of its rows)
+T2I_MODEL = "class-conditional UNet2DModel"
+
+
+def t2i_study(world: World, seed: int, pipeline: Path, judge: Path, *, images: int, steps: int) -> StudySpec:
+    """The world's T2I study (``<world>/study/t2i``): the class-conditional pipeline prompted with each concept's name
+    (template ``{c}``), ``images`` images per concept from seeds ``seed..seed+images-1``, ``steps`` sampling steps,
+    no guidance, judged by the judge checkpoint (no CLIP model: no CLIP-score)."""
+    opts = T2IOptions(templates=["{c}"], images_per_prompt=images, steps=steps, guidance_scale=1.0, seed=seed,
+                      judge=JudgeSpec(kind="checkpoint", model=str(judge), batch_size=1024))
+    return world_study(world, seed, name="t2i", retrieval=False, t2i=[ModelSpec(name=T2I_MODEL, model=str(pipeline))], t2i_options=opts)
 
 
 def zero_shot_accuracy(world: World, model: TrainedModel, name: str) -> pd.Series:

@@ -19,6 +19,12 @@ Quality per concept = the fraction of its generated images that a *class-balance
 that concept. The judge is a small BatchNorm CNN trained on equal numbers of fresh studio renders of
 every concept (its own random stream: it never sees the diffusion model's training images and
 carries no frequency bias); its held-out accuracy on fresh balanced renders is ``judge_accuracy``.
+
+The world only trains: :func:`run_t2i` writes what a user with a class-conditional model would have, a
+diffusers pipeline folder (:class:`wag.evaluate.class_pipeline.ClassConditionalPipeline`, prompted by the
+concept name) and the judge as a tagger checkpoint folder; generating and judging the images is the public
+study stage ``t2i`` (``stages.t2i.judge``, metric ``judged_accuracy``), run by
+:func:`wag.analysis.synthetic_experiments.run_t2i_experiment`.
 """
 
 from __future__ import annotations
@@ -26,12 +32,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
+from wag.cache import cache_key
+from wag.io import read_json, write_json
 from wag.synthetic import generator as gen
-from wag.frequency.checkpoint_tagger import small_cnn, to_tensor
+from wag.frequency.checkpoint_tagger import save_tagger_checkpoint, small_cnn, to_tensor
 from wag.synthetic.params import T2IParams
 from wag.synthetic.train import configure_torch
 from wag.synthetic.world import World
@@ -158,19 +166,42 @@ def t2i_summary(counts: np.ndarray, acc: np.ndarray) -> dict:
     }
 
 
-def run_t2i(world: World, tp: T2IParams, seed: int) -> tuple[pd.DataFrame, dict]:
-    """Train the conditional UNet, generate ``n_generated`` images per concept, judge them.
+T2I_VERSION = 1  # 1: the trained pipeline and judge as folders, generated and judged by the public t2i stage
 
-    Returns per-concept rows (concept, count, value = judged accuracy of its generations) and info
-    (judge accuracy, wall times, final loss, Spearman of accuracy vs log count, head/tail quartile means).
+
+@dataclass(frozen=True)
+class T2IModels:
+    """What :func:`run_t2i` writes: the pipeline folder, the judge checkpoint folder and the training info."""
+
+    pipeline: Path
+    judge: Path
+    info: dict
+
+
+def t2i_dir(world: World, tp: T2IParams, seed: int) -> Path:
+    """``<world>/t2i/<key>``: the T2I analogue's pipeline and judge for ``tp`` and ``seed``."""
+    return world.root / "t2i" / cache_key({"v": T2I_VERSION, "t2i": tp.model_dump(), "seed": seed})
+
+
+def run_t2i(world: World, tp: T2IParams, seed: int) -> T2IModels:
+    """Train the class-balanced judge and the conditional UNet (or reuse them), and write them as a user would have them.
+
+    ``<t2i_dir>/pipeline``: a ``ClassConditionalPipeline`` (``save_pretrained``: the UNet, the DDIM sampler of
+    ``sample_steps`` trailing steps, ``class_names`` = the world's concept names, ``patch``); ``<t2i_dir>/judge``: the
+    judge as a tagger checkpoint (``small_cnn``, one logit per concept); ``info.json`` (written last): judge accuracy on
+    fresh balanced renders, wall times, final loss.
     """
+    configure_torch(1)  # one torch thread, also for the generation that follows (same kernels whatever the machine)
+    out = t2i_dir(world, tp, seed)
+    if (out / "info.json").is_file():
+        return T2IModels(out / "pipeline", out / "judge", read_json(out / "info.json"))
     import torch
     import torch.nn.functional as F
     from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
 
-    configure_torch(1)
+    from wag.evaluate.class_pipeline import ClassConditionalPipeline  # imports diffusers
+
     info: dict = {}
-    t_all = time.perf_counter()
     concepts = world.identities()  # same identities as the world
     view = View.of(tp)
     gt = world.ground_truth()
@@ -221,22 +252,9 @@ def run_t2i(world: World, tp: T2IParams, seed: int) -> tuple[pd.DataFrame, dict]
         losses.append(loss.item())
     info["train_s"] = time.perf_counter() - t0
     info["loss_last"] = float(np.mean(losses[-max(1, len(losses) // 10):]))
-    t0 = time.perf_counter()
     ddim = DDIMScheduler(num_train_timesteps=n_t, beta_schedule=tp.beta_schedule, prediction_type=tp.prediction, timestep_spacing="trailing")
-    ddim.set_timesteps(tp.sample_steps)
-    gl = torch.from_numpy(np.repeat(np.arange(k), tp.n_generated))
-    sample = torch.randn((len(gl), 3, view.size, view.size), generator=g)
-    unet.eval()
-    with torch.no_grad():
-        for t in ddim.timesteps:
-            out = torch.cat([net(sample[a:a + 512], t, gl[a:a + 512]) for a in range(0, len(gl), 512)])
-            sample = ddim.step(out, t, sample).prev_sample
-        sample = sample.clamp(-1, 1)
-        pred = torch.cat([judge(sample[a:a + 1024]) for a in range(0, len(gl), 1024)]).argmax(1).numpy()
-    info["sample_s"] = time.perf_counter() - t0
-    hit = pred == gl.numpy()
-    acc = np.bincount(gl.numpy()[hit], minlength=k) / tp.n_generated
-    info.update(t2i_summary(counts, acc))
-    info["total_s"] = time.perf_counter() - t_all
-    info["images"] = ((sample[: min(len(sample), 64)] + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
-    return pd.DataFrame({"concept": world.names, "count": counts, "value": acc}), info
+    ClassConditionalPipeline(unet=unet.eval(), scheduler=ddim, class_names=list(world.names), patch=p).save_pretrained(out / "pipeline")
+    save_tagger_checkpoint(out / "judge", judge, world.names, arch="small_cnn", width=judge[0].out_channels, image_size=view.size,
+                           info={"accuracy": info["judge_accuracy"]})
+    write_json(out / "info.json", info)
+    return T2IModels(out / "pipeline", out / "judge", info)
