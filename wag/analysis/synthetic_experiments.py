@@ -36,6 +36,7 @@ from wag.study.spec import DatasetSpec, LetItWagOptions, ModelSpec, StudySpec, T
 from wag.synthetic import generator as gen
 from wag.synthetic import study as S
 from wag.synthetic.params import SyntheticParams, TrainParams
+from wag.synthetic.t2i import run_t2i, t2i_summary
 from wag.synthetic.train import TrainedModel, _normalise, arch_name, train_clip
 from wag.synthetic.world import DATASET, Streams, World, build_world, write_image_folder
 from wag.tables import variant_name
@@ -670,8 +671,7 @@ def run_t2i_experiment(sp: SyntheticParams, *, refresh: bool = False) -> tuple[p
     ``t2i`` stage of the world's T2I study generates ``n_generated`` images per concept and judges them (metric
     ``judged_accuracy``). Info: judge accuracy, wall times, final loss, Spearman of accuracy vs log count, quartile means.
     """
-    from wag.evaluate.t2i import JUDGED_ACCURACY
-    from wag.synthetic.t2i import run_t2i, t2i_summary
+    from wag.evaluate.t2i import JUDGED_ACCURACY  # lazy: wag.evaluate.t2i imports torch and diffusers
 
     seed = sp.experiments.seeds[0]
     tp = sp.experiments.t2i

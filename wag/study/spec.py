@@ -366,7 +366,7 @@ def _t2i_problems(spec: StudySpec) -> list[str]:
     if j is not None and j.kind == "openclip" and (p := _model_problem(spec, "study.stages.t2i.judge.model", j.model)) is not None:
         problems.append(p)
     if j is not None and j.kind == "checkpoint":
-        from wag.frequency.checkpoint_tagger import checkpoint_problem
+        from wag.frequency.checkpoint_tagger import checkpoint_problem  # lazy: see the section comment
 
         if (why := checkpoint_problem(spec.path(j.model))) is not None:
             problems.append(f"study.stages.t2i.judge.model: {why}")

@@ -44,6 +44,7 @@ from wag.concepts import concept_table, extract_nouns, parse_concept, read_conce
 from wag.corpus import iter_batches, iter_shards
 from wag.evaluate.datasets import IMAGE_EXTS, image_folder, load_classification, load_retrieval, webdataset_classification
 from wag.evaluate.models import ModelWeightsMissingError, UnknownModelError, _finish, load_clip, resolve_name
+from wag.evaluate.params import T2IParams
 from wag.frequency import count_captions
 from wag.frequency.checkpoint_tagger import load_tagger_checkpoint
 from wag.frequency.integrated import integrated_counts
@@ -671,7 +672,6 @@ def _image_dir(ctx: Context, m: Any) -> Path:
 
 
 def _t2i(ctx: Context) -> list[str]:
-    from wag.evaluate.params import T2IParams
     from wag.evaluate.t2i import evaluate_t2i, load_pipeline  # imports torch and diffusers: only when declared
 
     o, sp = ctx.spec.stages.t2i, ctx.spec
