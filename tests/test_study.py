@@ -339,15 +339,21 @@ def read_n(spec: StudySpec) -> int:
     return json.loads((spec.output_path / "count" / "corpus.json").read_text())["n_captions"]
 
 
+def _with_precision(prof: Path, precision: str, output: Path) -> Path:
+    """A copy of profile ``prof`` with ``stages.evaluate.precision`` and the study output changed."""
+    data = yaml.safe_load(prof.read_text())
+    data["study"].setdefault("stages", {}).setdefault("evaluate", {})["precision"] = precision
+    data["study"]["output"] = str(output)
+    p = output.parent / f"{output.name}-{precision}.yaml"
+    p.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return p
+
+
 def test_bf16_precision_is_a_declared_input_and_agrees_with_fp32(study, tmp_path):
     """``stages.evaluate.precision: bf16`` runs every CLIP model in bfloat16: the model-using stages become stale (never
     served from the fp32 results), feature caches are keyed apart, and tags and accuracies stay close to fp32."""
     prof, spec = study
-    data = yaml.safe_load(prof.read_text())
-    data["study"].setdefault("stages", {}).setdefault("evaluate", {})["precision"] = "bf16"
-    data["study"]["output"] = str(tmp_path / "bf16")
-    p = tmp_path / "bf16.yaml"
-    p.write_text(yaml.safe_dump(data), encoding="utf-8")
+    p = _with_precision(prof, "bf16", tmp_path / "bf16")
     spec16 = load_study(str(p))
     assert main(["study", "run", "--profile", str(p), "--quiet"]) == 0
     t32 = pd.read_parquet(spec.output_path / "tag" / "tags.parquet").set_index(["sample_id", "concept"])["score"]
@@ -359,19 +365,12 @@ def test_bf16_precision_is_a_declared_input_and_agrees_with_fp32(study, tmp_path
     z32, z16 = (pd.read_parquet(s.output_path / "zeroshot" / "performance.parquet") for s in (spec, spec16))
     assert len(z16) == len(z32)
     # the fp32 study's records do not match the bf16 inputs: switching its precision makes the model stages stale
-    data["study"]["output"] = str(spec.output_path)
-    p.write_text(yaml.safe_dump(data), encoding="utf-8")
-    st = study_status(load_study(str(p))).set_index("stage")["state"].to_dict()
+    st = study_status(load_study(str(_with_precision(prof, "bf16", spec.output_path)))).set_index("stage")["state"].to_dict()
     assert st["count"] == "done" and {st[s] for s in ("tag", "zeroshot", "retrieval", "letitwag")} == {"stale"}
 
 
 def test_unknown_precision_is_one_clear_error(study, tmp_path, capsys):
-    prof, _ = study
-    data = yaml.safe_load(prof.read_text())
-    data["study"].setdefault("stages", {}).setdefault("evaluate", {})["precision"] = "fp8"
-    data["study"]["output"] = str(tmp_path / "out")
-    p = tmp_path / "bad.yaml"
-    p.write_text(yaml.safe_dump(data), encoding="utf-8")
+    p = _with_precision(study[0], "fp8", tmp_path / "out")
     assert main(["study", "run", "--profile", str(p), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "precision" in err and "fp32" in err and "Traceback" not in err
