@@ -14,6 +14,7 @@ processes ever build the same world.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import time
@@ -118,6 +119,7 @@ def _threads(job: Job) -> int:
 def _run_one(job: Job) -> float:
     """Worker entry point: train one job (a no-op when another process already did); returns its wall time."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    logging.getLogger().setLevel(logging.ERROR)  # open_clip's "no pretrained weights loaded" per model: expected here
     t0 = time.perf_counter()
     if not job.done():
         job.run()
