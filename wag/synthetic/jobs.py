@@ -116,10 +116,14 @@ def _threads(job: Job) -> int:
     return job.train.threads if isinstance(job, ClipJob) else job.threads
 
 
-def _run_one(job: Job) -> float:
-    """Worker entry point: train one job (a no-op when another process already did); returns its wall time."""
+def _init_worker() -> None:
+    """Worker process set-up: passive OpenMP waits, and no open_clip "no pretrained weights loaded" line per model."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    logging.getLogger().setLevel(logging.ERROR)  # open_clip's "no pretrained weights loaded" per model: expected here
+    logging.getLogger().setLevel(logging.ERROR)
+
+
+def _run_one(job: Job) -> float:
+    """Train one job (a no-op when another process already did); returns its wall time."""
     t0 = time.perf_counter()
     if not job.done():
         job.run()
@@ -152,7 +156,7 @@ def run_jobs(jobs: Sequence[Job], workers: int, *, progress: bool = True) -> lis
                 _guarded(job, _run_one, job)
                 bar.update()
             return todo
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker)
         ok = False
         try:
             futures = {pool.submit(_run_one, job): job for job in todo}
