@@ -26,9 +26,14 @@ def file_fingerprint(path: str | Path) -> str:
     return f"{Path(path).name}:{st.st_size}:{st.st_mtime_ns}"
 
 
+def cache_path(name: str, parts: dict[str, Any]) -> Path:
+    """``<cache>/<name>/<key>.parquet``: where :func:`cached_table` stores the table of ``name`` and ``parts``."""
+    return cache_dir() / name / f"{cache_key(parts)}.parquet"
+
+
 def cached_table(name: str, parts: dict[str, Any], compute: Callable[[], pd.DataFrame], *, refresh: bool = False) -> pd.DataFrame:
     """Return ``compute()``, stored as Parquet under ``<cache>/<name>/<key>.parquet`` keyed by ``parts``."""
-    path = cache_dir() / name / f"{cache_key(parts)}.parquet"
+    path = cache_path(name, parts)
     if path.is_file() and not refresh:
         return pd.read_parquet(path)
     df = compute()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +23,9 @@ from scipy import stats
 from wag.analysis.fits import binned_points, fit_table
 from wag.analysis.frequency_demo import accuracy
 from wag.analysis.per_concept import fit_log_linear
-from wag.cache import cached_table
+from wag.cache import cache_path, cached_table
 from wag.concepts import NORMALIZER_VERSION
+from wag.errors import WagError
 from wag.evaluate.datasets import image_folder
 from wag.evaluate.models import load_clip
 from wag.frequency.audit import hit_quality
@@ -34,6 +35,7 @@ from wag.frequency.tagging import image_counts, image_hits
 from wag.io import write_text
 from wag.study.spec import DatasetSpec, LetItWagOptions, ModelSpec, StudySpec, TaggerSpec
 from wag.synthetic import generator as gen
+from wag.synthetic import jobs
 from wag.synthetic import study as S
 from wag.synthetic.params import SyntheticParams, TrainParams
 from wag.synthetic.t2i import run_t2i, t2i_summary
@@ -375,18 +377,12 @@ def run_intervention(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFr
     Rows per concept: group (treated/control), counts before/after, accuracy before/after, and the change
     the baseline per-concept slope predicts (slope × log10(count ratio)).
     """
-    ip = sp.experiments.intervention
 
     def compute() -> pd.DataFrame:
         seed, w, m, gt = _base(sp)
         fit = fit_log_linear(gt["image_count"], gt["accuracy"], n_boot=0)
-        rng = np.random.default_rng(seed + 1000)
-        order = gt.sort_values("image_count", kind="stable").index.to_numpy()  # ties: ground-truth row order
-        k = len(order)
-        pool = order[int(0.15 * k) : max(int(0.5 * k), int(0.15 * k) + ip.n_concepts)]
-        treated = rng.choice(pool, size=min(ip.n_concepts, len(pool)), replace=False)
-        new = gt["target_count"].to_numpy().copy()
-        new[treated] = np.round(new[treated] * ip.factor).astype(np.int64)
+        k = len(gt)
+        new, treated = intervention_counts(sp, gt)
         w2 = world_for(sp, seed, counts=new.tolist())
         m2 = train_clip(w2, sp.model.headline_width, sp.train, seed, progress=False)
         acc2 = _acc(w2, m2, f"{DATASET}-s{seed}-intervention")
@@ -402,6 +398,20 @@ def run_intervention(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFr
         return out
 
     return cached_table("synthetic/intervention", _parts(sp, kind="intervention"), compute, refresh=refresh)
+
+
+def intervention_counts(sp: SyntheticParams, gt: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(new per-concept target counts, treated rows of ``gt``): ``n_concepts`` low/mid-frequency concepts of the first seed's
+    ground truth ``gt`` drawn at random, their counts multiplied by ``factor`` (needs no trained model)."""
+    ip = sp.experiments.intervention
+    rng = np.random.default_rng(sp.experiments.seeds[0] + 1000)
+    order = gt.sort_values("image_count", kind="stable").index.to_numpy()  # ties: ground-truth row order
+    k = len(order)
+    pool = order[int(0.15 * k) : max(int(0.5 * k), int(0.15 * k) + ip.n_concepts)]
+    treated = rng.choice(pool, size=min(ip.n_concepts, len(pool)), replace=False)
+    new = gt["target_count"].to_numpy().copy()
+    new[treated] = np.round(new[treated] * ip.factor).astype(np.int64)
+    return new, treated
 
 
 def intervention_summary(df: pd.DataFrame) -> pd.DataFrame:
@@ -549,19 +559,11 @@ def run_collisions(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFram
 
     Rows per concept and training variant: count, accuracy, expected same-concept partners per batch.
     """
-    cp = sp.experiments.collisions
-
     def compute() -> pd.DataFrame:
         seed, w, m, gt = _base(sp)
-        samples = sp.train.steps * sp.train.batch_size
-        variants: list[tuple[str, TrainParams]] = [(f"standard bs={sp.train.batch_size}", sp.train),
-                                                    (f"masked bs={sp.train.batch_size}", sp.train.model_copy(update={"loss": "masked"}))]
-        for bs in cp.batch_sizes:
-            if bs != sp.train.batch_size:
-                variants.append((f"standard bs={bs}", sp.train.model_copy(update={"batch_size": bs, "steps": max(1, samples // bs)})))
         n = len(w.metadata())
         frames = []
-        for label, tp in variants:
+        for label, tp in collision_variants(sp):
             mm = m if label == f"standard bs={sp.train.batch_size}" else train_clip(w, sp.model.headline_width, tp, seed, progress=False)
             acc = _acc(w, mm, f"{DATASET}-s{seed}-{label}")
             frames.append(pd.DataFrame({"concept": gt["concept"], "count": gt["image_count"], "value": gt["concept"].map(acc).to_numpy(),
@@ -570,6 +572,18 @@ def run_collisions(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFram
         return pd.concat(frames, ignore_index=True).assign(seed=seed)
 
     return cached_table("synthetic/collisions", _parts(sp, kind="collisions"), compute, refresh=refresh)
+
+
+def collision_variants(sp: SyntheticParams) -> list[tuple[str, TrainParams]]:
+    """(label, training params) of the collision experiment: the headline training, its masked-loss twin, and the other
+    batch sizes at the same number of samples seen."""
+    samples = sp.train.steps * sp.train.batch_size
+    variants: list[tuple[str, TrainParams]] = [(f"standard bs={sp.train.batch_size}", sp.train),
+                                                (f"masked bs={sp.train.batch_size}", sp.train.model_copy(update={"loss": "masked"}))]
+    for bs in sp.experiments.collisions.batch_sizes:
+        if bs != sp.train.batch_size:
+            variants.append((f"standard bs={bs}", sp.train.model_copy(update={"batch_size": bs, "steps": max(1, samples // bs)})))
+    return variants
 
 
 def collision_summary(df: pd.DataFrame) -> pd.DataFrame:
@@ -753,3 +767,75 @@ def count_check(sp: SyntheticParams, seed: int, variants: list[str], thresholds:
                       "integrated_hits": int(integ.sum()), "integrated_precision": iq["precision"], "integrated_recall": iq["recall"],
                       "spearman_integrated_vs_truth": float(integ.corr(gt["matched_count"], method="spearman"))})
     return accuracy(hits, truth), pd.DataFrame(rows), pd.DataFrame(sweep)
+
+
+# ------------------------------------------------------------------------------------ parallel training
+
+
+#: what :func:`prepare` knows: each experiment (notebook step) -> what it trains before it runs
+PREPARABLE = ("count_check", "headline", "intervention", "rebalance", "collisions", "similarity", "letitwag", "t2i")
+#: the cached table that proves an experiment done (its trainings are then not needed), with the extra key parts of its call
+_DONE_TABLES = {"headline": ("synthetic/headline-counts", {}), "intervention": ("synthetic/intervention", {}),
+                "rebalance": ("synthetic/rebalance", {}), "collisions": ("synthetic/collisions", {}),
+                "similarity": ("synthetic/similarity", {"via": "study-stage"}), "letitwag": ("synthetic/letitwag", {"via": "study-stage"})}
+
+
+def _seed_jobs(sp: SyntheticParams, seed: int, *, models: bool = True) -> list[jobs.Job]:
+    """What :func:`seed_study` of ``seed`` trains: a CLIP per width of the seed (``models``) and the trained tagger."""
+    w = world_for(sp, seed)
+    out: list[jobs.Job] = []
+    if models:
+        out += [jobs.ClipJob(str(w.root), width, sp.train, seed) for width in sp.model.widths_for(seed)]
+    if sp.experiments.tagger.kind == "trained":
+        out.append(jobs.TaggerJob(str(w.root), sp.experiments.tagger, seed, sp.train.threads))
+    return out
+
+
+def training_jobs(sp: SyntheticParams, experiments: Sequence[str], *, seed: int | None = None) -> list[jobs.Job]:
+    """The trainings the ``experiments`` (names of :data:`PREPARABLE`) will run, as jobs; the worlds they train on are built
+    here (in this process, so never twice at once). ``seed``: the world of ``count_check`` (notebook 2's ``P.seed``;
+    default the first headline seed). Left out: what depends on another training's result (the similarity control's
+    retrain needs the seed's model embeddings; it runs in the experiment) and T2I (its generator is not cached on disk)."""
+    _check_names(experiments)
+    ex, first = sp.experiments, sp.experiments.seeds[0]
+    out: list[jobs.Job] = []
+    for name in experiments:
+        if name in _DONE_TABLES and cache_path(_DONE_TABLES[name][0], _parts(sp, kind=name, **_DONE_TABLES[name][1])).is_file():
+            continue  # computed before: it will train nothing
+        if name == "count_check":
+            out += _seed_jobs(sp, first if seed is None else seed, models=ex.tagger.kind != "trained")
+        elif name in ("headline", "letitwag"):
+            for s in ex.seeds:
+                out += _seed_jobs(sp, s)
+        elif name == "similarity" and ex.similarity.enabled:
+            out += _seed_jobs(sp, first)
+        elif name == "intervention" and ex.intervention.enabled:
+            w = world_for(sp, first)
+            w2 = world_for(sp, first, counts=intervention_counts(sp, w.ground_truth())[0].tolist())
+            out += [*_seed_jobs(sp, first), jobs.ClipJob(str(w2.root), sp.model.headline_width, sp.train, first)]
+        elif name == "rebalance" and ex.rebalance.enabled:
+            w = world_for(sp, first)
+            w2 = world_for(sp, first, counts=rebalanced_counts(w.ground_truth()["target_count"].to_numpy(), ex.rebalance.cap_quantile).tolist())
+            out += [*_seed_jobs(sp, first), jobs.ClipJob(str(w2.root), sp.model.headline_width, sp.train, first)]
+        elif name == "collisions" and ex.collisions.enabled:
+            w = world_for(sp, first)
+            out += [*_seed_jobs(sp, first), *(jobs.ClipJob(str(w.root), sp.model.headline_width, tp, first) for _, tp in collision_variants(sp))]
+    return list(dict.fromkeys(out))
+
+
+def _check_names(experiments: Sequence[str]) -> None:
+    unknown = [e for e in experiments if e not in PREPARABLE]
+    if unknown:
+        raise WagError(f"unknown experiment(s) {unknown} to prepare; known: {', '.join(PREPARABLE)}")
+
+
+def prepare(sp: SyntheticParams, experiments: Sequence[str], *, ahead: Sequence[str] = (), seed: int | None = None,
+            progress: bool = True) -> list[jobs.Job]:
+    """Train what the ``experiments`` will need, ``synthetic.jobs`` processes at a time, so that they then find every
+    checkpoint in the cache (their own code path is unchanged). ``ahead``: experiments of later notebooks whose trainings
+    run here too, only when there are spare processes (``synthetic.jobs`` > 1). With ``synthetic.jobs`` = 1 this does
+    nothing: each experiment trains what it needs, in this process, when it needs it. Returns the jobs trained."""
+    _check_names([*experiments, *ahead])
+    if sp.jobs <= 1:
+        return []
+    return jobs.run_jobs(training_jobs(sp, [*experiments, *ahead], seed=seed), sp.jobs, progress=progress)

@@ -77,7 +77,9 @@ class TrainParams(StrictModel):
     weight_decay: float = Field(0.1, ge=0)
     warmup: int = Field(30, ge=0, description="linear warm-up steps, then cosine decay")
     loss: Literal["standard", "masked"] = Field("standard", description="standard ClipLoss, or same-concept pairs masked out of the negatives")
-    threads: int = Field(1, ge=1, description="torch threads (OMP_WAIT_POLICY=PASSIVE is set too); 1 is fastest when cores are shared")
+    threads: int = Field(1, ge=1, description="torch threads of each training (CLIP and the world's tagger; OMP_WAIT_POLICY=PASSIVE is set too): "
+                         "part of the cache keys, since it changes the weights at float level; 1 is fastest when cores are shared, and keep "
+                         "threads × synthetic.jobs at most the number of cores")
     fused_optimizer: bool = Field(True, description="fused AdamW kernel (several times faster on CPU; False: torch's per-tensor loop)")
 
 
@@ -173,3 +175,6 @@ class SyntheticParams(StrictModel):
     model: ModelParams = ModelParams()
     train: TrainParams = TrainParams()
     experiments: ExperimentParams = ExperimentParams()
+    jobs: int = Field(1, ge=1, le=64, description="worker processes that train a notebook's independent models (CLIP, taggers) at the same time "
+                      "before its experiments run (wag.synthetic.jobs); 1 trains each one in the notebook's process when first needed. "
+                      "Never part of a cache key: the results depend on the other params only (each training uses train.threads threads)")

@@ -59,7 +59,7 @@ def trained_tagger(sp: SyntheticParams, world: World, seed: int) -> TaggerSpec:
     """The world's trained tagger (the RAM++ analogue) as a tagger checkpoint (trained here unless cached)."""
     ex = sp.experiments
     train_world_tagger(world, ex.tagger, seed, threads=sp.train.threads)
-    return TaggerSpec(kind="checkpoint", model=str(tagger_dir(world, ex.tagger, seed)), name=TAGGER_LABELS["trained"],
+    return TaggerSpec(kind="checkpoint", model=str(tagger_dir(world, ex.tagger, seed, sp.train.threads)), name=TAGGER_LABELS["trained"],
                       thresholds=thresholds(sp), batch_size=1024)
 
 

@@ -31,7 +31,7 @@ from wag.synthetic.params import TaggerParams
 from wag.synthetic.train import deterministic_training
 from wag.synthetic.world import World
 
-TAGGER_VERSION = 2  # 2: weights initialised from the seed (were drawn from whatever global RNG state the process had)
+TAGGER_VERSION = 3  # 2: weights initialised from the seed (were drawn from whatever global RNG state the process had); 3: threads in the key
 WEIGHTS = "tagger.safetensors"
 
 
@@ -62,13 +62,14 @@ class WorldTagger(CheckpointTagger):
         super().__init__(net, concepts, image_size=gen.IMAGE_SIZE, info=info, batch_size=batch_size, min_score=min_score)
 
 
-def tagger_key(world: World, tp: TaggerParams, seed: int) -> str:
-    return cache_key({"v": TAGGER_VERSION, "world": world.root.name, "tagger": tp.model_dump(), "seed": seed})
+def tagger_key(world: World, tp: TaggerParams, seed: int, threads: int = 1) -> str:
+    """Cache key of a trained tagger: the torch thread count is part of it (it changes the weights at float level)."""
+    return cache_key({"v": TAGGER_VERSION, "world": world.root.name, "tagger": tp.model_dump(), "seed": seed, "threads": threads})
 
 
-def tagger_dir(world: World, tp: TaggerParams, seed: int) -> Path:
-    """The cached tagger checkpoint folder of ``world``, ``tp`` and ``seed``."""
-    return cache_dir() / "synthetic" / "taggers" / tagger_key(world, tp, seed)
+def tagger_dir(world: World, tp: TaggerParams, seed: int, threads: int = 1) -> Path:
+    """The cached tagger checkpoint folder of ``world``, ``tp``, ``seed`` and the training ``threads``."""
+    return cache_dir() / "synthetic" / "taggers" / tagger_key(world, tp, seed, threads)
 
 
 def train_world_tagger(world: World, tp: TaggerParams, seed: int, *, threads: int = 1, out_dir: str | Path | None = None) -> WorldTagger:
@@ -77,7 +78,7 @@ def train_world_tagger(world: World, tp: TaggerParams, seed: int, *, threads: in
     import torch.nn.functional as F
     from safetensors.torch import load_file, save_file
 
-    out = Path(out_dir) if out_dir is not None else tagger_dir(world, tp, seed)
+    out = Path(out_dir) if out_dir is not None else tagger_dir(world, tp, seed, threads)
     k = len(world.names)
     if (out / WEIGHTS).is_file() and (out / "info.json").is_file():
         net = small_cnn(k, tp.width)

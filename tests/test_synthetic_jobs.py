@@ -1,0 +1,81 @@
+"""Independent trainings in worker processes (wag.synthetic.jobs, synthetic_experiments.prepare): same bytes as in-process."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from wag.errors import WagError, WagWarning
+from wag.synthetic.jobs import ClipJob, JobError, TaggerJob, run_jobs
+from wag.synthetic.params import SyntheticParams, TrainParams
+
+# train.threads 2: a worker that trained with another thread count (or another RNG) would write other weights
+TINY = {
+    "world": {"n_concepts": 8, "min_count": 2, "max_count": 60, "n_test": 3, "n_retrieval": 0},
+    "model": {"widths": [32], "headline_width": 32},
+    "train": {"steps": 12, "batch_size": 16, "warmup": 2, "threads": 2},
+    "experiments": {"seeds": [0], "n_boot": 20, "tagger": {"per_concept": 6, "steps": 10, "n_val": 2},
+                    "intervention": {"n_concepts": 2}, "collisions": {"batch_sizes": [32]}},
+}
+EXPERIMENTS = ["headline", "intervention", "collisions"]
+
+
+def _trained_files(cache: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every checkpoint and tagger weight file under a cache."""
+    files = [*cache.glob("synthetic/models/*/*.safetensors"), *cache.glob("synthetic/taggers/*/*.safetensors")]
+    return {str(p.relative_to(cache)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def _run(cache: Path, jobs: int, monkeypatch) -> tuple[list, dict[str, str], dict[str, str], dict[str, pd.DataFrame]]:
+    from wag.analysis import synthetic_experiments as E
+
+    monkeypatch.setenv("WAG_CACHE", str(cache))
+    sp = SyntheticParams.model_validate({**TINY, "jobs": jobs})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WagWarning)  # 2 processes x 2 threads on a small machine
+        trained = E.prepare(sp, EXPERIMENTS, progress=False)
+    after_prepare = _trained_files(cache)
+    h = E.run_headline(sp)
+    tables = {"performance": h.performance, "counts": h.counts, "intervention": E.run_intervention(sp), "collisions": E.run_collisions(sp)}
+    return trained, after_prepare, _trained_files(cache), tables
+
+
+def test_jobs_1_and_2_train_the_same_bytes_and_tables(tmp_path, monkeypatch):
+    trained1, before1, files1, tab1 = _run(tmp_path / "one", 1, monkeypatch)
+    trained2, before2, files2, tab2 = _run(tmp_path / "two", 2, monkeypatch)
+    assert trained1 == [] and before1 == {}  # jobs 1: today's path, each experiment trains in this process
+    # headline w32 + tagger, the intervened world's model, the masked-loss and batch-32 models
+    assert len(trained2) == 5 and {type(j) for j in trained2} == {ClipJob, TaggerJob}
+    assert before2 == files2  # prepare listed every training the experiments run: they trained nothing more
+    assert files1 == files2 and len(files1) == 5  # same cache keys, same bytes, whichever process trained them
+    for name in tab1:
+        cols = [c for c in tab1[name].columns if c != "seconds"]
+        pd.testing.assert_frame_equal(tab1[name][cols], tab2[name][cols])
+
+
+def test_run_jobs_names_the_failed_job(tmp_path, monkeypatch):
+    monkeypatch.setenv("WAG_CACHE", str(tmp_path / "cache"))
+    bad = [ClipJob(str(tmp_path / "no-world"), 32, TrainParams(steps=2, batch_size=4), seed, None) for seed in (0, 1)]
+    for workers in (1, 2):
+        with pytest.raises(JobError, match=r"training job failed: CLIP w32 seed [01] .* on world no-world: .*does not exist"):
+            run_jobs(bad, workers, progress=False)
+    with pytest.raises(WagError, match="workers must be at least 1"):
+        run_jobs(bad, 0, progress=False)
+
+
+def test_prepare_checks_the_experiment_names(monkeypatch, tmp_path):
+    from wag.analysis import synthetic_experiments as E
+
+    monkeypatch.setenv("WAG_CACHE", str(tmp_path))
+    with pytest.raises(WagError, match=r"unknown experiment\(s\) \['headlines'\].*known: count_check, headline"):
+        E.prepare(SyntheticParams.model_validate(TINY), ["headlines"])
+    assert not any(tmp_path.iterdir())  # checked before any work: no world built
+
+
+def test_jobs_is_validated():
+    with pytest.raises(ValueError, match="jobs"):
+        SyntheticParams.model_validate({"jobs": 0})
