@@ -79,3 +79,29 @@ def test_prepare_checks_the_experiment_names(monkeypatch, tmp_path):
 def test_jobs_is_validated():
     with pytest.raises(ValueError, match="jobs"):
         SyntheticParams.model_validate({"jobs": 0})
+
+
+def test_t2i_training_in_a_worker_writes_the_same_bytes(tmp_path, monkeypatch):
+    """The T2I analogue's training as a job (``prepare(.., ["t2i"])``) writes the pipeline and judge byte for byte as
+    training it in this process does, and the experiment then trains nothing more."""
+    from wag.analysis import synthetic_experiments as E
+    from wag.synthetic.jobs import T2IJob
+    from wag.synthetic.t2i import t2i_dir
+
+    t2i = {"steps": 3, "batch_size": 8, "channels": [8, 16], "judge_steps": 3, "judge_per_class": 4, "n_generated": 2, "sample_steps": 2}
+    out = {}
+    for jobs in (1, 2):
+        monkeypatch.setenv("WAG_CACHE", str(tmp_path / str(jobs)))
+        sp = SyntheticParams.model_validate({**TINY, "jobs": jobs, "experiments": {**TINY["experiments"], "t2i": t2i}})
+        trained = E.prepare(sp, ["t2i"], progress=False)
+        assert [type(j) for j in trained] == ([] if jobs == 1 else [T2IJob])
+        if jobs == 1:
+            E.run_t2i_experiment(sp)  # trains in this process
+        folder = t2i_dir(E.world_for(sp, 0), sp.experiments.t2i, 0)
+        files = {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*.safetensors")}
+        stamps = {p: p.stat().st_mtime_ns for p in folder.rglob("*.safetensors")}
+        df, _ = E.run_t2i_experiment(sp)
+        assert {p: p.stat().st_mtime_ns for p in folder.rglob("*.safetensors")} == stamps  # nothing retrained
+        out[jobs] = (files, df)
+    assert out[1][0] == out[2][0] and len(out[1][0]) >= 2  # the UNet and the judge
+    pd.testing.assert_frame_equal(out[1][1], out[2][1])

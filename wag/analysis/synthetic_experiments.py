@@ -777,7 +777,8 @@ PREPARABLE = ("count_check", "headline", "intervention", "rebalance", "collision
 #: the cached table that proves an experiment done (its trainings are then not needed), with the extra key parts of its call
 _DONE_TABLES = {"headline": ("synthetic/headline-counts", {}), "intervention": ("synthetic/intervention", {}),
                 "rebalance": ("synthetic/rebalance", {}), "collisions": ("synthetic/collisions", {}),
-                "similarity": ("synthetic/similarity", {"via": "study-stage"}), "letitwag": ("synthetic/letitwag", {"via": "study-stage"})}
+                "similarity": ("synthetic/similarity", {"via": "study-stage"}), "letitwag": ("synthetic/letitwag", {"via": "study-stage"}),
+                "t2i": ("synthetic/t2i", {"via": "study-stage"})}
 
 
 def _seed_jobs(sp: SyntheticParams, seed: int, *, models: bool = True) -> list[jobs.Job]:
@@ -795,7 +796,7 @@ def training_jobs(sp: SyntheticParams, experiments: Sequence[str], *, seed: int 
     """The trainings the ``experiments`` (names of :data:`PREPARABLE`) will run, as jobs; the worlds they train on are built
     here (in this process, so never twice at once). ``seed``: the world of ``count_check`` (notebook 2's ``P.seed``;
     default the first headline seed). Left out: what depends on another training's result (the similarity control's
-    retrain needs the seed's model embeddings; it runs in the experiment) and T2I (its generator is not cached on disk)."""
+    retrain needs the seed's model embeddings; it runs in the experiment)."""
     _check_names(experiments)
     ex, first = sp.experiments, sp.experiments.seeds[0]
     out: list[jobs.Job] = []
@@ -820,6 +821,8 @@ def training_jobs(sp: SyntheticParams, experiments: Sequence[str], *, seed: int 
         elif name == "collisions" and ex.collisions.enabled:
             w = world_for(sp, first)
             out += [*_seed_jobs(sp, first), *(jobs.ClipJob(str(w.root), sp.model.headline_width, tp, first) for _, tp in collision_variants(sp))]
+        elif name == "t2i" and ex.t2i.enabled:
+            out.append(jobs.T2IJob(str(world_for(sp, first).root), ex.t2i, first))
     return list(dict.fromkeys(out))
 
 

@@ -29,7 +29,8 @@ from tqdm.auto import tqdm
 
 from wag.errors import WagError, WagWarning, describe
 from wag.paths import cache_dir
-from wag.synthetic.params import TaggerParams, TrainParams
+from wag.synthetic.params import T2IParams, TaggerParams, TrainParams
+from wag.synthetic.t2i import run_t2i, t2i_dir
 from wag.synthetic.tagger import WEIGHTS, tagger_dir, train_world_tagger
 from wag.synthetic.train import CHECKPOINT, train_clip, train_key
 from wag.synthetic.world import World
@@ -37,6 +38,7 @@ from wag.synthetic.world import World
 #: seconds per training sample of one thread, measured on the default profile (only the order of the jobs uses them)
 _CLIP_COST = {32: 3.1e-4, 64: 6.5e-4, 128: 1.6e-3}
 _TAGGER_COST = 3.9e-4
+_T2I_COST, _T2I_JUDGE_COST = 1.2e-3, 0.03  # ~70 s of UNet training (450 steps x 128) + ~8 s of judge (250 steps), 1 thread
 
 
 class JobError(WagError):
@@ -99,7 +101,35 @@ class TaggerJob:
         train_world_tagger(World(Path(self.world)), self.tagger, self.seed, threads=self.threads)
 
 
-Job = ClipJob | TaggerJob
+@dataclass(frozen=True)
+class T2IJob:
+    """Train the T2I analogue's class-conditional pipeline and its judge (:func:`wag.synthetic.t2i.run_t2i`, one thread)."""
+
+    world: str
+    t2i: T2IParams
+    seed: int
+    threads: int = 1  # run_t2i trains on one torch thread
+
+    def __hash__(self) -> int:  # T2IParams holds a list (channels): hash its JSON
+        return hash((self.world, self.t2i.model_dump_json(), self.seed, self.threads))
+
+    def describe(self) -> str:
+        return f"T2I analogue seed {self.seed} ({self.t2i.steps} steps) on world {Path(self.world).name}"
+
+    def output(self) -> Path:
+        return t2i_dir(World(Path(self.world)), self.t2i, self.seed)
+
+    def done(self) -> bool:
+        return (self.output() / "info.json").is_file()
+
+    def cost(self) -> float:
+        return self.t2i.steps * self.t2i.batch_size * _T2I_COST + self.t2i.judge_steps * _T2I_JUDGE_COST
+
+    def run(self) -> None:
+        run_t2i(World(Path(self.world)), self.t2i, self.seed)
+
+
+Job = ClipJob | TaggerJob | T2IJob
 
 
 def _threads(job: Job) -> int:
