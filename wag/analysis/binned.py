@@ -94,18 +94,23 @@ def paper_binned(counts: object, values: object, *, n_bins: int, keep: slice, ci
     std (population, as the paper), sem, ci_lo, ci_hi`` (t-interval of the bin mean, Fig. 27),
     ``count_min, count_max`` (raw counts of the members) and ``kept``.
     """
-    c = np.asarray(counts, dtype=float)
-    v = np.asarray(values, dtype=float)
-    _check_pairs(c, v)
-    if n_bins < 2:
-        raise ValueError(f"n_bins must be >= 2, got {n_bins}")
-    x = np.log(_as_counts(c))
+    c, v, x = _log_pairs(counts, values, n_bins, min_bins=2)
     if x.min() == x.max():
         raise ValueError("all counts are equal (after 0 → 1); the paper's equal-width bins are undefined")
     edges = np.linspace(x.min(), x.max(), num=n_bins)
     idx = np.digitize(x, edges, right=True)
     lefts = np.concatenate([edges[:1], edges[:-1]])
     return _result(c, v, idx, lefts, edges, keep, ci_level)
+
+
+def _log_pairs(counts: object, values: object, n_bins: int, *, min_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(counts, values, ln count with 0 → 1) as float arrays, checked, for ``n_bins`` >= ``min_bins`` bins."""
+    c = np.asarray(counts, dtype=float)
+    v = np.asarray(values, dtype=float)
+    _check_pairs(c, v)
+    if n_bins < min_bins:
+        raise ValueError(f"n_bins must be >= {min_bins}, got {n_bins}")
+    return c, v, np.log(_as_counts(c))
 
 
 def _check_pairs(c: np.ndarray, v: np.ndarray) -> None:
@@ -160,12 +165,7 @@ def quantile_binned(counts: object, values: object, *, n_bins: int, keep: slice 
     Bin ``i`` holds ``edges[i] < x <= edges[i+1]`` (the first also its left edge); points are plotted at the
     right edge like the paper's, and ρ is Pearson's over the bins in ``keep`` holding ``>= min_per_bin`` concepts.
     """
-    c = np.asarray(counts, dtype=float)
-    v = np.asarray(values, dtype=float)
-    _check_pairs(c, v)
-    if n_bins < 1:
-        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
-    x = np.log(_as_counts(c))
+    c, v, x = _log_pairs(counts, values, n_bins, min_bins=1)
     edges = np.unique(np.quantile(x, np.linspace(0.0, 1.0, n_bins + 1)))
     if len(edges) == 1:
         edges = np.array([edges[0], edges[0]])

@@ -57,6 +57,20 @@ _OWN_PARAMS = {"intervention": "intervention", "rebalance": "rebalance", "simila
                "collisions": "collisions", "letitwag": "letitwag", "t2i": "t2i"}
 
 
+#: experiment -> (the cached table that holds its result, the extra parts of its key): read by the experiment that writes
+#: it and by :func:`training_jobs` (an experiment whose table is cached will train nothing)
+_TABLES = {"headline": ("synthetic/headline-counts", {}), "intervention": ("synthetic/intervention", {}),
+           "rebalance": ("synthetic/rebalance", {}), "collisions": ("synthetic/collisions", {}),
+           "similarity": ("synthetic/similarity", {"via": "study-stage"}), "letitwag": ("synthetic/letitwag", {"via": "study-stage"}),
+           "t2i": ("synthetic/t2i", {"via": "study-stage"})}
+
+
+def _table_key(sp: SyntheticParams, kind: str) -> tuple[str, dict]:
+    """(cached table name, key parts) of experiment ``kind``'s result."""
+    name, extra = _TABLES[kind]
+    return name, _parts(sp, kind=kind, **extra)
+
+
 def _parts(sp: SyntheticParams, **extra: object) -> dict:
     """Cache-key inputs of one stage: world, model, training, seeds, tagger threshold and the stage's own block.
 
@@ -296,7 +310,7 @@ def run_headline(sp: SyntheticParams, *, progress: bool = False, refresh: bool =
             return store[name]
         return compute
 
-    parts = _parts(sp, kind="headline")
+    parts = _table_key(sp, "headline")[1]
     tabs = {n: cached_table(f"synthetic/headline-{n}", parts, getter(n), refresh=refresh or bool(store)) for n in names}
     joined = join_seeds(tabs["counts"], tabs["performance"])
     fits, points = fits_and_points(joined, sp, by=["seed", "width"])
@@ -397,7 +411,7 @@ def run_intervention(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFr
         out["seed"] = seed
         return out
 
-    return cached_table("synthetic/intervention", _parts(sp, kind="intervention"), compute, refresh=refresh)
+    return cached_table(*_table_key(sp, "intervention"), compute, refresh=refresh)
 
 
 def intervention_counts(sp: SyntheticParams, gt: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -469,7 +483,7 @@ def run_rebalance(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFrame
         out["seed"] = seed
         return out
 
-    return cached_table("synthetic/rebalance", _parts(sp, kind="rebalance"), compute, refresh=refresh)
+    return cached_table(*_table_key(sp, "rebalance"), compute, refresh=refresh)
 
 
 def rebalance_summary(df: pd.DataFrame) -> pd.DataFrame:
@@ -543,7 +557,7 @@ def run_similarity_control(sp: SyntheticParams, *, refresh: bool = False) -> tup
         out["seed"] = seed
         return out
 
-    df = cached_table("synthetic/similarity", _parts(sp, kind="similarity", via="study-stage"), compute, refresh=refresh)
+    df = cached_table(*_table_key(sp, "similarity"), compute, refresh=refresh)
     long = pd.concat(
         [
             pd.DataFrame({"concept": df["concept"], "count": df["count_before"], "value": df["accuracy_before"], "model": "full corpus"}),
@@ -571,7 +585,7 @@ def run_collisions(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFram
                                         "expected_partners": (tp.batch_size - 1) * gt["image_count"].to_numpy() / n}))
         return pd.concat(frames, ignore_index=True).assign(seed=seed)
 
-    return cached_table("synthetic/collisions", _parts(sp, kind="collisions"), compute, refresh=refresh)
+    return cached_table(*_table_key(sp, "collisions"), compute, refresh=refresh)
 
 
 def collision_variants(sp: SyntheticParams) -> list[tuple[str, TrainParams]]:
@@ -675,7 +689,7 @@ def run_letitwag(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFrame:
                              "letitwag_images": int(t["n_images"].sum()), "tail_max_count": int(freq["count"].max())})
         return pd.DataFrame(rows)
 
-    return cached_table("synthetic/letitwag", _parts(sp, kind="letitwag", via="study-stage"), compute, refresh=refresh)
+    return cached_table(*_table_key(sp, "letitwag"), compute, refresh=refresh)
 
 
 def run_t2i_experiment(sp: SyntheticParams, *, refresh: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -708,8 +722,8 @@ def run_t2i_experiment(sp: SyntheticParams, *, refresh: bool = False) -> tuple[p
         info_store.update(made.info, sample_s=time.perf_counter() - t0, **t2i_summary(counts, value), total_s=time.perf_counter() - t_all)
         return pd.DataFrame({"concept": gt["concept"].to_numpy(), "count": counts, "value": value}).assign(seed=seed)
 
-    parts = _parts(sp, kind="t2i", via="study-stage")
-    df = cached_table("synthetic/t2i", parts, compute, refresh=refresh)
+    name, parts = _table_key(sp, "t2i")
+    df = cached_table(name, parts, compute, refresh=refresh)
     info = cached_table("synthetic/t2i-info", parts, lambda: pd.DataFrame([info_store]) if info_store else pd.DataFrame([{"note": "cached"}]),
                         refresh=bool(info_store))
     return df, info
@@ -774,11 +788,6 @@ def count_check(sp: SyntheticParams, seed: int, variants: list[str], thresholds:
 
 #: what :func:`prepare` knows: each experiment (notebook step) -> what it trains before it runs
 PREPARABLE = ("count_check", "headline", "intervention", "rebalance", "collisions", "similarity", "letitwag", "t2i")
-#: the cached table that proves an experiment done (its trainings are then not needed), with the extra key parts of its call
-_DONE_TABLES = {"headline": ("synthetic/headline-counts", {}), "intervention": ("synthetic/intervention", {}),
-                "rebalance": ("synthetic/rebalance", {}), "collisions": ("synthetic/collisions", {}),
-                "similarity": ("synthetic/similarity", {"via": "study-stage"}), "letitwag": ("synthetic/letitwag", {"via": "study-stage"}),
-                "t2i": ("synthetic/t2i", {"via": "study-stage"})}
 
 
 def _seed_jobs(sp: SyntheticParams, seed: int, *, models: bool = True) -> list[jobs.Job]:
@@ -801,7 +810,7 @@ def training_jobs(sp: SyntheticParams, experiments: Sequence[str], *, seed: int 
     ex, first = sp.experiments, sp.experiments.seeds[0]
     out: list[jobs.Job] = []
     for name in experiments:
-        if name in _DONE_TABLES and cache_path(_DONE_TABLES[name][0], _parts(sp, kind=name, **_DONE_TABLES[name][1])).is_file():
+        if name in _TABLES and cache_path(*_table_key(sp, name)).is_file():
             continue  # computed before: it will train nothing
         if name == "count_check":
             out += _seed_jobs(sp, first if seed is None else seed, models=ex.tagger.kind != "trained")

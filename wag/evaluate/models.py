@@ -6,6 +6,8 @@ model whose weights are not on disk fails at once with a message naming the mode
 
 from __future__ import annotations
 
+import copy as copy_
+import dataclasses
 import functools
 import hashlib
 import os
@@ -208,17 +210,19 @@ class PrecisionError(WagError, ValueError):
     """An inference precision wag does not know."""
 
 
+def check_precision(precision: str) -> None:
+    """One clear error for a precision that is not one of :data:`PRECISIONS`."""
+    if precision not in PRECISIONS:
+        raise PrecisionError(f"unknown precision '{precision}'; use one of {', '.join(PRECISIONS)}")
+
+
 def with_precision(model: LoadedModel, precision: str, *, copy: bool = True) -> LoadedModel:
     """``model`` at inference ``precision`` (``fp32`` or ``bf16``); the fingerprint names a non-fp32 precision, so
     cached features of one precision are never read back for another. The same precision returns ``model``;
     otherwise the weights are copied (``copy=False`` converts them in place, for a model nobody else holds)."""
-    import copy as copy_
-    import dataclasses
-
     import torch  # lazy: see LoadedModel.dtype
 
-    if precision not in PRECISIONS:
-        raise PrecisionError(f"unknown precision '{precision}'; use one of {', '.join(PRECISIONS)}")
+    check_precision(precision)
     if precision == model.precision:
         return model
     if model.precision != "fp32":
@@ -241,8 +245,7 @@ def load_clip(
     ``allow_download=None`` follows ``HF_HUB_OFFLINE``; ``source`` overrides the pretraining label of a local
     checkpoint (default: the checkpoint file stem); ``precision`` is the inference precision (:data:`PRECISIONS`).
     """
-    if precision not in PRECISIONS:
-        raise PrecisionError(f"unknown precision '{precision}'; use one of {', '.join(PRECISIONS)}")
+    check_precision(precision)
     return with_precision(_load_clip(name, device=device, allow_download=allow_download, cache_dir=cache_dir, source=source), precision, copy=False)
 
 

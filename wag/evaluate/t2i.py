@@ -15,6 +15,7 @@ Pipelines: any diffusers pipeline (a ``save_pretrained`` folder or a hub name), 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -58,8 +59,6 @@ def load_pipeline(name_or_path: str, *, device: str = "cpu", allow_download: boo
     cls: Any = DiffusionPipeline
     if local and pipeline_class_name(name_or_path) == "ClassConditionalPipeline":
         cls = ClassConditionalPipeline
-    import importlib.util
-
     low_mem = importlib.util.find_spec("accelerate") is not None  # without accelerate diffusers warns and falls back anyway
     try:
         pipe = cls.from_pretrained(name_or_path, local_files_only=local or not allow_download, torch_dtype=torch_dtype, low_cpu_mem_usage=low_mem)
@@ -249,7 +248,7 @@ def evaluate_t2i(
         for pi, prompt in enumerate(plist):
             sub = Path(image_dir) / _slug(concept) / f"p{pi}" if image_dir is not None else None
             imgs = generate_images(pipe, prompt, k=P.images_per_prompt, seed=P.seed, steps=P.steps, guidance_scale=P.guidance_scale, out_dir=sub)
-            if clip is not None and clipscore:
+            if clipscore:
                 for metric, vals in score_images(clip, imgs, prompt, aest).items():
                     per_prompt.setdefault(metric, []).append((float(vals.mean()), float(vals.max())))
             if judge is not None:

@@ -280,14 +280,20 @@ def _models_fp(ctx: Context) -> list[Any]:
     out = []
     for m in ctx.spec.models:
         s = ctx.spec.model_spec(m.model)
-        out.append([m.name, s, ctx.spec.model_pretraining(m), _tree(Path(s.partition("@")[2])) if "@" in s else None])
-    return [*out, _precision_fp(ctx)] if _precision_fp(ctx) else out
+        out.append([m.name, s, ctx.spec.model_pretraining(m), _checkpoint_fp(s)])
+    return out
 
 
-def _precision_fp(ctx: Context) -> list[str]:
-    """The inference precision in a stage's inputs when it is not the default (fp32 keys stay as they were)."""
+def _checkpoint_fp(model_spec: str | None) -> Any:
+    """Fingerprint of the checkpoint file of an ``ARCH@path`` model spec (None for named models)."""
+    return _tree(Path(model_spec.partition("@")[2])) if model_spec and "@" in model_spec else None
+
+
+def _precision_input(ctx: Context) -> dict[str, str]:
+    """The inference precision, as an input of the stages that run CLIP models, when it is not the default (so the
+    fp32 inputs, and the records of studies run before the option existed, stay as they were)."""
     p = ctx.spec.stages.evaluate.precision
-    return [] if p == "fp32" else [f"precision:{p}"]
+    return {} if p == "fp32" else {"precision": p}
 
 
 def _dataset_fp(ctx: Context, d: DatasetSpec) -> list[Any]:
@@ -382,11 +388,11 @@ def _tag_inputs(ctx: Context) -> dict[str, Any]:
     model = None
     if t.kind == "openclip":
         s = ctx.spec.model_spec(t.model or "")
-        model = [s, _tree(Path(s.partition("@")[2])) if "@" in s else None]
+        model = [s, _checkpoint_fp(s)]
     elif t.kind in ("rampp", "checkpoint"):
         model = _tree(ctx.spec.path(t.model or ""))
     return {"shards": [_stat(p) for p in ctx.shards], "corpus": ctx.spec.corpus.model_dump(), "concepts": _concepts_fp(ctx),
-            "tagger": t.model_dump(), "label": ctx.spec.tagger_label, "model": [model, *_precision_fp(ctx)] if _precision_fp(ctx) else model,
+            "tagger": t.model_dump(), "label": ctx.spec.tagger_label, "model": model, **(_precision_input(ctx) if t.kind == "openclip" else {}),
             "descriptions": _tree(ctx.spec.path(t.descriptions)) if t.descriptions else None,
             "exclude": _tree(ctx.spec.path(ctx.spec.corpus.exclude)) if ctx.spec.corpus.exclude else None}
 
@@ -560,7 +566,7 @@ def _performance(df: pd.DataFrame, ctx: Context, model: str, pretraining: str) -
 def _zeroshot_inputs(ctx: Context) -> dict[str, Any]:
     e = ctx.spec.stages.evaluate
     return {"models": _models_fp(ctx), "datasets": [_dataset_fp(ctx, d) for d in ctx.spec.datasets if d.task == "classification"],
-            "prompts": list(e.prompts)}
+            "prompts": list(e.prompts), **_precision_input(ctx)}
 
 
 def _zeroshot(ctx: Context) -> list[str]:
@@ -583,7 +589,7 @@ def _retrieval_inputs(ctx: Context) -> dict[str, Any]:
     return {"models": _models_fp(ctx), "datasets": [_dataset_fp(ctx, d) for d in ctx.spec.datasets if d.kind == "retrieval"],
             "ks": list(e.ks), "captions_per_image": e.captions_per_image, "min_images": e.min_images,
             "concepts": _concepts_fp(ctx, [d.name for d in ctx.spec.datasets if d.kind == "retrieval"]),
-            "variant": ctx.main_variant}
+            "variant": ctx.main_variant, **_precision_input(ctx)}
 
 
 def _retrieval(ctx: Context) -> list[str]:
@@ -618,10 +624,6 @@ def _t2i_concepts(ctx: Context) -> list[str]:
     return list(dict.fromkeys(_t2i_rows(ctx)["concept"]))
 
 
-def _t2i_clip(ctx: Context) -> str | None:
-    return t2i_clip_model(ctx.spec)
-
-
 def _judge_fp(ctx: Context) -> list[Any] | None:
     j, sp = ctx.spec.stages.t2i.judge, ctx.spec
     if j is None:
@@ -629,16 +631,16 @@ def _judge_fp(ctx: Context) -> list[Any] | None:
     if j.kind == "checkpoint":
         return _tree(sp.path(j.model))
     s = sp.model_spec(j.model)
-    return [s, _tree(Path(s.partition("@")[2])) if "@" in s else None]
+    return [s, _checkpoint_fp(s)]
 
 
 def _t2i_inputs(ctx: Context) -> dict[str, Any]:
     o, sp = ctx.spec.stages.t2i, ctx.spec
     pipes = [[m.name, m.model, _tree(sp.path(m.model)) if sp.path(m.model).is_dir() else None, sp.model_pretraining(m)] for m in sp.t2i]
-    clip = sp.model_spec(c) if (c := _t2i_clip(ctx)) is not None else None
+    clip = sp.model_spec(c) if (c := t2i_clip_model(sp)) is not None else None
     return {"pipelines": pipes, "options": o.model_dump(), "concepts": _t2i_concepts(ctx),
-            "clip": [clip, _tree(Path(clip.partition("@")[2])) if clip and "@" in clip else None, *_precision_fp(ctx)],
-            "aesthetic": _tree(sp.path(o.aesthetic_weights)) if o.aesthetic_weights else None, "judge": _judge_fp(ctx)}
+            "clip": [clip, _checkpoint_fp(clip)], "aesthetic": _tree(sp.path(o.aesthetic_weights)) if o.aesthetic_weights else None,
+            "judge": _judge_fp(ctx), **_precision_input(ctx)}
 
 
 def make_judge(ctx: Context, concepts: list[str]) -> Any:
@@ -675,7 +677,7 @@ def _t2i(ctx: Context) -> list[str]:
     from wag.evaluate.t2i import evaluate_t2i, load_pipeline  # imports torch and diffusers: only when declared
 
     o, sp = ctx.spec.stages.t2i, ctx.spec
-    clip_name = _t2i_clip(ctx)
+    clip_name = t2i_clip_model(sp)
     params = T2IParams(images_per_prompt=o.images_per_prompt, seed=o.seed, steps=o.steps, guidance_scale=o.guidance_scale,
                        **({"clip_model": sp.model_spec(clip_name)} if clip_name else {}),
                        aesthetic_weights=str(sp.path(o.aesthetic_weights)) if o.aesthetic_weights else None)
@@ -702,7 +704,7 @@ def _t2i(ctx: Context) -> list[str]:
 def _letitwag_inputs(ctx: Context) -> dict[str, Any]:
     lw = ctx.spec.stages.letitwag
     return {"pool": _tree(ctx.spec.path(lw.images or "")), "options": lw.model_dump(), "seed": ctx.spec.seed, "variant": ctx.main_variant,
-            "models": _models_fp(ctx), "prompts": list(ctx.spec.stages.evaluate.prompts)}
+            "models": _models_fp(ctx), "prompts": list(ctx.spec.stages.evaluate.prompts), **_precision_input(ctx)}
 
 
 def _letitwag(ctx: Context) -> list[str]:

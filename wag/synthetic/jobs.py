@@ -59,6 +59,11 @@ class ClipJob:
         sub = "" if self.subset is None else f", subset of {len(self.subset)}"
         return f"CLIP w{self.width} seed {self.seed} (loss {self.train.loss}, batch {self.train.batch_size}{sub}) on world {Path(self.world).name}"
 
+    @property
+    def threads(self) -> int:
+        """Torch threads of the training (part of its cache key)."""
+        return self.train.threads
+
     def _subset(self) -> np.ndarray | None:
         return None if self.subset is None else np.asarray(self.subset, dtype=np.int64)
 
@@ -108,10 +113,10 @@ class T2IJob:
     world: str
     t2i: T2IParams
     seed: int
-    threads: int = 1  # run_t2i trains on one torch thread
+    threads = 1  # run_t2i trains on one torch thread (a class attribute, not a field)
 
     def __hash__(self) -> int:  # T2IParams holds a list (channels): hash its JSON
-        return hash((self.world, self.t2i.model_dump_json(), self.seed, self.threads))
+        return hash((self.world, self.t2i.model_dump_json(), self.seed))
 
     def describe(self) -> str:
         return f"T2I analogue seed {self.seed} ({self.t2i.steps} steps) on world {Path(self.world).name}"
@@ -130,10 +135,6 @@ class T2IJob:
 
 
 Job = ClipJob | TaggerJob | T2IJob
-
-
-def _threads(job: Job) -> int:
-    return job.train.threads if isinstance(job, ClipJob) else job.threads
 
 
 def _init_worker() -> None:
@@ -166,8 +167,9 @@ def run_jobs(jobs: Sequence[Job], workers: int, *, progress: bool = True) -> lis
         return []
     n = min(workers, len(todo))
     cores = os.cpu_count() or 1
-    if n > 1 and n * max(_threads(j) for j in todo) > cores:
-        warnings.warn(f"{n} training processes × {max(_threads(j) for j in todo)} torch threads exceed the {cores} cores: "
+    threads = max(j.threads for j in todo)
+    if n > 1 and n * threads > cores:
+        warnings.warn(f"{n} training processes × {threads} torch threads exceed the {cores} cores: "
                       "set synthetic.train.threads to 1 (or fewer synthetic.jobs) not to oversubscribe them", WagWarning, stacklevel=2)
     bar = tqdm(total=len(todo), desc=f"training {len(todo)} models ({n} process{'es' if n > 1 else ''})", disable=not progress)
     try:
