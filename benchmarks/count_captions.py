@@ -40,7 +40,7 @@ from wag.concepts import chunk_tokens
 from wag.frequency import count_captions
 from wag.frequency.count import as_concept_table, build_spec
 from wag.frequency.generate import generate_captions, paper_class_names, write_caption_shards
-from wag.paths import cache_dir
+from wag.core.paths import cache_dir
 
 
 def _cpu() -> float:

@@ -76,7 +76,7 @@ def main() -> None:
     from PIL import Image
 
     from wag.evaluate.datasets import image_folder
-    from wag.evaluate.models import _finish, load_clip, with_precision
+    from wag.evaluate.models import as_loaded_model, load_clip, with_precision
     from wag.evaluate.tiny import TINY_ARCH, make_image_folder, save_tiny_checkpoint
     from wag.evaluate.zeroshot import evaluate_zeroshot
     from wag.frequency import count_captions
@@ -96,7 +96,7 @@ def main() -> None:
         loaded = load_clip(f"{TINY_ARCH}@{save_tiny_checkpoint(work / 'tiny.safetensors')}")
     else:
         model, _, preprocess = open_clip.create_model_and_transforms(args.arch)  # random weights: speed only
-        loaded = _finish(model, preprocess, open_clip.get_tokenizer(args.arch), "cpu", name=args.arch, arch=args.arch, pretrained=None,
+        loaded = as_loaded_model(model, preprocess, open_clip.get_tokenizer(args.arch), "cpu", name=args.arch, arch=args.arch, pretrained=None,
                          backbone=args.arch, source="random", fingerprint=f"{args.arch}-random")
     m, pre, tok = loaded.model, loaded.preprocess, loaded.tokenizer
     loaded16 = with_precision(loaded, "bf16")

@@ -88,8 +88,8 @@ def bench_eval(world) -> None:
 
 def _notebook_steps(profile: str, jobs: int) -> dict[str, list[tuple[str, object]]]:
     """What each synthetic notebook computes (its calls into wag.synthetic), in `make reproduce` order, with ``synthetic.jobs``."""
-    from wag.params import load_profile
-    from wag.analysis import synthetic_experiments as E
+    from wag.run.profile import load_profile
+    import wag.experiments as E
 
     P = load_profile(profile, {"synthetic.jobs": jobs})
     sp = P.synthetic

@@ -92,10 +92,10 @@ def main() -> None:
     else:
         import open_clip
 
-        from wag.evaluate.models import _finish
+        from wag.evaluate.models import as_loaded_model
 
         net, _, preprocess = open_clip.create_model_and_transforms(args.arch)  # random weights: speed does not depend on them
-        model = _finish(net, preprocess, open_clip.get_tokenizer(args.arch), "cpu", name=args.arch, arch=args.arch, pretrained=None,
+        model = as_loaded_model(net, preprocess, open_clip.get_tokenizer(args.arch), "cpu", name=args.arch, arch=args.arch, pretrained=None,
                         backbone=args.arch, source="random", fingerprint=f"{args.arch}-random")
     templates = templates_for("cifar10")
 

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from wag.artifacts.locate import NEGLECTED_TAILS, PAPER, Source  # noqa: E402
-from wag.io import write_text  # noqa: E402
+from wag.core.io import write_text  # noqa: E402
 
 # Files of 4 MB and more that the upstream repository has but our reference copy lacks (its README).
 # They have no checksum, so they are listed, never downloaded.

@@ -19,13 +19,13 @@ if (SHARED / "neglected-tails-counts").is_dir():
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip notebook cells tagged ``released-files`` (wag.notebook.RELEASED_FILES_TAG) when those files are unavailable.
+    """Skip notebook cells tagged ``released-files`` (wag.run.notebook.RELEASED_FILES_TAG) when those files are unavailable.
 
     The rest of each notebook (its synthetic-world and generated-corpus sections) still runs; CI has the files.
     """
     import pytest
 
-    from wag.notebook import released_files_missing, skip_tags
+    from wag.run.notebook import released_files_missing, skip_tags
 
     tags = set(skip_tags())  # nbval runs the notebooks' ci defaults: the released files are their source
     tagged = [it for it in items if tags & set((getattr(it, "cell", None) or {}).get("metadata", {}).get("tags", []))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wag.analysis.params import PAPER_MODELS, AnalysisParams
-from wag.params import ParamsError, load_profile
+from wag.run.profile import ParamsError, load_profile
 
 
 def test_profiles_load_with_analysis_section():

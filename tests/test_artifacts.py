@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import wag.artifacts as A
-from wag.analysis.agreement import agreement_summary, largest_disagreements, loose_key, match_neglected_tails
-from wag.io import InputFileError
+from wag.analysis.sections.agreement import agreement_summary, largest_disagreements, loose_key, match_neglected_tails
+from wag.core.io import InputFileError
 
 LIW_MODELS = ["backboneRN50_pretrainedcc3m", "backboneViT-B-16_pretrainedopenai"]
 
@@ -299,7 +299,7 @@ def test_agreement(nt_root: Path) -> None:
 
 
 def test_agreement_by_variant_skips_truncated(nt_root: Path) -> None:
-    from wag.analysis.agreement import agreement_by_variant
+    from wag.analysis.sections.agreement import agreement_by_variant
 
     nt = A.read_neglected_tails(nt_root, datasets="cub")
     names = ["Black_footed_Albatross", "Brewer_Blackbird", "Geococcyx", "Northern_Cardinal"]

@@ -153,7 +153,7 @@ def test_verify_reports_changed_and_absent(tmp_path: Path, monkeypatch: pytest.M
     import argparse
 
     from wag.cli import artifacts as cli
-    from wag.errors import WagError
+    from wag.core.errors import WagError
 
     root = tmp_path / "nt"
     (root / "imagenet_1k").mkdir(parents=True)

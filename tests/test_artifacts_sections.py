@@ -1,4 +1,4 @@
-"""§5 / §6 tables built from the released files (wag.analysis.insights, wag.analysis.let_it_wag_results) on hand-built inputs."""
+"""§5 / §6 tables built from the released files (wag.analysis.sections.insights, wag.analysis.sections.let_it_wag_results) on hand-built inputs."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wag.analysis import insights
-from wag.analysis import let_it_wag_results as liw
+from wag.analysis.sections import insights
+from wag.analysis.sections import let_it_wag_results as liw
 
 
 def _freq(rows: list[tuple[str, str, str, str, str, int]]) -> pd.DataFrame:

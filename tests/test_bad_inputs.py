@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from wag.cli import main
-from wag.errors import WagError, WagWarning
+from wag.core.errors import WagError, WagWarning
 
 
 @dataclass
@@ -322,7 +322,7 @@ def test_distinct_concepts_raise_no_warning(recwarn: pytest.WarningsRecorder) ->
 
 
 def test_empty_profile_is_an_error_in_the_library(tmp_path: Path) -> None:
-    from wag.params import ParamsError, load_profile
+    from wag.run.profile import ParamsError, load_profile
 
     with pytest.raises(ParamsError, match="is empty"):
         load_profile(_profile(tmp_path, "\n\n"))
@@ -330,7 +330,7 @@ def test_empty_profile_is_an_error_in_the_library(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
 def test_atomic_writes_follow_the_umask(tmp_path: Path, umask: int) -> None:
-    from wag.io import write_json, write_parquet, write_text
+    from wag.core.io import write_json, write_parquet, write_text
 
     old = os.umask(umask)
     try:
@@ -436,7 +436,7 @@ def test_boundary_classifies_every_exception(exc: BaseException, code: int, word
     ],
 )
 def test_notebook_setup_with_a_bad_profile(tmp_path: Path, text: str | None, words: tuple[str, ...]) -> None:
-    from wag.notebook import setup
+    from wag.run.notebook import setup
 
     profile = "no-such-profile" if text is None else str(_profile(tmp_path, text))
     with pytest.raises(WagError) as info:
@@ -450,12 +450,12 @@ def test_notebook_setup_with_a_bad_profile(tmp_path: Path, text: str | None, wor
 def test_ipython_shows_wag_errors_as_one_short_line(capsys: pytest.CaptureFixture[str]) -> None:
     from IPython.core.interactiveshell import InteractiveShell
 
-    from wag.notebook import install_error_handler
+    from wag.run.notebook import install_error_handler
 
     shell = InteractiveShell.instance()
     try:
         assert install_error_handler() is True
-        res = shell.run_cell("from wag.params import load_profile\nload_profile('no-such-profile')")
+        res = shell.run_cell("from wag.run.profile import load_profile\nload_profile('no-such-profile')")
         out = capsys.readouterr()
         assert isinstance(res.error_in_exec, WagError)  # the cell still fails (papermill stops there)
         text = out.out + out.err
@@ -482,7 +482,7 @@ def test_notebook_cell_with_bad_input_fails_with_the_short_message(tmp_path: Pat
     nb.metadata["kernelspec"] = {"name": "wag", "display_name": "Python (wag)", "language": "python"}
     params = nbformat.v4.new_code_cell('profile = "ci"\nout_dir = None')
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("from wag.notebook import setup\nP, report = setup(profile, 'x', out_dir)"),
+    nb.cells = [params, nbformat.v4.new_code_cell("from wag.run.notebook import setup\nP, report = setup(profile, 'x', out_dir)"),
                 nbformat.v4.new_code_cell("setup('no-such-profile', 'x', out_dir)")]
     nbformat.write(nb, tmp_path / "notebooks" / "x_bad.ipynb")
     monkeypatch.setenv("WAG_ROOT", str(tmp_path))
@@ -517,16 +517,16 @@ def test_corrupt_image_is_skipped_and_named(tmp_path: Path, tiny: dict[str, Path
     ],
 )
 def test_option_validators_name_the_value_and_the_range(validator: str, text: str, words: tuple[str, ...]) -> None:
-    import wag.checks
+    import wag.core.checks
 
     with pytest.raises(argparse.ArgumentTypeError) as info:
-        getattr(wag.checks, validator)(text)
+        getattr(wag.core.checks, validator)(text)
     for w in words:
         assert w in str(info.value)
 
 
 def test_option_validators_accept_good_values() -> None:
-    from wag.checks import positive_float, positive_int, unit_float
+    from wag.core.checks import positive_float, positive_int, unit_float
 
     assert (positive_int("3"), positive_float("0.5"), unit_float("0"), unit_float("1"), unit_float("0.25")) == (3, 0.5, 0.0, 1.0, 0.25)
 
@@ -540,7 +540,7 @@ def test_count_captions_checks_out_dir_before_counting(tmp_path: Path) -> None:
 
 
 def test_dask_scheduler_timeout_is_short_and_names_the_address() -> None:
-    from wag.checks import InputCheckError, check_scheduler
+    from wag.core.checks import InputCheckError, check_scheduler
 
     with socket.socket() as srv:  # listening but never accepting beyond the backlog is still an answer: use a closed port
         srv.bind(("127.0.0.1", 0))
@@ -557,7 +557,7 @@ def test_torch_saved_state_dict_still_loads(tmp_path: Path, tiny: dict[str, Path
     import torch
     from safetensors.torch import load_file
 
-    from wag.checks import checkpoint_format
+    from wag.core.checks import checkpoint_format
     from wag.evaluate.models import load_clip
 
     target = tmp_path / "tiny.pt"

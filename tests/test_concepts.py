@@ -64,7 +64,7 @@ def test_parse_concept_or_qualifier_aliases():
 
 
 def test_concept_table_contract_and_errors(tmp_path):
-    with pytest.warns(UserWarning, match="'bed' <- 'bed', 'bed'"):  # merged, and said so (wag.errors.WagWarning)
+    with pytest.warns(UserWarning, match="'bed' <- 'bed', 'bed'"):  # merged, and said so (wag.core.errors.WagWarning)
         df = concept_table(["Sea or Lake", "bed", "bed", "T-shirt"], dataset="x", task="classification", aliases={"bed": ["cot"]})
     assert list(df.columns[:5]) == ["concept", "key", "dataset", "task", "aliases"]
     assert df["concept"].tolist() == ["Sea or Lake", "bed", "T-shirt"]  # duplicate dropped

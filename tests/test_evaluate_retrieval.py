@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from wag.errors import WagError
+from wag.core.errors import WagError
 from wag.evaluate import datasets as D
 from wag.evaluate import features as F
 from wag.evaluate import retrieval as R

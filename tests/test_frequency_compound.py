@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from wag.analysis import frequency_demo as demo
+from wag.analysis.sections import frequency_demo as demo
 from wag.artifacts import locate_paper_root
 from wag.concepts import NORMALIZER_VERSION, compound_spellings, normalize
 from wag.frequency import count_captions, match_texts

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wag.analysis import frequency_demo as demo
+from wag.analysis.sections import frequency_demo as demo
 from wag.frequency import count_captions
 
 

@@ -43,17 +43,17 @@ def copy_of_package(tmp_path: Path) -> Path:
 def test_layers_kept():
     r = lint(ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "1 kept, 0 broken" in r.stdout
+    assert " kept, 0 broken" in r.stdout
 
 
 def test_an_upward_import_in_a_function_breaks_the_contract(tmp_path):
     root = copy_of_package(tmp_path)
-    io = root / "wag" / "io.py"
+    io = root / "wag" / "core" / "io.py"
     io.write_text(io.read_text(encoding="utf-8") + "\n\ndef _hidden():\n    from wag.analysis import fits  # noqa: F401\n",
                   encoding="utf-8")
     r = lint(root)
     assert r.returncode != 0
-    assert "BROKEN" in r.stdout and "wag.io -> wag.analysis.fits" in r.stdout, r.stdout
+    assert "BROKEN" in r.stdout and "wag.core.io -> wag.analysis.fits" in r.stdout, r.stdout
 
 
 def test_a_module_without_a_floor_breaks_the_contract(tmp_path):
@@ -137,14 +137,14 @@ def test_no_module_level_import_cycle():
 
 def test_a_module_level_cycle_is_found_and_a_function_level_import_is_not(tmp_path):
     root = copy_of_package(tmp_path)
-    io = root / "wag" / "io.py"
+    io = root / "wag" / "core" / "io.py"
     text = io.read_text(encoding="utf-8")
     io.write_text(text + "\n\ndef _later():\n    from wag.analysis import fits  # noqa: F401\n", encoding="utf-8")
     assert module_level_cycles(root) == []  # an in-function import runs later: no module-level cycle
-    errors = root / "wag" / "errors.py"
-    errors.write_text(errors.read_text(encoding="utf-8") + "\nfrom wag import io  # noqa: E402,F401\n", encoding="utf-8")  # io imports errors
+    errors = root / "wag" / "core" / "errors.py"
+    errors.write_text(errors.read_text(encoding="utf-8") + "\nfrom wag.core import io  # noqa: E402,F401\n", encoding="utf-8")  # io imports errors
     found = module_level_cycles(root)
-    assert found and all("wag.errors" in c and "wag.io" in c for c in found), found
+    assert found and all("wag.core.errors" in c and "wag.core.io" in c for c in found), found
     (root / "wag" / "study" / "spec.py").write_text(
         (root / "wag" / "study" / "spec.py").read_text(encoding="utf-8") + "\nfrom wag.study import run  # noqa: E402,F401\n", encoding="utf-8")
     assert any("inside wag.study" in c and "wag.study.spec" in c for c in module_level_cycles(root))

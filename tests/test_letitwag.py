@@ -1,4 +1,4 @@
-"""wag.letitwag: tail-concept selection, pHash de-duplication, outliers, class balance, datasheet."""
+"""wag.evaluate.letitwag: tail-concept selection, pHash de-duplication, outliers, class balance, datasheet."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from wag.errors import WagError
+from wag.core.errors import WagError
 from wag.evaluate.datasets import image_folder
-from wag.letitwag import build_let_it_wag, dedup_phash, feature_outliers, load_released, select_tail_concepts
+from wag.evaluate.letitwag import build_let_it_wag, dedup_phash, feature_outliers, load_released, select_tail_concepts
 
 
 def _freq():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import lemminflect
 
-from wag.lexicon import lexicon_words, word_lemmas
+from wag.concepts.lexicon import lexicon_words, word_lemmas
 
 
 def test_word_lemmas_equal_lemminflect_over_the_whole_lexicon():

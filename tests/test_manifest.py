@@ -1,4 +1,4 @@
-"""Run manifests record the versions of every pinned package wag imports (``wag.manifest.PACKAGES``)."""
+"""Run manifests record the versions of every pinned package wag imports (``wag.core.manifest.PACKAGES``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from importlib import metadata
 from pathlib import Path
 
-from wag.manifest import PACKAGES, package_versions
+from wag.core.manifest import PACKAGES, package_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +53,7 @@ def unrecorded(packages: tuple[str, ...] = PACKAGES) -> set[str]:
 
 def test_every_pinned_package_the_code_imports_is_in_the_manifest():
     missing = unrecorded()
-    assert not missing, f"pinned in requirements.txt and imported by wag, but not recorded in run manifests: {sorted(missing)}; add them to wag.manifest.PACKAGES"
+    assert not missing, f"pinned in requirements.txt and imported by wag, but not recorded in run manifests: {sorted(missing)}; add them to wag.core.manifest.PACKAGES"
 
 
 def test_the_check_names_a_package_left_out():

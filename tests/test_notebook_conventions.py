@@ -1,4 +1,4 @@
-"""The committed notebooks follow the conventions (wag.notebook_conventions), and the checker catches each break."""
+"""The committed notebooks follow the conventions (wag.run.conventions), and the checker catches each break."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from wag.notebook_conventions import check_notebook, fix_ids
+from wag.run.conventions import check_notebook, fix_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -32,7 +32,7 @@ def _good() -> nbformat.NotebookNode:
     claim = nbformat.v4.new_markdown_cell("# §9 Test\n\n**Claim tested.** Reproduces Fig. 9.", id="test-00")
     params = nbformat.v4.new_code_cell('profile = "ci"\nout_dir = None\noverrides = {}', id="test-01")
     params.metadata["tags"] = ["parameters"]
-    setup = nbformat.v4.new_code_cell('from wag.notebook import setup\n\nP, report = setup(profile, "9_test", out_dir, overrides)', id="test-02")
+    setup = nbformat.v4.new_code_cell('from wag.run.notebook import setup\n\nP, report = setup(profile, "9_test", out_dir, overrides)', id="test-02")
     body = nbformat.v4.new_code_cell("x = 1", id="test-03")
     nb.cells = [claim, params, setup, body]
     return nb
@@ -61,7 +61,7 @@ def _no_setup(nb):
 
 
 def _setup_without_overrides(nb):
-    nb.cells[2].source = 'from wag.notebook import setup\nP, report = setup(profile, "9_test", out_dir)'
+    nb.cells[2].source = 'from wag.run.notebook import setup\nP, report = setup(profile, "9_test", out_dir)'
 
 
 def _no_overrides_param(nb):

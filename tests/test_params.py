@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from wag.params import ParamsError, available_profiles, load_profile
+from wag.run.profile import ParamsError, available_profiles, load_profile
 
 
 def test_shipped_profiles_validate() -> None:

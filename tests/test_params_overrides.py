@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wag.cli import main
-from wag.params import ParamsError, expand_overrides, load_profile, parse_set_options
+from wag.run.profile import ParamsError, expand_overrides, load_profile, parse_set_options
 
 
 def test_dotted_keys_expand_and_deep_merge() -> None:

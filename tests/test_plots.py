@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wag import plots
+from wag.analysis import plots
 from wag.analysis.fits import binned_points, fit_table
 
 

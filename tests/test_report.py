@@ -9,8 +9,8 @@ import altair as alt
 import pandas as pd
 import pytest
 
-from wag.io import InputFileError, atomic_path, read_json
-from wag.params import load_profile
+from wag.core.io import InputFileError, atomic_path, read_json
+from wag.run.profile import load_profile
 from wag.report import Report
 
 

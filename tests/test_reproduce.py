@@ -30,7 +30,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
     ok = (
-        "import pandas as pd\nfrom wag.notebook import setup\n"
+        "import pandas as pd\nfrom wag.run.notebook import setup\n"
         "P, report = setup(profile, 'x_ok', out_dir)\n"
         "report.table(pd.DataFrame({'a': [1, 2]}), 'table1', paper='Tab. 1', claim='a table')\n"
     )

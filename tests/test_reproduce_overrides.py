@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from wag.cli import main
-from wag.notebook import released_files_missing
+from wag.run.notebook import released_files_missing
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "A_prompting"  # the fastest notebook with tables; it reads the released files

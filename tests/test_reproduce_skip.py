@@ -9,8 +9,8 @@ import nbformat
 import pytest
 
 from wag.cli import main
-from wag.notebook import RELEASED_FILES_TAG
-from wag.reproduce import outputs_of_cell, skip_tagged_cells
+from wag.run.notebook import RELEASED_FILES_TAG
+from wag.run.reproduce import outputs_of_cell, skip_tagged_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,7 +71,7 @@ def _notebook(*cells: tuple[str, bool]) -> nbformat.NotebookNode:
     return nb
 
 
-SETUP = "import pandas as pd\nfrom wag.notebook import setup\nP, report = setup(profile, '{name}', out_dir, overrides)"
+SETUP = "import pandas as pd\nfrom wag.run.notebook import setup\nP, report = setup(profile, '{name}', out_dir, overrides)"
 PAPER_CELL = (
     "from wag.artifacts import paper_root\nroot = paper_root(P)\n"
     "report.table(pd.DataFrame({'a': [1]}), 'table7', paper='Tab. 7', claim='needs the released files')"

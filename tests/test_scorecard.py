@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from wag.analysis import scorecard as sc
-from wag.analysis.table6_bins import paper_bin_index, table6_paper
-from wag.params import load_profile
+from wag.analysis.sections.table6_bins import paper_bin_index, table6_paper
+from wag.run.profile import load_profile
 from wag.report import Report
-from wag.scorecard_report import write_index_with_scorecard
+from wag.report.scorecard_page import write_index_with_scorecard
 
 PAPER_NUMBERS = Path(__file__).resolve().parents[2] / "shared" / "PAPER_NUMBERS.md"
 REAL = pytest.mark.skipif(not os.environ.get("WAG_PAPER_ARTIFACTS"), reason="real released files not available")
@@ -150,7 +150,7 @@ def _farm(src: Path, dst: Path, rel: str, edit) -> Path:
 
 @REAL
 def test_altered_let_it_wag_file_moves_its_rows(tmp_path: Path) -> None:
-    from wag.analysis.paper_rows import section6_rows
+    from wag.analysis.sections.paper_rows import section6_rows
 
     src = Path(os.environ["WAG_PAPER_ARTIFACTS"])
     base = {r["id"]: r["ours"] for r in section6_rows(src)}
@@ -169,7 +169,7 @@ def test_altered_let_it_wag_file_moves_its_rows(tmp_path: Path) -> None:
 
 @REAL
 def test_altered_zero_shot_file_moves_tab6_and_the_paper_recipe_matches(tmp_path: Path) -> None:
-    from wag.analysis.paper_rows import section3_rows
+    from wag.analysis.sections.paper_rows import section3_rows
 
     src = Path(os.environ["WAG_PAPER_ARTIFACTS"])
     rep = sc.paper_reported().by_id()

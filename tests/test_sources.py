@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from wag.analysis.binned import Binning, paper_binned, paper_slice, quantile_binned, quantile_n_bins
-from wag.params import ParamsError, load_profile
+from wag.run.profile import ParamsError, load_profile
 from wag.sources import SourceError, binning_of, source_kind
 
 
@@ -50,7 +50,7 @@ def test_source_kind_follows_the_profile():
 
 
 def test_source_cells_need_the_released_files_only_when_they_are_the_source():
-    from wag.notebook import RELEASED_FILES_TAG, SOURCE_TAG, skip_tags
+    from wag.run.notebook import RELEASED_FILES_TAG, SOURCE_TAG, skip_tags
 
     assert set(skip_tags(load_profile("ci"))) == {RELEASED_FILES_TAG, SOURCE_TAG}
     assert skip_tags(load_profile("example_study")) == (RELEASED_FILES_TAG,)

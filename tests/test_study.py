@@ -15,7 +15,7 @@ from wag.study.example import CONCEPTS, write_example
 from wag.study.run import load_tables, study_status
 from wag.study.spec import StudySpec
 from wag.study.stages import phash_bits_for
-from wag.tables import parse_variant, validate
+from wag.core.tables import parse_variant, validate
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "params" / "example_study.yaml"
 
@@ -220,7 +220,7 @@ def test_every_study_field_is_documented():
 
 
 def test_example_profile_validates():
-    from wag.params import load_profile
+    from wag.run.profile import load_profile
 
     p = load_profile(str(EXAMPLE))
     assert p.study is not None and p.study.corpus.name == "example-web"

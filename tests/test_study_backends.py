@@ -11,7 +11,7 @@ import yaml
 from wag.study.example import CONCEPTS, write_example
 from wag.study.run import load_tables, run_study, study_status
 from wag.study.spec import StudyError, StudySpec
-from wag.tables import validate
+from wag.core.tables import validate
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "params" / "example_study.yaml"
 QUIET = {"progress": False, "log": lambda *_: None}
@@ -113,7 +113,7 @@ def test_t2i_off_without_pipelines_and_a_missing_pipeline_is_an_error_before_any
 def test_reproduce_runs_stale_study_stages_before_the_notebooks(inputs, tmp_path, monkeypatch):
     import papermill as pm
 
-    import wag.reproduce as R
+    import wag.run.reproduce as R
 
     data = yaml.safe_load(EXAMPLE.read_text())
     data["study"].update(root=str(inputs), output=str(tmp_path / "study"), datasets=[], tagger={"kind": "none"})
@@ -139,7 +139,7 @@ def test_reproduce_runs_stale_study_stages_before_the_notebooks(inputs, tmp_path
 
 
 def test_performance_contract_keeps_fractions_in_range_and_t2i_on_its_raw_scale():
-    from wag.tables import TableError
+    from wag.core.tables import TableError
 
     row = {"concept": "dog", "key": "dog", "dataset": "d", "model": "m", "pretraining": "p", "prompt": "x", "metric": "exp_clipscore"}
     validate(pd.DataFrame([{**row, "task": "t2i", "value": 31.5}]), "performance")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wag.analysis.synthetic_experiments import collision_summary, intervention_summary, rebalance_summary
+from wag.experiments import collision_summary, intervention_summary, rebalance_summary
 
 
 def test_intervention_difference_in_differences():

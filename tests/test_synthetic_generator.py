@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from wag.analysis.synthetic_experiments import rebalanced_counts
+from wag.experiments import rebalanced_counts
 from wag.synthetic import generator as gen
 from wag.synthetic.params import ModelParams, SyntheticParams, WorldParams
 
@@ -103,7 +103,7 @@ def test_bad_params_give_one_clear_error(bad, needle):
 
 
 def test_profiles_validate():
-    from wag.params import load_profile
+    from wag.run.profile import load_profile
 
     for name in ("ci", "default", "synthetic"):
         sp = load_profile(name).synthetic

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from wag.errors import WagError, WagWarning
+from wag.core.errors import WagError, WagWarning
 from wag.synthetic.jobs import ClipJob, JobError, TaggerJob, run_jobs
 from wag.synthetic.params import SyntheticParams, TrainParams
 
@@ -31,7 +31,7 @@ def _trained_files(cache: Path) -> dict[str, str]:
 
 
 def _run(cache: Path, jobs: int, monkeypatch) -> tuple[list, dict[str, str], dict[str, str], dict[str, pd.DataFrame]]:
-    from wag.analysis import synthetic_experiments as E
+    import wag.experiments as E
 
     monkeypatch.setenv("WAG_CACHE", str(cache))
     sp = SyntheticParams.model_validate({**TINY, "jobs": jobs})
@@ -68,7 +68,7 @@ def test_run_jobs_names_the_failed_job(tmp_path, monkeypatch):
 
 
 def test_prepare_checks_the_experiment_names(monkeypatch, tmp_path):
-    from wag.analysis import synthetic_experiments as E
+    import wag.experiments as E
 
     monkeypatch.setenv("WAG_CACHE", str(tmp_path))
     with pytest.raises(WagError, match=r"unknown experiment\(s\) \['headlines'\].*known: count_check, headline"):
@@ -84,7 +84,7 @@ def test_jobs_is_validated():
 def test_t2i_training_in_a_worker_writes_the_same_bytes(tmp_path, monkeypatch):
     """The T2I analogue's training as a job (``prepare(.., ["t2i"])``) writes the pipeline and judge byte for byte as
     training it in this process does, and the experiment then trains nothing more."""
-    from wag.analysis import synthetic_experiments as E
+    import wag.experiments as E
     from wag.synthetic.jobs import T2IJob
     from wag.synthetic.t2i import t2i_dir
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from wag.io import read_json
+from wag.core.io import read_json
 
 
 @pytest.fixture(scope="module")
 def sp():
-    from wag.params import load_profile
+    from wag.run.profile import load_profile
 
     ci = load_profile("ci").synthetic  # the ci world with 8 training steps to stay fast
     return ci.model_copy(update={"train": ci.train.model_copy(update={"steps": 8, "warmup": 2}),
@@ -20,7 +20,7 @@ def sp():
 @pytest.fixture(scope="module")
 def shared(sp, tmp_path_factory):
     """Notebook 2's check, then notebook 4-2's headline, on one cache (as `make reproduce` runs them)."""
-    from wag.analysis import synthetic_experiments as E
+    import wag.experiments as E
 
     mp = pytest.MonkeyPatch()
     mp.setenv("WAG_CACHE", str(tmp_path_factory.mktemp("cache")))
@@ -72,13 +72,13 @@ def test_headline_counts_are_the_public_engines_counts(shared):
 
 
 def _tagger_params(main):
-    from wag.params import load_profile
+    from wag.run.profile import load_profile
 
     return load_profile("ci").synthetic.experiments.tagger
 
 
 def test_variant_names_come_from_the_one_function(shared):
-    from wag.tables import parse_variant
+    from wag.core.tables import parse_variant
 
     h = shared["headline"]
     for v in set(h.counts.loc[h.counts["method"] != "truth", "variant"]):
@@ -96,7 +96,7 @@ def test_notebook_2_check_reads_the_shared_study(shared):
 
 
 def test_experiment_accuracy_runs_the_zeroshot_stage(shared):
-    from wag.analysis import synthetic_experiments as E
+    import wag.experiments as E
 
     w, m = shared["world"], shared["models"][32]
     acc = E._acc(w, m, "synthetic-s0-check")
@@ -107,8 +107,8 @@ def test_experiment_accuracy_runs_the_zeroshot_stage(shared):
 
 
 def test_letitwag_runs_the_public_stage_on_the_studys_own_counts(shared, sp):
-    from wag.analysis import synthetic_experiments as E
-    from wag.letitwag import select_tail_concepts
+    import wag.experiments as E
+    from wag.evaluate.letitwag import select_tail_concepts
 
     lw = E.run_letitwag(sp)
     main = shared["main"]
@@ -129,7 +129,7 @@ def test_letitwag_runs_the_public_stage_on_the_studys_own_counts(shared, sp):
 
 
 def test_similarity_control_counts_the_filtered_corpus_by_the_count_stage(shared, sp):
-    from wag.analysis import synthetic_experiments as E
+    import wag.experiments as E
 
     df, _ = E.run_similarity_control(sp)
     w, main = shared["world"], shared["main"]

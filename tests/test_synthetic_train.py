@@ -63,9 +63,9 @@ def test_subset_training_needs_two_samples(world, tmp_path):
 
 def test_headline_chain_is_reproducible(tmp_path, monkeypatch):
     """ci profile: same params and seed → identical counts, quality, performance and fit tables (two separate caches)."""
-    from wag.analysis.synthetic_experiments import headline_summary, run_headline
+    from wag.experiments import headline_summary, run_headline
 
-    from wag.params import load_profile
+    from wag.run.profile import load_profile
 
     ci = load_profile("ci").synthetic  # the ci world and chain, with 8 training steps to stay fast
     sp = ci.model_copy(update={"train": ci.train.model_copy(update={"steps": 8, "warmup": 2}),

@@ -1,4 +1,4 @@
-"""Table contracts (wag.tables): valid tables pass, each kind of breach names the table and the column."""
+"""Table contracts (wag.core.tables): valid tables pass, each kind of breach names the table and the column."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from wag.frequency.count import VARIANTS
-from wag.tables import COLUMNS, TEXT_VARIANTS, TableError, Variant, parse_variant, validate, variant_name
+from wag.core.tables import COLUMNS, TEXT_VARIANTS, TableError, Variant, parse_variant, validate, variant_name
 
 
 def _freq(**over) -> pd.DataFrame:
@@ -135,7 +135,7 @@ def test_a_recall_above_one_is_refused_at_write_and_a_clipscore_is_written(tmp_p
 
 
 def test_metric_ranges():
-    from wag.tables import metric_range
+    from wag.core.tables import metric_range
 
     assert metric_range("recall@10", "retrieval") == metric_range("judged_accuracy", "t2i") == (0.0, 1.0)
     assert metric_range("exp_clipscore", "t2i") == (0.0, 100.0)

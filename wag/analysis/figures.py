@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 import altair as alt
 import pandas as pd
 
-from wag import plots
+from wag.analysis import plots
 from wag.analysis.binned import Binning
 from wag.analysis.fits import FIT_COLUMNS, binned_points, fit_table
 

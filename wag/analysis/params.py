@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from wag.schema import StrictModel
+from wag.core.schema import StrictModel
 
 PAPER_CLASSIFICATION_DATASETS = [
     "imagenet", "sun397", "ucf101", "caltech101", "eurosat", "cub", "caltech256", "flowers102", "dtd",

@@ -27,8 +27,8 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError, model_validator
 
-from wag.errors import WagError
-from wag.schema import StrictModel
+from wag.core.errors import WagError
+from wag.core.schema import StrictModel
 
 ROWS_NAME = "scorecard_rows.csv"
 ROW_COLUMNS = ["id", "ours", "note", "ours_corrected", "corrected_note", "missing"]

@@ -13,9 +13,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from wag.errors import WagError
-from wag.io import write_text
-from wag.paths import resolve
+from wag.core.errors import WagError
+from wag.core.io import write_text
+from wag.core.paths import resolve
+from wag.core.ids import file_sha256
 
 
 class ArtifactsMissingError(WagError, FileNotFoundError):
@@ -179,8 +180,6 @@ def neglected_tails_root(profile: Any = None, path: str | os.PathLike[str] | Non
 
 def verify(root: str | os.PathLike[str], source: Source = PAPER) -> dict[str, list[str]]:
     """Check a local copy against the registry: ``{"ok": [...], "changed": [...], "absent": [...]}`` (paths)."""
-    import hashlib
-
     reg = load_registry(source)
     out: dict[str, list[str]] = {"ok": [], "changed": [], "absent": []}
     for rel, digest in sorted(reg.files.items()):
@@ -188,9 +187,5 @@ def verify(root: str | os.PathLike[str], source: Source = PAPER) -> dict[str, li
         if not p.is_file():
             out["absent"].append(rel)
             continue
-        h = hashlib.sha256()
-        with p.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        out["ok" if h.hexdigest() == digest else "changed"].append(rel)
+        out["ok" if file_sha256(p) == digest else "changed"].append(rel)
     return out

@@ -1,7 +1,7 @@
 """Readers: every file family of the released results -> the tidy tables of DESIGN.md.
 
 All readers take the folder returned by :func:`wag.artifacts.paper_root` (or
-:func:`wag.artifacts.neglected_tails_root`). A malformed file raises :class:`wag.io.InputFileError`
+:func:`wag.artifacts.neglected_tails_root`). A malformed file raises :class:`wag.core.io.InputFileError`
 naming the file and what is wrong with it.
 """
 
@@ -26,8 +26,8 @@ from wag.artifacts.names import (
     parse_search_counts_name,
     reconcile_key,
 )
-from wag.cache import cached_table, file_fingerprint
-from wag.io import InputFileError, read_json
+from wag.core.cache import cached_table, file_fingerprint
+from wag.core.io import InputFileError, read_json
 
 #: Dataset sizes the paper divides misaligned pairs by (Tab. 3, "fixed conservative dataset size").
 FIXED_DATASET_SIZES: dict[str, int] = {

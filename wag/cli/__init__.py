@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from wag.errors import EXIT_INTERRUPTED, UsageError, WagError, debug_enabled, describe, one_line
+from wag.core.errors import EXIT_INTERRUPTED, UsageError, WagError, debug_enabled, describe, one_line
 
 #: Stage CLIs (modules of this package, the top floor: they may load a profile) that add their own
 #: subcommands through ``register(subparsers)``.
@@ -26,8 +26,8 @@ class WagArgumentParser(argparse.ArgumentParser):
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from wag.params import parse_set_options  # lazy: the Profile imports every section's params (scipy, statsmodels: ~1.5 s)
-    from wag.reproduce import run_notebooks  # lazy: papermill, nbformat and the notebook setup load when notebooks run
+    from wag.run.profile import parse_set_options  # lazy: the Profile imports every section's params (scipy, statsmodels: ~1.5 s)
+    from wag.run.reproduce import run_notebooks  # lazy: papermill, nbformat and the notebook setup load when notebooks run
 
     overrides = parse_set_options(args.set)
     results, manifest = run_notebooks(args.profile, only=args.only, out=args.out, overrides=overrides)
@@ -51,7 +51,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_profiles(args: argparse.Namespace) -> int:
-    from wag.params import available_profiles, load_profile  # lazy: as in _cmd_reproduce
+    from wag.run.profile import available_profiles, load_profile  # lazy: as in _cmd_reproduce
 
     names = args.names or available_profiles()
     for name in names:

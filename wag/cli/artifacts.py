@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from wag.errors import WagError, one_line
+from wag.core.errors import WagError, one_line
 
 
 def _profile(name: str | None) -> Any:
     if name is None:
         return None
-    from wag.params import load_profile  # lazy: the Profile imports every section's params (scipy, statsmodels: ~1.5 s)
+    from wag.run.profile import load_profile  # lazy: the Profile imports every section's params (scipy, statsmodels: ~1.5 s)
 
     return load_profile(name)
 

@@ -14,21 +14,18 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from wag.checks import check_device, check_output_dir, positive_int, read_utf8_text
+from wag.core.checks import check_device, check_output_dir, positive_int, read_utf8_text
 from wag.concepts import extract_nouns
-from wag.errors import WagError
+from wag.core.errors import WagError
 from wag.evaluate.params import EvaluateParams
-from wag.io import read_json, write_json, write_parquet
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:120]
+from wag.core.io import read_json, write_json, write_parquet
+from wag.core.ids import slug
 
 
 def _params(profile: str | None) -> Any:
     if profile is None:
         return EvaluateParams()
-    from wag.params import load_profile  # lazy: the Profile imports every section's params (scipy, statsmodels)
+    from wag.run.profile import load_profile  # lazy: the Profile imports every section's params (scipy, statsmodels)
 
     return load_profile(profile).evaluate
 
@@ -66,14 +63,14 @@ def _cmd_zeroshot(args: argparse.Namespace) -> int:
     out = Path(args.out)
     root = args.data_root or P.data_root
     jobs = [(m, d, p) for m in models for d in dsets for p in prompts]
-    todo = [j for j in jobs if args.force or not (out / "zeroshot" / _slug(j[1]) / j[2] / f"{_slug(j[0])}.parquet").is_file()]
+    todo = [j for j in jobs if args.force or not (out / "zeroshot" / slug(j[1]) / j[2] / f"{slug(j[0])}.parquet").is_file()]
     datasets = {d: load_classification(d, root) for d in dict.fromkeys(j[1] for j in todo)}  # all found before any model runs
     print(f"{len(jobs) - len(todo)} of {len(jobs)} results already in {out}; running {len(todo)}")
     for m, d, p, model in _per_model(todo, lambda name: load_clip(name, device=args.device or P.device,
                                                                   allow_download=True if args.allow_download else P.allow_download)):
         data = datasets[d]
         df = _zeroshot(model, data, p, args.batch_size or P.zeroshot.batch_size, P)
-        write_parquet(out / "zeroshot" / _slug(d) / p / f"{_slug(m)}.parquet", df)
+        write_parquet(out / "zeroshot" / slug(d) / p / f"{slug(m)}.parquet", df)
         write_paper_json(df, out / "zero_shot_evaluations")
         skipped = df.attrs.get("skipped", [])
         print(f"{m} | {data.name} | {p}: accuracy {100 * df.attrs['full']:.2f}% over {int(df['n_images'].sum())} images"
@@ -124,7 +121,7 @@ def _cmd_retrieval(args: argparse.Namespace) -> int:
         concepts = extract_nouns([c for caps in data.captions for c in caps], min_samples=1)["noun"].tolist()
     out = Path(args.out)
     for m in tqdm(args.model or P.models, desc="retrieval", unit="model"):
-        target = out / "retrieval" / _slug(args.dataset) / f"{_slug(m)}.parquet"
+        target = out / "retrieval" / slug(args.dataset) / f"{slug(m)}.parquet"
         if target.is_file() and not args.force:
             print(f"{target} exists; skipping (use --force to recompute)")
             continue
@@ -157,13 +154,13 @@ def _cmd_t2i(args: argparse.Namespace) -> int:
     clip = load_clip(t2p.clip_model, device=args.device or P.device, allow_download=True if args.allow_download else P.allow_download)
     out = Path(args.out)
     for m in args.model:
-        target = out / "t2i" / _slug(args.dataset) / f"{_slug(m)}.parquet"
+        target = out / "t2i" / slug(args.dataset) / f"{slug(m)}.parquet"
         if target.is_file() and not args.force:
             print(f"{target} exists; skipping (use --force to recompute)")
             continue
         pipe = load_pipeline(m, device=args.device or P.device, allow_download=args.allow_download or P.allow_download)
         df = evaluate_t2i(pipe, prompts, dataset_name=args.dataset, model_name=m, params=t2p, clip=clip,
-                          image_dir=out / "t2i" / _slug(args.dataset) / _slug(m))
+                          image_dir=out / "t2i" / slug(args.dataset) / slug(m))
         write_parquet(target, df)
         print(f"{m} | {args.dataset}: {df['concept'].nunique()} concepts scored -> {target}")
     return 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wag.checks import check_output_dir, check_scheduler, positive_float, positive_int
+from wag.core.checks import check_output_dir, check_scheduler, positive_float, positive_int
 from wag.concepts import read_concepts
 from wag.corpus import iter_shards
-from wag.errors import WagError
+from wag.core.errors import WagError
 from wag.frequency import count_captions
 from wag.frequency.count import BACKENDS, VARIANTS
 

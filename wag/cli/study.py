@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from wag.paths import resolve
+from wag.core.paths import resolve
 from wag.study.example import write_example
 from wag.study.spec import STAGE_NAMES, StudyError
 
 
 def load_study(profile: str, overrides: dict[str, Any] | None = None) -> Any:
     """The ``study:`` section (a ``StudySpec``) of a profile given by name or YAML path."""
-    from wag.params import load_profile  # lazy: the Profile imports every section's params (scipy, statsmodels: ~1.5 s)
+    from wag.run.profile import load_profile  # lazy: the Profile imports every section's params (scipy, statsmodels: ~1.5 s)
 
     p = load_profile(profile, overrides)
     if p.study is None:

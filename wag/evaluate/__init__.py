@@ -1,6 +1,6 @@
 """evaluate stage of wag: per-concept zero-shot classification, retrieval and text-to-image evaluation.
 
-Public API (imported lazily so ``wag.params`` stays light):
+Public API (imported lazily so ``wag.run.profile`` stays light):
 ``load_clip`` (models), ``image_folder`` / ``load_classification`` / ``load_retrieval`` (datasets),
 ``evaluate_zeroshot`` / ``to_paper_json`` (zeroshot), ``evaluate_retrieval`` (retrieval),
 ``evaluate_t2i`` / ``load_pipeline`` (t2i), ``ClassConditionalPipeline`` (class_pipeline: class-conditional

@@ -26,7 +26,7 @@ from diffusers import DiffusionPipeline, ImagePipelineOutput, UNet2DModel
 from diffusers.schedulers import SchedulerMixin
 from diffusers.utils.torch_utils import randn_tensor
 
-from wag.errors import WagError
+from wag.core.errors import WagError
 
 
 class ClassPipelineError(WagError, ValueError):

@@ -7,7 +7,6 @@ their paths and count (see :func:`open_image`).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -20,8 +19,9 @@ from typing import Any
 from PIL import Image
 
 from wag.artifacts import paper_root
-from wag.errors import WagError
-from wag.io import read_json
+from wag.core.errors import WagError
+from wag.core.io import read_json
+from wag.core.ids import content_key
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -79,11 +79,7 @@ class ClassificationData:
 
 
 def _files_fingerprint(paths: Sequence[Path]) -> str:
-    h = hashlib.sha256()
-    for p in paths:
-        st = p.stat()
-        h.update(f"{p}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:16]
+    return content_key([[str(p), st.st_size, st.st_mtime_ns] for p in paths for st in (p.stat(),)])
 
 
 def image_folder(root: str | os.PathLike[str], *, name: str | None = None, classnames: Sequence[str] | None = None) -> ClassificationData:
@@ -209,7 +205,7 @@ FOLDER_SETS: dict[str, str] = {
     "imagenet": "imagenet/val  (ILSVRC2012 validation images sorted into one folder per class; get them from image-net.org)",
     "imagenet-sketch": "imagenet-sketch/sketch  (from the ImageNet-Sketch release, one folder per class)",
     "imagenet-r": "imagenet-r  (from the ImageNet-R release, one folder per class)",
-    "let_it_wag": "let_it_wag  (the Let It Wag! images, one folder per class; or use wag.letitwag.load_released)",
+    "let_it_wag": "let_it_wag  (the Let It Wag! images, one folder per class; or use wag.evaluate.letitwag.load_released)",
 }
 
 
@@ -381,5 +377,5 @@ def load_retrieval(
     if missing:
         raise DatasetMissingError(f"{len(missing)} images listed in {ann} are missing under {root} (e.g. {missing[0]})")
     captions = [[str(c) for c in caps[:captions_per_image]] for _, caps in pairs]
-    fp = hashlib.sha256(json.dumps([images, captions]).encode()).hexdigest()[:16]
+    fp = content_key([images, captions])
     return RetrievalData(name=name or ann.stem, images=images, captions=captions, fingerprint=f"retrieval:{fp}:{_files_fingerprint([Path(p) for p in images])}")

@@ -20,11 +20,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from wag.cache import cache_key
+from wag.core.ids import content_key
 from wag.evaluate.datasets import CorruptImageError
 from wag.evaluate.models import LoadedModel
-from wag.io import atomic_path, write_json
-from wag.paths import cache_dir
+from wag.core.io import atomic_path, write_json
+from wag.core.paths import cache_dir
 
 
 @dataclass
@@ -93,7 +93,7 @@ def _batches(ds: _Encodable, batch_size: int, num_workers: int, threads: int = 0
 
 def feature_cache_path(model: LoadedModel, data: Any, kind: str = "image") -> Path:
     """Cache file of the image features of ``data`` under ``model`` (keyed by model, data, preprocessing)."""
-    key = cache_key({"model": model.fingerprint, "data": data.fingerprint, "preprocess": repr(model.preprocess), "kind": kind, "v": 1})
+    key = content_key({"model": model.fingerprint, "data": data.fingerprint, "preprocess": repr(model.preprocess), "kind": kind, "v": 1})
     return cache_dir() / "features" / f"{key}.safetensors"
 
 
@@ -199,7 +199,7 @@ def text_classifier(
     flat = [p for ps in prompts for p in ps]
     if any(len(ps) == 0 for ps in prompts):
         raise ValueError("every class needs at least one prompt")
-    path = cache_dir() / "text" / f"{cache_key({'model': model.fingerprint, 'prompts': [list(p) for p in prompts], 'v': 1})}.safetensors"
+    path = cache_dir() / "text" / f"{content_key({'model': model.fingerprint, 'prompts': [list(p) for p in prompts], 'v': 1})}.safetensors"
     if cache and path.is_file():
         return load_file(str(path))["classifier"]
     clf = _text_classifier(model, prompts, flat, batch_size, progress)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy as copy_
 import dataclasses
 import functools
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +16,9 @@ from typing import Any
 
 import yaml
 
-from wag.checks import PICKLE_HELP, checkpoint_format
-from wag.errors import WagError
+from wag.core.checks import PICKLE_HELP, checkpoint_format
+from wag.core.errors import WagError
+from wag.core.ids import stat_fingerprint
 
 REGISTRY_PATH = Path(__file__).with_name("registry.yaml")
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors")
@@ -195,11 +195,11 @@ def _add_config_as(arch: str, path: Path) -> None:
 
 
 def _file_fingerprint(path: Path) -> str:
-    st = path.stat()
-    return f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    return ":".join(map(str, stat_fingerprint(path)))
 
 
-def _finish(model: Any, preprocess: Any, tokenizer: Any, device: str, precision: str = "fp32", **kw: Any) -> LoadedModel:
+def as_loaded_model(model: Any, preprocess: Any, tokenizer: Any, device: str, precision: str = "fp32", **kw: Any) -> LoadedModel:
+    """Wrap an open_clip model (any weights) as a :class:`LoadedModel`: on ``device``, in eval mode, frozen, at ``precision``."""
     model = model.to(device).eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -259,7 +259,7 @@ def _load_clip(name: str, *, device: str, allow_download: bool | None, cache_dir
             raise ModelWeightsMissingError(f"checkpoint of model '{name}' not found: {ckpt} (give ARCH@/path/to/existing/file)")
         _register_arch(arch, ckpt)
         model, preprocess = _create_from_checkpoint(arch, ckpt)
-        return _finish(
+        return as_loaded_model(
             model, preprocess, open_clip.get_tokenizer(arch), device,
             name=name, arch=arch, pretrained=str(ckpt), backbone=arch, source=source or ckpt.stem,
             fingerprint=f"{arch}@{_file_fingerprint(ckpt)}",
@@ -290,20 +290,20 @@ def _load_clip(name: str, *, device: str, allow_download: bool | None, cache_dir
             raise ModelWeightsMissingError(f"weights of model '{key}' (HF hub {repo}) are not cached and downloads are off. " + _supply_hint(key))
         model, _, preprocess = _create(arch, None, cache_dir, key)
         tok = open_clip.get_tokenizer(arch)
-        return _finish(model, preprocess, tok, device, arch=arch, pretrained=None, fingerprint=f"{arch}", **common)
+        return as_loaded_model(model, preprocess, tok, device, arch=arch, pretrained=None, fingerprint=f"{arch}", **common)
     if offline and not _weights_on_disk(arch, tag, cache_dir):
         raise ModelWeightsMissingError(
             f"weights of model '{key}' (open_clip {arch} / {tag}) are not on disk and downloads are off. " + _supply_hint(key)
         )
     model, _, preprocess = _create(arch, tag, cache_dir, key)
-    return _finish(model, preprocess, open_clip.get_tokenizer(arch), device, arch=arch, pretrained=tag, fingerprint=f"{arch}/{tag}", **common)
+    return as_loaded_model(model, preprocess, open_clip.get_tokenizer(arch), device, arch=arch, pretrained=tag, fingerprint=f"{arch}/{tag}", **common)
 
 
 def _load_arch_ckpt(arch: str, ckpt: Path, device: str, common: dict[str, Any]) -> LoadedModel:
     import open_clip
 
     model, preprocess = _create_from_checkpoint(arch, ckpt)
-    return _finish(model, preprocess, open_clip.get_tokenizer(arch), device, arch=arch, pretrained=str(ckpt),
+    return as_loaded_model(model, preprocess, open_clip.get_tokenizer(arch), device, arch=arch, pretrained=str(ckpt),
                    fingerprint=f"{arch}@{_file_fingerprint(ckpt)}", **common)
 
 
@@ -415,7 +415,3 @@ def model_status(model_set: str | None = None, cache_dir: str | None = None) -> 
         rows.append({"name": name, "paper_key": e["paper_key"], "sets": ",".join(e.get("sets", [])), "source": how, "on_disk": bool(ok)})
     return pd.DataFrame(rows)
 
-
-def short_hash(text: str) -> str:
-    """A 12-hex hash used in cache keys."""
-    return hashlib.sha256(text.encode()).hexdigest()[:12]

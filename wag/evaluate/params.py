@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from wag.schema import StrictModel
+from wag.core.schema import StrictModel
 
 
 class ZeroShotParams(StrictModel):

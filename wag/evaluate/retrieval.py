@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from wag.errors import WagError
+from wag.core.errors import WagError
 from wag.evaluate.features import encode_images, encode_texts
 from wag.evaluate.models import LoadedModel
 from wag.frequency import match_texts

@@ -27,10 +27,11 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from wag.errors import WagError
+from wag.core.errors import WagError
 from wag.evaluate.models import LoadedModel, ModelWeightsMissingError, load_clip
 from wag.evaluate.params import T2IParams
-from wag.io import atomic_path, read_json
+from wag.core.io import atomic_path, read_json
+from wag.core.ids import slug
 
 #: ``_class_name`` values of a local ``model_index.json`` that load wag's own pipeline classes (an allow-list: code
 #: named by a user's file is never imported)
@@ -159,10 +160,6 @@ class AestheticPredictor(torch.nn.Module):
         return cls(layers).eval()
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:80] or "x"
-
-
 def generate_images(pipe: Any, prompt: str, *, k: int, seed: int, steps: int, guidance_scale: float, out_dir: Path | None = None) -> list[Any]:
     """K images for one prompt, image j from seed + j (reused from ``out_dir`` when already generated).
 
@@ -246,7 +243,7 @@ def evaluate_t2i(
         per_prompt: dict[str, list[tuple[float, float]]] = {}
         hits, n_images = 0, 0
         for pi, prompt in enumerate(plist):
-            sub = Path(image_dir) / _slug(concept) / f"p{pi}" if image_dir is not None else None
+            sub = Path(image_dir) / slug(concept, 80) / f"p{pi}" if image_dir is not None else None
             imgs = generate_images(pipe, prompt, k=P.images_per_prompt, seed=P.seed, steps=P.steps, guidance_scale=P.guidance_scale, out_dir=sub)
             if clipscore:
                 for metric, vals in score_images(clip, imgs, prompt, aest).items():

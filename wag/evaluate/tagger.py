@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from wag.errors import WagError
+from wag.core.errors import WagError
 from wag.evaluate.features import prefetched, text_classifier
 from wag.frequency.tagging import BACKGROUND_PROMPT, TAG_COLUMNS, _batches, _tag_frame
 

@@ -20,10 +20,10 @@ import torch
 import yaml
 
 from wag.artifacts import paper_root, read_descriptions
-from wag.errors import WagError
+from wag.core.errors import WagError
 from wag.evaluate.features import encode_images, text_classifier
 from wag.evaluate.models import LoadedModel
-from wag.io import read_json, write_json
+from wag.core.io import read_json, write_json
 
 PROMPTS = ("class", "simple", "ensemble", "descriptions")
 TEMPLATES_PATH = Path(__file__).with_name("templates.yaml")

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wag.errors import WagError
+from wag.core.errors import WagError
 from wag.frequency.tagging import TAG_COLUMNS, _batches, _tag_frame
-from wag.io import atomic_path, read_json, write_json
+from wag.core.io import atomic_path, read_json, write_json
 
 CONFIG = "tagger.json"
 WEIGHTS = "tagger.safetensors"

@@ -22,7 +22,6 @@ recounted on a rerun with the same inputs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -41,14 +40,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from wag.checks import check_output_dir
+from wag.core.checks import check_output_dir
 from wag.concepts import NORMALIZER_VERSION, ConceptError, compound_spellings, concept_table, normalize, parse_concept, read_concepts
 from wag.corpus import CorpusError, Shard, iter_batches, iter_shards
-from wag.errors import WagError
+from wag.core.errors import WagError
 from wag.frequency.encode import Encoder, _lemma_chunk, _surface_chunk
 from wag.frequency.matcher import PhraseMatcher
 from wag.frequency.paper import paper_index_keys, paper_query_terms
-from wag.io import atomic_path, write_json, write_parquet
+from wag.core.io import atomic_path, write_json, write_parquet
+from wag.core.ids import content_key
 
 VARIANTS = ("phrase", "lowercased", "paper_lemmatized", "paper_lowercased", "paper_lemmatized_chunked")
 BACKENDS = ("threads", "processes", "dask")
@@ -81,8 +81,7 @@ class Spec:
 
     @cached_property
     def key(self) -> str:
-        blob = json.dumps([NORMALIZER_VERSION, self.variant, self.names, self.alternatives], ensure_ascii=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        return content_key([NORMALIZER_VERSION, self.variant, self.names, self.alternatives])
 
 
 def as_concept_table(concepts: pd.DataFrame | Sequence[str] | str | os.PathLike[str]) -> pd.DataFrame:
@@ -354,9 +353,8 @@ class CountResult:
 
 def _shard_tag(shard: Shard, spec: Spec, opts: dict) -> str:
     st = shard.path.stat()
-    blob = json.dumps([spec.key, str(shard.path.resolve()), st.st_size, st.st_mtime_ns, opts], sort_keys=True)
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", shard.path.name)[-80:]
-    return f"{safe}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", shard.path.name)[-80:]  # the end of the name: shard names differ there
+    return f"{safe}-{content_key([spec.key, str(shard.path.resolve()), st.st_size, st.st_mtime_ns, opts], 12)}"
 
 
 def _save_shard(res: ShardResult, out_dir: Path, tag: str) -> ShardResult:

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from wag.concepts import COMPOUND_EDGE_WORDS, normalize_tokens
-from wag.io import write_parquet
-from wag.lexicon import word_lemmas
+from wag.core.io import write_parquet
+from wag.concepts.lexicon import word_lemmas
 
 FILLERS = (
     "photo picture image view scene shot closeup portrait snapshot illustration render drawing painting "

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from wag.errors import WagError
+from wag.core.errors import WagError
 
 
 class IdSpaceError(WagError, ValueError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from wag.errors import WagError
+from wag.core.errors import WagError
 
 #: The paper's fixed dataset sizes (App. G).
 PAPER_SIZES = {"cc3m": 3_318_333, "cc12m": 12_423_374, "yfcc15m": 14_825_236, "laion400m": 414_080_000, "laion_aesthetics": 161_100_000}

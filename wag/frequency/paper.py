@@ -22,7 +22,7 @@ import re
 from functools import lru_cache
 
 from wag.concepts import STOPWORDS
-from wag.lexicon import word_lemmas
+from wag.concepts.lexicon import word_lemmas
 
 _SPACY_LIKE = re.compile(r"[A-Za-z\u00c0-\uffff]+(?:'[a-z]+)?|\d+(?:[.,:/-]\d+)*|[^\sA-Za-z\d\u00c0-\uffff]")
 _NON_LETTERS = re.compile(r"[^A-Za-z ]")

@@ -18,8 +18,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from wag.corpus import iter_samples
-from wag.errors import WagError
-from wag.io import write_parquet
+from wag.core.errors import WagError
+from wag.core.io import write_parquet
 
 TAG_COLUMNS = ["sample_id", "concept", "score"]
 BACKGROUND_PROMPT = "a photo."

@@ -17,9 +17,10 @@ from typing import Any
 import pandas as pd
 
 import wag
-from wag.io import read_json, write_json
+from wag.core.io import read_json, write_json
 from wag.study.spec import StudyError, StudySpec, check_inputs
-from wag.study.stages import STAGES, Context, digest
+from wag.core.ids import content_key
+from wag.study.stages import STAGES, Context
 
 
 @dataclass
@@ -44,7 +45,7 @@ def _keys(ctx: Context) -> dict[str, tuple[str, dict[str, Any]]]:
             continue
         inputs = dict(st.inputs(ctx))
         inputs["upstream"] = {d: out[d][0] for d in st.deps if d in out}
-        out[name] = (digest(inputs), inputs)
+        out[name] = (content_key(inputs), inputs)
     return out
 
 

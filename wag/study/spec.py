@@ -20,9 +20,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from wag.errors import WagError
-from wag.paths import resolve
-from wag.schema import StrictModel
+from wag.core.errors import WagError
+from wag.core.paths import resolve
+from wag.core.schema import StrictModel
 
 CORPUS_FORMATS = ("parquet", "tsv", "tsv-cc3m", "tsv-cc12m", "tsv-yfcc15m", "jsonl", "wds")  # wag.corpus.FORMATS
 Name = str
@@ -417,7 +417,7 @@ def check_inputs(spec: StudySpec) -> list[Path]:
         if (why := checkpoint_problem(spec.path(t.model))) is not None:
             problems.append(f"study.tagger.model: {why}")
     if t.kind != "none":
-        from wag.tables import TableError, variant_name  # lazy: pandera takes ~0.25 s to import
+        from wag.core.tables import TableError, variant_name  # lazy: pandera takes ~0.25 s to import
 
         try:
             variant_name("image", tagger=spec.tagger_label, threshold=t.headline)

@@ -9,11 +9,11 @@
 | zeroshot | ``wag.evaluate.zeroshot.evaluate_zeroshot`` | ``zeroshot/performance.parquet`` |
 | retrieval | ``wag.evaluate.retrieval.evaluate_retrieval`` | ``retrieval/performance.parquet`` |
 | t2i | ``wag.evaluate.t2i.evaluate_t2i`` per declared pipeline (CLIP-score; judged accuracy with ``stages.t2i.judge``) | ``t2i/performance.parquet`` (task t2i), ``t2i/images/`` |
-| letitwag | ``wag.letitwag.build_let_it_wag`` + zero-shot on it | ``letitwag/benchmark/``, ``letitwag/frequencies.parquet``, ``letitwag/performance.parquet`` |
+| letitwag | ``wag.evaluate.letitwag.build_let_it_wag`` + zero-shot on it | ``letitwag/benchmark/``, ``letitwag/frequencies.parquet``, ``letitwag/performance.parquet`` |
 
 Every table carries the study's names (``pretraining`` = corpus name, ``model`` = model name,
 ``dataset`` = dataset name) and the concept ``key``, and is checked against its contract
-(:mod:`wag.tables`) before it is written atomically. Each stage has a fingerprint of its inputs
+(:mod:`wag.core.tables`) before it is written atomically. Each stage has a fingerprint of its inputs
 (files by path, size and mtime; parameters; the fingerprints of the stages it reads), which the
 runner (:mod:`wag.study.run`) compares with the record of the last run.
 
@@ -25,8 +25,6 @@ integrate and misalignment see the filtered corpus too).
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import shutil
 import warnings
 from collections.abc import Callable, Container, Iterator
@@ -43,38 +41,22 @@ from wag.artifacts import paper_root
 from wag.concepts import concept_table, extract_nouns, parse_concept, read_concepts, released_concepts
 from wag.corpus import iter_batches, iter_shards
 from wag.evaluate.datasets import IMAGE_EXTS, image_folder, load_classification, load_retrieval, webdataset_classification
-from wag.evaluate.models import ModelWeightsMissingError, UnknownModelError, _finish, load_clip, resolve_name
+from wag.evaluate.models import ModelWeightsMissingError, UnknownModelError, as_loaded_model, load_clip, resolve_name
 from wag.evaluate.params import T2IParams
 from wag.frequency import count_captions
 from wag.frequency.checkpoint_tagger import load_tagger_checkpoint
 from wag.frequency.integrated import integrated_counts
 from wag.frequency.misalignment import misalignment
 from wag.frequency.tagging import RamPlusPlusTagger, image_counts, image_hits, iter_shard_images, write_tags
-from wag.io import read_json, write_json, write_parquet
-from wag.letitwag import _slug, build_let_it_wag
+from wag.core.io import read_json, write_json, write_parquet
+from wag.evaluate.letitwag import build_let_it_wag
 from wag.study.spec import DatasetSpec, StudyError, StudySpec, t2i_clip_model
-from wag.tables import COLUMNS, validate, variant_name
+from wag.core.tables import COLUMNS, validate, variant_name
+from wag.core.ids import content_key, slug, stat_fingerprint, tree_fingerprint
 
 # ---------------------------------------------------------------------------------------------
 # Context: the spec, its shards, loaded models and the concept table, computed once per run
 # ---------------------------------------------------------------------------------------------
-
-
-def _stat(p: Path) -> list[Any]:
-    st = p.stat()
-    return [str(p.resolve()), st.st_size, st.st_mtime_ns]
-
-
-def _tree(p: Path) -> list[Any]:
-    """Fingerprint of a file or of every file under a folder (path, size, mtime)."""
-    if p.is_file():
-        return [_stat(p)]
-    return [_stat(f) for f in sorted(p.rglob("*")) if f.is_file() and not f.name.startswith(".")]
-
-
-def digest(obj: Any) -> str:
-    """A 16-hex digest of a JSON-serialisable object."""
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -127,7 +109,7 @@ def load_model(spec: str, *, device: str = "cpu", precision: str = "fp32") -> An
             except Exception as exc:  # open_clip raises RuntimeError / OSError / HF errors when weights are absent
                 raise ModelWeightsMissingError(f"open_clip model {spec} could not be loaded ({type(exc).__name__}: {str(exc)[:300]}); "
                                                  "download its weights or give ARCH@path/to/checkpoint") from None
-            return _finish(model, preprocess, open_clip.get_tokenizer(arch), device, name=spec, arch=arch, pretrained=tag,
+            return as_loaded_model(model, preprocess, open_clip.get_tokenizer(arch), device, name=spec, arch=arch, pretrained=tag,
                              backbone=arch, source=tag, fingerprint=spec, precision=precision)
     return load_clip(spec, device=device, precision=precision)
 
@@ -286,7 +268,7 @@ def _models_fp(ctx: Context) -> list[Any]:
 
 def _checkpoint_fp(model_spec: str | None) -> Any:
     """Fingerprint of the checkpoint file of an ``ARCH@path`` model spec (None for named models)."""
-    return _tree(Path(model_spec.partition("@")[2])) if model_spec and "@" in model_spec else None
+    return tree_fingerprint(Path(model_spec.partition("@")[2])) if model_spec and "@" in model_spec else None
 
 
 def _precision_input(ctx: Context) -> dict[str, str]:
@@ -299,13 +281,13 @@ def _precision_input(ctx: Context) -> dict[str, str]:
 def _dataset_fp(ctx: Context, d: DatasetSpec) -> list[Any]:
     if d.kind == "torchvision":
         return [d.name, d.torchvision or d.name, str(ctx.spec.path(d.path or "data"))]
-    files = _tree(ctx.spec.path(d.path or ""))
-    return [d.name, d.kind, files, _tree(ctx.spec.path(d.annotations)) if d.annotations else None]
+    files = tree_fingerprint(ctx.spec.path(d.path or ""))
+    return [d.name, d.kind, files, tree_fingerprint(ctx.spec.path(d.annotations)) if d.annotations else None]
 
 
 def _concepts_fp(ctx: Context, datasets: list[str] | None = None) -> str:
     c = ctx.concepts if datasets is None else ctx.concepts[ctx.concepts["dataset"].isin(datasets)]
-    return digest([c["concept"].tolist(), c["dataset"].tolist(), c["task"].tolist(), [list(a) for a in c["aliases"]]])
+    return content_key([c["concept"].tolist(), c["dataset"].tolist(), c["task"].tolist(), [list(a) for a in c["aliases"]]])
 
 
 # -- count ----------------------------------------------------------------------------------
@@ -313,8 +295,8 @@ def _concepts_fp(ctx: Context, datasets: list[str] | None = None) -> str:
 
 def _count_inputs(ctx: Context) -> dict[str, Any]:
     c, o = ctx.spec.corpus, ctx.spec.stages.count
-    return {"shards": [_stat(p) for p in ctx.shards], "corpus": c.model_dump(), "concepts": _concepts_fp(ctx), "variants": list(o.variants),
-            "exclude": _tree(ctx.spec.path(c.exclude)) if c.exclude else None}
+    return {"shards": [stat_fingerprint(p) for p in ctx.shards], "corpus": c.model_dump(), "concepts": _concepts_fp(ctx), "variants": list(o.variants),
+            "exclude": tree_fingerprint(ctx.spec.path(c.exclude)) if c.exclude else None}
 
 
 def excluded_ids(spec: StudySpec) -> set[str]:
@@ -390,11 +372,11 @@ def _tag_inputs(ctx: Context) -> dict[str, Any]:
         s = ctx.spec.model_spec(t.model or "")
         model = [s, _checkpoint_fp(s)]
     elif t.kind in ("rampp", "checkpoint"):
-        model = _tree(ctx.spec.path(t.model or ""))
-    return {"shards": [_stat(p) for p in ctx.shards], "corpus": ctx.spec.corpus.model_dump(), "concepts": _concepts_fp(ctx),
+        model = tree_fingerprint(ctx.spec.path(t.model or ""))
+    return {"shards": [stat_fingerprint(p) for p in ctx.shards], "corpus": ctx.spec.corpus.model_dump(), "concepts": _concepts_fp(ctx),
             "tagger": t.model_dump(), "label": ctx.spec.tagger_label, "model": model, **(_precision_input(ctx) if t.kind == "openclip" else {}),
-            "descriptions": _tree(ctx.spec.path(t.descriptions)) if t.descriptions else None,
-            "exclude": _tree(ctx.spec.path(ctx.spec.corpus.exclude)) if ctx.spec.corpus.exclude else None}
+            "descriptions": tree_fingerprint(ctx.spec.path(t.descriptions)) if t.descriptions else None,
+            "exclude": tree_fingerprint(ctx.spec.path(ctx.spec.corpus.exclude)) if ctx.spec.corpus.exclude else None}
 
 
 def make_tagger(ctx: Context) -> Any:
@@ -446,7 +428,7 @@ _WORKER_TAGGERS: dict[str, tuple[Any, frozenset[str]]] = {}
 
 def _tag_shard_task(spec: StudySpec, concepts: pd.DataFrame, path: str) -> tuple[pd.DataFrame, int]:
     """A Dask task: tag one shard with the study's tagger, built (with the excluded ids) once per worker process."""
-    key = digest([spec.model_dump(mode="json"), concepts["concept"].tolist()])
+    key = content_key([spec.model_dump(mode="json"), concepts["concept"].tolist()])
     if key not in _WORKER_TAGGERS:
         wctx = Context(spec, [Path(path)], progress=False)
         wctx.__dict__["concepts"] = concepts  # the driver's concept table (cached_property slot)
@@ -629,17 +611,17 @@ def _judge_fp(ctx: Context) -> list[Any] | None:
     if j is None:
         return None
     if j.kind == "checkpoint":
-        return _tree(sp.path(j.model))
+        return tree_fingerprint(sp.path(j.model))
     s = sp.model_spec(j.model)
     return [s, _checkpoint_fp(s)]
 
 
 def _t2i_inputs(ctx: Context) -> dict[str, Any]:
     o, sp = ctx.spec.stages.t2i, ctx.spec
-    pipes = [[m.name, m.model, _tree(sp.path(m.model)) if sp.path(m.model).is_dir() else None, sp.model_pretraining(m)] for m in sp.t2i]
+    pipes = [[m.name, m.model, tree_fingerprint(sp.path(m.model)) if sp.path(m.model).is_dir() else None, sp.model_pretraining(m)] for m in sp.t2i]
     clip = sp.model_spec(c) if (c := t2i_clip_model(sp)) is not None else None
     return {"pipelines": pipes, "options": o.model_dump(), "concepts": _t2i_concepts(ctx),
-            "clip": [clip, _checkpoint_fp(clip)], "aesthetic": _tree(sp.path(o.aesthetic_weights)) if o.aesthetic_weights else None,
+            "clip": [clip, _checkpoint_fp(clip)], "aesthetic": tree_fingerprint(sp.path(o.aesthetic_weights)) if o.aesthetic_weights else None,
             "judge": _judge_fp(ctx), **_precision_input(ctx)}
 
 
@@ -663,8 +645,8 @@ def make_judge(ctx: Context, concepts: list[str]) -> Any:
 def _image_dir(ctx: Context, m: Any) -> Path:
     """Where pipeline ``m``'s images are kept; emptied when what the images depend on changed (else they are resumed)."""
     o, sp = ctx.spec.stages.t2i, ctx.spec
-    d = ctx.out / "t2i" / "images" / _slug(m.name)
-    key = digest([m.model, _tree(sp.path(m.model)) if sp.path(m.model).is_dir() else None, o.steps, o.guidance_scale, list(o.templates)])
+    d = ctx.out / "t2i" / "images" / slug(m.name)
+    key = content_key([m.model, tree_fingerprint(sp.path(m.model)) if sp.path(m.model).is_dir() else None, o.steps, o.guidance_scale, list(o.templates)])
     stamp = d / "generation.json"
     if d.exists() and (not stamp.is_file() or read_json(stamp).get("key") != key):
         shutil.rmtree(d)
@@ -703,7 +685,7 @@ def _t2i(ctx: Context) -> list[str]:
 
 def _letitwag_inputs(ctx: Context) -> dict[str, Any]:
     lw = ctx.spec.stages.letitwag
-    return {"pool": _tree(ctx.spec.path(lw.images or "")), "options": lw.model_dump(), "seed": ctx.spec.seed, "variant": ctx.main_variant,
+    return {"pool": tree_fingerprint(ctx.spec.path(lw.images or "")), "options": lw.model_dump(), "seed": ctx.spec.seed, "variant": ctx.main_variant,
             "models": _models_fp(ctx), "prompts": list(ctx.spec.stages.evaluate.prompts), **_precision_input(ctx)}
 
 
@@ -730,7 +712,7 @@ def _letitwag(ctx: Context) -> list[str]:
     if dropped:
         warnings.warn(f"Let It Wag!: {len(dropped)} of {len(sheet['steps'])} classes dropped ({'; '.join(dropped[:5])}); {hint}", stacklevel=2)
     names = [s["concept"] for s in kept]
-    folders = {_slug(c): c for c in names}
+    folders = {slug(c): c for c in names}
     data = image_folder(bench / "images", name=lw.name, classnames=[folders[d.name] for d in sorted((bench / "images").iterdir()) if d.is_dir()])
     perf = []
     for m in ctx.spec.models:

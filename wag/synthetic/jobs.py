@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from wag.errors import WagError, WagWarning, describe
-from wag.paths import cache_dir
+from wag.core.errors import WagError, WagWarning, describe
+from wag.core.paths import cache_dir
 from wag.synthetic.params import T2IParams, TaggerParams, TrainParams
 from wag.synthetic.t2i import run_t2i, t2i_dir
 from wag.synthetic.tagger import WEIGHTS, tagger_dir, train_world_tagger

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from wag.schema import StrictModel
+from wag.core.schema import StrictModel
 
 
 class WorldParams(StrictModel):

@@ -8,7 +8,7 @@ misalignment, zeroshot, retrieval) make the world's tables. Their output lives i
 (``<world>/study/<name>``), shared by every notebook and experiment that uses the same world.
 
 What only a world has (ground truth, interventions, a masked loss) is added on top by
-:mod:`wag.analysis.synthetic_experiments` reading the study's tables.
+:mod:`wag.experiments` reading the study's tables.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from wag.io import write_text
+from wag.core.io import write_text
 from wag.study.run import run_study
 from wag.study.spec import (ConceptSpec, CorpusSpec, CountOptions, DatasetSpec, EvalOptions, JudgeSpec, ModelSpec, StageOptions, StudySpec,
                             T2IOptions, TaggerSpec)

@@ -24,7 +24,7 @@ The world only trains: :func:`run_t2i` writes what a user with a class-condition
 diffusers pipeline folder (:class:`wag.evaluate.class_pipeline.ClassConditionalPipeline`, prompted by the
 concept name) and the judge as a tagger checkpoint folder; generating and judging the images is the public
 study stage ``t2i`` (``stages.t2i.judge``, metric ``judged_accuracy``), run by
-:func:`wag.analysis.synthetic_experiments.run_t2i_experiment`.
+:func:`wag.experiments.run_t2i_experiment`.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from wag.cache import cache_key
-from wag.io import read_json, write_json
+from wag.core.ids import content_key
+from wag.core.io import read_json, write_json
 from wag.synthetic import generator as gen
 from wag.frequency.checkpoint_tagger import save_tagger_checkpoint, small_cnn, to_tensor
 from wag.synthetic.params import T2IParams
@@ -180,7 +180,7 @@ class T2IModels:
 
 def t2i_dir(world: World, tp: T2IParams, seed: int) -> Path:
     """``<world>/t2i/<key>``: the T2I analogue's pipeline and judge for ``tp`` and ``seed``."""
-    return world.root / "t2i" / cache_key({"v": T2I_VERSION, "t2i": tp.model_dump(), "seed": seed})
+    return world.root / "t2i" / content_key({"v": T2I_VERSION, "t2i": tp.model_dump(), "seed": seed})
 
 
 def run_t2i(world: World, tp: T2IParams, seed: int) -> T2IModels:

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wag.cache import cache_key
-from wag.io import atomic_path, read_json, write_json
-from wag.paths import cache_dir
+from wag.core.ids import content_key
+from wag.core.io import atomic_path, read_json, write_json
+from wag.core.paths import cache_dir
 from wag.synthetic import generator as gen
 from wag.frequency.checkpoint_tagger import CONFIG, CheckpointTagger, small_cnn, to_tensor, write_config
 from wag.synthetic.params import TaggerParams
@@ -64,7 +64,7 @@ class WorldTagger(CheckpointTagger):
 
 def tagger_key(world: World, tp: TaggerParams, seed: int, threads: int = 1) -> str:
     """Cache key of a trained tagger: the torch thread count is part of it (it changes the weights at float level)."""
-    return cache_key({"v": TAGGER_VERSION, "world": world.root.name, "tagger": tp.model_dump(), "seed": seed, "threads": threads})
+    return content_key({"v": TAGGER_VERSION, "world": world.root.name, "tagger": tp.model_dump(), "seed": seed, "threads": threads})
 
 
 def tagger_dir(world: World, tp: TaggerParams, seed: int, threads: int = 1) -> Path:

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from wag.cache import cache_key
-from wag.io import atomic_path, read_json, write_json
-from wag.paths import cache_dir
+from wag.core.ids import content_key
+from wag.core.io import atomic_path, read_json, write_json
+from wag.core.paths import cache_dir
 from wag.synthetic.params import TrainParams
 from wag.synthetic.world import World
 
@@ -115,8 +115,8 @@ class MaskedClipLoss:
 
 
 def train_key(world: World, width: int, tp: TrainParams, seed: int, subset: np.ndarray | None) -> str:
-    sub = None if subset is None else cache_key({"subset": np.asarray(subset).tolist()})
-    return cache_key({"v": TRAIN_VERSION, "world": world.root.name, "width": width, "train": tp.model_dump(), "seed": seed, "subset": sub})
+    sub = None if subset is None else content_key({"subset": np.asarray(subset).tolist()})
+    return content_key({"v": TRAIN_VERSION, "world": world.root.name, "width": width, "train": tp.model_dump(), "seed": seed, "subset": sub})
 
 
 def train_clip(

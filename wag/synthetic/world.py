@@ -26,9 +26,9 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
-from wag.cache import cache_key
-from wag.io import atomic_path, read_json, write_json, write_parquet
-from wag.paths import cache_dir
+from wag.core.ids import content_key
+from wag.core.io import atomic_path, read_json, write_json, write_parquet
+from wag.core.paths import cache_dir
 from wag.synthetic import generator as gen
 from wag.synthetic.params import WorldParams
 
@@ -129,7 +129,7 @@ def load_world(root: str | Path) -> World:
 
 
 def world_key(p: WorldParams, seed: int, sample_seed: int | None = None) -> str:
-    return cache_key({"v": FORMAT_VERSION, "world": p.model_dump(), "seed": seed, "sample_seed": sample_seed})
+    return content_key({"v": FORMAT_VERSION, "world": p.model_dump(), "seed": seed, "sample_seed": sample_seed})
 
 
 def build_world(p: WorldParams, seed: int, out_dir: str | Path | None = None, *, sample_seed: int | None = None, progress: bool = True) -> World:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from wag import artifacts
 from wag.analysis.fits import binned_points, fit_table
-from wag.plots import log_linear_chart
+from wag.analysis.plots import log_linear_chart
 from wag.synthetic.params import SyntheticParams
 
 FIG4_METHODS = {"image": "rampp@0.7", "text": "lemmatized", "integrated": "integrated@0.7"}

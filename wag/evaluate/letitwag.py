@@ -30,19 +30,16 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from wag.corpus import iter_wds_groups
-from wag.errors import WagError
+from wag.core.errors import WagError
 from wag.evaluate.datasets import IMAGE_EXTS, CorruptImageError, open_image
-from wag.io import write_json, write_text
+from wag.core.io import write_json, write_text
+from wag.core.ids import slug
 
 RELEASED_HF_NAME = "bethgelab/Let-It-Wag"
 
 
 def _norm(name: str) -> str:
     return re.sub(r"[\s_\-]+", " ", str(name).lower()).strip()
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("_")[:100] or "x"
 
 
 def select_tail_concepts(
@@ -86,7 +83,7 @@ def _folder_candidates(root: Path, concepts: Sequence[str]) -> dict[str, list[tu
     by_norm = {_norm(d.name): d for d in root.iterdir() if d.is_dir()}
     out: dict[str, list[tuple[str, bytes | Path]]] = {}
     for c in concepts:
-        d = by_norm.get(_norm(c)) or by_norm.get(_norm(_slug(c)))
+        d = by_norm.get(_norm(c)) or by_norm.get(_norm(slug(c)))
         files = sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_EXTS) if d is not None else []
         out[c] = [(str(p), p) for p in files]
     return out
@@ -206,7 +203,7 @@ def build_let_it_wag(
                 sel = sorted(rng.choice(keep, size=images_per_class, replace=False).tolist())
                 rec["balance_removed"] = len(keep) - len(sel)
                 rec["kept"] = len(sel)
-                d = tmp / "images" / _slug(c)
+                d = tmp / "images" / slug(c)
                 d.mkdir(parents=True)
                 for n, i in enumerate(sel):
                     src = raw[i]

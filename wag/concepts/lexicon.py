@@ -52,7 +52,7 @@ def _load() -> _Tables:
     run_words = _strings(words.take(pa.array(bounds[:-1])))
     runs = dict(zip(run_words, range(len(run_words))))  # ints, not tuples: no garbage-collector passes
     if len(runs) != len(run_words):
-        raise RuntimeError("lemminflect's lexicon lists a word's lines apart; wag.lexicon needs them together")
+        raise RuntimeError("lemminflect's lexicon lists a word's lines apart; wag.concepts.lexicon needs them together")
     overrides: dict[str, dict[str, str]] = {}
     with open(config.lemma_overrides_fn, encoding="utf-8") as fh:
         for line in fh:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from wag.errors import WagError
+from wag.core.errors import WagError
 
 
 class InputFileError(WagError, ValueError):

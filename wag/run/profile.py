@@ -12,12 +12,12 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from wag.analysis.params import AnalysisParams
-from wag.checks import read_utf8_text
-from wag.errors import WagError
+from wag.core.checks import read_utf8_text
+from wag.core.errors import WagError
 from wag.evaluate.params import EvaluateParams
 from wag.frequency.params import FrequencyParams
-from wag.paths import project_root, resolve
-from wag.schema import StrictModel
+from wag.core.paths import project_root, resolve
+from wag.core.schema import StrictModel
 from wag.study.spec import StudySpec
 from wag.synthetic.params import SyntheticParams
 

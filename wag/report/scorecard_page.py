@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from wag.analysis import scorecard as sc
-from wag.io import write_csv, write_text
+from wag.core.io import write_csv, write_text
 from wag.report import read_section_indexes, write_index
 
 CARD_CSV, CARD_MD, FITS_CSV, INDEX_HTML = "scorecard.csv", "scorecard.md", "scorecard_fits.csv", "index.html"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from wag.errors import WagError
+from wag.core.errors import WagError
 
 
 class InputCheckError(WagError, ValueError):

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from wag.errors import WagError
+from wag.core.errors import WagError
 
 METHODS = ("text", "image", "integrated")
 TASKS = ("classification", "retrieval", "t2i")

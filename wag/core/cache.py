@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from wag.io import write_parquet
-from wag.paths import cache_dir
-
-
-def cache_key(parts: dict[str, Any]) -> str:
-    """A stable 16-hex key of JSON-serialisable inputs (paths and objects are stringified)."""
-    blob = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+from wag.core.io import write_parquet
+from wag.core.paths import cache_dir
+from wag.core.ids import content_key
 
 
 def file_fingerprint(path: str | Path) -> str:
@@ -28,7 +21,7 @@ def file_fingerprint(path: str | Path) -> str:
 
 def cache_path(name: str, parts: dict[str, Any]) -> Path:
     """``<cache>/<name>/<key>.parquet``: where :func:`cached_table` stores the table of ``name`` and ``parts``."""
-    return cache_dir() / name / f"{cache_key(parts)}.parquet"
+    return cache_dir() / name / f"{content_key(parts)}.parquet"
 
 
 def cached_table(name: str, parts: dict[str, Any], compute: Callable[[], pd.DataFrame], *, refresh: bool = False) -> pd.DataFrame:

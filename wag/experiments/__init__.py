@@ -1,7 +1,7 @@
 """The synthetic experiment end to end, through the real pipeline, and the experiments beyond the paper.
 
 Every function takes the profile's :class:`~wag.synthetic.params.SyntheticParams`, returns tidy tables
-and caches them (``wag.cache``) keyed by the params; worlds and models are cached on disk too, so a
+and caches them (``wag.core.cache``) keyed by the params; worlds and models are cached on disk too, so a
 rerun is fast. Chain: world (generator) → counts (``wag.frequency`` text engine, image tagger,
 integrated) → models (open_clip ``ClipLoss``) → per-concept zero-shot accuracy and retrieval
 (``wag.evaluate``) → fits (``wag.analysis``).
@@ -21,18 +21,18 @@ import pandas as pd
 from scipy import stats
 
 from wag.analysis.fits import binned_points, fit_table
-from wag.analysis.frequency_demo import accuracy
+from wag.analysis.sections.frequency_demo import accuracy
 from wag.analysis.per_concept import fit_log_linear
-from wag.cache import cache_path, cached_table
+from wag.core.cache import cache_path, cached_table
 from wag.concepts import NORMALIZER_VERSION
-from wag.errors import WagError
+from wag.core.errors import WagError
 from wag.evaluate.datasets import image_folder
 from wag.evaluate.models import load_clip
 from wag.frequency.audit import hit_quality
 from wag.frequency.integrated import integrated_counts
 from wag.frequency.misalignment import misalignment
 from wag.frequency.tagging import image_counts, image_hits
-from wag.io import write_text
+from wag.core.io import write_text
 from wag.study.spec import DatasetSpec, LetItWagOptions, ModelSpec, StudySpec, TaggerSpec
 from wag.synthetic import generator as gen
 from wag.synthetic import jobs
@@ -41,9 +41,10 @@ from wag.synthetic.params import SyntheticParams, TrainParams
 from wag.synthetic.t2i import run_t2i, t2i_summary
 from wag.synthetic.train import TrainedModel, _normalise, arch_name, train_clip
 from wag.synthetic.world import DATASET, Streams, World, build_world, write_image_folder
-from wag.tables import variant_name
+from wag.core.tables import variant_name
+from wag.core.ids import slug
 
-CACHE_VERSION = 6  # 6: counts and evaluation through the public study stages; variant names from wag.tables
+CACHE_VERSION = 6  # 6: counts and evaluation through the public study stages; variant names from wag.core.tables
 COUNT_TYPES = ("truth", "text", "image", "integrated")
 
 
@@ -93,14 +94,10 @@ def load_model(trained: TrainedModel, label: str):
 def evaluate(world: World, trained: TrainedModel, *, label: str, retrieval: bool = True, name: str | None = None) -> pd.DataFrame:
     """Per-concept zero-shot accuracy on the world's class-balanced test folder (+ retrieval recall@k), by the public
     zeroshot and retrieval stages of a study of ``world`` with this one checkpoint (``<world>/study/<name>``)."""
-    spec = S.world_study(world, int(world.info["seed"]), models={trained.arch: trained}, pretraining=label, name=name or _slug(label), retrieval=retrieval)
+    spec = S.world_study(world, int(world.info["seed"]), models={trained.arch: trained}, pretraining=label, name=name or slug(label), retrieval=retrieval)
     S.run(spec, ["zeroshot", "retrieval"] if len(spec.datasets) > 1 else ["zeroshot"])
     cols = ["concept", "dataset", "task", "model", "pretraining", "prompt", "metric", "value"]
     return S.performance(spec, retrieval=retrieval)[cols]
-
-
-def _slug(label: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_")
 
 
 #: tagger kind (``experiments.tagger.kind``) -> label used in variant names (``tagger:<label>@<threshold>``)
@@ -132,7 +129,7 @@ def world_studies(sp: SyntheticParams, world: World, seed: int, models: dict[int
     main = S.world_study(world, seed, models={S.model_name(w): m for w, m in (models or {}).items()}, tagger=tagger)
     clip = None
     if kind == "trained" and hw is not None:
-        clip = S.world_study(world, seed, tagger=S.clip_tagger(sp, hw), name=f"clip-tagger-{_slug(hw.path.parent.name)}", retrieval=False)
+        clip = S.world_study(world, seed, tagger=S.clip_tagger(sp, hw), name=f"clip-tagger-{slug(hw.path.parent.name)}", retrieval=False)
     return main, clip
 
 

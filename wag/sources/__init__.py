@@ -7,7 +7,7 @@ input of :mod:`wag.analysis.fits`) plus the names without a partner:
 
 * :meth:`classification` / :meth:`retrieval`: per-concept zero-shot accuracy / recall joined with counts;
 * :meth:`count_types`: the count types (``variant`` values) the §3 figures show: on the released files the
-  paper's own labels (``integrated@0.7``); on a study the names of :func:`wag.tables.variant_name`
+  paper's own labels (``integrated@0.7``); on a study the names of :func:`wag.core.tables.variant_name`
   (``phrase``, ``tagger:<name>@<t>``, ``integrated:<name>@<t>``) at the study's headline threshold;
 * :meth:`missing`: why a section's inputs are absent (no retrieval set, no T2I, no Let It Wag! pool), or None;
 * :attr:`binning`: the :class:`~wag.analysis.binned.Binning` of the profile (``analysis.binning``; ``auto``:
@@ -21,11 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-from wag import tables
+from wag.core import tables
 from wag.analysis import inputs
 from wag.analysis.binned import Binning
 from wag.artifacts import join_counts_performance, paper_root, read_misalignment, read_search_counts
-from wag.errors import WagError
+from wag.core.errors import WagError
 from wag.study.run import load_tables
 
 KINDS = ("released", "study")
@@ -183,7 +183,7 @@ class StudySource(Source):
         return [v for v in out if v is not None and v in have]
 
     def count_type(self, method: str, threshold: float | None = None) -> str | None:
-        """The variant name of a count type of this study (:func:`wag.tables.variant_name`); None for image or
+        """The variant name of a count type of this study (:func:`wag.core.tables.variant_name`); None for image or
         integrated counts when the study has no tagger. ``threshold`` defaults to the study's headline."""
         if method == "text":
             return tables.variant_name("text", text=self.spec.stages.count.variants[0])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import subprocess
 import sys
@@ -10,7 +9,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from wag.paths import project_root
+from wag.core.paths import project_root
+from wag.core.ids import file_sha256
 
 #: Distributions that shape results or their rendering, recorded in every run manifest (pip names). Every name
 #: pinned in requirements.txt that wag imports is here (``tests/test_manifest.py`` derives the list and checks).
@@ -41,18 +41,9 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]
     return out
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file, streamed."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def folder_checksums(folder: Path) -> dict[str, str]:
     """SHA-256 of every file under ``folder`` keyed by its relative path (sorted)."""
-    return {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(folder)): file_sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def git_commit() -> str | None:

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 
 from wag import artifacts
-from wag.analysis import inputs, insights
-from wag.analysis import let_it_wag_results as liw
+from wag.analysis import inputs; from wag.analysis.sections import insights
+from wag.analysis.sections import let_it_wag_results as liw
 from wag.analysis.fits import fit_table, table6
 from wag.analysis.params import AnalysisParams
 from wag.analysis.scorecard import row
-from wag.analysis.table6_bins import table6_paper
+from wag.analysis.sections.table6_bins import table6_paper
 
 Row = dict[str, Any]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wag.cache import cache_key
+from wag.core.ids import content_key
 from wag.concepts import fold_name
 from wag.frequency.audit import hit_quality
 from wag.frequency.count import count_captions
@@ -21,8 +21,8 @@ from wag.frequency.generate import generate_captions, paper_class_names, write_c
 from wag.frequency.integrated import integrated_counts
 from wag.frequency.misalignment import misalignment
 from wag.frequency.tagging import image_counts
-from wag.io import write_parquet
-from wag.paths import cache_dir
+from wag.core.io import write_parquet
+from wag.core.paths import cache_dir
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def generated_corpus(n_captions: int, n_concepts: int, *, seed: int = 0, paper_r
     for n in pool[::step][:n_concepts] + musts:
         first.setdefault(fold_name(n), n)
     names = list(first.values())
-    key = cache_key({"v": 4, "n": n_captions, "names": names, "seed": seed, "shards": shards})
+    key = content_key({"v": 4, "n": n_captions, "names": names, "seed": seed, "shards": shards})
     root = cache_dir() / "generated_corpus" / key
     if not (root / "truth.parquet").is_file():
         caps, truth = generate_captions(names, n_captions, seed=seed)

@@ -33,9 +33,9 @@ import lemminflect
 import pandas as pd
 import regex
 
-from wag.checks import read_utf8_text
-from wag.errors import WagError, WagWarning, one_line
-from wag.lexicon import word_lemmas
+from wag.core.checks import read_utf8_text
+from wag.core.errors import WagError, WagWarning, one_line
+from wag.concepts.lexicon import word_lemmas
 
 TASKS = ("classification", "retrieval", "t2i")
 CONCEPT_COLUMNS = ["concept", "key", "dataset", "task", "aliases", "qualifier"]
@@ -300,7 +300,7 @@ def concept_table(
     every searched phrase, normalised (``[key]`` unless the name is ``"A or B"`` or aliases were
     given). Duplicate names are merged by one rule: names equal after Unicode NFKC, case folding and
     whitespace collapsing (``"dog"``, ``"Dog"``, ``"dog "``) are one concept, kept under its first spelling
-    (aliases of the later spellings join it); a :class:`~wag.errors.WagWarning` lists every merge.
+    (aliases of the later spellings join it); a :class:`~wag.core.errors.WagWarning` lists every merge.
     """
     if task not in TASKS:
         raise ConceptError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from wag.artifacts import ArtifactsMissingError, neglected_tails_root, paper_root
-from wag.errors import WagError, debug_enabled, one_line
-from wag.params import Profile, load_profile
+from wag.core.errors import WagError, debug_enabled, one_line
+from wag.run.profile import Profile, load_profile
 from wag.report import Report
 from wag.sources import source_kind
 
@@ -34,7 +34,7 @@ def setup(
 
     ``overrides`` is the notebook's papermill parameter: dotted profile keys (``{"analysis.n_boot": 200}``),
     validated by the profile schema. Keyword ``sections`` (``analysis={"n_boot": 200}``) are merged too.
-    Returns the validated :class:`~wag.params.Profile` and a :class:`~wag.report.Report` writing to
+    Returns the validated :class:`~wag.run.profile.Profile` and a :class:`~wag.report.Report` writing to
     ``out_dir`` (default: the profile's ``figures_dir``) under ``<section>/``.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -45,11 +45,11 @@ def setup(
         import altair as alt
 
         alt.data_transformers.disable_max_rows()
-        from wag import plots
+        from wag.analysis import plots
 
         if hasattr(plots, "enable_theme"):
             plots.enable_theme()
-        from wag.renderer import enable_offline_renderer
+        from wag.report.renderer import enable_offline_renderer
 
         enable_offline_renderer()  # charts draw in JupyterLab with no network (Vega from vl-convert, PNG alongside)
     except ImportError:  # plotting extras missing: tables still work
@@ -79,7 +79,7 @@ def released_files_missing(profile: Profile | None = None) -> str | None:
 
 
 def install_error_handler() -> bool:
-    """Inside IPython, show a :class:`~wag.errors.WagError` (the user's input is wrong) as one short line.
+    """Inside IPython, show a :class:`~wag.core.errors.WagError` (the user's input is wrong) as one short line.
 
     The cell still fails (papermill stops there); other exceptions keep IPython's full traceback, and so does
     every error when ``WAG_DEBUG=1``. Returns whether a handler was installed.

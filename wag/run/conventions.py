@@ -3,8 +3,8 @@
 The notebooks in ``notebooks/`` are the only source (edited in JupyterLab, committed without outputs);
 ``tests/test_notebook_conventions.py`` runs :func:`check_notebook` over each of them. From a shell::
 
-    python -m wag.notebook_conventions notebooks/*.ipynb             # list problems, exit 1 if any
-    python -m wag.notebook_conventions --fix-ids notebooks/X.ipynb   # give random cell ids readable ones
+    python -m wag.run.conventions notebooks/*.ipynb             # list problems, exit 1 if any
+    python -m wag.run.conventions --fix-ids notebooks/X.ipynb   # give random cell ids readable ones
 
 Rules (``docs/CONVENTIONS.md`` explains them):
 
@@ -29,8 +29,8 @@ from typing import Any
 
 import nbformat
 
-from wag.io import write_text
-from wag.paths import project_root
+from wag.core.io import write_text
+from wag.core.paths import project_root
 
 KERNEL = "wag"
 PARAMETERS_TAG = "parameters"
@@ -97,7 +97,7 @@ def _check_setup(cell: Any) -> list[str]:
         n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == "setup"
     ] if tree else []
     if not calls:
-        return ["cell 3 must call `setup(profile, \"<section>\", out_dir, overrides)` (from wag.notebook import setup)"]
+        return ["cell 3 must call `setup(profile, \"<section>\", out_dir, overrides)` (from wag.run.notebook import setup)"]
     passed = {a.id for a in calls[0].args if isinstance(a, ast.Name)} | {
         k.value.id for k in calls[0].keywords if isinstance(k.value, ast.Name)
     }
@@ -141,7 +141,7 @@ def check_notebook(nb: nbformat.NotebookNode | str | Path) -> list[str]:
         elif not ID_PATTERN.match(cid) or len(cid) > 64:
             problems.append(f"cell {i}: id {cid!r} must be letters, digits and single dashes (e.g. 'insights-04')")
         elif RANDOM_ID.match(cid):
-            problems.append(f"cell {i}: id {cid!r} looks random; give it a readable stable id (python -m wag.notebook_conventions --fix-ids {name})")
+            problems.append(f"cell {i}: id {cid!r} looks random; give it a readable stable id (python -m wag.run.conventions --fix-ids {name})")
         if cid and cid in seen:
             problems.append(f"cell {i}: id {cid!r} repeats cell {seen[cid]}")
         elif cid:
@@ -189,7 +189,7 @@ def fix_ids(path: str | Path) -> list[tuple[str, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Check notebooks (default: ``notebooks/*.ipynb``); ``--fix-ids`` first renames random ids."""
-    parser = argparse.ArgumentParser(prog="python -m wag.notebook_conventions", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m wag.run.conventions", description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--fix-ids", action="store_true", help="replace missing, random or repeated cell ids by <prefix>-NN")
     args = parser.parse_args(argv)

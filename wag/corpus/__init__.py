@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from wag.errors import WagError
+from wag.core.errors import WagError
 
 FORMATS = ("parquet", "tsv", "tsv-cc3m", "tsv-cc12m", "tsv-yfcc15m", "jsonl", "wds")
 CAPTION_COLUMNS = ("caption", "TEXT", "text", "txt", "Text", "caption_text")

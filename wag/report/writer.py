@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from wag.analysis.scorecard import ROWS_NAME, rows_frame
-from wag.io import write_bytes, write_csv, write_json, write_text
-from wag.paths import resolve
+from wag.core.io import write_bytes, write_csv, write_json, write_text
+from wag.core.paths import resolve
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
 
-    from wag.params import Profile
+    from wag.run.profile import Profile
 
 INDEX_NAME = "index.json"
 README_NAME = "README.md"
@@ -191,7 +191,7 @@ def read_section_indexes(root: Path) -> list[dict[str, Any]]:
 def write_index(root: str | Path, extra_lines: Sequence[str] = ()) -> Path:
     """(Re)write ``<root>/README.md``: every figure and table with its paper id, claim, notebook and profile.
 
-    ``extra_lines`` are appended (``wag reproduce`` adds the scorecard section, see :mod:`wag.scorecard_report`)."""
+    ``extra_lines`` are appended (``wag reproduce`` adds the scorecard section, see :mod:`wag.report.scorecard_page`)."""
     root = Path(root)
     lines = [
         "# Figures and tables",

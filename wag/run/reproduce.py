@@ -17,14 +17,14 @@ from typing import Any
 import nbformat
 
 from wag.artifacts import neglected_tails_root, paper_root
-from wag.checks import check_output_dir
-from wag.errors import WagError
-from wag.io import write_json
-from wag.manifest import environment, folder_checksums
-from wag.notebook import RELEASED_FILES_TAG, released_files_missing, skip_tags
-from wag.params import Profile, load_profile
-from wag.paths import project_root, resolve
-from wag.scorecard_report import write_index_with_scorecard
+from wag.core.checks import check_output_dir
+from wag.core.errors import WagError
+from wag.core.io import write_json
+from wag.core.manifest import environment, folder_checksums
+from wag.run.notebook import RELEASED_FILES_TAG, released_files_missing, skip_tags
+from wag.run.profile import Profile, load_profile
+from wag.core.paths import project_root, resolve
+from wag.report.scorecard_page import write_index_with_scorecard
 from wag.study.run import run_study
 
 KERNEL_NAME = "wag"

@@ -1,0 +1,1 @@
+"""Per-section analyses (§2, §5, §6, the agreement appendix, the paper's printed rows)."""
