@@ -17,7 +17,7 @@ endif
 export OMP_WAIT_POLICY ?= PASSIVE
 APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: setup git-filter reproduce test lab browser bench clean-cache
+.PHONY: setup git-filter reproduce test lint format lab browser bench clean-cache
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,8 +46,16 @@ git-filter:  ## install the nbstripout git filter into .git/config (keeps cell i
 reproduce: setup  ## run every notebook on params/$(PROFILE).yaml → figures/, runs/$(PROFILE)/
 	$(VENV)/bin/wag reproduce --profile $(PROFILE)
 
-test: setup  ## unit tests + every notebook on its fast `ci` defaults (nbval)
+test: setup lint  ## ruff, then the unit tests + every notebook on its fast `ci` defaults (nbval)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest tests --nbval-lax notebooks -q
+
+lint: setup  ## ruff lint + format check (settings in pyproject.toml)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup  ## ruff: apply the formatter and the safe lint fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 lab: setup  ## JupyterLab on the project kernel
 	$(VENV)/bin/jupyter lab notebooks

@@ -37,10 +37,10 @@ import pyarrow.parquet as pq
 
 from wag.artifacts import locate_paper_root
 from wag.concepts import chunk_tokens
+from wag.core.paths import cache_dir
 from wag.frequency import count_captions
 from wag.frequency.count import as_concept_table, build_spec
 from wag.frequency.generate import generate_captions, paper_class_names, write_caption_shards
-from wag.core.paths import cache_dir
 
 
 def _cpu() -> float:
@@ -132,7 +132,14 @@ def run_method(method: str, shards: list[Path], names: list[str], workers: int, 
     c0, t0 = _cpu(), time.time()
     if method in ("threads", "processes", "single"):
         backend = "processes" if method == "processes" else "threads"
-        r = count_captions(shards, names, variant="phrase", workers=1 if method == "single" else workers, backend=backend, progress=False)
+        r = count_captions(
+            shards,
+            names,
+            variant="phrase",
+            workers=1 if method == "single" else workers,
+            backend=backend,
+            progress=False,
+        )
         res["wall"], res["cpu"] = time.time() - t0, _cpu() - c0
         res["counts"] = dict(zip(r.counts["concept"], r.counts["count"].tolist(), strict=True))
         if method == "single":
@@ -141,7 +148,9 @@ def run_method(method: str, shards: list[Path], names: list[str], workers: int, 
             res["warm"] = {"wall": time.time() - t1, "cpu": _cpu() - c1}
             r.hits.to_parquet(out.with_suffix(".hits.parquet"))
     elif method == "scan":
-        caps = pa.concat_tables([pq.read_table(s, columns=["caption"]) for s in shards]).column("caption").combine_chunks()
+        caps = (
+            pa.concat_tables([pq.read_table(s, columns=["caption"]) for s in shards]).column("caption").combine_chunks()
+        )
         c0, t0 = _cpu(), time.time()
         res["n_dog"] = pc.sum(pc.match_substring(caps, "dog")).as_py()
         res["wall"], res["cpu"] = time.time() - t0, _cpu() - c0
@@ -149,7 +158,9 @@ def run_method(method: str, shards: list[Path], names: list[str], workers: int, 
         # "paper": end to end from the same Parquet shards as ours (reading inside the clock, like ours);
         # "paper-inmem": the captions are read into a Python list before the clock starts (index + search only)
         if method == "paper-inmem":
-            caps = pa.concat_tables([pq.read_table(s, columns=["caption"]) for s in shards]).column("caption").to_pylist()
+            caps = (
+                pa.concat_tables([pq.read_table(s, columns=["caption"]) for s in shards]).column("caption").to_pylist()
+            )
             c0, t0 = _cpu(), time.time()
         else:
             caps = [c for s in shards for c in pq.read_table(s, columns=["caption"]).column("caption").to_pylist()]
@@ -172,10 +183,23 @@ def main(argv=None) -> int:
     ap.add_argument("--concepts", type=int, default=4000)
     ap.add_argument("--shards", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--big", type=int, default=0, metavar="K", help="instead: count the corpus repeated K times (K=10: 10M captions), hits to disk, and report peak RSS")
+    ap.add_argument(
+        "--big",
+        type=int,
+        default=0,
+        metavar="K",
+        help="instead: count the corpus repeated K times (K=10: 10M captions), hits to disk, and report peak RSS",
+    )
     ap.add_argument("--skip-baseline", action="store_true")
-    ap.add_argument("--repeats", type=int, default=3, help="fresh-process runs per method, interleaved; the median is reported (default 3)")
-    ap.add_argument("--run", default=None, choices=sorted(METHODS), help=argparse.SUPPRESS)  # internal: one method, fresh process
+    ap.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="fresh-process runs per method, interleaved; the median is reported (default 3)",
+    )
+    ap.add_argument(
+        "--run", default=None, choices=sorted(METHODS), help=argparse.SUPPRESS
+    )  # internal: one method, fresh process
     ap.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -189,17 +213,33 @@ def main(argv=None) -> int:
         big_run(args, names, shards)
         return 0
     print(f"load average (1, 5, 15 min) at the start: {os.getloadavg()}")
-    print(f"corpus: {args.n:,} captions in {len(shards)} Parquet shards; {len(names):,} concepts; {os.cpu_count()} cores")
+    print(
+        f"corpus: {args.n:,} captions in {len(shards)} Parquet shards; {len(names):,} concepts; {os.cpu_count()} cores"
+    )
     print("each method runs in a fresh Python process (cold: lemminflect data, concept parsing and caches included)")
 
     runs: dict[str, list[dict]] = {}
     methods = [m for m in METHODS if m != "single-warm" and not (args.skip_baseline and m.startswith("paper"))]
     with tempfile.TemporaryDirectory() as tmp:
-        for rep in range(args.repeats):  # round robin, so a slow spell of the machine hits every method alike
+        for _round in range(args.repeats):  # round robin, so a slow spell of the machine hits every method alike
             for method in methods:
                 out = Path(tmp) / f"{method}.json"
-                cmd = [sys.executable, __file__, "--run", method, "--out", str(out), "--n", str(args.n),
-                       "--concepts", str(args.concepts), "--shards", str(args.shards), "--workers", str(args.workers)]
+                cmd = [
+                    sys.executable,
+                    __file__,
+                    "--run",
+                    method,
+                    "--out",
+                    str(out),
+                    "--n",
+                    str(args.n),
+                    "--concepts",
+                    str(args.concepts),
+                    "--shards",
+                    str(args.shards),
+                    "--workers",
+                    str(args.workers),
+                ]
                 subprocess.run(cmd, check=True)
                 runs.setdefault(method, []).append(json.loads(out.read_text()))
         hits = pd.read_parquet(Path(tmp) / "single.hits.parquet")
@@ -209,11 +249,15 @@ def main(argv=None) -> int:
     for m, rs in runs.items():
         print(f"  {m:<12} " + "  ".join(f"{r['wall']:.2f}" for r in rs))
 
-    print(f"\n{'method':<52} {'wall s':>7} {'captions/s':>11} {'400M (h)':>9} {'CPU s':>7} {'captions/CPU-s':>15} {'peak RSS MB':>12}")
+    print(
+        f"\n{'method':<52} {'wall s':>7} {'captions/s':>11} {'400M (h)':>9} {'CPU s':>7} {'captions/CPU-s':>15} {'peak RSS MB':>12}"
+    )
     for m, r in results.items():
         rate = args.n / r["wall"]
         rss = f"{r['peak_rss_mb']:12,.0f}" if "peak_rss_mb" in r else f"{'':>12}"
-        print(f"{METHODS[m]:<52} {r['wall']:7.2f} {rate:11,.0f} {4e8 / rate / 3600:9.2f} {r['cpu']:7.2f} {args.n / max(r['cpu'], 1e-9):15,.0f} {rss}")
+        print(
+            f"{METHODS[m]:<52} {r['wall']:7.2f} {rate:11,.0f} {4e8 / rate / 3600:9.2f} {r['cpu']:7.2f} {args.n / max(r['cpu'], 1e-9):15,.0f} {rss}"
+        )
     t_ours = results["threads"]["wall"]
     for m in ("threads", "processes", "single"):
         assert results[m]["counts"] == results["single"]["counts"], f"{m} counts differ from the 1-worker run"
@@ -221,22 +265,34 @@ def main(argv=None) -> int:
         if base not in results:
             continue
         t_base = results[base]["wall"]
-        what = "end to end from the shards, both cold" if base == "paper" else "baseline's captions read before its clock"
-        print(f"\nours vs {METHODS[base]} (wall, medians; {what}): {t_base / t_ours:.1f}x ({args.workers} threads), "
-              f"{t_base / results['processes']['wall']:.1f}x ({args.workers} processes), {t_base / results['single']['wall']:.1f}x (1 worker); "
-              f"per CPU-second (1 worker): {results[base]['cpu'] / results['single']['cpu']:.1f}x")
+        what = (
+            "end to end from the shards, both cold" if base == "paper" else "baseline's captions read before its clock"
+        )
+        print(
+            f"\nours vs {METHODS[base]} (wall, medians; {what}): {t_base / t_ours:.1f}x ({args.workers} threads), "
+            f"{t_base / results['processes']['wall']:.1f}x ({args.workers} processes), {t_base / results['single']['wall']:.1f}x (1 worker); "
+            f"per CPU-second (1 worker): {results[base]['cpu'] / results['single']['cpu']:.1f}x"
+        )
         per_round = sorted(p["wall"] / t["wall"] for p, t in zip(runs[base], runs["threads"], strict=True))
-        print(f"  per round ({base} / {args.workers} threads, same round): " + ", ".join(f"{r:.1f}x" for r in per_round))
-    print(f"ours (2 threads) / raw scan time: {t_ours / results['scan']['wall']:.1f}x (a single literal, no tokenisation; {results['scan']['n_dog']:,} hits)")
+        print(
+            f"  per round ({base} / {args.workers} threads, same round): " + ", ".join(f"{r:.1f}x" for r in per_round)
+        )
+    print(
+        f"ours (2 threads) / raw scan time: {t_ours / results['scan']['wall']:.1f}x (a single literal, no tokenisation; {results['scan']['n_dog']:,} hits)"
+    )
     if "paper" in results:
         ours, base = results["single"]["counts"], results["paper"]["counts"]
         diff = sum(ours[k] != v for k, v in base.items())
-        print(f"concepts whose count differs (contiguous phrase vs AND of words in any order): {diff:,} of {len(names):,}")
+        print(
+            f"concepts whose count differs (contiguous phrase vs AND of words in any order): {diff:,} of {len(names):,}"
+        )
     truth = pd.read_parquet(d / "truth.parquet.gt")
     got = set(zip(hits["concept"], hits["sample_id"], strict=True))
     want = set(zip(truth["concept"], truth["sample_id"], strict=True))
     tp = len(got & want)
-    print(f"phrase vs generated ground truth: precision {tp / max(len(got), 1):.4f}, recall {tp / max(len(want), 1):.4f}")
+    print(
+        f"phrase vs generated ground truth: precision {tp / max(len(got), 1):.4f}, recall {tp / max(len(want), 1):.4f}"
+    )
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
     return 0
 
@@ -254,12 +310,16 @@ def big_run(args, names: list[str], shards: list[Path]) -> int:
             links.append(link)
     out = big / "out"
     shutil.rmtree(out, ignore_errors=True)
-    print(f"big run: {args.big}x = {args.big * args.n:,} captions in {len(links)} shards, {args.workers} threads (default backend), hits written to disk")
+    print(
+        f"big run: {args.big}x = {args.big * args.n:,} captions in {len(links)} shards, {args.workers} threads (default backend), hits written to disk"
+    )
     t = time.time()
     r = count_captions(links, names, workers=args.workers, out_dir=out, progress=False)
     sec = time.time() - t
-    print(f"{r.n_captions:,} captions in {sec:.1f} s = {r.n_captions / sec:,.0f} captions/s; "
-          f"peak RSS {peak_rss_mb():,.0f} MB (max of this process and each worker); load average {os.getloadavg()}")
+    print(
+        f"{r.n_captions:,} captions in {sec:.1f} s = {r.n_captions / sec:,.0f} captions/s; "
+        f"peak RSS {peak_rss_mb():,.0f} MB (max of this process and each worker); load average {os.getloadavg()}"
+    )
     return 0
 
 

@@ -74,10 +74,10 @@ def main() -> None:
         ("zero_shot", baseline_zero_shot, A.read_zero_shot),
     ):
         rows = len(ours(root))
-        b = best(lambda: base(root), args.repeat)
-        cold = best(lambda: ours(root), args.repeat, before=clear)
+        b = best(lambda base=base: base(root), args.repeat)
+        cold = best(lambda ours=ours: ours(root), args.repeat, before=clear)
         ours(root)
-        warm = best(lambda: ours(root), args.repeat)
+        warm = best(lambda ours=ours: ours(root), args.repeat)
         print(f"{name:<22}{rows:>9}{b:>12.2f}{cold:>13.2f}{warm:>13.2f}")
     shutil.rmtree(cache, ignore_errors=True)
 

@@ -52,7 +52,10 @@ def _captions(path: Path, n: int, seed: int = 0) -> Path:
     from wag.study.example import CONCEPTS, FILLERS, TEMPLATES
 
     rng = np.random.default_rng(seed)
-    caps = [str(rng.choice(FILLERS)) if rng.random() < 0.15 else str(rng.choice(TEMPLATES)).format(rng.choice(CONCEPTS)) for _ in range(n)]
+    caps = [
+        str(rng.choice(FILLERS)) if rng.random() < 0.15 else str(rng.choice(TEMPLATES)).format(rng.choice(CONCEPTS))
+        for _ in range(n)
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"key": [f"{i:08d}" for i in range(n)], "caption": caps}).to_parquet(path, index=False)
     return path
@@ -60,9 +63,13 @@ def _captions(path: Path, n: int, seed: int = 0) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--arch", default="ViT-B-32", help="open_clip architecture (random weights); 'tiny' for wag's tiny test ViT")
+    ap.add_argument(
+        "--arch", default="ViT-B-32", help="open_clip architecture (random weights); 'tiny' for wag's tiny test ViT"
+    )
     ap.add_argument("--images", type=int, default=64, help="corpus images to tag and test images to evaluate")
-    ap.add_argument("--size", type=int, default=256, help="side of the generated images (the model sees its own input size)")
+    ap.add_argument(
+        "--size", type=int, default=256, help="side of the generated images (the model sees its own input size)"
+    )
     ap.add_argument("--captions", type=int, default=200_000, help="captions to count")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=3)
@@ -96,17 +103,31 @@ def main() -> None:
         loaded = load_clip(f"{TINY_ARCH}@{save_tiny_checkpoint(work / 'tiny.safetensors')}")
     else:
         model, _, preprocess = open_clip.create_model_and_transforms(args.arch)  # random weights: speed only
-        loaded = as_loaded_model(model, preprocess, open_clip.get_tokenizer(args.arch), "cpu", name=args.arch, arch=args.arch, pretrained=None,
-                         backbone=args.arch, source="random", fingerprint=f"{args.arch}-random")
+        loaded = as_loaded_model(
+            model,
+            preprocess,
+            open_clip.get_tokenizer(args.arch),
+            "cpu",
+            name=args.arch,
+            arch=args.arch,
+            pretrained=None,
+            backbone=args.arch,
+            source="random",
+            fingerprint=f"{args.arch}-random",
+        )
     m, pre, tok = loaded.model, loaded.preprocess, loaded.tokenizer
     loaded16 = with_precision(loaded, "bf16")
-    spec = StudySpec.model_validate({
-        "name": "bench", "root": str(root), "output": str(work / "out"),
-        "corpus": {"name": "bench", "shards": ["corpus/*.tar"]},
-        "concepts": [{"dataset": "bench", "file": "concepts.txt"}],
-        "tagger": {"kind": "openclip", "model": "bench", "batch_size": args.batch_size, "min_score": 0.0},
-        "models": [{"name": "bench", "model": f"{args.arch}@random.safetensors"}],
-    })
+    spec = StudySpec.model_validate(
+        {
+            "name": "bench",
+            "root": str(root),
+            "output": str(work / "out"),
+            "corpus": {"name": "bench", "shards": ["corpus/*.tar"]},
+            "concepts": [{"dataset": "bench", "file": "concepts.txt"}],
+            "tagger": {"kind": "openclip", "model": "bench", "batch_size": args.batch_size, "min_score": 0.0},
+            "models": [{"name": "bench", "model": f"{args.arch}@random.safetensors"}],
+        }
+    )
     shards = sorted((root / "corpus").glob("*.tar"))
     templates = spec.tagger.templates
 
@@ -115,7 +136,13 @@ def main() -> None:
         res = count_captions([str(caps)], list(CONCEPTS), variant="lowercased", progress=False)
         return res.n_captions, res.counts.set_index("concept")["count"].reindex(CONCEPTS).to_numpy()
 
-    spec16 = spec.model_copy(update={"stages": spec.stages.model_copy(update={"evaluate": spec.stages.evaluate.model_copy(update={"precision": "bf16"})})})
+    spec16 = spec.model_copy(
+        update={
+            "stages": spec.stages.model_copy(
+                update={"evaluate": spec.stages.evaluate.model_copy(update={"precision": "bf16"})}
+            )
+        }
+    )
 
     def wag_tag(lm=loaded, sp=spec) -> tuple[int, object]:
         ctx = Context(sp, shards, progress=False)
@@ -124,8 +151,12 @@ def main() -> None:
         return n, tags.pivot(index="sample_id", columns="concept", values="score")[CONCEPTS].sort_index().to_numpy()
 
     def wag_zeroshot(lm=loaded) -> tuple[int, object]:
-        df = evaluate_zeroshot(lm, image_folder(test), prompt="class", batch_size=args.batch_size, cache=False, progress=False)
-        return int(df["n_images"].sum()), df.set_index("concept")["value"].reindex(sorted(p.name for p in test.iterdir() if p.is_dir())).to_numpy()
+        df = evaluate_zeroshot(
+            lm, image_folder(test), prompt="class", batch_size=args.batch_size, cache=False, progress=False
+        )
+        return int(df["n_images"].sum()), df.set_index("concept")["value"].reindex(
+            sorted(p.name for p in test.iterdir() if p.is_dir())
+        ).to_numpy()
 
     # -- plain open_clip / Python loops doing the same work ------------------------------------
     def plain_count() -> tuple[int, object]:
@@ -188,10 +219,13 @@ def main() -> None:
         hit, true = torch.cat(pred).numpy() == np.array(true), np.array(true)
         return len(files), np.array([hit[true == ci].mean() for ci in range(len(classes))])
 
-    pairs = {"count": (wag_count, plain_count, "captions/s"), "tag": (wag_tag, plain_tag, "images tagged/s"),
-             "tag bf16": (lambda: wag_tag(loaded16, spec16), plain_tag, "images tagged/s"),
-             "zeroshot": (wag_zeroshot, plain_zeroshot, "images evaluated/s"),
-             "zeroshot bf16": (lambda: wag_zeroshot(loaded16), plain_zeroshot, "images evaluated/s")}
+    pairs = {
+        "count": (wag_count, plain_count, "captions/s"),
+        "tag": (wag_tag, plain_tag, "images tagged/s"),
+        "tag bf16": (lambda: wag_tag(loaded16, spec16), plain_tag, "images tagged/s"),
+        "zeroshot": (wag_zeroshot, plain_zeroshot, "images evaluated/s"),
+        "zeroshot bf16": (lambda: wag_zeroshot(loaded16), plain_zeroshot, "images evaluated/s"),
+    }
     stages = [s for s in pairs if s.split()[0] in args.stages]
     for stage in stages:  # warm-up (imports, allocator, first-call overheads), not timed
         pairs[stage][0]()
@@ -209,10 +243,14 @@ def main() -> None:
                 times.setdefault((stage, side), []).append(time.perf_counter() - t0)
                 n_items[stage], results[(stage, side)] = n, res
 
-    print(f"\n{args.arch} ({'random weights, ' if args.arch != 'tiny' else ''}input {pre.transforms[0].size} px), {args.images} images of "
-          f"{args.size} px in {len(shards)} WebDataset shards, {len(CONCEPTS)} concepts, batch {args.batch_size}, "
-          f"{args.captions} captions, torch threads {torch.get_num_threads()}, median of {args.rounds} interleaved rounds")
-    print(f"{'stage':<15}{'unit':<20}{'wag':>10}{'plain loop':>12}{'wag / plain':>13}   result vs the plain loop (fp32)")
+    print(
+        f"\n{args.arch} ({'random weights, ' if args.arch != 'tiny' else ''}input {pre.transforms[0].size} px), {args.images} images of "
+        f"{args.size} px in {len(shards)} WebDataset shards, {len(CONCEPTS)} concepts, batch {args.batch_size}, "
+        f"{args.captions} captions, torch threads {torch.get_num_threads()}, median of {args.rounds} interleaved rounds"
+    )
+    print(
+        f"{'stage':<15}{'unit':<20}{'wag':>10}{'plain loop':>12}{'wag / plain':>13}   result vs the plain loop (fp32)"
+    )
     for stage in stages:
         unit = pairs[stage][2]
         w, p = statistics.median(times[(stage, "wag")]), statistics.median(times[(stage, "plain")])

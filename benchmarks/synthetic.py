@@ -42,7 +42,9 @@ def bench_generation() -> None:
     t = time.perf_counter()
     gen.render(sub, cs, 32, 0.08, rng, chunk=1)
     slow = len(sub) / (time.perf_counter() - t)
-    print(f"generation   images/s: vectorised {fast:9.0f}   one at a time (baseline) {slow:9.0f}   ({len(grid)} / {len(sub)} images)")
+    print(
+        f"generation   images/s: vectorised {fast:9.0f}   one at a time (baseline) {slow:9.0f}   ({len(grid)} / {len(sub)} images)"
+    )
 
 
 def bench_training(world) -> None:
@@ -57,8 +59,10 @@ def bench_training(world) -> None:
                 m = train_clip(world, width, tp, 0, out_dir=d, progress=False)
             out[(threads, fused, width)] = m.log["samples_per_s"]
     for width in (32, 64):
-        print(f"training     samples/s (w{width}): 1 thread {out[(1, True, width)]:9.0f}   2 threads {out[(2, True, width)]:9.0f}"
-              f"   2 threads, torch's default AdamW loop (baseline) {out[(2, False, width)]:9.0f}")
+        print(
+            f"training     samples/s (w{width}): 1 thread {out[(1, True, width)]:9.0f}   2 threads {out[(2, True, width)]:9.0f}"
+            f"   2 threads, torch's default AdamW loop (baseline) {out[(2, False, width)]:9.0f}"
+        )
 
 
 def bench_eval(world) -> None:
@@ -83,13 +87,15 @@ def bench_eval(world) -> None:
             for a in range(0, len(x), 256):
                 lm.model.encode_image(x[a : a + 256])
         raw = len(x) / (time.perf_counter() - t)
-    print(f"evaluation   images/s: wag.evaluate (PNG folder) {harness:9.0f}   in-memory tensors (upper bound) {raw:9.0f}")
+    print(
+        f"evaluation   images/s: wag.evaluate (PNG folder) {harness:9.0f}   in-memory tensors (upper bound) {raw:9.0f}"
+    )
 
 
 def _notebook_steps(profile: str, jobs: int) -> dict[str, list[tuple[str, object]]]:
     """What each synthetic notebook computes (its calls into wag.synthetic), in `make reproduce` order, with ``synthetic.jobs``."""
-    from wag.run.profile import load_profile
     import wag.experiments as E
+    from wag.run.profile import load_profile
 
     P = load_profile(profile, {"synthetic.jobs": jobs})
     sp = P.synthetic
@@ -100,15 +106,34 @@ def _notebook_steps(profile: str, jobs: int) -> dict[str, list[tuple[str, object
         h["h"] = E.run_headline(sp)
 
     return {
-        "2_concepts_and_frequency": [("prepare (tagger; seed-0 models ahead)", lambda: E.prepare(sp, ["count_check"], seed=P.seed, ahead=["similarity"], progress=False)),
-                                     ("world counts and tags (count_check)", lambda: E.count_check(sp, P.seed, list(F.variants), list(F.tagger_thresholds)))],
-        "4-1_similarity_control": [("prepare (seed-0 models and tagger)", lambda: E.prepare(sp, ["similarity"], progress=False)),
-                                   ("similarity control", lambda: E.run_similarity_control(sp))],
-        "4-2_synthetic": [("prepare (every independent training)", lambda: E.prepare(sp, ["headline", "intervention", "rebalance", "collisions", "letitwag", "t2i"], progress=False)),
-                          ("headline (worlds, training, study stages, fits)", headline),
-                          ("intervention", lambda: E.run_intervention(sp)), ("rebalancing", lambda: E.run_rebalance(sp)),
-                          ("batch collisions", lambda: E.run_collisions(sp)),
-                          ("Let It Wag! analogue", lambda: E.run_letitwag(sp)), ("T2I analogue", lambda: E.run_t2i_experiment(sp))],
+        "2_concepts_and_frequency": [
+            (
+                "prepare (tagger; seed-0 models ahead)",
+                lambda: E.prepare(sp, ["count_check"], seed=P.seed, ahead=["similarity"], progress=False),
+            ),
+            (
+                "world counts and tags (count_check)",
+                lambda: E.count_check(sp, P.seed, list(F.variants), list(F.tagger_thresholds)),
+            ),
+        ],
+        "4-1_similarity_control": [
+            ("prepare (seed-0 models and tagger)", lambda: E.prepare(sp, ["similarity"], progress=False)),
+            ("similarity control", lambda: E.run_similarity_control(sp)),
+        ],
+        "4-2_synthetic": [
+            (
+                "prepare (every independent training)",
+                lambda: E.prepare(
+                    sp, ["headline", "intervention", "rebalance", "collisions", "letitwag", "t2i"], progress=False
+                ),
+            ),
+            ("headline (worlds, training, study stages, fits)", headline),
+            ("intervention", lambda: E.run_intervention(sp)),
+            ("rebalancing", lambda: E.run_rebalance(sp)),
+            ("batch collisions", lambda: E.run_collisions(sp)),
+            ("Let It Wag! analogue", lambda: E.run_letitwag(sp)),
+            ("T2I analogue", lambda: E.run_t2i_experiment(sp)),
+        ],
     }
 
 
@@ -145,7 +170,9 @@ def bench_stages(profile: str, jobs: list[int], per_notebook: bool = False) -> N
         os.environ["WAG_CACHE"] = old_cache
     names = list(cols)
     first = cols[names[0]]
-    print(f"stages of the synthetic notebooks, profile {profile}, cold (seconds; one cache shared by the notebooks unless per-nb)")
+    print(
+        f"stages of the synthetic notebooks, profile {profile}, cold (seconds; one cache shared by the notebooks unless per-nb)"
+    )
     print(f"  {'notebook':<26} {'step':<50} " + " ".join(f"{n:>10}" for n in names))
     for nb in first:
         for step in first[nb]:
@@ -154,16 +181,31 @@ def bench_stages(profile: str, jobs: list[int], per_notebook: bool = False) -> N
         print(f"  {nb + ' (total)':<77} " + " ".join(f"{sum(cols[n][nb].values()):10.1f}" for n in names))
     totals = {n: sum(sum(v.values()) for v in cols[n].values()) for n in names}
     print(f"  {'total':<77} " + " ".join(f"{totals[n]:10.1f}" for n in names))
-    print(f"  {'5-min load average at the end of the column':<77} " + " ".join(f"{loads[n]:10.1f}" for n in names)
-          + f"   ({os.cpu_count()} cores; {totals[names[-1]] / totals[names[0]]:.2f}x of the first column)")
+    print(
+        f"  {'5-min load average at the end of the column':<77} "
+        + " ".join(f"{loads[n]:10.1f}" for n in names)
+        + f"   ({os.cpu_count()} cores; {totals[names[-1]] / totals[names[0]]:.2f}x of the first column)"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--stages", action="store_true", help="also time the synthetic notebooks' steps cold, one column per --jobs value")
-    ap.add_argument("--stages-only", action="store_true", help="only the --stages comparison (skip the throughput benchmarks)")
-    ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="synthetic.jobs values compared by --stages (default: 1 2)")
-    ap.add_argument("--per-notebook", action="store_true", help="--stages: add a first column where each notebook recomputes in its own cache")
+    ap.add_argument(
+        "--stages",
+        action="store_true",
+        help="also time the synthetic notebooks' steps cold, one column per --jobs value",
+    )
+    ap.add_argument(
+        "--stages-only", action="store_true", help="only the --stages comparison (skip the throughput benchmarks)"
+    )
+    ap.add_argument(
+        "--jobs", type=int, nargs="+", default=[1, 2], help="synthetic.jobs values compared by --stages (default: 1 2)"
+    )
+    ap.add_argument(
+        "--per-notebook",
+        action="store_true",
+        help="--stages: add a first column where each notebook recomputes in its own cache",
+    )
     ap.add_argument("--profile", default="default")
     a = ap.parse_args()
     from wag.synthetic.params import WorldParams
@@ -175,7 +217,12 @@ def main() -> None:
         return
     bench_generation()
     with tempfile.TemporaryDirectory() as d:
-        world = build_world(WorldParams(n_concepts=50, min_count=5, max_count=500, n_test=20, n_retrieval=0), 0, Path(d) / "w", progress=False)
+        world = build_world(
+            WorldParams(n_concepts=50, min_count=5, max_count=500, n_test=20, n_retrieval=0),
+            0,
+            Path(d) / "w",
+            progress=False,
+        )
         bench_training(world)
         bench_eval(world)
     if a.stages:

@@ -43,7 +43,9 @@ def _baseline():
             with torch.no_grad():
                 ws = []
                 for c in classnames:  # one text forward pass per class, as clip_benchmark does
-                    e = F.normalize(model.encode_text(tokenizer([t.format(c=c) for t in templates]).to(device)), dim=-1).mean(dim=0)
+                    e = F.normalize(
+                        model.encode_text(tokenizer([t.format(c=c) for t in templates]).to(device)), dim=-1
+                    ).mean(dim=0)
                     ws.append(e / e.norm())
                 return torch.stack(ws, dim=1)
 
@@ -67,7 +69,11 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=64, help="side of the generated PNG images (the model sees 32 px)")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--arch", default="tiny", help="'tiny' (wag's tiny ViT, 32 px) or an open_clip architecture with random weights at its real input size, e.g. ViT-B-32")
+    ap.add_argument(
+        "--arch",
+        default="tiny",
+        help="'tiny' (wag's tiny ViT, 32 px) or an open_clip architecture with random weights at its real input size, e.g. ViT-B-32",
+    )
     args = ap.parse_args()
     load_before = os.getloadavg()[0]
 
@@ -94,9 +100,21 @@ def main() -> None:
 
         from wag.evaluate.models import as_loaded_model
 
-        net, _, preprocess = open_clip.create_model_and_transforms(args.arch)  # random weights: speed does not depend on them
-        model = as_loaded_model(net, preprocess, open_clip.get_tokenizer(args.arch), "cpu", name=args.arch, arch=args.arch, pretrained=None,
-                        backbone=args.arch, source="random", fingerprint=f"{args.arch}-random")
+        net, _, preprocess = open_clip.create_model_and_transforms(
+            args.arch
+        )  # random weights: speed does not depend on them
+        model = as_loaded_model(
+            net,
+            preprocess,
+            open_clip.get_tokenizer(args.arch),
+            "cpu",
+            name=args.arch,
+            arch=args.arch,
+            pretrained=None,
+            backbone=args.arch,
+            source="random",
+            fingerprint=f"{args.arch}-random",
+        )
     templates = templates_for("cifar10")
 
     def run_cb() -> float:
@@ -109,7 +127,15 @@ def main() -> None:
         return float((logits.argmax(1) == target).float().mean())
 
     def run_wag(cache: bool) -> float:
-        df = evaluate_zeroshot(model, image_folder(root), prompt="ensemble", templates=templates, batch_size=args.batch_size, cache=cache, progress=False)
+        df = evaluate_zeroshot(
+            model,
+            image_folder(root),
+            prompt="ensemble",
+            templates=templates,
+            batch_size=args.batch_size,
+            cache=cache,
+            progress=False,
+        )
         return df.attrs["full"]
 
     print(f"baseline: {baseline}")
@@ -117,16 +143,22 @@ def main() -> None:
     accs: dict[str, float] = {}
     run_wag(True)  # populate the feature cache once (not timed)
     for _ in range(args.repeats):
-        for label, fn in (("clip_benchmark", run_cb), ("wag (no cache)", lambda: run_wag(False)), ("wag (cached re-run)", lambda: run_wag(True))):
+        for label, fn in (
+            ("clip_benchmark", run_cb),
+            ("wag (no cache)", lambda: run_wag(False)),
+            ("wag (cached re-run)", lambda: run_wag(True)),
+        ):
             t0 = time.perf_counter()
             accs[label] = fn()
             times[label].append(time.perf_counter() - t0)
 
     base = statistics.median(times["clip_benchmark"])
     side = model.preprocess.transforms[0].size
-    print(f"\nzero-shot evaluation, {n} images ({args.classes} classes, {args.size}px PNG -> {side}px), batch {args.batch_size}, "
-          f"{len(templates)} templates, {args.arch}{' (random weights)' if args.arch != 'tiny' else ''}, CPU threads {torch.get_num_threads()}, "
-          f"median of {args.repeats} interleaved rounds; machine load (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
+    print(
+        f"\nzero-shot evaluation, {n} images ({args.classes} classes, {args.size}px PNG -> {side}px), batch {args.batch_size}, "
+        f"{len(templates)} templates, {args.arch}{' (random weights)' if args.arch != 'tiny' else ''}, CPU threads {torch.get_num_threads()}, "
+        f"median of {args.repeats} interleaved rounds; machine load (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    )
     print(f"{'method':<22}{'seconds':>9}{'images/s':>11}{'vs clip_benchmark':>19}{'accuracy':>10}")
     for label, ts in times.items():
         med = statistics.median(ts)
@@ -139,7 +171,9 @@ def main() -> None:
     theirs = cb.zero_shot_classifier(model.model, model.tokenizer, classes, templates, "cpu", amp=False)
     max_diff = float((ours - theirs).abs().max())
     print(f"same accuracy as clip_benchmark: {same}; max |classifier difference|: {max_diff:.2e}")
-    print(f"cached re-run speed-up over wag without cache: {statistics.median(times['wag (no cache)']) / statistics.median(times['wag (cached re-run)']):.1f}x")
+    print(
+        f"cached re-run speed-up over wag without cache: {statistics.median(times['wag (no cache)']) / statistics.median(times['wag (cached re-run)']):.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ def pytest_collection_modifyitems(config, items):
     reason = released_files_missing()
     if reason is None:
         return
-    skip = pytest.mark.skip(reason=f"{reason} (set WAG_PAPER_ARTIFACTS / WAG_NEGLECTED_TAILS, or put ../shared beside the clone)")
+    skip = pytest.mark.skip(
+        reason=f"{reason} (set WAG_PAPER_ARTIFACTS / WAG_NEGLECTED_TAILS, or put ../shared beside the clone)"
+    )
     for it in tagged:
         it.add_marker(skip)

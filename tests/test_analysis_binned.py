@@ -89,8 +89,13 @@ def test_binned_slope_per_decade():
 
 @pytest.mark.parametrize(
     "counts,values,match",
-    [([1, -2, 3], [0.1, 0.2, 0.3], ">= 0"), ([1, np.nan, 3], [0.1, 0.2, 0.3], "NaN"), ([5, 5, 5], [0.1, 0.2, 0.3], "all counts are equal"),
-     ([1, 2], [0.1], "differ in length"), ([], [], "no \\(count")],
+    [
+        ([1, -2, 3], [0.1, 0.2, 0.3], ">= 0"),
+        ([1, np.nan, 3], [0.1, 0.2, 0.3], "NaN"),
+        ([5, 5, 5], [0.1, 0.2, 0.3], "all counts are equal"),
+        ([1, 2], [0.1], "differ in length"),
+        ([], [], "no \\(count"),
+    ],
 )
 def test_bad_input(counts, values, match):
     with pytest.raises(ValueError, match=match):

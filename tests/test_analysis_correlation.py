@@ -14,9 +14,23 @@ NAMES = [f"c{i}" for i in range(30)]
 def _freq(order_b: list[int]) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     a = rng.permutation(np.arange(30) * 10 + 1)
-    rows = [dict(concept=n, key=n, dataset="ds", pretraining="A", method="text", variant="lemmatized", count=int(a[i])) for i, n in enumerate(NAMES)]
+    rows = [
+        dict(concept=n, key=n, dataset="ds", pretraining="A", method="text", variant="lemmatized", count=int(a[i]))
+        for i, n in enumerate(NAMES)
+    ]
     # B's counts are a monotone function of A's (so ρ = 1 on a correct join), listed in another order
-    rows += [dict(concept=NAMES[i], key=NAMES[i], dataset="ds", pretraining="B", method="text", variant="lemmatized", count=int(3 * a[i] + 5)) for i in order_b]
+    rows += [
+        dict(
+            concept=NAMES[i],
+            key=NAMES[i],
+            dataset="ds",
+            pretraining="B",
+            method="text",
+            variant="lemmatized",
+            count=int(3 * a[i] + 5),
+        )
+        for i in order_b
+    ]
     return pd.DataFrame(rows)
 
 
@@ -43,7 +57,13 @@ def test_position_join_truncates_to_shorter_list():
 
 
 def test_paper_file_order_puts_cifar100_before_cifar10_and_dedupes():
-    df = pd.DataFrame(dict(concept=["cat", "dog", "cat", "bee"], dataset=["cifar10", "cifar10", "cifar100", "cifar100"], count=[1, 2, 3, 4]))
+    df = pd.DataFrame(
+        dict(
+            concept=["cat", "dog", "cat", "bee"],
+            dataset=["cifar10", "cifar10", "cifar100", "cifar100"],
+            count=[1, 2, 3, 4],
+        )
+    )
     out = paper_order(df)
     assert out["concept"].tolist() == ["cat", "bee", "dog"]  # cifar100_ sorts before cifar10_; first 'cat' kept
     assert out["count"].tolist() == [3, 4, 2]

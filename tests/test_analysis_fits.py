@@ -15,9 +15,23 @@ def _joined(slopes: dict[tuple[str, str], float], n: int = 400, seed: int = 0) -
     frames = []
     for (pt, model), s in slopes.items():
         v = np.clip(0.1 + s * np.log10(np.maximum(counts, 1)) + rng.normal(0, 0.02, n), 0, 1)
-        frames.append(pd.DataFrame(dict(concept=[f"c{i}" for i in range(n)], dataset=np.where(np.arange(n) % 2, "a", "b"),
-                                        task="classification", model=model, pretraining=pt, prompt="class", metric="accuracy",
-                                        value=v, method="integrated", variant="integrated@0.7", count=counts)))
+        frames.append(
+            pd.DataFrame(
+                dict(
+                    concept=[f"c{i}" for i in range(n)],
+                    dataset=np.where(np.arange(n) % 2, "a", "b"),
+                    task="classification",
+                    model=model,
+                    pretraining=pt,
+                    prompt="class",
+                    metric="accuracy",
+                    value=v,
+                    method="integrated",
+                    variant="integrated@0.7",
+                    count=counts,
+                )
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -65,8 +79,16 @@ def test_fit_table_errors():
 
 
 def test_table6_bins_by_hand():
-    j = pd.DataFrame(dict(pretraining="cc3m", model="RN50", variant="integrated@0.7", prompt="ensemble",
-                          count=[0, 0, 1, 9, 10, 99, 100, 5000, 20000], value=[0.0, 0.2, 0.3, 0.5, 0.6, 0.6, 0.9, 1.0, 1.0]))
+    j = pd.DataFrame(
+        dict(
+            pretraining="cc3m",
+            model="RN50",
+            variant="integrated@0.7",
+            prompt="ensemble",
+            count=[0, 0, 1, 9, 10, 99, 100, 5000, 20000],
+            value=[0.0, 0.2, 0.3, 0.5, 0.6, 0.6, 0.9, 1.0, 1.0],
+        )
+    )
     t = table6(j)
     assert t["bin"].tolist() == ["0", "1-10", "10-100", "100-1000", "1000-10000"]
     assert t["n_concepts"].tolist() == [2, 2, 2, 1, 1]  # 20000 is beyond the last edge, as in the paper

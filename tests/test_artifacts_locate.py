@@ -42,7 +42,9 @@ def test_order_explicit_profile_env(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_bad_folder_names_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WAG_PAPER_ARTIFACTS", str(tmp_path / "nowhere"))
-    with pytest.raises(A.ArtifactsMissingError, match=r"\$WAG_PAPER_ARTIFACTS points to .*nowhere, which is not a folder"):
+    with pytest.raises(
+        A.ArtifactsMissingError, match=r"\$WAG_PAPER_ARTIFACTS points to .*nowhere, which is not a folder"
+    ):
         A.paper_root()
     (tmp_path / "empty").mkdir()
     with pytest.raises(A.ArtifactsMissingError, match="has no `search_counts` inside"):
@@ -87,7 +89,9 @@ def test_download_then_cache(monkeypatch: pytest.MonkeyPatch, _isolated: Path) -
     assert root == _isolated / "neglected_tails"
     assert len(_FakePooch.calls) == len(reg.files) == 20
     assert all(
-        c.startswith("https://raw.githubusercontent.com/shubhamprshr27/NeglectedTailsVLM/1ca33df119c1bfb48ae0738a7a12c6d4e65867e5/analysis/laion/")
+        c.startswith(
+            "https://raw.githubusercontent.com/shubhamprshr27/NeglectedTailsVLM/1ca33df119c1bfb48ae0738a7a12c6d4e65867e5/analysis/laion/"
+        )
         for c in _FakePooch.calls
     )
     assert (root / "imagenet_1k" / "metrics-LAION400M.json").is_file()
@@ -104,11 +108,15 @@ def test_download_failure_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) ->
             raise ConnectionError("no route to host")
 
     monkeypatch.setattr(pooch, "create", Offline)
-    with pytest.raises(A.ArtifactsMissingError, match=r"download failed: ConnectionError: no route to host[\s\S]*WAG_PAPER_ARTIFACTS"):
+    with pytest.raises(
+        A.ArtifactsMissingError, match=r"download failed: ConnectionError: no route to host[\s\S]*WAG_PAPER_ARTIFACTS"
+    ):
         A.paper_root()
 
 
-def test_locate_paper_root_finds_the_same_folder_or_none_without_downloading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _isolated: Path) -> None:
+def test_locate_paper_root_finds_the_same_folder_or_none_without_downloading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _isolated: Path
+) -> None:
     import pooch
 
     _FakePooch.calls = []
@@ -139,7 +147,9 @@ def test_registry_format() -> None:
     assert reg.local_only == ["imagenet_accuracy_extra.csv"] and "imagenet_accuracy_extra.csv" not in reg.files
 
 
-@pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "shared" / "paper-artifacts").is_dir(), reason="reference copy absent")
+@pytest.mark.skipif(
+    not (Path(__file__).resolve().parents[2] / "shared" / "paper-artifacts").is_dir(), reason="reference copy absent"
+)
 def test_registry_hashes_match_reference_copy() -> None:
     ref = Path(__file__).resolve().parents[2] / "shared" / "paper-artifacts"
     reg = A.load_registry(A.PAPER)

@@ -9,7 +9,8 @@ import pytest
 import wag.artifacts as A
 
 pytestmark = pytest.mark.skipif(
-    not (os.environ.get("WAG_PAPER_ARTIFACTS") and os.environ.get("WAG_NEGLECTED_TAILS")), reason="real released files not available"
+    not (os.environ.get("WAG_PAPER_ARTIFACTS") and os.environ.get("WAG_NEGLECTED_TAILS")),
+    reason="real released files not available",
 )
 
 
@@ -35,7 +36,9 @@ def test_search_count_files(root, counts) -> None:
 
 def test_zero_shot_names_all_reconciled(root, counts) -> None:
     zs = A.read_zero_shot(root, prompts="class")
-    assert zs.model_key.nunique() == 21 and zs.dataset.nunique() == 19  # the paper's 10 + SynthCI, LAION-200M control, LAION-2B, DataComp
+    assert (
+        zs.model_key.nunique() == 21 and zs.dataset.nunique() == 19
+    )  # the paper's 10 + SynthCI, LAION-200M control, LAION-2B, DataComp
     _, unmatched = A.join_counts_performance(counts, zs)
     assert unmatched.empty  # CIFAR-10 plane/airplane and ImageNet-R underscores are reconciled
     raw_keys = {(d, c) for d, c in zip(zs.dataset, zs.concept)}
@@ -55,7 +58,9 @@ def test_retrieval_names_match(root, counts) -> None:
     _, unmatched = A.join_counts_performance(counts, ret)
     assert unmatched.empty
     # an empty concept name is in the coco RAM++ counts and in the coco evaluations: kept, not hidden
-    assert "" in set(ret[ret.dataset == "coco"].key) and "" in set(counts[(counts.dataset == "coco") & (counts.method == "image")].key)
+    assert "" in set(ret[ret.dataset == "coco"].key) and "" in set(
+        counts[(counts.dataset == "coco") & (counts.method == "image")].key
+    )
 
 
 def test_incomplete_count_files_are_visible(root) -> None:
@@ -82,6 +87,13 @@ def test_misalignment_matches_paper_sizes(root) -> None:
 def test_neglected_tails(root) -> None:
     nt = A.read_neglected_tails(A.neglected_tails_root())
     assert nt.groupby("dataset").size().to_dict() == {
-        "cub": 200, "dtd": 47, "eurosat": 10, "fgvcaircraft": 100, "flowers102": 102,
-        "food101": 101, "imagenet": 1000, "oxfordpets": 37, "stanfordcars": 196,
+        "cub": 200,
+        "dtd": 47,
+        "eurosat": 10,
+        "fgvcaircraft": 100,
+        "flowers102": 102,
+        "food101": 101,
+        "imagenet": 1000,
+        "oxfordpets": 37,
+        "stanfordcars": 196,
     }

@@ -20,8 +20,10 @@ def _freq(rows: list[tuple[str, str, str, str, str, int]]) -> pd.DataFrame:
 
 def test_long_tail_normalises_drops_zeros_and_needs_all_datasets() -> None:
     rows = [
-        ("a", "d1", "cc3m", "text", "lemmatized", 10), ("b", "d1", "cc3m", "text", "lemmatized", 0),
-        ("c", "d2", "cc3m", "text", "lemmatized", 40), ("a", "d1", "cc3m", "text", "lowercased", 999),
+        ("a", "d1", "cc3m", "text", "lemmatized", 10),
+        ("b", "d1", "cc3m", "text", "lemmatized", 0),
+        ("c", "d2", "cc3m", "text", "lemmatized", 40),
+        ("a", "d1", "cc3m", "text", "lowercased", 999),
         ("a", "d1", "cc12m", "text", "lemmatized", 5),  # cc12m lacks d2: left out, not drawn from fewer concepts
     ]
     pts = insights.long_tail(_freq(rows), datasets=["d1", "d2"], pretrainings=["cc3m", "cc12m"])
@@ -33,12 +35,23 @@ def test_long_tail_normalises_drops_zeros_and_needs_all_datasets() -> None:
 
 
 def test_table3_in_percent_and_details() -> None:
-    mis = pd.DataFrame({
-        "pretraining": ["laion400m", "cc3m"], "misaligned_pairs": [20, 5], "degree_fixed": [0.05, 0.1],
-        "degree_extracted": [0.08, 0.125], "fixed_size": [400, 50], "extracted_size": [250, 40],
-    })
+    mis = pd.DataFrame(
+        {
+            "pretraining": ["laion400m", "cc3m"],
+            "misaligned_pairs": [20, 5],
+            "degree_fixed": [0.05, 0.1],
+            "degree_extracted": [0.08, 0.125],
+            "fixed_size": [400, 50],
+            "extracted_size": [250, 40],
+        }
+    )
     t3 = insights.table3(mis)
-    assert list(t3.columns) == ["pretraining", "misaligned_pairs", "misalignment_degree_percent", "degree_percent_extracted_size"]
+    assert list(t3.columns) == [
+        "pretraining",
+        "misaligned_pairs",
+        "misalignment_degree_percent",
+        "degree_percent_extracted_size",
+    ]
     assert t3.pretraining.tolist() == ["cc3m", "laion400m"]
     assert t3.misalignment_degree_percent.tolist() == pytest.approx([10.0, 5.0])
     assert t3.degree_percent_extracted_size.tolist() == pytest.approx([12.5, 8.0])
@@ -64,8 +77,12 @@ def test_table4_name_vs_position_and_paper_mix() -> None:
 
 
 def test_paper_mixed_counts_uses_cc3m_integrated() -> None:
-    rows = [("x", "d", "cc3m", "integrated", "integrated@0.7", 1), ("x", "d", "cc3m", "image", "rampp@0.7", 50),
-            ("x", "d", "cc12m", "image", "rampp@0.7", 2), ("x", "d", "cc12m", "integrated", "integrated@0.7", 60)]
+    rows = [
+        ("x", "d", "cc3m", "integrated", "integrated@0.7", 1),
+        ("x", "d", "cc3m", "image", "rampp@0.7", 50),
+        ("x", "d", "cc12m", "image", "rampp@0.7", 2),
+        ("x", "d", "cc12m", "integrated", "integrated@0.7", 60),
+    ]
     mixed = insights.paper_mixed_counts(_freq(rows)).set_index("pretraining")["count"]
     assert mixed.to_dict() == {"cc3m": 1, "cc12m": 2}
 
@@ -75,9 +92,11 @@ def _liw_root(tmp_path: Path, im: dict[str, float], liw_acc: dict[str, float]) -
     (r / "zero_shot_evaluations").mkdir(parents=True)
     (r / "let_it_wag_datasets" / "evaluations").mkdir(parents=True)
     (r / "zero_shot_evaluations" / "imagenet_ensemble_results.json").write_text(
-        json.dumps({k: {"full": v, "classwise": {}} for k, v in im.items()}))
+        json.dumps({k: {"full": v, "classwise": {}} for k, v in im.items()})
+    )
     (r / "let_it_wag_datasets" / "evaluations" / "let_it_wag_ensemble_results.json").write_text(
-        json.dumps({k: {"full": v, "classwise": {"c": v}} for k, v in liw_acc.items()}))
+        json.dumps({k: {"full": v, "classwise": {"c": v}} for k, v in liw_acc.items()})
+    )
     (r / "imagenet_accuracy_extra.csv").write_text("model_key,imagenet_zero_shot_accuracy\n")
     return r
 
@@ -99,7 +118,14 @@ def test_fig6_segments_and_table9(tmp_path: Path) -> None:
 
 
 def test_thin_ranks_keeps_head_and_last() -> None:
-    pts = pd.DataFrame({"pretraining": "cc3m", "count_type": "text", "rank": range(1, 1001), "normalized_count": 1 / np.arange(1, 1001)})
+    pts = pd.DataFrame(
+        {
+            "pretraining": "cc3m",
+            "count_type": "text",
+            "rank": range(1, 1001),
+            "normalized_count": 1 / np.arange(1, 1001),
+        }
+    )
     thin = insights.thin_ranks(pts, 50)
     assert {1, 2, 3, 1000} <= set(thin["rank"]) and len(thin) <= 51
     assert thin["rank"].is_monotonic_increasing

@@ -10,8 +10,8 @@ Needs Debian's ``chromium`` and ``chromium-driver`` (``make browser``); skips wi
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -38,8 +38,16 @@ OFFLINE_FLAGS = [
     "--proxy-bypass-list=127.0.0.1",
 ]
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1400,1000",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1000",
 ]
 
 
@@ -48,7 +56,9 @@ def _binaries() -> tuple[str, str]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     if not chromium or not driver:
-        pytest.skip("Chromium and chromedriver not installed: run `make browser` (apt-get install chromium chromium-driver)")
+        pytest.skip(
+            "Chromium and chromedriver not installed: run `make browser` (apt-get install chromium chromium-driver)"
+        )
     try:
         import selenium  # noqa: F401
     except ImportError:
@@ -125,21 +135,45 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     (root / NOTEBOOK).write_text(json.dumps(nb), encoding="utf-8")
 
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, WAG_ROOT=str(ROOT), PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-               JUPYTER_CONFIG_DIR=str(tmp / "config"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), IPYTHONDIR=str(tmp / "ipython"),
-               JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    env = dict(
+        os.environ,
+        WAG_ROOT=str(ROOT),
+        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        JUPYTER_CONFIG_DIR=str(tmp / "config"),
+        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+        IPYTHONDIR=str(tmp / "ipython"),
+        JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+    )
     log = (tmp / "lab.log").open("wb")
-    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--port-retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
         cmd.append("--allow-root")
     server = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
+
         def up() -> bool:
-            assert server.poll() is None, f"jupyter lab exited ({server.returncode}); log:\n{(tmp / 'lab.log').read_text()[-3000:]}"
+            assert server.poll() is None, (
+                f"jupyter lab exited ({server.returncode}); log:\n{(tmp / 'lab.log').read_text()[-3000:]}"
+            )
             try:
                 with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5) as r:
                     return r.status == 200
@@ -150,7 +184,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield {"base": base, "token": token, "notebook": NOTEBOOK, "out": tmp / "out", "log": tmp / "lab.log"}
     finally:
         try:  # the server shuts its kernels down too
-            req = urllib.request.Request(f"{base}/api/shutdown", method="POST", headers={"Authorization": f"token {token}"})
+            req = urllib.request.Request(
+                f"{base}/api/shutdown", method="POST", headers={"Authorization": f"token {token}"}
+            )
             urllib.request.urlopen(req, timeout=10).close()
             server.wait(timeout=30)
         except (OSError, subprocess.TimeoutExpired):
@@ -193,24 +229,37 @@ return found;
 def _is_chart(output: dict[str, Any]) -> bool:
     """An Altair chart output, whatever the renderer: a Vega media type, Altair's HTML, or a JupyterChart widget."""
     data = output.get("data", {})
-    return (any("vega" in k for k in data) or "vegaEmbed" in str(data.get("text/html", ""))
-            or (WIDGET_MIME in data and "JupyterChart" in str(data.get("text/plain", ""))))
+    return (
+        any("vega" in k for k in data)
+        or "vegaEmbed" in str(data.get("text/html", ""))
+        or (WIDGET_MIME in data and "JupyterChart" in str(data.get("text/plain", "")))
+    )
 
 
 def _click_menu(driver: Any, menu: str, command: str) -> None:
     """Open a main-menu entry (e.g. ``Run``) and click the item bound to ``command``."""
     from selenium.webdriver.common.by import By
 
-    item = next(el for el in driver.find_elements(By.CSS_SELECTOR, "#jp-MainMenu .lm-MenuBar-item") if el.text.strip() == menu)
+    item = next(
+        el for el in driver.find_elements(By.CSS_SELECTOR, "#jp-MainMenu .lm-MenuBar-item") if el.text.strip() == menu
+    )
     item.click()
-    _wait(f"the {menu} menu", 30, lambda: driver.find_elements(By.CSS_SELECTOR, f'.lm-Menu-item[data-command="{command}"]'))
+    _wait(
+        f"the {menu} menu",
+        30,
+        lambda: driver.find_elements(By.CSS_SELECTOR, f'.lm-Menu-item[data-command="{command}"]'),
+    )
     driver.find_element(By.CSS_SELECTOR, f'.lm-Menu-item[data-command="{command}"]').click()
 
 
 def test_notebook_runs_and_charts_draw_offline(lab: dict[str, Any], browser: Any) -> None:
     """Run All on the ``wag`` kernel: every code cell ran, no error output, no CDN error, charts drew."""
     browser.get(f"{lab['base']}/lab/tree/{lab['notebook']}?token={lab['token']}")
-    kernel = _wait("the notebook's kernel to be idle", WAIT_START, lambda: (k := browser.execute_script(_KERNEL)) and k[1] == "idle" and k)
+    kernel = _wait(
+        "the notebook's kernel to be idle",
+        WAIT_START,
+        lambda: (k := browser.execute_script(_KERNEL)) and k[1] == "idle" and k,
+    )
     assert kernel[0] == "wag", f"notebook opened on kernel {kernel[0]!r}, expected 'wag'"
 
     _click_menu(browser, "Run", "runmenu:run-all")  # Run > Run All Cells
@@ -229,7 +278,12 @@ def test_notebook_runs_and_charts_draw_offline(lab: dict[str, Any], browser: Any
     _wait("a first cell to run", WAIT_START, lambda: any(c["count"] for c in browser.execute_script(_STATE)["cells"]))
     state = _wait("Run All to finish", WAIT_RUN, finished, interval=2)
 
-    errors = [(c["id"], o.get("ename"), o.get("evalue")) for c in state["cells"] for o in c["outputs"] if o["output_type"] == "error"]
+    errors = [
+        (c["id"], o.get("ename"), o.get("evalue"))
+        for c in state["cells"]
+        for o in c["outputs"]
+        if o["output_type"] == "error"
+    ]
     assert not errors, f"cells raised: {errors}"
     not_run = [c["id"] for c in state["cells"] if c["count"] is None]
     assert not not_run, f"cells did not run: {not_run}"
@@ -260,8 +314,11 @@ def test_committed_figure_page_draws_offline(browser: Any) -> None:
     page = pages[0]
     browser.get_log("browser")  # drop earlier messages
     browser.get(page.as_uri())
-    drawn = _wait(f"the chart in {page.relative_to(ROOT)} to draw", 60,
-                  lambda: browser.execute_script("return document.querySelectorAll('#vis svg.marks, #vis canvas.marks').length"))
+    drawn = _wait(
+        f"the chart in {page.relative_to(ROOT)} to draw",
+        60,
+        lambda: browser.execute_script("return document.querySelectorAll('#vis svg.marks, #vis canvas.marks').length"),
+    )
     assert drawn >= 1
     severe = [m for m in browser.get_log("browser") if m["level"] in ("SEVERE", "ERROR")]
     assert not severe, f"console errors on {page.relative_to(ROOT)}: {severe}"

@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wag.concepts import ConceptError, concept_table, extract_nouns, normalize, normalize_tokens, parse_concept, read_concepts
+from wag.concepts import (
+    ConceptError,
+    concept_table,
+    extract_nouns,
+    normalize,
+    normalize_tokens,
+    parse_concept,
+    read_concepts,
+)
 from wag.frequency.encode import Encoder
 
 
@@ -39,9 +47,22 @@ def test_plural_and_singular_meet():
 
 @pytest.mark.parametrize(
     ("plural", "singular"),
-    [("sombreros", "sombrero"), ("cannolis", "cannoli"), ("gauras", "gaura"), ("bonsais", "bonsai"), ("cds", "cd"),
-     ("maus", "mau"), ("buttes", "butte"), ("grilles", "grille"), ("fritillaries", "fritillary"), ("ketches", "ketch"),
-     ("yo-yos", "yo-yo"), ("Egyptian Maus", "Egyptian Mau"), ("crevasses", "crevasse"), ("siameses", "siamese")],
+    [
+        ("sombreros", "sombrero"),
+        ("cannolis", "cannoli"),
+        ("gauras", "gaura"),
+        ("bonsais", "bonsai"),
+        ("cds", "cd"),
+        ("maus", "mau"),
+        ("buttes", "butte"),
+        ("grilles", "grille"),
+        ("fritillaries", "fritillary"),
+        ("ketches", "ketch"),
+        ("yo-yos", "yo-yo"),
+        ("Egyptian Maus", "Egyptian Mau"),
+        ("crevasses", "crevasse"),
+        ("siameses", "siamese"),
+    ],
 )
 def test_plurals_of_words_the_lexicon_lacks(plural, singular):
     """Borrowed and rare nouns (Food-101, Flowers, ImageNet names) meet their plurals: recall on the paper's names."""
@@ -65,7 +86,9 @@ def test_parse_concept_or_qualifier_aliases():
 
 def test_concept_table_contract_and_errors(tmp_path):
     with pytest.warns(UserWarning, match="'bed' <- 'bed', 'bed'"):  # merged, and said so (wag.core.errors.WagWarning)
-        df = concept_table(["Sea or Lake", "bed", "bed", "T-shirt"], dataset="x", task="classification", aliases={"bed": ["cot"]})
+        df = concept_table(
+            ["Sea or Lake", "bed", "bed", "T-shirt"], dataset="x", task="classification", aliases={"bed": ["cot"]}
+        )
     assert list(df.columns[:5]) == ["concept", "key", "dataset", "task", "aliases"]
     assert df["concept"].tolist() == ["Sea or Lake", "bed", "T-shirt"]  # duplicate dropped
     assert df.set_index("concept").loc["bed", "aliases"] == ["bed", "cot"]
@@ -97,7 +120,9 @@ def test_extract_nouns_offline():
 
 
 text_st = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
-word_st = st.text(st.characters(whitelist_categories=("Lu", "Ll", "Nd", "Pd", "Po", "Zs", "Mn")), min_size=1, max_size=25)
+word_st = st.text(
+    st.characters(whitelist_categories=("Lu", "Ll", "Nd", "Pd", "Po", "Zs", "Mn")), min_size=1, max_size=25
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -156,7 +181,11 @@ def test_released_concepts_use_the_paper_strings():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(alphabet=list("aBz9-'’(),.!?<=>_/ \t\u0338\u0301\u00e9\u00a0ﬁＡ"), max_size=20), min_size=1, max_size=5))
+@given(
+    st.lists(
+        st.text(alphabet=list("aBz9-'’(),.!?<=>_/ \t\u0338\u0301\u00e9\u00a0ﬁＡ"), max_size=20), min_size=1, max_size=5
+    )
+)
 def test_fast_path_equals_normaliser_on_punctuation(texts):
     """Canonicalising ASCII case/punctuation in Arrow never changes tokens (incl. < = > + combining marks)."""
     enc = Encoder()

@@ -35,7 +35,7 @@ def test_tsv_layouts_and_override(tmp_path):
     forced = iter_shards(cc12m, fmt="tsv-cc3m")[0]  # wrong override: the url column is read as caption
     assert next(iter_samples(forced))["caption"] == "http://x/1.jpg"
     header = tmp_path / "h.tsv.gz"
-    header.write_bytes(gzip.compress(b"key\tcaption\turl\nk1\thello \"quoted\" world\thttp://x\n"))
+    header.write_bytes(gzip.compress(b'key\tcaption\turl\nk1\thello "quoted" world\thttp://x\n'))
     assert next(iter_samples(iter_shards(header)[0])) == {"sample_id": "k1", "caption": 'hello "quoted" world'}
     odd = tmp_path / "odd.tsv"
     odd.write_text("foo\tbar\tbaz\n")
@@ -46,7 +46,12 @@ def test_tsv_layouts_and_override(tmp_path):
 def test_wds_groups_by_key_and_reads_images(tmp_path):
     p = tmp_path / "s.tar"
     with tarfile.open(p, "w") as tar:
-        for name, data in [("x/001.txt", b"a dog"), ("x/001.jpg", b"\xff\xd8"), ("x/001.json", b'{"w": 1}'), ("x/002.json", b'{"caption": "a cat"}')]:
+        for name, data in [
+            ("x/001.txt", b"a dog"),
+            ("x/001.jpg", b"\xff\xd8"),
+            ("x/001.json", b'{"w": 1}'),
+            ("x/002.json", b'{"caption": "a cat"}'),
+        ]:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))

@@ -19,7 +19,9 @@ from wag.evaluate import zeroshot as Z
 from wag.evaluate.tiny import TINY_ARCH, make_image_folder, save_tiny_checkpoint
 
 PAPER = Path(os.environ.get("WAG_PAPER_ARTIFACTS", "../shared/paper-artifacts"))
-needs_released = pytest.mark.skipif(not PAPER.is_dir(), reason="the paper's released files are not available (set WAG_PAPER_ARTIFACTS)")
+needs_released = pytest.mark.skipif(
+    not PAPER.is_dir(), reason="the paper's released files are not available (set WAG_PAPER_ARTIFACTS)"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -236,7 +238,16 @@ def test_paper_json_round_trips_through_read_zero_shot(tmp_path, tiny, folder):
 
 
 def test_write_paper_json_keeps_other_models(tmp_path):
-    a = pd.DataFrame({"concept": ["x"], "dataset": ["d"], "prompt": ["class"], "value": [0.5], "n_images": [2], "model_key": ["backboneA_pretrainedp"]})
+    a = pd.DataFrame(
+        {
+            "concept": ["x"],
+            "dataset": ["d"],
+            "prompt": ["class"],
+            "value": [0.5],
+            "n_images": [2],
+            "model_key": ["backboneA_pretrainedp"],
+        }
+    )
     b = a.assign(model_key="backboneB_pretrainedq", value=1.0)
     Z.write_paper_json(a, tmp_path)
     (path,) = Z.write_paper_json(b, tmp_path)
@@ -269,8 +280,17 @@ def test_trimmed_text_encoding_equals_open_clip(tiny):
 
 
 def test_registry_checkpoint_entries_load_from_wag_checkpoints(monkeypatch, tiny_ckpt):
-    entry = {"backbone": "Tiny", "source": "toyset", "paper_key": "backboneTiny_pretrainedtoyset", "sets": [],
-             "arch": TINY_ARCH, "pretrained": None, "checkpoint": tiny_ckpt.name, "loader": "open_clip", "origin": "test"}
+    entry = {
+        "backbone": "Tiny",
+        "source": "toyset",
+        "paper_key": "backboneTiny_pretrainedtoyset",
+        "sets": [],
+        "arch": TINY_ARCH,
+        "pretrained": None,
+        "checkpoint": tiny_ckpt.name,
+        "loader": "open_clip",
+        "origin": "test",
+    }
     monkeypatch.setattr(M, "registry", lambda: {"Tiny/toyset": entry})
     monkeypatch.setenv("WAG_CHECKPOINTS", str(tiny_ckpt.parent))
     lm = M.load_clip("backboneTiny_pretrainedtoyset")
@@ -285,7 +305,18 @@ def test_hf_hub_models_fail_fast_offline(monkeypatch, tmp_path):
 
 @needs_released
 def test_torchvision_adapter_uses_paper_class_names_and_reports_paths(tmp_path, tiny):
-    classes = ["AnnualCrop", "Forest", "HerbaceousVegetation", "Highway", "Industrial", "Pasture", "PermanentCrop", "Residential", "River", "SeaLake"]
+    classes = [
+        "AnnualCrop",
+        "Forest",
+        "HerbaceousVegetation",
+        "Highway",
+        "Industrial",
+        "Pasture",
+        "PermanentCrop",
+        "Residential",
+        "River",
+        "SeaLake",
+    ]
     make_image_folder(tmp_path / "eurosat" / "eurosat" / "2750", classes, 2, size=16)
     (tmp_path / "eurosat" / "eurosat" / "2750" / "River" / "0001.png").write_bytes(b"corrupt")
     data = D.load_classification("eurosat", tmp_path)

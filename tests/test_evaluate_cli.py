@@ -25,7 +25,19 @@ def test_zeroshot_cli_writes_tables_and_paper_json_and_resumes(tmp_path, capsys)
     ckpt = save_tiny_checkpoint(tmp_path / "m" / "tiny.safetensors")
     folder = make_image_folder(tmp_path / "toy", ["cat", "dog"], 3)
     model = f"{TINY_ARCH}@{ckpt}"
-    argv = ["evaluate", "zeroshot", "--model", model, "--dataset", str(folder), "--prompt", "class", "simple", "--out", str(tmp_path / "out")]
+    argv = [
+        "evaluate",
+        "zeroshot",
+        "--model",
+        model,
+        "--dataset",
+        str(folder),
+        "--prompt",
+        "class",
+        "simple",
+        "--out",
+        str(tmp_path / "out"),
+    ]
     assert _main(argv) == 0
     tables = sorted((tmp_path / "out" / "zeroshot").rglob("*.parquet"))
     assert len(tables) == 2
@@ -43,7 +55,21 @@ def test_unknown_model_and_dataset_are_one_line_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown model 'nope/nope'" in err and "ViT-B-16/laion400m" in err and "Traceback" not in err
     ckpt = save_tiny_checkpoint(tmp_path / "m" / "tiny.safetensors")
-    assert _main(["evaluate", "zeroshot", "--model", f"{TINY_ARCH}@{ckpt}", "--dataset", "no-such-set", "--out", str(tmp_path)]) == 2
+    assert (
+        _main(
+            [
+                "evaluate",
+                "zeroshot",
+                "--model",
+                f"{TINY_ARCH}@{ckpt}",
+                "--dataset",
+                "no-such-set",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert "unknown dataset 'no-such-set'" in capsys.readouterr().err
 
 
@@ -58,8 +84,24 @@ def test_retrieval_cli(tmp_path, capsys):
         ann.append({"image": f"{i}.png", "caption": [f"a red dog {i}", "a dog", "the dog", "dog here", "one dog"]})
     (tmp_path / "ann.json").write_text(json.dumps(ann))
     (tmp_path / "concepts.txt").write_text("dog\ncat\n")
-    code = _main(["evaluate", "retrieval", "--model", f"{TINY_ARCH}@{ckpt}", "--dataset", "toy", "--annotations", str(tmp_path / "ann.json"),
-                  "--images", str(tmp_path / "im"), "--concepts", str(tmp_path / "concepts.txt"), "--out", str(tmp_path / "out")])
+    code = _main(
+        [
+            "evaluate",
+            "retrieval",
+            "--model",
+            f"{TINY_ARCH}@{ckpt}",
+            "--dataset",
+            "toy",
+            "--annotations",
+            str(tmp_path / "ann.json"),
+            "--images",
+            str(tmp_path / "im"),
+            "--concepts",
+            str(tmp_path / "concepts.txt"),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0
     js = json.loads((tmp_path / "out" / "retrieval_evaluations" / "toy_t2i_k=1_results.json").read_text())
     entry = js[f"backbone{TINY_ARCH}_pretrainedtiny"]

@@ -83,7 +83,9 @@ def test_recall_matches_hand_computed_rankings(tmp_path, monkeypatch, tiny):
 
 def test_min_images_drops_rare_concepts(tmp_path, monkeypatch, tiny):
     data = _coco(tmp_path)
-    monkeypatch.setattr(R, "encode_images", lambda *a, **k: F.ImageFeatures(torch.eye(3), np.arange(3), -np.ones(3, int), []))
+    monkeypatch.setattr(
+        R, "encode_images", lambda *a, **k: F.ImageFeatures(torch.eye(3), np.arange(3), -np.ones(3, int), [])
+    )
     monkeypatch.setattr(R, "encode_texts", lambda *a, **k: torch.rand(6, 3))
     concepts = [["dog"], [], ["dog"], [], ["cat"], []]
     df = R.evaluate_retrieval(tiny, data, concepts=concepts, ks=(1,), min_images=2)
@@ -107,8 +109,12 @@ def test_retrieval_annotation_formats(tmp_path):
 
     (tmp_path / "im").mkdir()
     Image.new("RGB", (8, 8)).save(tmp_path / "im" / "a.jpg")
-    karpathy = {"images": [{"filename": "a.jpg", "filepath": "", "split": "test", "sentences": [{"raw": f"s{i}"} for i in range(6)]},
-                           {"filename": "b.jpg", "split": "train", "sentences": []}]}
+    karpathy = {
+        "images": [
+            {"filename": "a.jpg", "filepath": "", "split": "test", "sentences": [{"raw": f"s{i}"} for i in range(6)]},
+            {"filename": "b.jpg", "split": "train", "sentences": []},
+        ]
+    }
     (tmp_path / "k.json").write_text(json.dumps(karpathy))
     d = D.load_retrieval(tmp_path / "k.json", tmp_path / "im")
     assert d.captions == [["s0", "s1", "s2", "s3", "s4"]]
@@ -138,9 +144,19 @@ def test_per_concept_recall_rows_do_not_depend_on_the_hash_seed():
     import subprocess
     import sys
 
-    code = ("import numpy as np; from wag.evaluate.retrieval import per_concept_recall as f; "
-            "caps=[['zebra','ant'],['moth','ant'],['yak','elk','moth']]; hits={d:{1:np.array([1.,0.,1.])} for d in ('t2i','i2t')}; "
-            "print(f(hits, caps, caps, {'zebra','ant','moth','yak','elk'}).to_csv())")
-    outs = {subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "PYTHONHASHSEED": str(s)},
-                           capture_output=True, text=True, check=True).stdout for s in (1, 2, 3, 4)}
+    code = (
+        "import numpy as np; from wag.evaluate.retrieval import per_concept_recall as f; "
+        "caps=[['zebra','ant'],['moth','ant'],['yak','elk','moth']]; hits={d:{1:np.array([1.,0.,1.])} for d in ('t2i','i2t')}; "
+        "print(f(hits, caps, caps, {'zebra','ant','moth','yak','elk'}).to_csv())"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**__import__("os").environ, "PYTHONHASHSEED": str(s)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for s in (1, 2, 3, 4)
+    }
     assert len(outs) == 1

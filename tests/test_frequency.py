@@ -59,7 +59,11 @@ def test_paper_variant_reproduces_the_defects():
     assert match_texts(["Two DOGS"], ["dogs"], variant="paper_lowercased") == [[]]  # unlemmatized query vs lemma index
     assert match_texts(["Two DOGS"], ["dogs"], variant="paper_lemmatized") == [["dogs"]]
     assert match_texts(["Paris at night"], ["Paris"], variant="paper_lemmatized") == [[]]  # PROPN case mismatch
-    chunked = match_texts(["my bed", "red t-shirts", "two dogs"], ["four-poster bed", "T-shirt", "dogs"], variant="paper_lemmatized_chunked")
+    chunked = match_texts(
+        ["my bed", "red t-shirts", "two dogs"],
+        ["four-poster bed", "T-shirt", "dogs"],
+        variant="paper_lemmatized_chunked",
+    )
     assert chunked == [["four-poster bed"], [], []]  # LAION code path: raw words looked up, missing ones dropped
     assert match_texts(["Paris at night"], ["Paris"], variant="phrase") == [["Paris"]]
 
@@ -70,8 +74,28 @@ def test_lowercased_variant_is_surface_only():
 
 
 def test_ground_truth_precision_recall(tmp_path):
-    names = ["dog", "hot dog", "bed", "four-poster bed", "737-200", "737", "T-shirt", "Sea or Lake", "sports car", "car",
-             "golden retriever", "kite (bird of prey)", "Great Dane", "fire truck", "truck", "café", "ice cream", "cream", "box", "city"]
+    names = [
+        "dog",
+        "hot dog",
+        "bed",
+        "four-poster bed",
+        "737-200",
+        "737",
+        "T-shirt",
+        "Sea or Lake",
+        "sports car",
+        "car",
+        "golden retriever",
+        "kite (bird of prey)",
+        "Great Dane",
+        "fire truck",
+        "truck",
+        "café",
+        "ice cream",
+        "cream",
+        "box",
+        "city",
+    ]
     caps, truth = generate_captions(names, 3000, seed=1)
     write_caption_shards(caps, tmp_path / "c", n_shards=3)
     res = count_captions(tmp_path / "c", names, progress=False)
@@ -95,7 +119,13 @@ def corpus(tmp_path_factory):
 
 @pytest.mark.parametrize(
     ("variant", "backend"),
-    [("phrase", "dask"), ("paper_lemmatized", "processes"), ("phrase", "threads"), ("paper_lemmatized", "threads"), ("lowercased", "threads")],
+    [
+        ("phrase", "dask"),
+        ("paper_lemmatized", "processes"),
+        ("phrase", "threads"),
+        ("paper_lemmatized", "threads"),
+        ("lowercased", "threads"),
+    ],
 )
 def test_parallel_runs_equal_single(corpus, variant, backend):
     """2 threads (cold shared engine), 2 local processes and a 2-worker Dask cluster give the single-worker tables."""
@@ -104,21 +134,30 @@ def test_parallel_runs_equal_single(corpus, variant, backend):
     one = count_captions(corpus, CONCEPTS, variant=variant, progress=False)
     count_mod._ENGINES.clear()  # the parallel run starts from an empty vocabulary: threads race to extend it
     if backend in ("threads", "processes"):
-        two = count_captions(corpus, CONCEPTS, variant=variant, workers=2, backend=backend, progress=False, batch_size=97)
+        two = count_captions(
+            corpus, CONCEPTS, variant=variant, workers=2, backend=backend, progress=False, batch_size=97
+        )
     else:
         from distributed import Client, LocalCluster
 
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc, Client(lc) as client:
+        with (
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc,
+            Client(lc) as client,
+        ):
             two = count_captions(corpus, CONCEPTS, variant=variant, backend="dask", client=client, progress=False)
     assert one.counts["count"].sum() > 0
     pd.testing.assert_frame_equal(one.counts, two.counts)
     key = ["concept", "sample_id"]
-    pd.testing.assert_frame_equal(one.hits.sort_values(key, ignore_index=True), two.hits.sort_values(key, ignore_index=True))
+    pd.testing.assert_frame_equal(
+        one.hits.sort_values(key, ignore_index=True), two.hits.sort_values(key, ignore_index=True)
+    )
 
 
 def test_paper_global_index_presence_across_shards(tmp_path):
     """A query word present only in another shard still counts for the AND (the index is global)."""
-    write_caption_shards(pd.DataFrame({"sample_id": ["a", "b"], "caption": ["a poster bed", "a bed"]}), tmp_path / "c", n_shards=2)
+    write_caption_shards(
+        pd.DataFrame({"sample_id": ["a", "b"], "caption": ["a poster bed", "a bed"]}), tmp_path / "c", n_shards=2
+    )
     one_file = tmp_path / "all.parquet"
     pd.DataFrame({"sample_id": ["a", "b"], "caption": ["a poster bed", "a bed"]}).to_parquet(one_file)
     for corpus in (tmp_path / "c", one_file):

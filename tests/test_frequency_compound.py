@@ -18,11 +18,21 @@ def found(captions: list[str], names: list[str], variant: str = "phrase") -> lis
 
 
 def test_hyphenated_concept_matches_spaced_and_joined_forms():
-    caps = ["red T shirts for sale", "two tshirts", "a T-Shirt", "T‑shirts (non-breaking hyphen)", "a shirt", "a t-bone steak"]
+    caps = [
+        "red T shirts for sale",
+        "two tshirts",
+        "a T-Shirt",
+        "T‑shirts (non-breaking hyphen)",
+        "a shirt",
+        "a t-bone steak",
+    ]
     assert found(caps, ["T-shirt"]) == [["T-shirt"], ["T-shirt"], ["T-shirt"], ["T-shirt"], [], []]
     assert found(["an X ray of a hand", "xrays", "x-ray"], ["x-ray"]) == [["x-ray"]] * 3
     # every hyphen of a word, and words after it
-    assert found(["a four poster bed", "four-poster beds", "fourposter bed"], ["four-poster bed"]) == [["four-poster bed"]] * 3
+    assert (
+        found(["a four poster bed", "four-poster beds", "fourposter bed"], ["four-poster bed"])
+        == [["four-poster bed"]] * 3
+    )
 
 
 def test_spaced_concept_matches_hyphenated_and_joined_forms():
@@ -79,20 +89,40 @@ def test_normalizer_version_bumped_and_in_the_cache_key(monkeypatch):
 
 
 def test_count_captions_counts_every_spelling(tmp_path):
-    caps = pd.DataFrame({
-        "sample_id": [f"s{i}" for i in range(6)],
-        "caption": ["T shirt", "tshirts", "t-shirt", "ice-cream", "icecream", "ice cream and a T-shirt"],
-    })
+    caps = pd.DataFrame(
+        {
+            "sample_id": [f"s{i}" for i in range(6)],
+            "caption": ["T shirt", "tshirts", "t-shirt", "ice-cream", "icecream", "ice cream and a T-shirt"],
+        }
+    )
     write_caption_shards(caps, tmp_path / "c", n_shards=2)
     res = count_captions(tmp_path / "c", ["T-shirt", "ice cream"], progress=False)
     assert res.counts.set_index("concept")["count"].to_dict() == {"T-shirt": 4, "ice cream": 3}
     # the query side (match_texts) and the counting side agree caption by caption
     by_sample = res.hits.groupby("sample_id")["concept"].apply(sorted).to_dict()
-    assert [by_sample.get(s, []) for s in caps["sample_id"]] == [sorted(m) for m in match_texts(caps["caption"].tolist(), ["T-shirt", "ice cream"])]
+    assert [by_sample.get(s, []) for s in caps["sample_id"]] == [
+        sorted(m) for m in match_texts(caps["caption"].tolist(), ["T-shirt", "ice cream"])
+    ]
 
 
-COMPOUNDS = ["T-shirt", "ice cream", "hot-tub", "sea lion", "x-ray", "four-poster bed", "bed", "737-200", "Boeing 737", "a-frame",
-             "lily-of-the-valley", "fire truck", "truck", "jack-o-lantern", "sports car", "car"]
+COMPOUNDS = [
+    "T-shirt",
+    "ice cream",
+    "hot-tub",
+    "sea lion",
+    "x-ray",
+    "four-poster bed",
+    "bed",
+    "737-200",
+    "Boeing 737",
+    "a-frame",
+    "lily-of-the-valley",
+    "fire truck",
+    "truck",
+    "jack-o-lantern",
+    "sports car",
+    "car",
+]
 
 
 def test_generated_corpus_precision_recall_with_compounds(tmp_path, monkeypatch):
@@ -104,7 +134,9 @@ def test_generated_corpus_precision_recall_with_compounds(tmp_path, monkeypatch)
     caps, truth = generate_captions(names, 6000, seed=3)
     write_caption_shards(caps, tmp_path / "g", n_shards=3)
     res = count_captions(tmp_path / "g", names, progress=False)
-    acc = demo.accuracy({"phrase": res.hits.assign(concept=lambda d: d["concept"].astype(str))}, truth).set_index("variant")
+    acc = demo.accuracy({"phrase": res.hits.assign(concept=lambda d: d["concept"].astype(str))}, truth).set_index(
+        "variant"
+    )
     assert acc.loc["phrase", "precision"] >= 0.999 and acc.loc["phrase", "recall"] >= 0.999
 
 

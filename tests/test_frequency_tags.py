@@ -31,7 +31,13 @@ def test_open_clip_tagger_scores_and_sweep(tiny):
     rng = np.random.default_rng(0)
     imgs = [(f"s{i}", Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))) for i in range(6)]
     concepts = ["dog", "cat", "sea"]
-    tagger = OpenClipTagger(tiny, concepts, descriptions={"sea": ["a large body of salt water", "waves and a beach"]}, min_score=0.0, batch_size=4)
+    tagger = OpenClipTagger(
+        tiny,
+        concepts,
+        descriptions={"sea": ["a large body of salt water", "waves and a beach"]},
+        min_score=0.0,
+        batch_size=4,
+    )
     assert isinstance(tagger, Tagger)
     tags = tagger.tag(imgs)
     assert list(tags.columns) == ["sample_id", "concept", "score"]
@@ -63,7 +69,9 @@ TAGS = pd.DataFrame(
 
 def test_integrated_counts_exact_intersection():
     ids = pd.Series(list("abcde"))
-    at7 = integrated_counts(TEXT, TAGS, threshold=0.7, concepts=["dog", "cat", "sea", "car"], text_ids=ids).set_index("concept")["count"]
+    at7 = integrated_counts(TEXT, TAGS, threshold=0.7, concepts=["dog", "cat", "sea", "car"], text_ids=ids).set_index(
+        "concept"
+    )["count"]
     assert at7.to_dict() == {"dog": 1, "cat": 1, "sea": 0, "car": 0}  # dog: a (b's dog tag is 0.6)
     at5 = integrated_counts(TEXT, TAGS, threshold=0.5, concepts=["dog"], text_ids=ids)["count"].tolist()
     assert at5 == [2]
@@ -72,7 +80,12 @@ def test_integrated_counts_exact_intersection():
 
 def test_integrated_counts_rejects_other_id_space():
     with pytest.raises(IdSpaceError, match="same shards"):
-        integrated_counts(TEXT, TAGS.assign(sample_id=["0", "1", "2", "3", "4", "5"]), threshold=0.7, text_ids=pd.Series(list("abcde")))
+        integrated_counts(
+            TEXT,
+            TAGS.assign(sample_id=["0", "1", "2", "3", "4", "5"]),
+            threshold=0.7,
+            text_ids=pd.Series(list("abcde")),
+        )
 
 
 def test_misalignment_both_denominators():
@@ -108,7 +121,12 @@ def test_iter_shard_images_reads_wds_images(tmp_path):
     buf = io.BytesIO()
     Image.new("RGB", (4, 4), (255, 0, 0)).save(buf, format="PNG")
     with tarfile.open(tmp_path / "s.tar", "w") as tar:
-        for name, data in [("a.txt", b"a dog"), ("a.png", buf.getvalue()), ("b.txt", b"no image"), ("c.png", b"not a png")]:
+        for name, data in [
+            ("a.txt", b"a dog"),
+            ("a.png", buf.getvalue()),
+            ("b.txt", b"no image"),
+            ("c.png", b"not a png"),
+        ]:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))

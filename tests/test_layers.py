@@ -30,8 +30,14 @@ def lint(root: Path) -> subprocess.CompletedProcess[str]:
     if not LINT.is_file():
         pytest.fail(f"{LINT} not found: install the dev requirements (pip install -r requirements-dev.txt)")
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run([str(LINT), "--config", str(root / "pyproject.toml"), "--no-cache", "--no-logo"],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(LINT), "--config", str(root / "pyproject.toml"), "--no-cache", "--no-logo"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def copy_of_package(tmp_path: Path) -> Path:
@@ -49,8 +55,10 @@ def test_layers_kept():
 def test_an_upward_import_in_a_function_breaks_the_contract(tmp_path):
     root = copy_of_package(tmp_path)
     io = root / "wag" / "core" / "io.py"
-    io.write_text(io.read_text(encoding="utf-8") + "\n\ndef _hidden():\n    from wag.analysis import fits  # noqa: F401\n",
-                  encoding="utf-8")
+    io.write_text(
+        io.read_text(encoding="utf-8") + "\n\ndef _hidden():\n    from wag.analysis import fits  # noqa: F401\n",
+        encoding="utf-8",
+    )
     r = lint(root)
     assert r.returncode != 0
     assert "BROKEN" in r.stdout and "wag.core.io -> wag.analysis.fits" in r.stdout, r.stdout
@@ -87,7 +95,9 @@ def _top_level_imports(tree: ast.Module, module: str, is_package: bool) -> list[
                 if node.level:  # relative: resolved against this module's package
                     pkg = module.split(".") if is_package else module.split(".")[:-1]
                     base = ".".join(pkg[: len(pkg) - node.level + 1] + ([base] if base else []))
-                out.extend((f"{base}.{a.name}", node.lineno) for a in node.names)  # a submodule, else (trimmed) the module
+                out.extend(
+                    (f"{base}.{a.name}", node.lineno) for a in node.names
+                )  # a submodule, else (trimmed) the module
             elif isinstance(node, ast.If):
                 test = ast.unparse(node.test)
                 if test not in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
@@ -101,6 +111,7 @@ def _top_level_imports(tree: ast.Module, module: str, is_package: bool) -> list[
                 visit(getattr(node, "finalbody", []))
             elif isinstance(node, ast.ClassDef):
                 visit(node.body)
+
     visit(tree.body)
     return out
 
@@ -132,7 +143,9 @@ def module_level_cycles(root: Path, package: str = "wag") -> list[str]:
 
 
 def test_no_module_level_import_cycle():
-    assert module_level_cycles(ROOT) == [], "module-level import cycles (move the shared code to the lower module, or pass it in)"
+    assert module_level_cycles(ROOT) == [], (
+        "module-level import cycles (move the shared code to the lower module, or pass it in)"
+    )
 
 
 def test_a_module_level_cycle_is_found_and_a_function_level_import_is_not(tmp_path):
@@ -142,9 +155,14 @@ def test_a_module_level_cycle_is_found_and_a_function_level_import_is_not(tmp_pa
     io.write_text(text + "\n\ndef _later():\n    from wag.analysis import fits  # noqa: F401\n", encoding="utf-8")
     assert module_level_cycles(root) == []  # an in-function import runs later: no module-level cycle
     errors = root / "wag" / "core" / "errors.py"
-    errors.write_text(errors.read_text(encoding="utf-8") + "\nfrom wag.core import io  # noqa: E402,F401\n", encoding="utf-8")  # io imports errors
+    errors.write_text(
+        errors.read_text(encoding="utf-8") + "\nfrom wag.core import io  # noqa: E402,F401\n", encoding="utf-8"
+    )  # io imports errors
     found = module_level_cycles(root)
     assert found and all("wag.core.errors" in c and "wag.core.io" in c for c in found), found
     (root / "wag" / "study" / "spec.py").write_text(
-        (root / "wag" / "study" / "spec.py").read_text(encoding="utf-8") + "\nfrom wag.study import run  # noqa: E402,F401\n", encoding="utf-8")
+        (root / "wag" / "study" / "spec.py").read_text(encoding="utf-8")
+        + "\nfrom wag.study import run  # noqa: E402,F401\n",
+        encoding="utf-8",
+    )
     assert any("inside wag.study" in c and "wag.study.spec" in c for c in module_level_cycles(root))

@@ -16,11 +16,21 @@ from wag.evaluate.letitwag import build_let_it_wag, dedup_phash, feature_outlier
 
 def _freq():
     rows = [
-        ("aardvark", "laion400m", 3), ("bison", "laion400m", 1), ("cobra", "laion400m", 0), ("dingo", "laion400m", 7),
-        ("emu", "laion400m", 500), ("aardvark", "cc3m", 100), ("bison", "cc3m", 1), ("cobra", "cc3m", 2), ("dingo", "cc3m", 0),
-        ("emu", "cc3m", 0), ("Dingo", "laion400m", 5),  # same concept from another downstream set
+        ("aardvark", "laion400m", 3),
+        ("bison", "laion400m", 1),
+        ("cobra", "laion400m", 0),
+        ("dingo", "laion400m", 7),
+        ("emu", "laion400m", 500),
+        ("aardvark", "cc3m", 100),
+        ("bison", "cc3m", 1),
+        ("cobra", "cc3m", 2),
+        ("dingo", "cc3m", 0),
+        ("emu", "cc3m", 0),
+        ("Dingo", "laion400m", 5),  # same concept from another downstream set
     ]
-    return pd.DataFrame(rows, columns=["concept", "pretraining", "count"]).assign(dataset="x", method="text", variant="phrase")
+    return pd.DataFrame(rows, columns=["concept", "pretraining", "count"]).assign(
+        dataset="x", method="text", variant="phrase"
+    )
 
 
 def test_select_tail_concepts_per_set_and_across_sets():
@@ -44,7 +54,9 @@ def test_select_tail_concepts_errors():
 
 def _img(seed, size=48):
     rng = np.random.default_rng(seed)
-    return Image.fromarray((rng.random((size // 8, size // 8, 3)) * 255).astype(np.uint8)).resize((size, size), Image.NEAREST)
+    return Image.fromarray((rng.random((size // 8, size // 8, 3)) * 255).astype(np.uint8)).resize(
+        (size, size), Image.NEAREST
+    )
 
 
 def test_dedup_phash_removes_near_duplicates_only():
@@ -72,20 +84,32 @@ def test_build_let_it_wag_writes_balanced_folder_and_datasheet(tmp_path):
             _img(100 * ci + i).save(d / f"{i}.png")
     _img(0).save(src / "bison" / "dup.png")  # duplicate of bison/0.png (seed 0)
     (src / "bison" / "broken.jpg").write_bytes(b"garbage")
-    out = build_let_it_wag(_freq(), k=3, source="laion400m", out_dir=tmp_path / "liw", images=src, images_per_class=3, progress=False)
+    out = build_let_it_wag(
+        _freq(), k=3, source="laion400m", out_dir=tmp_path / "liw", images=src, images_per_class=3, progress=False
+    )
     sheet = json.loads((out / "datasheet.json").read_text())
     steps = {s["concept"]: s for s in sheet["steps"]}
     assert steps["bison"]["candidates"] == 7 and steps["bison"]["undecodable_removed"] == 1
-    assert steps["bison"]["duplicates_removed"] == 1 and steps["bison"]["kept"] == 3 and steps["bison"]["balance_removed"] == 2
+    assert (
+        steps["bison"]["duplicates_removed"] == 1
+        and steps["bison"]["kept"] == 3
+        and steps["bison"]["balance_removed"] == 2
+    )
     assert steps["dingo"]["kept"] == 0 and "fewer than 3" in steps["dingo"]["dropped"]
     assert sheet["classes_kept"] == 2 and sheet["images_kept"] == 6 and sheet["outlier_step"].startswith("skipped")
     data = image_folder(out / "images")
     assert data.classnames == ["aardvark", "bison"] and len(data) == 6
     assert "| bison | 1 | 7 | 1 | 1 |" in (out / "datasheet.md").read_text()
     # same seed -> same selection
-    again = build_let_it_wag(_freq(), k=3, source="laion400m", out_dir=tmp_path / "liw2", images=src, images_per_class=3, progress=False)
-    assert sorted(p.name for p in (again / "images" / "bison").iterdir()) == sorted(p.name for p in (out / "images" / "bison").iterdir())
-    assert [(p.read_bytes()) for p in sorted((again / "images" / "bison").iterdir())] == [p.read_bytes() for p in sorted((out / "images" / "bison").iterdir())]
+    again = build_let_it_wag(
+        _freq(), k=3, source="laion400m", out_dir=tmp_path / "liw2", images=src, images_per_class=3, progress=False
+    )
+    assert sorted(p.name for p in (again / "images" / "bison").iterdir()) == sorted(
+        p.name for p in (out / "images" / "bison").iterdir()
+    )
+    assert [(p.read_bytes()) for p in sorted((again / "images" / "bison").iterdir())] == [
+        p.read_bytes() for p in sorted((out / "images" / "bison").iterdir())
+    ]
 
 
 def test_build_from_webdataset_shards(tmp_path):
@@ -102,13 +126,23 @@ def test_build_from_webdataset_shards(tmp_path):
                 ti = tarfile.TarInfo(name)
                 ti.size = len(blob)
                 tf.addfile(ti, io.BytesIO(blob))
-    out = build_let_it_wag(_freq(), k=2, source="laion400m", out_dir=tmp_path / "o", images=tmp_path / "s", images_per_class=2, progress=False)
+    out = build_let_it_wag(
+        _freq(),
+        k=2,
+        source="laion400m",
+        out_dir=tmp_path / "o",
+        images=tmp_path / "s",
+        images_per_class=2,
+        progress=False,
+    )
     assert image_folder(out / "images").classnames == ["aardvark", "bison"]
 
 
 def test_failed_build_leaves_nothing(tmp_path):
     with pytest.raises(WagError):
-        build_let_it_wag(_freq(), k=3, source="laion400m", out_dir=tmp_path / "liw", images=tmp_path / "nowhere", progress=False)
+        build_let_it_wag(
+            _freq(), k=3, source="laion400m", out_dir=tmp_path / "liw", images=tmp_path / "nowhere", progress=False
+        )
     assert not (tmp_path / "liw").exists()
 
 

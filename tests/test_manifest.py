@@ -47,13 +47,23 @@ def imported_distributions(modules: set[str]) -> set[str]:
 def unrecorded(packages: tuple[str, ...] = PACKAGES) -> set[str]:
     """Names pinned in requirements.txt whose modules wag imports, missing from ``packages``."""
     used = imported_distributions(imported_modules()) & pinned_names()
-    assert {"torch", "pandas", "pandera", "altair", "anywidget", "ipywidgets", "vl-convert-python"} <= used  # the scan sees them
+    assert {
+        "torch",
+        "pandas",
+        "pandera",
+        "altair",
+        "anywidget",
+        "ipywidgets",
+        "vl-convert-python",
+    } <= used  # the scan sees them
     return used - {_norm(p) for p in packages}
 
 
 def test_every_pinned_package_the_code_imports_is_in_the_manifest():
     missing = unrecorded()
-    assert not missing, f"pinned in requirements.txt and imported by wag, but not recorded in run manifests: {sorted(missing)}; add them to wag.core.manifest.PACKAGES"
+    assert not missing, (
+        f"pinned in requirements.txt and imported by wag, but not recorded in run manifests: {sorted(missing)}; add them to wag.core.manifest.PACKAGES"
+    )
 
 
 def test_the_check_names_a_package_left_out():

@@ -22,7 +22,11 @@ def test_committed_notebook_follows_conventions(path: Path) -> None:
 
 def test_there_are_notebooks_and_no_generators() -> None:
     assert len(NOTEBOOKS) >= 10
-    generators = [p.name for p in (ROOT / "scripts").glob("*.py") if "notebook" in p.read_text(encoding="utf-8").lower() and "nbformat" in p.read_text(encoding="utf-8")]
+    generators = [
+        p.name
+        for p in (ROOT / "scripts").glob("*.py")
+        if "notebook" in p.read_text(encoding="utf-8").lower() and "nbformat" in p.read_text(encoding="utf-8")
+    ]
     assert generators == [], f"notebooks are the source; scripts writing notebooks came back: {generators}"
 
 
@@ -32,7 +36,9 @@ def _good() -> nbformat.NotebookNode:
     claim = nbformat.v4.new_markdown_cell("# §9 Test\n\n**Claim tested.** Reproduces Fig. 9.", id="test-00")
     params = nbformat.v4.new_code_cell('profile = "ci"\nout_dir = None\noverrides = {}', id="test-01")
     params.metadata["tags"] = ["parameters"]
-    setup = nbformat.v4.new_code_cell('from wag.run.notebook import setup\n\nP, report = setup(profile, "9_test", out_dir, overrides)', id="test-02")
+    setup = nbformat.v4.new_code_cell(
+        'from wag.run.notebook import setup\n\nP, report = setup(profile, "9_test", out_dir, overrides)', id="test-02"
+    )
     body = nbformat.v4.new_code_cell("x = 1", id="test-03")
     nb.cells = [claim, params, setup, body]
     return nb

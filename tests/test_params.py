@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from wag.run.profile import ParamsError, available_profiles, load_profile
@@ -70,5 +71,5 @@ def test_overrides_are_deep_merged_and_validated() -> None:
 
 def test_profiles_are_immutable() -> None:
     p = load_profile("ci")
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError):
         p.seed = 3  # type: ignore[misc]

@@ -20,9 +20,23 @@ def _data() -> tuple[pd.DataFrame, pd.DataFrame]:
     frames = []
     for pt, model, s in [("cc3m", "RN50", 0.1), ("cc3m", "ViT-B-16", 0.0), ("cc12m", "RN50", 0.05)]:
         v = 0.2 + s * np.log10(np.maximum(c, 1)) + rng.normal(0, 0.05, n)
-        frames.append(pd.DataFrame(dict(concept=[f"concept{i}" for i in range(n)], dataset="cifar10", task="classification",
-                                        model=model, pretraining=pt, prompt="class", metric="accuracy", value=v,
-                                        method="integrated", variant="integrated@0.7", count=c)))
+        frames.append(
+            pd.DataFrame(
+                dict(
+                    concept=[f"concept{i}" for i in range(n)],
+                    dataset="cifar10",
+                    task="classification",
+                    model=model,
+                    pretraining=pt,
+                    prompt="class",
+                    metric="accuracy",
+                    value=v,
+                    method="integrated",
+                    variant="integrated@0.7",
+                    count=c,
+                )
+            )
+        )
     j = pd.concat(frames, ignore_index=True)
     return binned_points(j, task="classification"), fit_table(j, task="classification", n_boot=100)
 
@@ -57,7 +71,12 @@ def test_chart_spec_log_x_tooltips_and_panels():
     spec = ch.to_dict()
     assert len(spec["hconcat"]) == 2  # one panel per pretraining set, each with its own legend
     assert "log" in [s.get("type") for s in _all_values(spec, "scale") if isinstance(s, dict)]
-    tips = {t["field"] for t in _all_values(spec, "tooltip") for t in (t if isinstance(t, list) else [t]) if isinstance(t, dict)}
+    tips = {
+        t["field"]
+        for t in _all_values(spec, "tooltip")
+        for t in (t if isinstance(t, list) else [t])
+        if isinstance(t, dict)
+    }
     assert {"examples", "count_min", "count_max", "n", "model"} <= tips
     data = json.dumps(spec["datasets"])
     assert "concept" in data and "cifar10" in data  # hover text names concept, dataset and count

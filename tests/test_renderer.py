@@ -16,8 +16,8 @@ def _bundle(chart: alt.TopLevelMixin) -> dict:
 
 
 def test_setup_enables_offline_renderer(tmp_path):
-    from wag.run.notebook import setup
     from wag.report.renderer import RENDERER
+    from wag.run.notebook import setup
 
     alt.renderers.enable("default")
     setup("ci", "renderer_check", tmp_path)

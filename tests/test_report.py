@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from wag.core.io import InputFileError, atomic_path, read_json
-from wag.run.profile import load_profile
 from wag.report import Report
+from wag.run.profile import load_profile
 
 
 @pytest.fixture()

@@ -41,10 +41,15 @@ def _released_files() -> bool:
 
 def _run(out: Path, cache: Path, threads: int, hash_seed: int) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
-    env.update({
-        "WAG_CACHE": str(cache), "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-        "PYTHONHASHSEED": str(hash_seed), "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
-    })
+    env.update(
+        {
+            "WAG_CACHE": str(cache),
+            "OMP_NUM_THREADS": str(threads),
+            "MKL_NUM_THREADS": str(threads),
+            "PYTHONHASHSEED": str(hash_seed),
+            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p),
+        }
+    )
     cmd = [sys.executable, "-m", "wag.cli", "reproduce", "--profile", "ci", "--only", *NOTEBOOKS, "--out", str(out)]
     return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=1800)
 
@@ -69,8 +74,13 @@ def test_two_ci_runs_give_byte_identical_tables(tmp_path: Path) -> None:
         assert "without encryption" not in proc.stdout + proc.stderr  # the kernel's TCP warning stays out of the output
     a, b = _tables(tmp_path / "a"), _tables(tmp_path / "b")
     # the runs produced what they should: tagger tables, released-file fits, the counts with tied sort keys
-    for name in ("2_concepts_and_frequency/synthetic_world_tagger_thresholds.csv", "2_concepts_and_frequency/counted_vs_truth_data.csv",
-                 "6_let_it_wag/fig6_fits.csv", "6_let_it_wag/index.json", "README.md"):
+    for name in (
+        "2_concepts_and_frequency/synthetic_world_tagger_thresholds.csv",
+        "2_concepts_and_frequency/counted_vs_truth_data.csv",
+        "6_let_it_wag/fig6_fits.csv",
+        "6_let_it_wag/index.json",
+        "README.md",
+    ):
         assert name in a, f"{name} missing; produced: {sorted(a)}"
     assert sorted(a) == sorted(b)
     differ = [name for name in a if a[name] != b[name]]

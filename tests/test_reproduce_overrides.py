@@ -36,10 +36,27 @@ def test_set_papermill_and_profile_file_agree(tmp_path: Path) -> None:
 
     # the README's plain papermill command
     subprocess.run(
-        [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / f"{NOTEBOOK}.ipynb"), str(tmp_path / "out.ipynb"),
-         "-k", "wag", "--cwd", str(ROOT / "notebooks"), "-p", "profile", "ci", "-p", "out_dir", str(via_pm),
-         "-y", json.dumps({"overrides": OVERRIDES})],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(ROOT / "notebooks" / f"{NOTEBOOK}.ipynb"),
+            str(tmp_path / "out.ipynb"),
+            "-k",
+            "wag",
+            "--cwd",
+            str(ROOT / "notebooks"),
+            "-p",
+            "profile",
+            "ci",
+            "-p",
+            "out_dir",
+            str(via_pm),
+            "-y",
+            json.dumps({"overrides": OVERRIDES}),
+        ],
+        check=True,
+        capture_output=True,
     )
 
     profile = yaml.safe_load((ROOT / "params" / "ci.yaml").read_text())

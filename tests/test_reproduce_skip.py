@@ -38,20 +38,31 @@ def test_outputs_of_cell_reads_literal_looped_and_computed_ids() -> None:
     )
     got = [(o.id, o.paper) for o in outputs_of_cell(src, "x-03")]
     assert got == [
-        ("fig2", "Fig. 2"), ("table6", "Tab. 6"), ("fig18", "Fig. 18"), ("fig19", "Fig. 19"),
-        ("fig3", "Fig. 3"), ("t2i_{metric}", "Figs. 11-15"), ("x-03:metric.upper()", "computed at run time"),
+        ("fig2", "Fig. 2"),
+        ("table6", "Tab. 6"),
+        ("fig18", "Fig. 18"),
+        ("fig19", "Fig. 19"),
+        ("fig3", "Fig. 3"),
+        ("t2i_{metric}", "Figs. 11-15"),
+        ("x-03:metric.upper()", "computed at run time"),
     ]
 
 
 def test_skip_tagged_cells_replaces_only_tagged_cells() -> None:
     nb = nbformat.v4.new_notebook()
     keep = nbformat.v4.new_code_cell("x = 1", id="t-01")
-    tagged = nbformat.v4.new_code_cell('raise RuntimeError\nreport.table(df, "t1", paper="Tab. 1", claim="c")', id="t-02")
+    tagged = nbformat.v4.new_code_cell(
+        'raise RuntimeError\nreport.table(df, "t1", paper="Tab. 1", claim="c")', id="t-02"
+    )
     tagged.metadata["tags"] = [RELEASED_FILES_TAG]
     nb.cells = [keep, tagged]
     out, skipped, made = skip_tagged_cells(nb, "files not found")
     assert skipped == ["t-02"] and [(o.id, o.paper, o.cell) for o in made] == [("t1", "Tab. 1", "t-02")]
-    assert out.cells[0].source == "x = 1" and out.cells[1].id == "t-02" and RELEASED_FILES_TAG in out.cells[1].metadata.tags
+    assert (
+        out.cells[0].source == "x = 1"
+        and out.cells[1].id == "t-02"
+        and RELEASED_FILES_TAG in out.cells[1].metadata.tags
+    )
     assert "RuntimeError" not in out.cells[1].source
     assert "report.missing('t1', paper='Tab. 1', reason='files not found')" in out.cells[1].source
     assert "RuntimeError" in nb.cells[1].source  # the source notebook is untouched
@@ -71,7 +82,9 @@ def _notebook(*cells: tuple[str, bool]) -> nbformat.NotebookNode:
     return nb
 
 
-SETUP = "import pandas as pd\nfrom wag.run.notebook import setup\nP, report = setup(profile, '{name}', out_dir, overrides)"
+SETUP = (
+    "import pandas as pd\nfrom wag.run.notebook import setup\nP, report = setup(profile, '{name}', out_dir, overrides)"
+)
 PAPER_CELL = (
     "from wag.artifacts import paper_root\nroot = paper_root(P)\n"
     "report.table(pd.DataFrame({'a': [1]}), 'table7', paper='Tab. 7', claim='needs the released files')"
@@ -87,21 +100,31 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (root / "params" / "ci.yaml").write_text("name: ci\nfigures_dir: figs\ndownload: false\n")
     nbdir = root / "notebooks"
     nbdir.mkdir()
-    nbformat.write(_notebook((SETUP.format(name="x_mixed"), False), (PAPER_CELL, True), (OWN_CELL, False)), nbdir / "x_mixed.ipynb")
-    nbformat.write(_notebook((SETUP.format(name="y_broken"), False), (PAPER_CELL, True), ("1 / 0", False)), nbdir / "y_broken.ipynb")
+    nbformat.write(
+        _notebook((SETUP.format(name="x_mixed"), False), (PAPER_CELL, True), (OWN_CELL, False)), nbdir / "x_mixed.ipynb"
+    )
+    nbformat.write(
+        _notebook((SETUP.format(name="y_broken"), False), (PAPER_CELL, True), ("1 / 0", False)),
+        nbdir / "y_broken.ipynb",
+    )
     monkeypatch.setenv("WAG_ROOT", str(root))
     _hide_released_files(monkeypatch, tmp_path)
     return root
 
 
-def test_reproduce_skips_released_file_cells_and_lists_what_they_make(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reproduce_skips_released_file_cells_and_lists_what_they_make(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["reproduce", "--profile", "ci", "--only", "x_mixed"]) == 0  # nothing that could run failed
     out = capsys.readouterr().out
     assert "not produced (1; cells tagged released-files were skipped)" in out and "x_mixed: table7 (Tab. 7)" in out
     assert (project / "figs" / "x_mixed" / "own.csv").is_file()  # the rest of the notebook ran
     assert not (project / "figs" / "x_mixed" / "table7.csv").exists()
     manifest = json.loads((project / "runs" / "ci" / "manifest.json").read_text())
-    assert manifest["released_files"]["available"] is False and "no `search_counts` inside" in manifest["released_files"]["reason"]
+    assert (
+        manifest["released_files"]["available"] is False
+        and "no `search_counts` inside" in manifest["released_files"]["reason"]
+    )
     [run] = manifest["notebooks"]
     assert run["status"] == "ok" and len(run["skipped_cells"]) == 1
     assert [(n["notebook"], n["id"], n["paper"]) for n in manifest["not_produced"]] == [("x_mixed", "table7", "Tab. 7")]
@@ -115,11 +138,16 @@ def test_reproduce_fails_when_a_cell_that_could_run_fails(project: Path, capsys:
     assert main(["reproduce", "--profile", "ci"]) == 1
     err = capsys.readouterr().err
     assert "y_broken.ipynb" in err and "ZeroDivisionError" in err
-    status = {n["notebook"]: n["status"] for n in json.loads((project / "runs" / "ci" / "manifest.json").read_text())["notebooks"]}
+    status = {
+        n["notebook"]: n["status"]
+        for n in json.loads((project / "runs" / "ci" / "manifest.json").read_text())["notebooks"]
+    }
     assert status == {"x_mixed": "ok", "y_broken": "failed"}
 
 
-def test_real_notebook_on_ci_without_released_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_real_notebook_on_ci_without_released_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A project notebook whose every analysis cell reads the released files: it runs, and its figure is named as skipped."""
     _hide_released_files(monkeypatch, tmp_path)
     out = tmp_path / "out"

@@ -14,9 +14,9 @@ import pytest
 
 from wag.analysis import scorecard as sc
 from wag.analysis.sections.table6_bins import paper_bin_index, table6_paper
-from wag.run.profile import load_profile
 from wag.report import Report
 from wag.report.scorecard_page import write_index_with_scorecard
+from wag.run.profile import load_profile
 
 PAPER_NUMBERS = Path(__file__).resolve().parents[2] / "shared" / "PAPER_NUMBERS.md"
 REAL = pytest.mark.skipif(not os.environ.get("WAG_PAPER_ARTIFACTS"), reason="real released files not available")
@@ -28,14 +28,22 @@ def test_yaml_loads_and_every_entry_is_accounted_for() -> None:
     assert len(ids) == len(set(ids))
     assert all(e.notebook or e.missing for e in rep.entries)
     # one entry per printed cell: Tab. 6 (50), Fig. 2 legends (20), Tab. 9 (40 models × 3), Tab. 10 (6 × 4)
-    for prefix, n in (("tab6/", 50), ("fig2/", 20), ("tab9/", 120), ("tab10/", 24), ("tab3/", 10), ("tab4/", 6), ("tab7/", 4)):
+    for prefix, n in (
+        ("tab6/", 50),
+        ("fig2/", 20),
+        ("tab9/", 120),
+        ("tab10/", 24),
+        ("tab3/", 10),
+        ("tab4/", 6),
+        ("tab7/", 4),
+    ):
         assert sum(i.startswith(prefix) for i in ids) == n, prefix
 
 
 @pytest.mark.skipif(not PAPER_NUMBERS.is_file(), reason="PAPER_NUMBERS.md not beside the clone")
 def test_every_tab6_and_tab9_value_of_paper_numbers_is_in_the_yaml() -> None:
     text = PAPER_NUMBERS.read_text(encoding="utf-8")
-    tab6 = text[text.index("## Tab. 6"):text.index("## Fig. 2")]
+    tab6 = text[text.index("## Tab. 6") : text.index("## Fig. 2")]
     printed = sorted(float(v) for v in re.findall(r"\|\s*(\d+\.\d\d)\s*(?=\|)", tab6))
     ours = sorted(e.value for e in sc.paper_reported().entries if e.id.startswith("tab6/"))
     assert printed == ours
@@ -56,7 +64,9 @@ def test_judge_numbers_and_claims() -> None:
     assert num.judge(5.104)[0] == sc.MATCH and num.rounds_to_printed(5.104)
     assert num.judge(5.1085)[0] == sc.MATCH and not num.rounds_to_printed(5.1085)  # printed truncated
     assert num.judge(5.111)[0] == sc.DIFFERS
-    assert num.judge(5.0951)[0] == sc.MATCH and num.judge(5.0949)[0] == sc.DIFFERS  # rounds up to it / truncates below it
+    assert (
+        num.judge(5.0951)[0] == sc.MATCH and num.judge(5.0949)[0] == sc.DIFFERS
+    )  # rounds up to it / truncates below it
     tab4 = sc.Reported(id="t", where="Tab. 4", quantity="q", value=0.97, decimals=2, notebook="n")
     assert tab4.judge(0.9638)[0] == sc.DIFFERS  # neither rounds nor truncates to 0.97
     assert num.judge(5.0)[1] == pytest.approx(-0.1)
@@ -89,7 +99,9 @@ def test_assemble_lists_every_entry_with_a_status(report: Report, tmp_path: Path
     assert set(card["status"]) <= set(sc.STATUSES)
     st = card.set_index("id")
     assert st.loc["fig6/slope_above_50", "status"] == sc.MATCH
-    assert st.loc["fig6/slope_below_50", "status"] == sc.DIFFERS and st.loc["fig6/slope_below_50", "reason"] == "a reason"
+    assert (
+        st.loc["fig6/slope_below_50", "status"] == sc.DIFFERS and st.loc["fig6/slope_below_50", "reason"] == "a reason"
+    )
     # an entry no notebook produced names the notebook; a missing input is named
     assert "notebook 3_frequency_vs_performance did not run" in st.loc["tab6/cc3m/RN50/0", "reason"]
     assert "compute logs" in st.loc["tab10/cc3m/disk", "reason"]
@@ -114,10 +126,39 @@ def test_index_html_links_figures_relatively_with_their_rows(report: Report, tmp
 
 def test_fit_stories_pair_binned_and_per_concept(tmp_path: Path) -> None:
     (tmp_path / "s").mkdir()
-    base = dict(task="classification", pretraining="synthci30m", model="ViT-B-16", count_type="integrated@0.7", prompt_or_metric="class")
-    pd.DataFrame([{**base, "method": "binned", "rho": 0.82, "p": 0.01, "slope": 0.05, "slope_lo": np.nan, "slope_hi": np.nan, "n": 4469, "r2": 0.67},
-                  {**base, "method": "per_concept", "rho": 0.16, "p": 1e-9, "slope": 0.023, "slope_lo": 0.019, "slope_hi": 0.027, "n": 4469, "r2": 0.025}]
-                 ).to_csv(tmp_path / "s" / "fig4_fits.csv", index=False)
+    base = dict(
+        task="classification",
+        pretraining="synthci30m",
+        model="ViT-B-16",
+        count_type="integrated@0.7",
+        prompt_or_metric="class",
+    )
+    pd.DataFrame(
+        [
+            {
+                **base,
+                "method": "binned",
+                "rho": 0.82,
+                "p": 0.01,
+                "slope": 0.05,
+                "slope_lo": np.nan,
+                "slope_hi": np.nan,
+                "n": 4469,
+                "r2": 0.67,
+            },
+            {
+                **base,
+                "method": "per_concept",
+                "rho": 0.16,
+                "p": 1e-9,
+                "slope": 0.023,
+                "slope_lo": 0.019,
+                "slope_hi": 0.027,
+                "n": 4469,
+                "r2": 0.025,
+            },
+        ]
+    ).to_csv(tmp_path / "s" / "fig4_fits.csv", index=False)
     st = sc.fit_stories(tmp_path)
     assert len(st) == 1 and st.loc[0, "panel"] == "s/fig4"
     assert st.loc[0, "story"].startswith("differ") and "2.5%" in st.loc[0, "story"]

@@ -46,7 +46,12 @@ def test_source_kind_follows_the_profile():
     e = load_profile("example_study")
     assert source_kind(e) == "study"
     assert source_kind(load_profile("example_study", {"analysis.source": "released"})) == "released"
-    assert binning_of(load_profile("ci", {"analysis.binning.recipe": "quantile", "analysis.binning.n_bins": 4}), "released").n_bins == 4
+    assert (
+        binning_of(
+            load_profile("ci", {"analysis.binning.recipe": "quantile", "analysis.binning.n_bins": 4}), "released"
+        ).n_bins
+        == 4
+    )
 
 
 def test_source_cells_need_the_released_files_only_when_they_are_the_source():

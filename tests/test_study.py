@@ -11,11 +11,11 @@ import yaml
 
 from wag.cli import main
 from wag.cli.study import load_study
+from wag.core.tables import parse_variant, validate
 from wag.study.example import CONCEPTS, write_example
 from wag.study.run import load_tables, study_status
 from wag.study.spec import StudySpec
 from wag.study.stages import phash_bits_for
-from wag.core.tables import parse_variant, validate
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "params" / "example_study.yaml"
 
@@ -42,11 +42,16 @@ def study(tmp_path_factory):
 
 EXPECTED = {
     "concepts.parquet": "concepts",
-    "count/frequencies.parquet": "frequencies", "count/hits.parquet": "hits",
-    "tag/frequencies.parquet": "frequencies", "tag/hits.parquet": "hits",
-    "integrate/frequencies.parquet": "frequencies", "integrate/hits.parquet": "hits",
-    "zeroshot/performance.parquet": "performance", "retrieval/performance.parquet": "performance",
-    "letitwag/frequencies.parquet": "frequencies", "letitwag/performance.parquet": "performance",
+    "count/frequencies.parquet": "frequencies",
+    "count/hits.parquet": "hits",
+    "tag/frequencies.parquet": "frequencies",
+    "tag/hits.parquet": "hits",
+    "integrate/frequencies.parquet": "frequencies",
+    "integrate/hits.parquet": "hits",
+    "zeroshot/performance.parquet": "performance",
+    "retrieval/performance.parquet": "performance",
+    "letitwag/frequencies.parquet": "frequencies",
+    "letitwag/performance.parquet": "performance",
 }
 
 
@@ -69,7 +74,14 @@ def test_tables_carry_the_declared_names(study):
     assert set(t["performance"]["pretraining"]) == {"example-web"}
     assert set(t["performance"]["dataset"]) == {"animals", "captions", "letitwag"}
     variants = set(t["frequencies"]["variant"])
-    assert {"phrase", "lowercased", "paper_lemmatized", "tagger:tiny@0.5", "tagger:tiny@0.7", "integrated:tiny@0.7"} <= variants
+    assert {
+        "phrase",
+        "lowercased",
+        "paper_lemmatized",
+        "tagger:tiny@0.5",
+        "tagger:tiny@0.7",
+        "integrated:tiny@0.7",
+    } <= variants
     for v in variants:  # every variant name is one the single naming function reads back
         assert parse_variant(v).method in ("text", "image", "integrated")
 
@@ -119,13 +131,23 @@ def test_rerun_is_a_noop_and_a_changed_input_makes_dependents_stale(study, capsy
     out = capsys.readouterr().out
     assert out.count("up to date") == 7 and "running" not in out
     assert {p.name: p.stat().st_mtime_ns for p in records} == before
-    assert set(study_status(spec).query("stage != 't2i'")["state"]) == {"done"}  # t2i: off (the example declares no pipeline)
+    assert set(study_status(spec).query("stage != 't2i'")["state"]) == {
+        "done"
+    }  # t2i: off (the example declares no pipeline)
 
     with (spec.root_path / "concepts.txt").open("a") as fh:
         fh.write("zebra\n")
     st = study_status(spec).set_index("stage")["state"].to_dict()
-    assert st == {"count": "stale", "tag": "stale", "integrate": "stale", "misalignment": "stale",
-                  "zeroshot": "done", "retrieval": "done", "t2i": "off", "letitwag": "stale"}
+    assert st == {
+        "count": "stale",
+        "tag": "stale",
+        "integrate": "stale",
+        "misalignment": "stale",
+        "zeroshot": "done",
+        "retrieval": "done",
+        "t2i": "off",
+        "letitwag": "stale",
+    }
     assert main(["study", "run", "--profile", str(prof), "--quiet"]) == 0
     assert set(study_status(spec).query("stage != 't2i'")["state"]) == {"done"}
     f = load_tables(spec)["frequencies"]
@@ -149,12 +171,29 @@ def test_removed_output_is_stale(study):
     [
         ({"datasets": [{"name": "animals", "kind": "folder", "path": "testset"}]}, "study.datasets.0.kind"),
         ({"corpus": {"name": "web", "shards": ["nowhere/*.tar"]}}, "no files match"),
-        ({"models": [{"name": "tiny", "model": "wag-tiny-vit@models/tiny.safetensors"}, {"name": "tiny", "model": "ViT-B-32/openai"}]}, "duplicate model name"),
+        (
+            {
+                "models": [
+                    {"name": "tiny", "model": "wag-tiny-vit@models/tiny.safetensors"},
+                    {"name": "tiny", "model": "ViT-B-32/openai"},
+                ]
+            },
+            "duplicate model name",
+        ),
         ({"tagger": {"kind": "openclip", "model": "tiny", "thresholds": [0.5, 1.5]}}, "thresholds must be in (0, 1)"),
         ({"models": [{"name": "tiny", "model": "no-such-model"}]}, "unknown model 'no-such-model'"),
-        ({"datasets": [{"name": "animals", "kind": "torchvision", "torchvision": "cifar11"}]}, "unknown dataset name 'cifar11'"),
-        ({"corpus": {"name": "web", "shards": ["corpus/*.tar"], "captions": "text"}}, "unknown key 'study.corpus.captions'; allowed keys here: caption_column"),
-        ({"tagger": {"kind": "openclip", "model": "tiny", "name": "my tagger"}}, "study.tagger.name: tagger name 'my tagger'"),
+        (
+            {"datasets": [{"name": "animals", "kind": "torchvision", "torchvision": "cifar11"}]},
+            "unknown dataset name 'cifar11'",
+        ),
+        (
+            {"corpus": {"name": "web", "shards": ["corpus/*.tar"], "captions": "text"}},
+            "unknown key 'study.corpus.captions'; allowed keys here: caption_column",
+        ),
+        (
+            {"tagger": {"kind": "openclip", "model": "tiny", "name": "my tagger"}},
+            "study.tagger.name: tagger name 'my tagger'",
+        ),
     ],
 )
 def test_bad_study_is_one_clear_error_before_anything_is_written(tmp_path, capsys, over, message):
@@ -210,7 +249,7 @@ def test_every_study_field_is_documented():
         for name, f in model.model_fields.items():
             assert f.description, f"{model.__name__}.{name} has no description"
             ann = f.annotation
-            for sub in (getattr(ann, "__args__", None) or (ann,)):
+            for sub in getattr(ann, "__args__", None) or (ann,):
                 inner = getattr(sub, "__args__", None) or (sub,)
                 for t in inner:
                     if isinstance(t, type) and hasattr(t, "model_fields") and t not in seen:
@@ -253,7 +292,8 @@ def test_parquet_shards_with_image_bytes_give_the_same_tables(study, tmp_path):
             for m in tar.getmembers():
                 key, ext = m.name.rsplit(".", 1)
                 rows.setdefault(key, {"key": key})["caption" if ext == "txt" else "image"] = (
-                    tar.extractfile(m).read().decode() if ext == "txt" else tar.extractfile(m).read())
+                    tar.extractfile(m).read().decode() if ext == "txt" else tar.extractfile(m).read()
+                )
         pd.DataFrame(list(rows.values())).to_parquet(pq_dir / f"{f.stem}.parquet", index=False)
     over = spec.model_dump()
     over["corpus"] = {"name": "example-web", "shards": [str(pq_dir / "*.parquet")], "image_column": "image"}
@@ -264,7 +304,9 @@ def test_parquet_shards_with_image_bytes_give_the_same_tables(study, tmp_path):
 
     pq_spec = StudySpec.model_validate(over)
     run_study(pq_spec, ["count", "tag", "integrate"], progress=False, log=lambda *_: None)
-    mine = load_tables(pq_spec)["frequencies"].set_index(["concept", "dataset", "method", "variant"])["count"].sort_index()
+    mine = (
+        load_tables(pq_spec)["frequencies"].set_index(["concept", "dataset", "method", "variant"])["count"].sort_index()
+    )
     ref = load_tables(spec)["frequencies"]
     ref = ref[ref["dataset"] == "animals"]
     ref = ref.set_index(["concept", "dataset", "method", "variant"])["count"].sort_index()
@@ -289,7 +331,9 @@ def test_a_class_short_of_images_is_a_warning_naming_the_parameter(study, tmp_pa
     with pytest.warns(UserWarning, match=r"1 of 6 classes dropped \(airplane.*images_per_class \(now 4\)"):
         run_study(s, ["letitwag"], progress=False, log=lambda *_: None)
     perf = pd.read_parquet(s.output_path / "letitwag" / "performance.parquet")
-    assert sorted(perf["concept"]) == sorted(set(pd.read_parquet(s.output_path / "letitwag" / "frequencies.parquet")["concept"]))
+    assert sorted(perf["concept"]) == sorted(
+        set(pd.read_parquet(s.output_path / "letitwag" / "frequencies.parquet")["concept"])
+    )
     assert "airplane" not in set(perf["concept"]) and perf["concept"].nunique() == 5
 
 
@@ -298,19 +342,29 @@ def test_count_on_a_dask_local_cluster_gives_the_same_tables(study, tmp_path):
 
     _, spec = study
     over = spec.model_dump()
-    over.update(output=str(tmp_path / "dask"), tagger={"kind": "none"}, datasets=[d for d in over["datasets"] if d["kind"] == "imagefolder"])
+    over.update(
+        output=str(tmp_path / "dask"),
+        tagger={"kind": "none"},
+        datasets=[d for d in over["datasets"] if d["kind"] == "imagefolder"],
+    )
     over["stages"]["letitwag"]["images"] = None
     over["stages"]["count"].update(backend="dask", workers=2, variants=["phrase", "paper_lemmatized"])
     dask_spec = StudySpec.model_validate(over)
     run_study(dask_spec, ["count"], progress=False, log=lambda *_: None)
-    for table, key in (("frequencies", ["concept", "dataset", "variant"]), ("hits", ["concept", "sample_id", "variant"])):
+    for table, key in (
+        ("frequencies", ["concept", "dataset", "variant"]),
+        ("hits", ["concept", "sample_id", "variant"]),
+    ):
         mine = load_tables(dask_spec)[table]
         ref = load_tables(spec)[table]
         ref = ref[ref["variant"].isin(["phrase", "paper_lemmatized"]) & ref["concept"].isin(set(mine["concept"]))]
         if table == "frequencies":
             ref = ref[ref["dataset"] == "animals"]
         assert len(mine) > 0
-        pd.testing.assert_frame_equal(mine.sort_values(key).reset_index(drop=True).astype(str), ref.sort_values(key).reset_index(drop=True).astype(str))
+        pd.testing.assert_frame_equal(
+            mine.sort_values(key).reset_index(drop=True).astype(str),
+            ref.sort_values(key).reset_index(drop=True).astype(str),
+        )
 
 
 def test_corpus_exclude_drops_those_samples_from_count_and_tag(study):
@@ -322,16 +376,22 @@ def test_corpus_exclude_drops_those_samples_from_count_and_tag(study):
     gone = sorted(set(hits["sample_id"]) & set(tags["sample_id"].astype(str)))[:3]
     assert gone
     (spec.root_path / "gone.txt").write_text("\n".join(gone) + "\n")
-    filt = spec.model_copy(update={"output": "study-excluded", "corpus": spec.corpus.model_copy(update={"exclude": "gone.txt"})})
+    filt = spec.model_copy(
+        update={"output": "study-excluded", "corpus": spec.corpus.model_copy(update={"exclude": "gone.txt"})}
+    )
     run_study(filt, ["count", "tag"], progress=False, log=lambda *_: None)
     h2 = pd.read_parquet(filt.output_path / "count" / "hits.parquet")
     t2 = pd.read_parquet(filt.output_path / "tag" / "tags.parquet")
     assert not h2["sample_id"].isin(gone).any() and not t2["sample_id"].astype(str).isin(gone).any()
-    f1, f2 = (pd.read_parquet(o / "count" / "frequencies.parquet").set_index(["concept", "dataset", "variant"])["count"]
-              for o in (spec.output_path, filt.output_path))
+    f1, f2 = (
+        pd.read_parquet(o / "count" / "frequencies.parquet").set_index(["concept", "dataset", "variant"])["count"]
+        for o in (spec.output_path, filt.output_path)
+    )
     removed = hits[hits["sample_id"].isin(gone)].groupby(["concept", "variant"]).size()
     diff = (f1 - f2).reset_index().groupby(["concept", "variant"])["count"].first()
-    pd.testing.assert_series_equal(diff[diff > 0].sort_index(), removed.sort_index(), check_names=False, check_dtype=False)
+    pd.testing.assert_series_equal(
+        diff[diff > 0].sort_index(), removed.sort_index(), check_names=False, check_dtype=False
+    )
     assert read_n(filt) == read_n(spec) - len(gone)
 
 
@@ -365,7 +425,11 @@ def test_bf16_precision_is_a_declared_input_and_agrees_with_fp32(study, tmp_path
     z32, z16 = (pd.read_parquet(s.output_path / "zeroshot" / "performance.parquet") for s in (spec, spec16))
     assert len(z16) == len(z32)
     # the fp32 study's records do not match the bf16 inputs: switching its precision makes the model stages stale
-    st = study_status(load_study(str(_with_precision(prof, "bf16", spec.output_path)))).set_index("stage")["state"].to_dict()
+    st = (
+        study_status(load_study(str(_with_precision(prof, "bf16", spec.output_path))))
+        .set_index("stage")["state"]
+        .to_dict()
+    )
     assert st["count"] == "done" and {st[s] for s in ("tag", "zeroshot", "retrieval", "letitwag")} == {"stale"}
 
 
@@ -407,7 +471,12 @@ def test_excluded_samples_are_never_tagged_and_the_tables_equal_tagging_then_dro
         return tagger
 
     monkeypatch.setattr(st, "make_tagger", counting_tagger)
-    filt = spec.model_copy(update={"output": "study-excluded-early", "corpus": spec.corpus.model_copy(update={"exclude": "gone-early.txt"})})
+    filt = spec.model_copy(
+        update={
+            "output": "study-excluded-early",
+            "corpus": spec.corpus.model_copy(update={"exclude": "gone-early.txt"}),
+        }
+    )
     run_study(filt, ["count", "tag", "integrate"], progress=False, log=lambda *_: None)
     out = filt.output_path
     assert seen and not set(seen) & set(gone)
@@ -422,9 +491,16 @@ def test_excluded_samples_are_never_tagged_and_the_tables_equal_tagging_then_dro
         return keep.sort_values(list(keep.columns), kind="stable").reset_index(drop=True)
 
     for rel in ("tag/tags.parquet", "tag/hits.parquet", "integrate/hits.parquet"):
-        pd.testing.assert_frame_equal(without_gone(pd.read_parquet(out / rel)), without_gone(pd.read_parquet(full / rel)), obj=rel)
-    for rel, hits in (("tag/frequencies.parquet", "tag/hits.parquet"), ("integrate/frequencies.parquet", "integrate/hits.parquet")):
+        pd.testing.assert_frame_equal(
+            without_gone(pd.read_parquet(out / rel)), without_gone(pd.read_parquet(full / rel)), obj=rel
+        )
+    for rel, hits in (
+        ("tag/frequencies.parquet", "tag/hits.parquet"),
+        ("integrate/frequencies.parquet", "integrate/hits.parquet"),
+    ):
         freq = pd.read_parquet(out / rel).set_index(["concept", "dataset", "variant"])["count"]
         expected = without_gone(pd.read_parquet(full / hits)).groupby(["concept", "variant"]).size()
         got = freq.groupby(level=["concept", "variant"]).first()
-        pd.testing.assert_series_equal(got[got > 0].sort_index(), expected.sort_index(), check_names=False, check_dtype=False, obj=rel)
+        pd.testing.assert_series_equal(
+            got[got > 0].sort_index(), expected.sort_index(), check_names=False, check_dtype=False, obj=rel
+        )

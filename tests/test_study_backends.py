@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from wag.core.tables import validate
 from wag.study.example import CONCEPTS, write_example
 from wag.study.run import load_tables, run_study, study_status
 from wag.study.spec import StudyError, StudySpec
-from wag.core.tables import validate
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "params" / "example_study.yaml"
 QUIET = {"progress": False, "log": lambda *_: None}
@@ -44,11 +44,18 @@ def test_tagging_on_a_dask_local_cluster_gives_the_same_tables(inputs, tmp_path)
     tags_a, tags_b = pd.read_parquet(a / "tag" / "tags.parquet"), pd.read_parquet(b / "tag" / "tags.parquet")
     assert len(tags_a) > 0 and tags_a["sample_id"].nunique() == 160 - _no_image(inputs)
     pd.testing.assert_frame_equal(tags_a, tags_b)
-    for rel in ("tag/frequencies.parquet", "tag/hits.parquet", "integrate/frequencies.parquet", "integrate/hits.parquet"):
+    for rel in (
+        "tag/frequencies.parquet",
+        "tag/hits.parquet",
+        "integrate/frequencies.parquet",
+        "integrate/hits.parquet",
+    ):
         ta, tb = pd.read_parquet(a / rel), pd.read_parquet(b / rel)
         assert len(ta) > 0, rel
         pd.testing.assert_frame_equal(ta, tb, obj=rel)
-    assert pd.read_parquet(a / "integrate" / "hits.parquet")["sample_id"].nunique() > 10  # the comparison is not of empty tables
+    assert (
+        pd.read_parquet(a / "integrate" / "hits.parquet")["sample_id"].nunique() > 10
+    )  # the comparison is not of empty tables
 
 
 def _no_image(root: Path) -> int:
@@ -69,7 +76,10 @@ def test_tagging_with_threads_over_shards_and_loader_threads_gives_the_same_tags
     stages["tag"] = {"backend": "threads", "workers": 2, "loader_threads": 2}
     two = _spec(inputs, tmp_path / "two", stages=stages)
     run_study(two, ["tag"], **QUIET)
-    pd.testing.assert_frame_equal(pd.read_parquet(one.output_path / "tag" / "tags.parquet"), pd.read_parquet(two.output_path / "tag" / "tags.parquet"))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(one.output_path / "tag" / "tags.parquet"),
+        pd.read_parquet(two.output_path / "tag" / "tags.parquet"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +100,9 @@ def test_t2i_stage_writes_performance_rows_with_the_declared_names(inputs, pipel
     run_study(spec, ["t2i"], **QUIET)
     perf = load_tables(spec)["performance"]
     validate(perf, "performance")
-    assert set(perf["task"]) == {"t2i"} and set(perf["model"]) == {"my-sd"} and set(perf["pretraining"]) == {"example-web"}
+    assert (
+        set(perf["task"]) == {"t2i"} and set(perf["model"]) == {"my-sd"} and set(perf["pretraining"]) == {"example-web"}
+    )
     assert set(perf["dataset"]) == {"animals"} and sorted(perf["concept"].unique()) == sorted(CONCEPTS)
     assert set(perf["metric"]) == {"exp_clipscore", "max_clipscore"}
     exp = perf[perf["metric"] == "exp_clipscore"].set_index("concept")["value"]
@@ -118,7 +130,9 @@ def test_reproduce_runs_stale_study_stages_before_the_notebooks(inputs, tmp_path
     data = yaml.safe_load(EXAMPLE.read_text())
     data["study"].update(root=str(inputs), output=str(tmp_path / "study"), datasets=[], tagger={"kind": "none"})
     data["study"]["stages"] = {"count": {"variants": ["phrase"]}}
-    data["notebooks"] = ["1_tables"] if (R.notebooks_dir() / "1_tables.ipynb").is_file() else [R.available_notebooks()[0]]
+    data["notebooks"] = (
+        ["1_tables"] if (R.notebooks_dir() / "1_tables.ipynb").is_file() else [R.available_notebooks()[0]]
+    )
     prof = tmp_path / "p.yaml"
     prof.write_text(yaml.safe_dump(data), encoding="utf-8")
     seen = []
@@ -141,9 +155,20 @@ def test_reproduce_runs_stale_study_stages_before_the_notebooks(inputs, tmp_path
 def test_performance_contract_keeps_fractions_in_range_and_t2i_on_its_raw_scale():
     from wag.core.tables import TableError
 
-    row = {"concept": "dog", "key": "dog", "dataset": "d", "model": "m", "pretraining": "p", "prompt": "x", "metric": "exp_clipscore"}
+    row = {
+        "concept": "dog",
+        "key": "dog",
+        "dataset": "d",
+        "model": "m",
+        "pretraining": "p",
+        "prompt": "x",
+        "metric": "exp_clipscore",
+    }
     validate(pd.DataFrame([{**row, "task": "t2i", "value": 31.5}]), "performance")
-    with pytest.raises(TableError, match=r"rows 0 \(metric=exp_clipscore task=classification value=31.5\): value out of its metric's range .*a fraction in \[0, 1\]"):
+    with pytest.raises(
+        TableError,
+        match=r"rows 0 \(metric=exp_clipscore task=classification value=31.5\): value out of its metric's range .*a fraction in \[0, 1\]",
+    ):
         validate(pd.DataFrame([{**row, "task": "classification", "value": 31.5}]), "performance")
 
 
@@ -162,4 +187,8 @@ def test_image_encoding_with_loader_threads_gives_the_same_features(tmp_path):
     inline = encode_images(model, data, batch_size=4, cache=False, progress=False, threads=0)
     ahead = encode_images(model, data, batch_size=4, cache=False, progress=False, threads=2)
     assert len(inline.index) == 21 and inline.skipped == ahead.skipped and len(ahead.skipped) == 1
-    assert torch.equal(inline.features, ahead.features) and (inline.index == ahead.index).all() and (inline.labels == ahead.labels).all()
+    assert (
+        torch.equal(inline.features, ahead.features)
+        and (inline.index == ahead.index).all()
+        and (inline.labels == ahead.labels).all()
+    )

@@ -12,9 +12,15 @@ import pytest
 import yaml
 
 from wag.cli import main
-from wag.frequency.checkpoint_tagger import (CONFIG, CheckpointTagger, TaggerCheckpointError, load_tagger_checkpoint, save_tagger_checkpoint,
-                                             small_cnn)
 from wag.cli.study import load_study
+from wag.frequency.checkpoint_tagger import (
+    CONFIG,
+    CheckpointTagger,
+    TaggerCheckpointError,
+    load_tagger_checkpoint,
+    save_tagger_checkpoint,
+    small_cnn,
+)
 from wag.study.example import CONCEPTS, write_example
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "params" / "example_study.yaml"
@@ -43,7 +49,9 @@ def tagged(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ckpt")
     root = write_example(tmp / "inputs")
     save_tagger_checkpoint(root / "tagger", _net(len(KNOWN)), KNOWN, arch="small_cnn", width=4, image_size=32)
-    prof = _profile(root, tmp, {"kind": "checkpoint", "model": "tagger", "name": "mycnn", "thresholds": [0.5], "min_score": 0.0})
+    prof = _profile(
+        root, tmp, {"kind": "checkpoint", "model": "tagger", "name": "mycnn", "thresholds": [0.5], "min_score": 0.0}
+    )
     err = io.StringIO()
     with contextlib.redirect_stderr(err), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -72,11 +80,18 @@ def test_tags_are_the_checkpoints_scores_on_the_corpus_images_for_the_concepts_i
 
     root, spec = tagged
     tags = pd.read_parquet(spec.output_path / "tag" / "tags.parquet")
-    assert set(tags["concept"]) <= set(CONCEPTS[:8])  # 'zebra' is not a study concept, the last 4 are unknown to the tagger
-    direct = load_tagger_checkpoint(root / "tagger", min_score=0.0).tag(iter_shard_images(iter_shards([str(p) for p in sorted((root / "corpus").glob("*.tar"))], fmt="wds")))
+    assert set(tags["concept"]) <= set(
+        CONCEPTS[:8]
+    )  # 'zebra' is not a study concept, the last 4 are unknown to the tagger
+    direct = load_tagger_checkpoint(root / "tagger", min_score=0.0).tag(
+        iter_shard_images(iter_shards([str(p) for p in sorted((root / "corpus").glob("*.tar"))], fmt="wds"))
+    )
     direct = direct[direct["concept"].isin(CONCEPTS)].reset_index(drop=True)
-    pd.testing.assert_frame_equal(tags.reset_index(drop=True)[["sample_id", "concept", "score"]], direct[["sample_id", "concept", "score"]],
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        tags.reset_index(drop=True)[["sample_id", "concept", "score"]],
+        direct[["sample_id", "concept", "score"]],
+        check_dtype=False,
+    )
     freq = pd.read_parquet(spec.output_path / "tag" / "frequencies.parquet")
     assert set(freq["variant"]) == {"tagger:mycnn@0.5"}
 

@@ -36,8 +36,16 @@ study:
 
 
 def _wag(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "WAG_ROOT": str(ROOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-m", "wag.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "WAG_ROOT": str(ROOT),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "wag.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
+    )
     assert out.returncode == 0, f"wag {' '.join(args)} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
     return out
 
@@ -45,12 +53,23 @@ def _wag(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def study_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("user-study")
-    _wag("study", "example", "--out", str(tmp / "data"))  # shards with captions and images, an image folder, a pool, a checkpoint
+    _wag(
+        "study", "example", "--out", str(tmp / "data")
+    )  # shards with captions and images, an image folder, a pool, a checkpoint
     profile = tmp / "mine.yaml"
     profile.write_text(PROFILE.format(root=tmp / "data"), encoding="utf-8")
     _wag("study", "run", "--profile", str(profile))
     figs = tmp / "figs"
-    out = _wag("reproduce", "--profile", str(profile), "--only", "3_frequency_vs_performance", "6_let_it_wag", "--out", str(figs))
+    out = _wag(
+        "reproduce",
+        "--profile",
+        str(profile),
+        "--only",
+        "3_frequency_vs_performance",
+        "6_let_it_wag",
+        "--out",
+        str(figs),
+    )
     return figs, out
 
 
@@ -58,7 +77,11 @@ def test_notebook3_names_the_study_count_types_and_model(study_run):
     figs, _ = study_run
     fits = pd.read_csv(figs / "3_frequency_vs_performance" / "fig2_fits.csv")
     assert set(fits["count_type"]) == {"phrase", "tagger:tiny@0.7", "integrated:tiny@0.7"}
-    assert set(fits["model"]) == {"tiny"} and set(fits["pretraining"]) == {"my-web"} and set(fits["task"]) == {"classification"}
+    assert (
+        set(fits["model"]) == {"tiny"}
+        and set(fits["pretraining"]) == {"my-web"}
+        and set(fits["task"]) == {"classification"}
+    )
     pts = pd.read_csv(figs / "3_frequency_vs_performance" / "fig2_data.csv")
     assert pts["examples"].str.contains(r"\(pets, ").any()  # the study's dataset name reaches the tooltips
     assert not pts["count_type"].str.contains("rampp|lemmatized").any()
@@ -76,6 +99,10 @@ def test_notebook3_says_the_study_has_no_retrieval_set(study_run):
 def test_notebook6_uses_the_study_benchmark_not_imagenet(study_run):
     figs, _ = study_run
     pts = pd.read_csv(figs / "6_let_it_wag" / "fig6_data.csv")
-    assert pts["model"].tolist() == ["tiny"] and pts["reference_datasets"].tolist() == ["pets"] and pts["n_classes"].tolist() == [6]
+    assert (
+        pts["model"].tolist() == ["tiny"]
+        and pts["reference_datasets"].tolist() == ["pets"]
+        and pts["n_classes"].tolist() == [6]
+    )
     assert "imagenet_accuracy" not in pts.columns
     assert ((pts["let_it_wag_accuracy"] >= 0) & (pts["let_it_wag_accuracy"] <= 100)).all()

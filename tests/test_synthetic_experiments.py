@@ -10,11 +10,15 @@ from wag.experiments import collision_summary, intervention_summary, rebalance_s
 
 
 def test_intervention_difference_in_differences():
-    df = pd.DataFrame({
-        "concept": list("abcdef"), "group": ["treated"] * 2 + ["control"] * 4,
-        "accuracy_before": [0.1, 0.2, 0.3, 0.3, 0.5, 0.5], "accuracy_after": [0.4, 0.4, 0.35, 0.25, 0.55, 0.55],
-        "predicted_change": [0.2, 0.2, 0, 0, 0, 0],
-    })
+    df = pd.DataFrame(
+        {
+            "concept": list("abcdef"),
+            "group": ["treated"] * 2 + ["control"] * 4,
+            "accuracy_before": [0.1, 0.2, 0.3, 0.3, 0.5, 0.5],
+            "accuracy_after": [0.4, 0.4, 0.35, 0.25, 0.55, 0.55],
+            "predicted_change": [0.2, 0.2, 0, 0, 0, 0],
+        }
+    )
     df["observed_change"] = df["accuracy_after"] - df["accuracy_before"]
     s = intervention_summary(df).set_index("group")
     assert s.at["treated", "observed_change"] == pytest.approx(0.25)
@@ -25,8 +29,16 @@ def test_intervention_difference_in_differences():
 
 
 def test_rebalance_summary_parts_and_budget():
-    df = pd.DataFrame({"concept": list("abc"), "part": ["tail", "middle", "head"], "count_before": [1, 10, 100],
-                       "count_after": [30, 40, 41], "accuracy_before": [0.0, 0.5, 0.9], "accuracy_after": [0.3, 0.5, 0.8]})
+    df = pd.DataFrame(
+        {
+            "concept": list("abc"),
+            "part": ["tail", "middle", "head"],
+            "count_before": [1, 10, 100],
+            "count_after": [30, 40, 41],
+            "accuracy_before": [0.0, 0.5, 0.9],
+            "accuracy_after": [0.3, 0.5, 0.8],
+        }
+    )
     s = rebalance_summary(df).set_index("part")
     assert s.at["tail", "gain"] == pytest.approx(0.3) and s.at["head", "gain"] == pytest.approx(-0.1)
     assert s.at["all", "occurrences_before"] == 111 and s.at["all", "occurrences_after"] == 111
@@ -39,8 +51,19 @@ def test_collision_summary_detects_a_high_frequency_plateau():
     plateau = np.minimum(linear, 0.1 + 0.25 * np.quantile(x, 0.6))
     rows = []
     for name, y in (("masked", linear), ("standard", plateau)):
-        rows.append(pd.DataFrame({"concept": range(40), "count": counts, "value": y, "variant": name, "loss": name, "batch_size": 64,
-                                  "expected_partners": 63 * counts / counts.sum()}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "concept": range(40),
+                    "count": counts,
+                    "value": y,
+                    "variant": name,
+                    "loss": name,
+                    "batch_size": 64,
+                    "expected_partners": 63 * counts / counts.sum(),
+                }
+            )
+        )
     s = collision_summary(pd.concat(rows)).set_index("variant")
     assert s.at["masked", "high_frequency_dip"] == pytest.approx(0, abs=1e-9)
     assert s.at["standard", "high_frequency_dip"] < -0.05
@@ -79,6 +102,10 @@ def test_t2i_studio_renders_are_deterministic_centred_objects():
     assert a.dtype == np.uint8 and a.shape == (5, view.size, view.size, 3)
     assert np.array_equal(a, b)
     corner = a[:, 0, 0].astype(float)
-    centre = a[:, view.size // 2 - 2 : view.size // 2 + 2, view.size // 2 - 2 : view.size // 2 + 2].astype(float).mean((1, 2))
+    centre = (
+        a[:, view.size // 2 - 2 : view.size // 2 + 2, view.size // 2 - 2 : view.size // 2 + 2]
+        .astype(float)
+        .mean((1, 2))
+    )
     assert np.all(np.abs(corner - 255 * view.background) < 30)  # plain background
     assert np.abs(centre - 255 * view.background).max(1).min() > 10  # every image shows an object in the middle

@@ -30,7 +30,9 @@ def test_loguniform_counts_span_three_decades_and_are_permuted():
 
 
 def test_zipf_and_explicit_counts():
-    z = gen.target_counts(WorldParams(n_concepts=10, law="zipf", max_count=1000, min_count=1, zipf_exponent=1.0), np.random.default_rng(0))
+    z = gen.target_counts(
+        WorldParams(n_concepts=10, law="zipf", max_count=1000, min_count=1, zipf_exponent=1.0), np.random.default_rng(0)
+    )
     assert sorted(z, reverse=True)[:3] == [1000, 500, 333]
     e = gen.target_counts(WorldParams(n_concepts=3, law="explicit", counts=[5, 0, 7]), np.random.default_rng(0))
     assert e.tolist() == [5, 0, 7]

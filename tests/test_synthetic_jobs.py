@@ -18,8 +18,13 @@ TINY = {
     "world": {"n_concepts": 8, "min_count": 2, "max_count": 60, "n_test": 3, "n_retrieval": 0},
     "model": {"widths": [32], "headline_width": 32},
     "train": {"steps": 12, "batch_size": 16, "warmup": 2, "threads": 2},
-    "experiments": {"seeds": [0], "n_boot": 20, "tagger": {"per_concept": 6, "steps": 10, "n_val": 2},
-                    "intervention": {"n_concepts": 2}, "collisions": {"batch_sizes": [32]}},
+    "experiments": {
+        "seeds": [0],
+        "n_boot": 20,
+        "tagger": {"per_concept": 6, "steps": 10, "n_val": 2},
+        "intervention": {"n_concepts": 2},
+        "collisions": {"batch_sizes": [32]},
+    },
 }
 EXPERIMENTS = ["headline", "intervention", "collisions"]
 
@@ -40,7 +45,12 @@ def _run(cache: Path, jobs: int, monkeypatch) -> tuple[list, dict[str, str], dic
         trained = E.prepare(sp, EXPERIMENTS, progress=False)
     after_prepare = _trained_files(cache)
     h = E.run_headline(sp)
-    tables = {"performance": h.performance, "counts": h.counts, "intervention": E.run_intervention(sp), "collisions": E.run_collisions(sp)}
+    tables = {
+        "performance": h.performance,
+        "counts": h.counts,
+        "intervention": E.run_intervention(sp),
+        "collisions": E.run_collisions(sp),
+    }
     return trained, after_prepare, _trained_files(cache), tables
 
 
@@ -61,7 +71,9 @@ def test_run_jobs_names_the_failed_job(tmp_path, monkeypatch):
     monkeypatch.setenv("WAG_CACHE", str(tmp_path / "cache"))
     bad = [ClipJob(str(tmp_path / "no-world"), 32, TrainParams(steps=2, batch_size=4), seed, None) for seed in (0, 1)]
     for workers in (1, 2):
-        with pytest.raises(JobError, match=r"training job failed: CLIP w32 seed [01] .* on world no-world: .*does not exist"):
+        with pytest.raises(
+            JobError, match=r"training job failed: CLIP w32 seed [01] .* on world no-world: .*does not exist"
+        ):
             run_jobs(bad, workers, progress=False)
     with pytest.raises(WagError, match="workers must be at least 1"):
         run_jobs(bad, 0, progress=False)
@@ -88,7 +100,15 @@ def test_t2i_training_in_a_worker_writes_the_same_bytes(tmp_path, monkeypatch):
     from wag.synthetic.jobs import T2IJob
     from wag.synthetic.t2i import t2i_dir
 
-    t2i = {"steps": 3, "batch_size": 8, "channels": [8, 16], "judge_steps": 3, "judge_per_class": 4, "n_generated": 2, "sample_steps": 2}
+    t2i = {
+        "steps": 3,
+        "batch_size": 8,
+        "channels": [8, 16],
+        "judge_steps": 3,
+        "judge_per_class": 4,
+        "n_generated": 2,
+        "sample_steps": 2,
+    }
     out = {}
     for jobs in (1, 2):
         monkeypatch.setenv("WAG_CACHE", str(tmp_path / str(jobs)))
@@ -98,7 +118,10 @@ def test_t2i_training_in_a_worker_writes_the_same_bytes(tmp_path, monkeypatch):
         if jobs == 1:
             E.run_t2i_experiment(sp)  # trains in this process
         folder = t2i_dir(E.world_for(sp, 0), sp.experiments.t2i, 0)
-        files = {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*.safetensors")}
+        files = {
+            str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in folder.rglob("*.safetensors")
+        }
         stamps = {p: p.stat().st_mtime_ns for p in folder.rglob("*.safetensors")}
         df, _ = E.run_t2i_experiment(sp)
         assert {p: p.stat().st_mtime_ns for p in folder.rglob("*.safetensors")} == stamps  # nothing retrained

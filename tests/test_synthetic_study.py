@@ -13,8 +13,12 @@ def sp():
     from wag.run.profile import load_profile
 
     ci = load_profile("ci").synthetic  # the ci world with 8 training steps to stay fast
-    return ci.model_copy(update={"train": ci.train.model_copy(update={"steps": 8, "warmup": 2}),
-                                 "experiments": ci.experiments.model_copy(update={"seeds": [0], "n_boot": 20})})
+    return ci.model_copy(
+        update={
+            "train": ci.train.model_copy(update={"steps": 8, "warmup": 2}),
+            "experiments": ci.experiments.model_copy(update={"seeds": [0], "n_boot": 20}),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +62,13 @@ def test_headline_counts_are_the_public_engines_counts(shared):
     from wag.synthetic.world import DATASET
 
     w, h = shared["world"], shared["headline"]
-    res = count_captions([str(p) for p in w.shards], concept_table(w.names, dataset=DATASET, task="classification"), variant="phrase", fmt="wds", progress=False)
+    res = count_captions(
+        [str(p) for p in w.shards],
+        concept_table(w.names, dataset=DATASET, task="classification"),
+        variant="phrase",
+        fmt="wds",
+        progress=False,
+    )
     text = h.counts[h.counts["method"] == "text"].set_index("concept")["count"]
     assert text.to_dict() == res.hits["concept"].value_counts().reindex(w.names, fill_value=0).to_dict()
     main = shared["main"]
@@ -114,17 +124,30 @@ def test_letitwag_runs_the_public_stage_on_the_studys_own_counts(shared, sp):
     main = shared["main"]
     assert (main.output_path / "records" / "letitwag.json").is_file()
     pool = shared["world"].root / "letitwag_pool"
-    assert sorted(d.name for d in pool.iterdir()) == sorted(shared["world"].names)  # a pool of every concept, not only the tail
+    assert sorted(d.name for d in pool.iterdir()) == sorted(
+        shared["world"].names
+    )  # a pool of every concept, not only the tail
     freq = pd.read_parquet(main.output_path / "count" / "frequencies.parquet")
     freq = freq[freq["variant"] == "phrase"]
-    tail = set(select_tail_concepts(freq, k=sp.experiments.letitwag.k, source=freq["pretraining"].iloc[0], method="text")["concept"])
+    tail = set(
+        select_tail_concepts(freq, k=sp.experiments.letitwag.k, source=freq["pretraining"].iloc[0], method="text")[
+            "concept"
+        ]
+    )
     perf = pd.read_parquet(main.output_path / "letitwag" / "performance.parquet")
     assert set(perf["concept"]) <= tail and len(set(perf["concept"])) == lw["letitwag_classes"].iloc[0]
     sheet = read_json(main.output_path / "letitwag" / "benchmark" / "datasheet.json")
-    assert sheet["phash_bits"] == 10  # the world's spec sets the builder's 10 bits, not the stage's auto (1 bit at 32 px)
-    assert set(lw["width"]) == set(shared["models"]) and (lw["letitwag_images"] == perf.groupby("model")["n_images"].sum().iloc[0]).all()
+    assert (
+        sheet["phash_bits"] == 10
+    )  # the world's spec sets the builder's 10 bits, not the stage's auto (1 bit at 32 px)
+    assert (
+        set(lw["width"]) == set(shared["models"])
+        and (lw["letitwag_images"] == perf.groupby("model")["n_images"].sum().iloc[0]).all()
+    )
     row = lw.iloc[0]
-    assert 0 <= row["letitwag_accuracy"] <= row["letitwag_accuracy_k_way"] + 1e-9  # K-way is never easier than k-way on the same images
+    assert (
+        0 <= row["letitwag_accuracy"] <= row["letitwag_accuracy_k_way"] + 1e-9
+    )  # K-way is never easier than k-way on the same images
     assert row["chance_k_way"] == pytest.approx(1 / row["letitwag_classes"])
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wag.synthetic.params import SyntheticParams, TrainParams, WorldParams
+from wag.synthetic.params import TrainParams, WorldParams
 from wag.synthetic.train import CHECKPOINT, arch_name, register_model_configs, train_clip
 from wag.synthetic.world import build_world
 
@@ -51,7 +51,13 @@ def test_same_seed_same_weights_and_masked_loss_differs(world, tmp_path):
 
     a = load_file(str(train_clip(world, 32, TP, 3, out_dir=tmp_path / "a", progress=False).path))
     b = load_file(str(train_clip(world, 32, TP, 3, out_dir=tmp_path / "b", progress=False).path))
-    c = load_file(str(train_clip(world, 32, TP.model_copy(update={"loss": "masked"}), 3, out_dir=tmp_path / "c", progress=False).path))
+    c = load_file(
+        str(
+            train_clip(
+                world, 32, TP.model_copy(update={"loss": "masked"}), 3, out_dir=tmp_path / "c", progress=False
+            ).path
+        )
+    )
     assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
     assert not all(np.array_equal(a[k].numpy(), c[k].numpy()) for k in a)
 
@@ -64,12 +70,15 @@ def test_subset_training_needs_two_samples(world, tmp_path):
 def test_headline_chain_is_reproducible(tmp_path, monkeypatch):
     """ci profile: same params and seed → identical counts, quality, performance and fit tables (two separate caches)."""
     from wag.experiments import headline_summary, run_headline
-
     from wag.run.profile import load_profile
 
     ci = load_profile("ci").synthetic  # the ci world and chain, with 8 training steps to stay fast
-    sp = ci.model_copy(update={"train": ci.train.model_copy(update={"steps": 8, "warmup": 2}),
-                               "experiments": ci.experiments.model_copy(update={"seeds": [0], "n_boot": 20})})
+    sp = ci.model_copy(
+        update={
+            "train": ci.train.model_copy(update={"steps": 8, "warmup": 2}),
+            "experiments": ci.experiments.model_copy(update={"seeds": [0], "n_boot": 20}),
+        }
+    )
     tables = []
     for run in ("one", "two"):
         monkeypatch.setenv("WAG_CACHE", str(tmp_path / run))

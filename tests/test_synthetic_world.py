@@ -45,8 +45,13 @@ def test_frequency_engine_text_counts_match_ground_truth(world):
     from wag.concepts import concept_table
     from wag.frequency import count_captions
 
-    res = count_captions([str(p) for p in world.shards], concept_table(world.names, dataset="synthetic", task="classification"),
-                         variant="phrase", fmt="wds", progress=False)
+    res = count_captions(
+        [str(p) for p in world.shards],
+        concept_table(world.names, dataset="synthetic", task="classification"),
+        variant="phrase",
+        fmt="wds",
+        progress=False,
+    )
     meta = world.metadata()
     truth = {(c, s) for s, cs in zip(meta["sample_id"], meta["caption_concepts"]) for c in cs}
     est = set(zip(res.hits["concept"], res.hits["sample_id"]))

@@ -7,20 +7,40 @@ import re
 import pandas as pd
 import pytest
 
-from wag.frequency.count import VARIANTS
 from wag.core.tables import COLUMNS, TEXT_VARIANTS, TableError, Variant, parse_variant, validate, variant_name
+from wag.frequency.count import VARIANTS
 
 
 def _freq(**over) -> pd.DataFrame:
-    df = pd.DataFrame({"concept": ["dog", "cat"], "key": ["dog", "cat"], "dataset": ["pets", "pets"], "pretraining": ["web", "web"],
-                       "method": ["text", "text"], "variant": ["phrase", "phrase"], "count": [3, 0]})
+    df = pd.DataFrame(
+        {
+            "concept": ["dog", "cat"],
+            "key": ["dog", "cat"],
+            "dataset": ["pets", "pets"],
+            "pretraining": ["web", "web"],
+            "method": ["text", "text"],
+            "variant": ["phrase", "phrase"],
+            "count": [3, 0],
+        }
+    )
     return df.assign(**over)
 
 
 def _perf(**over) -> pd.DataFrame:
-    df = pd.DataFrame({"concept": ["dog", "cat"], "key": ["dog", "cat"], "dataset": ["pets", "pets"], "task": ["classification"] * 2,
-                       "model": ["m", "m"], "pretraining": ["web", "web"], "prompt": ["class", "class"], "metric": ["accuracy"] * 2,
-                       "value": [0.5, 1.0], "n_images": [2, 2]})
+    df = pd.DataFrame(
+        {
+            "concept": ["dog", "cat"],
+            "key": ["dog", "cat"],
+            "dataset": ["pets", "pets"],
+            "task": ["classification"] * 2,
+            "model": ["m", "m"],
+            "pretraining": ["web", "web"],
+            "prompt": ["class", "class"],
+            "metric": ["accuracy"] * 2,
+            "value": [0.5, 1.0],
+            "n_images": [2, 2],
+        }
+    )
     return df.assign(**over)
 
 
@@ -29,10 +49,26 @@ def test_valid_tables_pass_and_extra_columns_are_allowed():
     assert validate(_perf(), "performance")["n_images"].tolist() == [2, 2]
     hits = pd.DataFrame({"concept": ["dog"], "sample_id": ["s0"], "method": ["text"], "variant": ["phrase"]})
     validate(hits, "hits")
-    concepts = pd.DataFrame({"concept": ["dog"], "key": ["dog"], "dataset": ["pets"], "task": ["classification"], "aliases": [["dog"]]})
+    concepts = pd.DataFrame(
+        {"concept": ["dog"], "key": ["dog"], "dataset": ["pets"], "task": ["classification"], "aliases": [["dog"]]}
+    )
     validate(concepts, "concepts")
-    fits = pd.DataFrame({"task": ["classification"], "pretraining": ["web"], "model": ["m"], "count_type": ["phrase"], "prompt_or_metric": ["class"],
-                         "method": ["per_concept"], "rho": [0.4], "p": [0.01], "slope": [0.1], "slope_lo": [0.0], "slope_hi": [0.2], "n": [12]})
+    fits = pd.DataFrame(
+        {
+            "task": ["classification"],
+            "pretraining": ["web"],
+            "model": ["m"],
+            "count_type": ["phrase"],
+            "prompt_or_metric": ["class"],
+            "method": ["per_concept"],
+            "rho": [0.4],
+            "p": [0.01],
+            "slope": [0.1],
+            "slope_lo": [0.0],
+            "slope_hi": [0.2],
+            "n": [12],
+        }
+    )
     validate(fits, "fits")
 
 
@@ -87,7 +123,9 @@ def test_variant_names_round_trip(args, name):
         assert v == Variant("text", text=name)
 
 
-@pytest.mark.parametrize("kw", [{"tagger": "a@b", "threshold": 0.7}, {"tagger": "clip", "threshold": 1.5}, {"tagger": "", "threshold": 0.5}])
+@pytest.mark.parametrize(
+    "kw", [{"tagger": "a@b", "threshold": 0.7}, {"tagger": "clip", "threshold": 1.5}, {"tagger": "", "threshold": 0.5}]
+)
 def test_bad_variant_parts(kw):
     with pytest.raises(TableError):
         variant_name("image", **kw)
@@ -105,8 +143,16 @@ def _t2i(metric: str, value: float, task: str = "t2i") -> pd.DataFrame:
 
 @pytest.mark.parametrize(
     ("metric", "task", "value"),
-    [("exp_clipscore", "t2i", 31.2), ("max_clipscore", "t2i", 100.0), ("exp_aesthetics", "t2i", 6.4), ("human_align", "t2i", 4.5),
-     ("exp_psnr", "t2i", 12.0), ("exp_uiqi", "t2i", -0.05), ("judged_accuracy", "t2i", 0.75), ("recall@5", "retrieval", 1.0)],
+    [
+        ("exp_clipscore", "t2i", 31.2),
+        ("max_clipscore", "t2i", 100.0),
+        ("exp_aesthetics", "t2i", 6.4),
+        ("human_align", "t2i", 4.5),
+        ("exp_psnr", "t2i", 12.0),
+        ("exp_uiqi", "t2i", -0.05),
+        ("judged_accuracy", "t2i", 0.75),
+        ("recall@5", "retrieval", 1.0),
+    ],
 )
 def test_values_on_their_metrics_scale_pass(metric, task, value):
     assert validate(_t2i(metric, value, task), "performance")["value"].tolist() == [value]
@@ -114,11 +160,22 @@ def test_values_on_their_metrics_scale_pass(metric, task, value):
 
 @pytest.mark.parametrize(
     ("metric", "task", "value"),
-    [("recall@1", "retrieval", 1.3), ("accuracy", "classification", -0.1), ("judged_accuracy", "t2i", 1.2), ("accuracy", "t2i", 7.0),
-     ("exp_clipscore", "t2i", 131.0), ("max_clipscore", "t2i", -1.0), ("exp_aesthetics", "t2i", float("inf")), ("some_score", "retrieval", 3.0)],
+    [
+        ("recall@1", "retrieval", 1.3),
+        ("accuracy", "classification", -0.1),
+        ("judged_accuracy", "t2i", 1.2),
+        ("accuracy", "t2i", 7.0),
+        ("exp_clipscore", "t2i", 131.0),
+        ("max_clipscore", "t2i", -1.0),
+        ("exp_aesthetics", "t2i", float("inf")),
+        ("some_score", "retrieval", 3.0),
+    ],
 )
 def test_values_off_their_metrics_scale_are_refused(metric, task, value):
-    with pytest.raises(TableError, match=rf"'performance'.*metric={re.escape(metric)} task={task} value={value}.*out of its metric's range"):
+    with pytest.raises(
+        TableError,
+        match=rf"'performance'.*metric={re.escape(metric)} task={task} value={value}.*out of its metric's range",
+    ):
         validate(_t2i(metric, value, task), "performance")
 
 
@@ -129,7 +186,9 @@ def test_a_recall_above_one_is_refused_at_write_and_a_clipscore_is_written(tmp_p
     with pytest.raises(TableError, match=r"recall@1.*1\.3"):
         write_table(tmp_path / "recall.parquet", bad, "performance")
     assert not (tmp_path / "recall.parquet").exists()
-    ok = _perf().assign(task="t2i", dataset="t2i", prompt="a photo of a {c}.", metric="exp_clipscore", value=[31.2, 28.0])
+    ok = _perf().assign(
+        task="t2i", dataset="t2i", prompt="a photo of a {c}.", metric="exp_clipscore", value=[31.2, 28.0]
+    )
     written = write_table(tmp_path / "t2i.parquet", ok, "performance")
     assert pd.read_parquet(written)["value"].tolist() == [31.2, 28.0]
 

@@ -19,6 +19,15 @@ from wag.analysis.per_concept import fit_log_linear
 from wag.analysis.segments import segment_fits
 
 __all__ = [
-    "BinnedResult", "as_square", "binned_points", "fit_log_linear", "fit_table", "paper_binned", "paper_n_bins",
-    "paper_slice", "segment_fits", "spearman_matrix", "table6",
+    "BinnedResult",
+    "as_square",
+    "binned_points",
+    "fit_log_linear",
+    "fit_table",
+    "paper_binned",
+    "paper_n_bins",
+    "paper_slice",
+    "segment_fits",
+    "spearman_matrix",
+    "table6",
 ]

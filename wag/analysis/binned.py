@@ -103,7 +103,9 @@ def paper_binned(counts: object, values: object, *, n_bins: int, keep: slice, ci
     return _result(c, v, idx, lefts, edges, keep, ci_level)
 
 
-def _log_pairs(counts: object, values: object, n_bins: int, *, min_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _log_pairs(
+    counts: object, values: object, n_bins: int, *, min_bins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(counts, values, ln count with 0 → 1) as float arrays, checked, for ``n_bins`` >= ``min_bins`` bins."""
     c = np.asarray(counts, dtype=float)
     v = np.asarray(values, dtype=float)
@@ -122,8 +124,16 @@ def _check_pairs(c: np.ndarray, v: np.ndarray) -> None:
         raise ValueError("values contain NaN; drop those concepts first")
 
 
-def _result(c: np.ndarray, v: np.ndarray, idx: np.ndarray, lefts: np.ndarray, rights: np.ndarray, keep: slice,
-            ci_level: float, min_n: int = 1) -> BinnedResult:
+def _result(
+    c: np.ndarray,
+    v: np.ndarray,
+    idx: np.ndarray,
+    lefts: np.ndarray,
+    rights: np.ndarray,
+    keep: slice,
+    ci_level: float,
+    min_n: int = 1,
+) -> BinnedResult:
     """Points of bins ``0 … len(rights)-1`` (members ``idx == i``), kept = in ``keep`` and ``n >= min_n``; Pearson ρ over the kept."""
     n_bins = len(rights)
     rows = []
@@ -135,11 +145,22 @@ def _result(c: np.ndarray, v: np.ndarray, idx: np.ndarray, lefts: np.ndarray, ri
         std = float(vals.std()) if n else float("nan")
         sem = float(vals.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
         half = float(stats.t.ppf(0.5 + ci_level / 2, n - 1) * sem) if n > 1 else float("nan")
-        rows.append(dict(
-            bin=i, edge_left=float(lefts[i]), edge_right=float(rights[i]),
-            x=float(np.exp(rights[i])), mean=mean, n=n, std=std, sem=sem, ci_lo=mean - half, ci_hi=mean + half,
-            count_min=float(c[m].min()) if n else float("nan"), count_max=float(c[m].max()) if n else float("nan"),
-        ))
+        rows.append(
+            dict(
+                bin=i,
+                edge_left=float(lefts[i]),
+                edge_right=float(rights[i]),
+                x=float(np.exp(rights[i])),
+                mean=mean,
+                n=n,
+                std=std,
+                sem=sem,
+                ci_lo=mean - half,
+                ci_hi=mean + half,
+                count_min=float(c[m].min()) if n else float("nan"),
+                count_max=float(c[m].max()) if n else float("nan"),
+            )
+        )
     points = pd.DataFrame(rows)
     in_slice = np.zeros(n_bins, dtype=bool)
     in_slice[np.arange(n_bins)[keep]] = True
@@ -158,8 +179,15 @@ def quantile_n_bins(n_concepts: int, *, min_per_bin: int = 5, max_bins: int = 12
     return int(max(1, min(n_concepts, max_bins, max(3, n_concepts // max(1, min_per_bin)))))
 
 
-def quantile_binned(counts: object, values: object, *, n_bins: int, keep: slice = slice(None), min_per_bin: int = 1,
-                    ci_level: float = 0.95) -> BinnedResult:
+def quantile_binned(
+    counts: object,
+    values: object,
+    *,
+    n_bins: int,
+    keep: slice = slice(None),
+    min_per_bin: int = 1,
+    ci_level: float = 0.95,
+) -> BinnedResult:
     """Equal-count bins of ln count (quantile edges; ties merge bins), for any number of concepts.
 
     Bin ``i`` holds ``edges[i] < x <= edges[i+1]`` (the first also its left edge); points are plotted at the
@@ -192,8 +220,16 @@ class Binning:
         if self.recipe not in ("paper", "quantile"):
             raise ValueError(f"unknown binning recipe {self.recipe!r}; use 'paper' or 'quantile'")
 
-    def bin(self, counts: object, values: object, *, task: str, pretraining: str | None = None, keep_zero: bool = False,
-            ci_level: float = 0.95) -> BinnedResult:
+    def bin(
+        self,
+        counts: object,
+        values: object,
+        *,
+        task: str,
+        pretraining: str | None = None,
+        keep_zero: bool = False,
+        ci_level: float = 0.95,
+    ) -> BinnedResult:
         """Bin one group of one task."""
         if self.recipe == "paper":
             keep = self.keep if self.keep is not None else paper_slice(task, pretraining, keep_zero=keep_zero)

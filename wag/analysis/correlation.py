@@ -97,8 +97,17 @@ def spearman_matrix(
             rho, p = float(res.statistic), float(res.pvalue)
         else:
             rho, p = float("nan"), float("nan")
-        rows.append(dict(count_type=count_type, pretraining_a=a, pretraining_b=b, spearman=rho,
-                         n_concepts=int(len(xa)), join=join, p=p))
+        rows.append(
+            dict(
+                count_type=count_type,
+                pretraining_a=a,
+                pretraining_b=b,
+                spearman=rho,
+                n_concepts=int(len(xa)),
+                join=join,
+                p=p,
+            )
+        )
     return pd.DataFrame(rows, columns=TABLE4_COLUMNS)
 
 

@@ -14,13 +14,36 @@ from wag.analysis import plots
 from wag.analysis.binned import Binning
 from wag.analysis.fits import FIT_COLUMNS, binned_points, fit_table
 
-CONTRACT = ["task", "pretraining", "model", "count_type", "prompt_or_metric", "method", "rho", "p", "slope",
-            "slope_lo", "slope_hi", "n", "intercept", "r2"]
+CONTRACT = [
+    "task",
+    "pretraining",
+    "model",
+    "count_type",
+    "prompt_or_metric",
+    "method",
+    "rho",
+    "p",
+    "slope",
+    "slope_lo",
+    "slope_hi",
+    "n",
+    "intercept",
+    "r2",
+]
 
 
-def fit_and_bin(joined: pd.DataFrame, *, task: str, n_boot: int, seed: int, keep_zero: bool = False,
-                ci_level: float = 0.95, by: list[str] | None = None,
-                per_concept: pd.DataFrame | None = None, binning: Binning | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def fit_and_bin(
+    joined: pd.DataFrame,
+    *,
+    task: str,
+    n_boot: int,
+    seed: int,
+    keep_zero: bool = False,
+    ci_level: float = 0.95,
+    by: list[str] | None = None,
+    per_concept: pd.DataFrame | None = None,
+    binning: Binning | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(points, fits) of every model × count type × prompt/metric group of one task.
 
     ``per_concept``: per-concept fit rows already computed on the same joined table (they do not depend
@@ -28,13 +51,20 @@ def fit_and_bin(joined: pd.DataFrame, *, task: str, n_boot: int, seed: int, keep
     """
     pts = binned_points(joined, task=task, keep_zero=keep_zero, ci_level=ci_level, by=by, binning=binning)
     if per_concept is None:
-        fits = fit_table(joined, task=task, n_boot=n_boot, seed=seed, keep_zero=keep_zero, ci_level=ci_level, by=by, binning=binning)
+        fits = fit_table(
+            joined, task=task, n_boot=n_boot, seed=seed, keep_zero=keep_zero, ci_level=ci_level, by=by, binning=binning
+        )
     else:
-        binned = fit_table(joined, task=task, keep_zero=keep_zero, ci_level=ci_level, by=by, methods=("binned",), binning=binning)
+        binned = fit_table(
+            joined, task=task, keep_zero=keep_zero, ci_level=ci_level, by=by, methods=("binned",), binning=binning
+        )
         pc = per_concept[(per_concept["method"] == "per_concept") & (per_concept["task"] == task)]
         fits = pd.concat([binned, pc[[c for c in binned.columns if c in pc.columns]]], ignore_index=True)
-        fits = fits.sort_values([c for c in ("pretraining", "model", "count_type", "prompt_or_metric") if c in fits],
-                                kind="stable", key=lambda s: s.map({v: i for i, v in enumerate(dict.fromkeys(s))}))
+        fits = fits.sort_values(
+            [c for c in ("pretraining", "model", "count_type", "prompt_or_metric") if c in fits],
+            kind="stable",
+            key=lambda s: s.map({v: i for i, v in enumerate(dict.fromkeys(s))}),
+        )
     return pts, fits
 
 
@@ -60,10 +90,30 @@ def stacked_chart(
     """One row of panels per value of ``row`` (e.g. task or metric), one panel per ``column`` value."""
     charts = []
     for value, g in points.groupby(row, sort=False):
-        yt = y_title(value) if callable(y_title) else y_title.get(value, str(value)) if isinstance(y_title, Mapping) else y_title
-        charts.append(plots.log_linear_chart(g, fits, color=color, column=column, y_title=yt, x_title=x_title, ci=ci,
-                                             title=row_title(value) if row_title else str(value)))
-    return charts[0].properties(title=title) if len(charts) == 1 and title and column is None else plots.stack(charts, title=title)
+        yt = (
+            y_title(value)
+            if callable(y_title)
+            else y_title.get(value, str(value))
+            if isinstance(y_title, Mapping)
+            else y_title
+        )
+        charts.append(
+            plots.log_linear_chart(
+                g,
+                fits,
+                color=color,
+                column=column,
+                y_title=yt,
+                x_title=x_title,
+                ci=ci,
+                title=row_title(value) if row_title else str(value),
+            )
+        )
+    return (
+        charts[0].properties(title=title)
+        if len(charts) == 1 and title and column is None
+        else plots.stack(charts, title=title)
+    )
 
 
 def summary(fits: pd.DataFrame) -> pd.DataFrame:
@@ -73,7 +123,9 @@ def summary(fits: pd.DataFrame) -> pd.DataFrame:
     pc = fits[fits["method"] == "per_concept"].set_index(keys)
     out = pd.DataFrame(index=b.index)
     out["binned_rho"] = [f"{r:.3f}{plots.stars(p)}" for r, p in zip(b["rho"], b["p"])]
-    out["per_concept_slope"] = [f"{s:+.4f} [{lo:+.4f}, {hi:+.4f}]" for s, lo, hi in zip(pc["slope"], pc["slope_lo"], pc["slope_hi"])]
+    out["per_concept_slope"] = [
+        f"{s:+.4f} [{lo:+.4f}, {hi:+.4f}]" for s, lo, hi in zip(pc["slope"], pc["slope_lo"], pc["slope_hi"])
+    ]
     out["per_concept_r2"] = pc["r2"].round(3).to_numpy()
     out["n_concepts"] = pc["n"].to_numpy()
     return out.reset_index()

@@ -14,11 +14,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wag.analysis.binned import Binning, BinnedResult, binned_slope, paper_binned, paper_n_bins, paper_slice
+from wag.analysis.binned import BinnedResult, Binning, binned_slope, paper_binned, paper_n_bins, paper_slice
 from wag.analysis.per_concept import fit_log_linear
 
-FIT_COLUMNS = ["task", "pretraining", "model", "count_type", "prompt_or_metric", "method",
-               "rho", "p", "slope", "slope_lo", "slope_hi", "n", "intercept", "r2", "n_bins_kept"]
+FIT_COLUMNS = [
+    "task",
+    "pretraining",
+    "model",
+    "count_type",
+    "prompt_or_metric",
+    "method",
+    "rho",
+    "p",
+    "slope",
+    "slope_lo",
+    "slope_hi",
+    "n",
+    "intercept",
+    "r2",
+    "n_bins_kept",
+]
 IDENTITY = ["task", "pretraining", "model", "count_type", "prompt_or_metric"]
 _GROUP_SOURCE = ["task", "pretraining", "model", "method", "variant", "prompt", "metric"]
 
@@ -40,12 +55,16 @@ def _check(joined: pd.DataFrame, task: str) -> None:
     paper_n_bins(task)
     missing = {"count", "value", "pretraining", "model"} - set(joined.columns)
     if missing:
-        raise ValueError(f"joined table lacks columns {sorted(missing)}; build it with wag.artifacts.join_counts_performance")
+        raise ValueError(
+            f"joined table lacks columns {sorted(missing)}; build it with wag.artifacts.join_counts_performance"
+        )
     if joined.empty:
         raise ValueError("joined table is empty: no concept has both a count and a performance value")
 
 
-def iter_groups(joined: pd.DataFrame, *, task: str, by: list[str] | None = None) -> Iterator[tuple[dict[str, Any], pd.DataFrame]]:
+def iter_groups(
+    joined: pd.DataFrame, *, task: str, by: list[str] | None = None
+) -> Iterator[tuple[dict[str, Any], pd.DataFrame]]:
     """Yield (identity, rows) per model × count type × prompt/metric (plus any extra ``by`` columns)."""
     _check(joined, task)
     keys = [c for c in dict.fromkeys([*_GROUP_SOURCE, *(by or [])]) if c in joined.columns]
@@ -55,8 +74,13 @@ def iter_groups(joined: pd.DataFrame, *, task: str, by: list[str] | None = None)
     filled = joined.assign(**{k: joined[k].astype("object").where(joined[k].notna(), "") for k in keys})
     for vals, rows in filled.groupby(keys, sort=False, dropna=False):
         g = dict(zip(keys, vals if isinstance(vals, tuple) else (vals,)))
-        ident = {"task": task, "pretraining": g.get("pretraining", ""), "model": g.get("model", ""),
-                 "count_type": count_type_of(g), "prompt_or_metric": prompt_or_metric_of(g)}
+        ident = {
+            "task": task,
+            "pretraining": g.get("pretraining", ""),
+            "model": g.get("model", ""),
+            "count_type": count_type_of(g),
+            "prompt_or_metric": prompt_or_metric_of(g),
+        }
         ident.update({k: g[k] for k in (by or []) if k not in ident})
         yield ident, rows
 
@@ -65,13 +89,32 @@ def _keep_for(task: str, pretraining: str, keep: slice | None, keep_zero: bool) 
     return keep if keep is not None else paper_slice(task, pretraining, keep_zero=keep_zero)
 
 
-def _binned(rows: pd.DataFrame, task: str, ident: dict[str, Any], keep: slice | None, keep_zero: bool, n_bins: int | None, ci_level: float,
-            binning: Binning | None = None) -> BinnedResult:
+def _binned(
+    rows: pd.DataFrame,
+    task: str,
+    ident: dict[str, Any],
+    keep: slice | None,
+    keep_zero: bool,
+    n_bins: int | None,
+    ci_level: float,
+    binning: Binning | None = None,
+) -> BinnedResult:
     if binning is not None:
-        return binning.bin(rows["count"].to_numpy(), rows["value"].to_numpy(), task=task, pretraining=ident["pretraining"],
-                           keep_zero=keep_zero, ci_level=ci_level)
-    return paper_binned(rows["count"].to_numpy(), rows["value"].to_numpy(), n_bins=n_bins or paper_n_bins(task),
-                        keep=_keep_for(task, ident["pretraining"], keep, keep_zero), ci_level=ci_level)
+        return binning.bin(
+            rows["count"].to_numpy(),
+            rows["value"].to_numpy(),
+            task=task,
+            pretraining=ident["pretraining"],
+            keep_zero=keep_zero,
+            ci_level=ci_level,
+        )
+    return paper_binned(
+        rows["count"].to_numpy(),
+        rows["value"].to_numpy(),
+        n_bins=n_bins or paper_n_bins(task),
+        keep=_keep_for(task, ident["pretraining"], keep, keep_zero),
+        ci_level=ci_level,
+    )
 
 
 def fit_table(
@@ -104,16 +147,40 @@ def fit_table(
         if "binned" in methods:
             b = _binned(g, task, ident, keep, keep_zero, n_bins, ci_level, binning)
             bs, bi = binned_slope(b)
-            rows.append({**ident, "method": "binned", "rho": b.rho, "p": b.p, "slope": bs, "slope_lo": np.nan,
-                         "slope_hi": np.nan, "n": int(len(g)), "intercept": bi, "r2": b.rho**2,
-                         "n_bins_kept": int(b.points["kept"].sum())})
+            rows.append(
+                {
+                    **ident,
+                    "method": "binned",
+                    "rho": b.rho,
+                    "p": b.p,
+                    "slope": bs,
+                    "slope_lo": np.nan,
+                    "slope_hi": np.nan,
+                    "n": int(len(g)),
+                    "intercept": bi,
+                    "r2": b.rho**2,
+                    "n_bins_kept": int(b.points["kept"].sum()),
+                }
+            )
         if "per_concept" not in methods:
             continue
         f = fit_log_linear(g["count"].to_numpy(), g["value"].to_numpy(), n_boot=n_boot, seed=seed, ci_level=ci_level)
         r = float(np.sign(f["slope"]) * np.sqrt(f["r2"])) if f["r2"] == f["r2"] else np.nan
-        rows.append({**ident, "method": "per_concept", "rho": r, "p": f["p"], "slope": f["slope"],
-                     "slope_lo": f["slope_lo"], "slope_hi": f["slope_hi"], "n": f["n"],
-                     "intercept": f["intercept"], "r2": f["r2"], "n_bins_kept": np.nan})
+        rows.append(
+            {
+                **ident,
+                "method": "per_concept",
+                "rho": r,
+                "p": f["p"],
+                "slope": f["slope"],
+                "slope_lo": f["slope_lo"],
+                "slope_hi": f["slope_hi"],
+                "n": f["n"],
+                "intercept": f["intercept"],
+                "r2": f["r2"],
+                "n_bins_kept": np.nan,
+            }
+        )
     extra = [c for c in (by or []) if c not in FIT_COLUMNS]
     return pd.DataFrame(rows, columns=[*FIT_COLUMNS, *extra])
 
@@ -177,7 +244,17 @@ def table6(joined: pd.DataFrame, *, edges: list[int] | None = None, percent: boo
         c = g["count"].to_numpy(float)
         for lab, a, b in zip(labels, edges, edges[1:]):
             m = (c >= a) & (c < b)
-            rows.append({"pretraining": ident["pretraining"], "model": ident["model"], "bin": lab,
-                         "mean_accuracy": float(g["value"].to_numpy()[m].mean() * scale) if m.any() else np.nan,
-                         "n_concepts": int(m.sum()), "count_type": ident.get("variant", ""), "prompt": ident.get("prompt", "")})
-    return pd.DataFrame(rows, columns=["pretraining", "model", "bin", "mean_accuracy", "n_concepts", "count_type", "prompt"])
+            rows.append(
+                {
+                    "pretraining": ident["pretraining"],
+                    "model": ident["model"],
+                    "bin": lab,
+                    "mean_accuracy": float(g["value"].to_numpy()[m].mean() * scale) if m.any() else np.nan,
+                    "n_concepts": int(m.sum()),
+                    "count_type": ident.get("variant", ""),
+                    "prompt": ident.get("prompt", ""),
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["pretraining", "model", "bin", "mean_accuracy", "n_concepts", "count_type", "prompt"]
+    )

@@ -55,8 +55,9 @@ def classification(
     sets = list(pretraining or params.pretraining)
     perf = artifacts.read_zero_shot(root, datasets=params.classification_datasets, prompts=_as_list(prompts))
     perf = _select_models(perf, params, sets)
-    freq = artifacts.read_search_counts(root, downstream=params.classification_datasets, pretraining=sets,
-                                        method=method, variant=_as_list(variant))
+    freq = artifacts.read_search_counts(
+        root, downstream=params.classification_datasets, pretraining=sets, method=method, variant=_as_list(variant)
+    )
     joined, unmatched = artifacts.join_counts_performance(freq, perf)
     return _order(joined, params, sets), unmatched
 
@@ -73,12 +74,16 @@ def retrieval(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-concept retrieval recall (COCO + Flickr pooled) joined with counts of one count type."""
     sets = list(pretraining or params.pretraining)
-    perf = artifacts.read_retrieval(root, datasets=params.retrieval_datasets,
-                                    directions=_as_list(directions) or params.retrieval_directions,
-                                    ks=ks if ks is not None else params.retrieval_ks)
+    perf = artifacts.read_retrieval(
+        root,
+        datasets=params.retrieval_datasets,
+        directions=_as_list(directions) or params.retrieval_directions,
+        ks=ks if ks is not None else params.retrieval_ks,
+    )
     perf = _select_models(perf, params, sets)
-    freq = artifacts.read_search_counts(root, downstream=params.retrieval_datasets, pretraining=sets,
-                                        method=method, variant=_as_list(variant))
+    freq = artifacts.read_search_counts(
+        root, downstream=params.retrieval_datasets, pretraining=sets, method=method, variant=_as_list(variant)
+    )
     joined, unmatched = artifacts.join_counts_performance(freq, perf)
     return _order(joined, params, sets), unmatched
 
@@ -98,7 +103,8 @@ def t2i(
         if unknown:
             raise ValueError(f"unknown T2I models {sorted(unknown)}; available: {sorted(perf['model'].unique())}")
         perf = perf[perf["model"].isin(params.t2i_models)]
-    freq = artifacts.read_search_counts(root, downstream="t2i", pretraining=params.t2i_pretraining,
-                                        method=method, variant=_as_list(variant))
+    freq = artifacts.read_search_counts(
+        root, downstream="t2i", pretraining=params.t2i_pretraining, method=method, variant=_as_list(variant)
+    )
     joined, unmatched = artifacts.join_counts_performance(freq, perf)
     return joined.reset_index(drop=True), unmatched

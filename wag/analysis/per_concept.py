@@ -40,11 +40,13 @@ def bootstrap_slopes(x: np.ndarray, y: np.ndarray, *, n_boot: int, seed: int, ch
         s1, sx, sy, sxx, sxy = (w @ design).T
         den = s1 * sxx - sx * sx
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[start:start + k] = np.where(den > 1e-12 * s1 * s1, (s1 * sxy - sx * sy) / den, np.nan)
+            out[start : start + k] = np.where(den > 1e-12 * s1 * s1, (s1 * sxy - sx * sy) / den, np.nan)
     return out
 
 
-def fit_log_linear(counts: object, values: object, *, n_boot: int = 1000, seed: int = 0, ci_level: float = 0.95) -> dict[str, float]:
+def fit_log_linear(
+    counts: object, values: object, *, n_boot: int = 1000, seed: int = 0, ci_level: float = 0.95
+) -> dict[str, float]:
     """Fit ``value = intercept + slope * log10(count)`` over concepts.
 
     Returns ``slope, slope_lo, slope_hi`` (percentile bootstrap interval, ``n_boot`` resamples, seeded),
@@ -67,5 +69,12 @@ def fit_log_linear(counts: object, values: object, *, n_boot: int = 1000, seed: 
         boots = bootstrap_slopes(x, y, n_boot=n_boot, seed=seed)
         a = (1 - ci_level) / 2
         lo, hi = (float(q) for q in np.nanquantile(boots, [a, 1 - a]))
-    return dict(slope=float(res.params[1]), slope_lo=lo, slope_hi=hi, intercept=float(res.params[0]),
-                r2=float(res.rsquared), p=float(res.pvalues[1]), n=n)
+    return dict(
+        slope=float(res.params[1]),
+        slope_lo=lo,
+        slope_hi=hi,
+        intercept=float(res.params[0]),
+        r2=float(res.rsquared),
+        p=float(res.pvalues[1]),
+        n=n,
+    )

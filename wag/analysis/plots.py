@@ -12,9 +12,32 @@ import pandas as pd
 THEME = "wag"
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 IDENTITY = ["task", "pretraining", "model", "count_type", "prompt_or_metric"]
-_RESULT_COLUMNS = {"method", "rho", "p", "slope", "slope_lo", "slope_hi", "n", "intercept", "r2", "n_bins_kept",
-                   "bin", "edge_left", "edge_right", "x", "mean", "std", "sem", "ci_lo", "ci_hi", "count_min",
-                   "count_max", "kept", "examples", "label"}
+_RESULT_COLUMNS = {
+    "method",
+    "rho",
+    "p",
+    "slope",
+    "slope_lo",
+    "slope_hi",
+    "n",
+    "intercept",
+    "r2",
+    "n_bins_kept",
+    "bin",
+    "edge_left",
+    "edge_right",
+    "x",
+    "mean",
+    "std",
+    "sem",
+    "ci_lo",
+    "ci_hi",
+    "count_min",
+    "count_max",
+    "kept",
+    "examples",
+    "label",
+}
 
 
 def wag_theme() -> dict[str, Any]:
@@ -24,8 +47,20 @@ def wag_theme() -> dict[str, Any]:
         "config": {
             "font": font,
             "view": {"continuousWidth": 260, "continuousHeight": 200, "stroke": "#888"},
-            "axis": {"labelFontSize": 11, "titleFontSize": 12, "gridDash": [2, 3], "gridColor": "#ccc", "tickColor": "#888"},
-            "legend": {"labelFontSize": 10, "titleFontSize": 11, "labelLimit": 640, "orient": "bottom", "direction": "vertical"},
+            "axis": {
+                "labelFontSize": 11,
+                "titleFontSize": 12,
+                "gridDash": [2, 3],
+                "gridColor": "#ccc",
+                "tickColor": "#888",
+            },
+            "legend": {
+                "labelFontSize": 10,
+                "titleFontSize": 11,
+                "labelLimit": 640,
+                "orient": "bottom",
+                "direction": "vertical",
+            },
             "title": {"fontSize": 13, "anchor": "start", "subtitleFontSize": 10, "subtitleColor": "#555"},
             "range": {"category": PALETTE},
             "line": {"strokeWidth": 2},
@@ -48,7 +83,9 @@ def stars(p: float) -> str:
     return "**" if p == p and p < 0.05 else ""
 
 
-def fit_label(name: str, binned: pd.Series | dict[str, Any] | None, per_concept: pd.Series | dict[str, Any] | None) -> str:
+def fit_label(
+    name: str, binned: pd.Series | dict[str, Any] | None, per_concept: pd.Series | dict[str, Any] | None
+) -> str:
     """Legend text: ``name: ρ=0.93** · slope +0.085/decade [0.080, 0.091]``."""
     parts = [str(name)]
     if binned is not None and binned["rho"] == binned["rho"]:
@@ -78,25 +115,45 @@ def label_points(points: pd.DataFrame, fits: pd.DataFrame | None, color: str) ->
     pc = fits[fits["method"] == "per_concept"].drop_duplicates(keys)[keys + ["slope", "slope_lo", "slope_hi"]]
     g = groups.merge(b, on=keys, how="left").merge(pc, on=keys, how="left")
     g["label"] = [
-        fit_label(name, None if rho != rho else {"rho": rho, "p": p},
-                  None if slope != slope else {"slope": slope, "slope_lo": lo, "slope_hi": hi})
-        for name, rho, p, slope, lo, hi in zip(g[color].astype(str), g["rho"], g["p"], g["slope"], g["slope_lo"], g["slope_hi"])
+        fit_label(
+            name,
+            None if rho != rho else {"rho": rho, "p": p},
+            None if slope != slope else {"slope": slope, "slope_lo": lo, "slope_hi": hi},
+        )
+        for name, rho, p, slope, lo, hi in zip(
+            g[color].astype(str), g["rho"], g["p"], g["slope"], g["slope_lo"], g["slope_hi"]
+        )
     ]
     return out.merge(g[[*cols, "label"]], on=cols, how="left")
 
 
-def _panel(df: pd.DataFrame, *, x_title: str, y_title: str, title: str, tooltip: list[Any], ci: bool,
-           x_domain: list[float], width: int, height: int, y_zero: bool) -> alt.LayerChart:
+def _panel(
+    df: pd.DataFrame,
+    *,
+    x_title: str,
+    y_title: str,
+    title: str,
+    tooltip: list[Any],
+    ci: bool,
+    x_domain: list[float],
+    width: int,
+    height: int,
+    y_zero: bool,
+) -> alt.LayerChart:
     order = list(dict.fromkeys(df["label"]))
     decades = [10.0**k for k in range(int(round(np.log10(x_domain[0]))), int(round(np.log10(x_domain[1]))) + 1)]
-    x = alt.X("x:Q", title=x_title, scale=alt.Scale(type="log", domain=x_domain), axis=alt.Axis(format="~s", values=decades))
+    x = alt.X(
+        "x:Q", title=x_title, scale=alt.Scale(type="log", domain=x_domain), axis=alt.Axis(format="~s", values=decades)
+    )
     y = alt.Y("mean:Q", title=y_title, scale=alt.Scale(zero=y_zero))
     c = alt.Color("label:N", title=None, sort=order, legend=alt.Legend(symbolType="stroke"))
     # encodings live once on the layer (shared by its marks): altair copies far less schema this way
     layers: list[alt.Chart] = [alt.Chart().mark_line(), alt.Chart().mark_point(filled=True)]
     if ci:
         layers.append(alt.Chart().mark_errorbar(ticks=True).encode(y=alt.Y("ci_lo:Q", title=y_title), y2="ci_hi:Q"))
-    return alt.LayerChart(layer=layers, data=df, title=title, width=width, height=height).encode(x=x, y=y, color=c, tooltip=tooltip)
+    return alt.LayerChart(layer=layers, data=df, title=title, width=width, height=height).encode(
+        x=x, y=y, color=c, tooltip=tooltip
+    )
 
 
 def log_linear_chart(
@@ -131,14 +188,48 @@ def log_linear_chart(
     if df.empty:
         raise ValueError("no kept bins to plot")
     df = label_points(df, fits, color)
-    tip = list(tooltip) if tooltip is not None else [
-        c for c in [color, column, "count_type", "prompt_or_metric", "bin", "n", "count_min", "count_max", "mean", "ci_lo", "ci_hi", "examples"]
-        if c and c in df.columns
+    tip = (
+        list(tooltip)
+        if tooltip is not None
+        else [
+            c
+            for c in [
+                color,
+                column,
+                "count_type",
+                "prompt_or_metric",
+                "bin",
+                "n",
+                "count_min",
+                "count_max",
+                "mean",
+                "ci_lo",
+                "ci_hi",
+                "examples",
+            ]
+            if c and c in df.columns
+        ]
+    )
+    tooltip_enc = [
+        alt.Tooltip(t, format=".3f")
+        if t in ("mean", "ci_lo", "ci_hi")
+        else alt.Tooltip(t, format=",.0f")
+        if t in ("count_min", "count_max")
+        else t
+        for t in tip
     ]
-    tooltip_enc = [alt.Tooltip(t, format=".3f") if t in ("mean", "ci_lo", "ci_hi") else alt.Tooltip(t, format=",.0f") if t in ("count_min", "count_max") else t for t in tip]
     lo, hi = float(df["x"].min()), float(df["x"].max())
     x_domain = [10 ** np.floor(np.log10(max(lo, 1.0))), 10 ** np.ceil(np.log10(max(hi, 1.0) * 1.0001))]
-    kw = dict(x_title=x_title, y_title=y_title, tooltip=tooltip_enc, ci=ci, x_domain=x_domain, width=width, height=height, y_zero=y_zero)
+    kw = dict(
+        x_title=x_title,
+        y_title=y_title,
+        tooltip=tooltip_enc,
+        ci=ci,
+        x_domain=x_domain,
+        width=width,
+        height=height,
+        y_zero=y_zero,
+    )
     fields = [f for f in dict.fromkeys(["x", "mean", "ci_lo", "ci_hi", "label", *tip]) if f in df.columns]
     df = df[fields + ([column] if column and column not in fields else [])]  # keep the embedded data small
     if column is None:
@@ -146,23 +237,40 @@ def log_linear_chart(
     panels = [_panel(g, title=str(v), **kw) for v, g in df.groupby(column, sort=False)]
     independent = alt.Resolve(scale=alt.ScaleResolveMap(color="independent"))
     head = {"title": alt.TitleParams(title, anchor="start")} if title else {}
-    rows = [panels[i:i + columns] for i in range(0, len(panels), columns)]
+    rows = [panels[i : i + columns] for i in range(0, len(panels), columns)]
     if len(rows) == 1:
         return alt.HConcatChart(hconcat=rows[0], resolve=independent, **head)
-    return alt.VConcatChart(vconcat=[alt.HConcatChart(hconcat=r, resolve=independent) for r in rows], resolve=independent, **head)
+    return alt.VConcatChart(
+        vconcat=[alt.HConcatChart(hconcat=r, resolve=independent) for r in rows], resolve=independent, **head
+    )
 
 
 def stack(charts: Sequence[alt.TopLevelMixin], title: str = "") -> alt.TopLevelMixin:
     """Stack several charts vertically (independent legends), e.g. one row per metric."""
     head = {"title": alt.TitleParams(title, anchor="start")} if title else {}
-    return alt.VConcatChart(vconcat=list(charts), resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")), **head)
+    return alt.VConcatChart(
+        vconcat=list(charts), resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")), **head
+    )
 
 
-def bar_table_chart(df: pd.DataFrame, *, x: str, y: str, color: str, column: str | None = None, title: str = "",
-                    tooltip: Sequence[str] | None = None) -> alt.TopLevelMixin:
+def bar_table_chart(
+    df: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    color: str,
+    column: str | None = None,
+    title: str = "",
+    tooltip: Sequence[str] | None = None,
+) -> alt.TopLevelMixin:
     """Grouped bars (e.g. Tab. 6: mean accuracy per frequency bin and model)."""
-    enc = dict(x=alt.X(f"{x}:N", sort=list(dict.fromkeys(df[x])), title=x), y=alt.Y(f"{y}:Q", title=y),
-               color=alt.Color(f"{color}:N"), xOffset=f"{color}:N", tooltip=list(tooltip or df.columns))
+    enc = dict(
+        x=alt.X(f"{x}:N", sort=list(dict.fromkeys(df[x])), title=x),
+        y=alt.Y(f"{y}:Q", title=y),
+        color=alt.Color(f"{color}:N"),
+        xOffset=f"{color}:N",
+        tooltip=list(tooltip or df.columns),
+    )
     ch = alt.Chart(df).mark_bar().encode(**enc).properties(width=220, height=160)
     if column:
         ch = ch.facet(column=alt.Column(f"{column}:N", title=None, sort=list(dict.fromkeys(df[column]))))

@@ -32,8 +32,20 @@ from wag.core.schema import StrictModel
 
 ROWS_NAME = "scorecard_rows.csv"
 ROW_COLUMNS = ["id", "ours", "note", "ours_corrected", "corrected_note", "missing"]
-SCORECARD_COLUMNS = ["id", "where", "quantity", "unit", "paper", "ours", "delta", "status", "reason",
-                     "ours_corrected", "corrected_note", "notebook"]
+SCORECARD_COLUMNS = [
+    "id",
+    "where",
+    "quantity",
+    "unit",
+    "paper",
+    "ours",
+    "delta",
+    "status",
+    "reason",
+    "ours_corrected",
+    "corrected_note",
+    "notebook",
+]
 MATCH, DIFFERS, MISSING = "match", "differs", "not reproducible here"
 STATUSES = (MATCH, DIFFERS, MISSING)
 CORRECTED_LABEL = "ours (corrected)"
@@ -72,7 +84,9 @@ class Reported(StrictModel):
         if self.kind == "claim" and self.value is None and self.low is None and self.high is None:
             raise ValueError(f"{self.id}: a claim needs 'value' or a bound 'low'/'high'")
         if self.notebook is None and self.missing is None:
-            raise ValueError(f"{self.id}: say which notebook computes it ('notebook') or which input is missing ('missing')")
+            raise ValueError(
+                f"{self.id}: say which notebook computes it ('notebook') or which input is missing ('missing')"
+            )
         return self
 
     @property
@@ -95,7 +109,7 @@ class Reported(StrictModel):
         printed decimals is the printed value (the paper does both), claims when the stated bound holds."""
         if self.kind == "number":
             delta = ours - float(self.value)  # type: ignore[arg-type]
-            scale = 10.0 ** self.decimals
+            scale = 10.0**self.decimals
             truncated = math.trunc(ours * scale * (1 + 1e-12)) / scale
             ok = self.rounds_to_printed(ours) or abs(truncated - float(self.value)) <= 1e-9 * max(1.0, abs(ours))  # type: ignore[arg-type]
             return (MATCH if ok else DIFFERS), delta
@@ -134,10 +148,16 @@ def _fmt(v: float | None, decimals: int) -> str:
 def load_paper_reported(path: str | Path | None = None) -> PaperReported:
     """Read and validate a printed-values YAML (default: the package's ``paper_reported.yaml``)."""
     try:
-        text = Path(path).read_text(encoding="utf-8") if path else (resources.files("wag") / "data" / "paper_reported.yaml").read_text(encoding="utf-8")
+        text = (
+            Path(path).read_text(encoding="utf-8")
+            if path
+            else (resources.files("wag") / "data" / "paper_reported.yaml").read_text(encoding="utf-8")
+        )
         return PaperReported.model_validate(yaml.safe_load(text))
     except (ValidationError, yaml.YAMLError) as exc:
-        raise ScorecardError(f"{path or 'wag/data/paper_reported.yaml'} is malformed: {exc}; fix the entry it names") from None
+        raise ScorecardError(
+            f"{path or 'wag/data/paper_reported.yaml'} is malformed: {exc}; fix the entry it names"
+        ) from None
 
 
 @lru_cache(maxsize=1)
@@ -149,13 +169,27 @@ def paper_reported() -> PaperReported:
 # ------------------------------------------------------------------------------------------ notebook rows
 
 
-def row(id: str, ours: float | None, note: str = "", *, corrected: float | None = None, corrected_note: str = "",
-        missing: str = "") -> dict[str, Any]:
+def row(
+    id: str,
+    ours: float | None,
+    note: str = "",
+    *,
+    corrected: float | None = None,
+    corrected_note: str = "",
+    missing: str = "",
+) -> dict[str, Any]:
     """One scorecard row of a notebook: our value for the paper's entry ``id`` (``missing`` when not computable),
     with an optional corrected value (where the paper's method is wrong or arbitrary) and what it changes."""
     v = float("nan") if ours is None else float(ours)
     c = float("nan") if corrected is None else float(corrected)
-    return {"id": id, "ours": v, "note": note, "ours_corrected": c, "corrected_note": corrected_note, "missing": missing}
+    return {
+        "id": id,
+        "ours": v,
+        "note": note,
+        "ours_corrected": c,
+        "corrected_note": corrected_note,
+        "missing": missing,
+    }
 
 
 def rows_frame(rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
@@ -164,7 +198,9 @@ def rows_frame(rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     if df.empty:
         raise ScorecardError("no scorecard rows given; pass one row per paper entry this section computes")
     if "id" not in df or "ours" not in df:
-        raise ScorecardError(f"scorecard rows need columns id and ours (got {list(df.columns)}); build them with wag.analysis.scorecard.row")
+        raise ScorecardError(
+            f"scorecard rows need columns id and ours (got {list(df.columns)}); build them with wag.analysis.scorecard.row"
+        )
     for c in ROW_COLUMNS:
         if c not in df:
             df[c] = "" if c in ("note", "corrected_note", "missing") else float("nan")
@@ -172,7 +208,9 @@ def rows_frame(rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     known = paper_reported().by_id()
     unknown = sorted(set(df["id"]) - set(known))
     if unknown:
-        raise ScorecardError(f"unknown scorecard ids {unknown[:5]}{' …' if len(unknown) > 5 else ''}; ids are those of wag/data/paper_reported.yaml")
+        raise ScorecardError(
+            f"unknown scorecard ids {unknown[:5]}{' …' if len(unknown) > 5 else ''}; ids are those of wag/data/paper_reported.yaml"
+        )
     dup = sorted(df.loc[df["id"].duplicated(), "id"])
     if dup:
         raise ScorecardError(f"scorecard ids given twice: {dup[:5]}")
@@ -180,7 +218,9 @@ def rows_frame(rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
         df[c] = df[c].fillna("").astype(str)
     bad = df[df["ours"].isna() & (df["missing"] == "")]
     if len(bad):
-        raise ScorecardError(f"rows {list(bad['id'])[:5]} have no value and no 'missing' reason; say which input is missing")
+        raise ScorecardError(
+            f"rows {list(bad['id'])[:5]} have no value and no 'missing' reason; say which input is missing"
+        )
     return df.reset_index(drop=True)
 
 
@@ -188,7 +228,9 @@ def read_rows(root: str | Path) -> pd.DataFrame:
     """Every ``<section>/scorecard_rows.csv`` under ``root`` (with a ``section`` column); later sections win ties."""
     parts = []
     for p in sorted(Path(root).glob(f"*/{ROWS_NAME}")):
-        df = pd.read_csv(p, keep_default_na=False, na_values=[""], dtype={"note": str, "corrected_note": str, "missing": str})
+        df = pd.read_csv(
+            p, keep_default_na=False, na_values=[""], dtype={"note": str, "corrected_note": str, "missing": str}
+        )
         parts.append(df.assign(section=p.parent.name))
     if not parts:
         return pd.DataFrame(columns=[*ROW_COLUMNS, "section"])
@@ -207,20 +249,38 @@ def assemble(root: str | Path, reported: PaperReported | None = None) -> pd.Data
     rows = read_rows(root).set_index("id")
     out = []
     for e in rep.entries:
-        rec: dict[str, Any] = {"id": e.id, "where": e.where, "quantity": e.quantity, "unit": e.unit, "paper": e.printed,
-                               "ours": np.nan, "delta": np.nan, "status": MISSING, "reason": "", "ours_corrected": np.nan,
-                               "corrected_note": "", "notebook": e.notebook or ""}
+        rec: dict[str, Any] = {
+            "id": e.id,
+            "where": e.where,
+            "quantity": e.quantity,
+            "unit": e.unit,
+            "paper": e.printed,
+            "ours": np.nan,
+            "delta": np.nan,
+            "status": MISSING,
+            "reason": "",
+            "ours_corrected": np.nan,
+            "corrected_note": "",
+            "notebook": e.notebook or "",
+        }
         r = rows.loc[e.id] if e.id in rows.index else None
         if r is None:
-            rec["reason"] = e.missing or f"notebook {e.notebook} did not run or did not produce this value (run `wag reproduce --only {e.notebook}`)"
+            rec["reason"] = (
+                e.missing
+                or f"notebook {e.notebook} did not run or did not produce this value (run `wag reproduce --only {e.notebook}`)"
+            )
         elif pd.isna(r["ours"]):
             rec["reason"] = r["missing"] or e.missing or "no value"
         else:
             status, delta = e.judge(float(r["ours"]))
-            rec.update(ours=float(r["ours"]), delta=delta, status=status, reason=r["note"], notebook=e.notebook or r["section"])
+            rec.update(
+                ours=float(r["ours"]), delta=delta, status=status, reason=r["note"], notebook=e.notebook or r["section"]
+            )
             if status == MATCH and not e.rounds_to_printed(float(r["ours"])):
-                rec["reason"] = (f"ours rounds to {_fmt(round(float(r['ours']), e.decimals), e.decimals)}: the paper printed it "
-                                 "truncated, not rounded" + (f"; {r['note']}" if r["note"] else ""))
+                rec["reason"] = (
+                    f"ours rounds to {_fmt(round(float(r['ours']), e.decimals), e.decimals)}: the paper printed it "
+                    "truncated, not rounded" + (f"; {r['note']}" if r["note"] else "")
+                )
             if status == DIFFERS and not rec["reason"]:
                 rec["reason"] = "not explained yet"
         if r is not None:
@@ -238,9 +298,24 @@ def summary(card: pd.DataFrame) -> dict[str, int]:
 
 # ------------------------------------------------------------------------------ binned vs per-concept view
 
-STORY_COLUMNS = ["panel", "task", "pretraining", "model", "count_type", "prompt_or_metric", "binned_rho", "binned_p",
-                 "n_bins_kept", "per_concept_r", "per_concept_r2", "slope_per_decade", "slope_lo", "slope_hi",
-                 "n_concepts", "story"]
+STORY_COLUMNS = [
+    "panel",
+    "task",
+    "pretraining",
+    "model",
+    "count_type",
+    "prompt_or_metric",
+    "binned_rho",
+    "binned_p",
+    "n_bins_kept",
+    "per_concept_r",
+    "per_concept_r2",
+    "slope_per_decade",
+    "slope_lo",
+    "slope_hi",
+    "n_concepts",
+    "story",
+]
 
 
 def _story(rho: float, r2: float, lo: float, hi: float) -> str:
@@ -271,11 +346,22 @@ def fit_stories(root: str | Path) -> pd.DataFrame:
         pc = f[f["method"] == "per_concept"].drop_duplicates(keys).set_index(keys)
         for ident in b.index.intersection(pc.index):
             bb, cc = b.loc[ident], pc.loc[ident]
-            out.append({"panel": f"{p.parent.name}/{p.name.removesuffix('_fits.csv')}", **dict(zip(keys, ident)),
-                        "binned_rho": bb["rho"], "binned_p": bb["p"], "n_bins_kept": bb.get("n_bins_kept", np.nan),
-                        "per_concept_r": cc["rho"], "per_concept_r2": cc["r2"], "slope_per_decade": cc["slope"],
-                        "slope_lo": cc["slope_lo"], "slope_hi": cc["slope_hi"], "n_concepts": cc["n"],
-                        "story": _story(float(bb["rho"]), float(cc["r2"]), float(cc["slope_lo"]), float(cc["slope_hi"]))})
+            out.append(
+                {
+                    "panel": f"{p.parent.name}/{p.name.removesuffix('_fits.csv')}",
+                    **dict(zip(keys, ident)),
+                    "binned_rho": bb["rho"],
+                    "binned_p": bb["p"],
+                    "n_bins_kept": bb.get("n_bins_kept", np.nan),
+                    "per_concept_r": cc["rho"],
+                    "per_concept_r2": cc["r2"],
+                    "slope_per_decade": cc["slope"],
+                    "slope_lo": cc["slope_lo"],
+                    "slope_hi": cc["slope_hi"],
+                    "n_concepts": cc["n"],
+                    "story": _story(float(bb["rho"]), float(cc["r2"]), float(cc["slope_lo"]), float(cc["slope_hi"])),
+                }
+            )
     return pd.DataFrame(out, columns=STORY_COLUMNS)
 
 
@@ -300,31 +386,77 @@ def _md_cell(v: Any) -> str:
 def markdown(card: pd.DataFrame, stories: pd.DataFrame, not_plotted: list[tuple[str, str, str]]) -> str:
     """``scorecard.md``: summary, every entry, the binned-vs-per-concept section and the figures not produced."""
     s = summary(card)
-    lines = ["# Reproduction scorecard", "",
-             "Generated by `wag reproduce` (do not edit by hand). Every number the paper prints "
-             "(`wag/data/paper_reported.yaml`) beside ours, computed from the released files through `wag`. "
-             f"Status: `{MATCH}` = ours rounded or truncated to the printed decimals is the printed value (the paper rounds some values and truncates others; claims: the stated bound holds); `{DIFFERS}` (with the "
-             f"reason); `{MISSING}` (the missing input named). Column `{CORRECTED_LABEL}`: our value where the paper's method "
-             "is wrong or arbitrary, labelled as ours.", "",
-             f"**{s[MATCH]} match · {s[DIFFERS]} differ · {s[MISSING]} not reproducible here** (of {len(card)} printed values)", "",
-             f"| id | where | quantity | paper | ours | Δ | status | reason | {CORRECTED_LABEL} | what the correction changes |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Reproduction scorecard",
+        "",
+        "Generated by `wag reproduce` (do not edit by hand). Every number the paper prints "
+        "(`wag/data/paper_reported.yaml`) beside ours, computed from the released files through `wag`. "
+        f"Status: `{MATCH}` = ours rounded or truncated to the printed decimals is the printed value (the paper rounds some values and truncates others; claims: the stated bound holds); `{DIFFERS}` (with the "
+        f"reason); `{MISSING}` (the missing input named). Column `{CORRECTED_LABEL}`: our value where the paper's method "
+        "is wrong or arbitrary, labelled as ours.",
+        "",
+        f"**{s[MATCH]} match · {s[DIFFERS]} differ · {s[MISSING]} not reproducible here** (of {len(card)} printed values)",
+        "",
+        f"| id | where | quantity | paper | ours | Δ | status | reason | {CORRECTED_LABEL} | what the correction changes |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in card.itertuples():
-        lines.append("| " + " | ".join(_md_cell(v) for v in (r.id, r.where, r.quantity, r.paper, r.ours, r.delta, r.status, r.reason,
-                                                            r.ours_corrected, r.corrected_note)) + " |")
-    lines += ["", "## Binned view vs per-concept view", "",
-              "The paper's binned ρ (Pearson over a few bin means) beside a regression over all concepts "
-              "(accuracy on log10 count: r, r², slope per decade with bootstrap CI). `story` says where they disagree.", ""]
+        lines.append(
+            "| "
+            + " | ".join(
+                _md_cell(v)
+                for v in (
+                    r.id,
+                    r.where,
+                    r.quantity,
+                    r.paper,
+                    r.ours,
+                    r.delta,
+                    r.status,
+                    r.reason,
+                    r.ours_corrected,
+                    r.corrected_note,
+                )
+            )
+            + " |"
+        )
+    lines += [
+        "",
+        "## Binned view vs per-concept view",
+        "",
+        "The paper's binned ρ (Pearson over a few bin means) beside a regression over all concepts "
+        "(accuracy on log10 count: r, r², slope per decade with bootstrap CI). `story` says where they disagree.",
+        "",
+    ]
     if stories.empty:
         lines.append("(no fits tables in this run)")
     else:
-        lines += ["| panel | pretraining | model | count type | prompt/metric | binned ρ | per-concept r | r² | slope/decade [CI] | n | story |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "| panel | pretraining | model | count type | prompt/metric | binned ρ | per-concept r | r² | slope/decade [CI] | n | story |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for r in stories.itertuples():
             ci = f"{r.slope_per_decade:+.4f} [{r.slope_lo:+.4f}, {r.slope_hi:+.4f}]"
-            lines.append("| " + " | ".join(_md_cell(v) for v in (r.panel, r.pretraining, r.model, r.count_type, r.prompt_or_metric,
-                                                                f"{r.binned_rho:.2f}", f"{r.per_concept_r:.3f}", f"{r.per_concept_r2:.3f}",
-                                                                ci, r.n_concepts, r.story)) + " |")
+            lines.append(
+                "| "
+                + " | ".join(
+                    _md_cell(v)
+                    for v in (
+                        r.panel,
+                        r.pretraining,
+                        r.model,
+                        r.count_type,
+                        r.prompt_or_metric,
+                        f"{r.binned_rho:.2f}",
+                        f"{r.per_concept_r:.3f}",
+                        f"{r.per_concept_r2:.3f}",
+                        ci,
+                        r.n_concepts,
+                        r.story,
+                    )
+                )
+                + " |"
+            )
     if not_plotted:
         lines += ["", "## Figures not reproduced here", "", "| output | paper | reason |", "|---|---|---|"]
         lines += [f"| {o} | {p} | {_md_cell(why)} |" for o, p, why in not_plotted]

@@ -18,7 +18,9 @@ def _line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     return float(slope), float(intercept), r2
 
 
-def segment_fits(df: pd.DataFrame, x: str, y: str, threshold: float = 50.0, *, prefix: str = "imagenet") -> pd.DataFrame:
+def segment_fits(
+    df: pd.DataFrame, x: str, y: str, threshold: float = 50.0, *, prefix: str = "imagenet"
+) -> pd.DataFrame:
     """Ordinary least squares ``y = slope * x + intercept`` on three model sets (Fig. 6 contract).
 
     Segments: ``<prefix>_below_<t>`` (x < threshold), ``<prefix>_above_<t>`` (x >= threshold) and
@@ -34,11 +36,23 @@ def segment_fits(df: pd.DataFrame, x: str, y: str, threshold: float = 50.0, *, p
         raise ValueError(f"missing values in {x!r}/{y!r} (rows {bad}); drop or fill them first")
     xv, yv = data[x].to_numpy(), data[y].to_numpy()
     t = f"{threshold:g}"
-    masks = {f"{prefix}_below_{t}": xv < threshold, f"{prefix}_above_{t}": xv >= threshold, "all": np.ones_like(xv, bool)}
+    masks = {
+        f"{prefix}_below_{t}": xv < threshold,
+        f"{prefix}_above_{t}": xv >= threshold,
+        "all": np.ones_like(xv, bool),
+    }
     rows = []
     for seg, m in masks.items():
         slope, intercept, r2 = _line(xv[m], yv[m])
-        rows.append(dict(segment=seg, slope=slope, intercept=intercept, n_models=int(m.sum()), r2=r2,
-                         x_min=float(xv[m].min()) if m.any() else float("nan"),
-                         x_max=float(xv[m].max()) if m.any() else float("nan")))
+        rows.append(
+            dict(
+                segment=seg,
+                slope=slope,
+                intercept=intercept,
+                n_models=int(m.sum()),
+                r2=r2,
+                x_min=float(xv[m].min()) if m.any() else float("nan"),
+                x_max=float(xv[m].max()) if m.any() else float("nan"),
+            )
+        )
     return pd.DataFrame(rows, columns=SEGMENT_COLUMNS)

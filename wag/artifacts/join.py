@@ -31,10 +31,17 @@ def join_counts_performance(freq: pd.DataFrame, perf: pd.DataFrame) -> tuple[pd.
     pretraining (T2I) take the pretraining of the counts. ``count_concept`` is the name as spelled in the count
     file. ``unmatched`` lists names without a partner (:func:`unmatched_names`), never dropped silently.
     """
-    for name, df, need in (("freq", freq, {"dataset", "key", "concept", "pretraining", "count"}), ("perf", perf, {"dataset", "key", "concept"})):
+    for name, df, need in (
+        ("freq", freq, {"dataset", "key", "concept", "pretraining", "count"}),
+        ("perf", perf, {"dataset", "key", "concept"}),
+    ):
         if missing := need - set(df.columns):
             raise ValueError(f"{name} lacks columns {sorted(missing)}; build it with wag.artifacts readers")
-    fcols = [c for c in ("dataset", "key", "pretraining", "method", "variant", "source_variant", "count", "concept") if c in freq.columns]
+    fcols = [
+        c
+        for c in ("dataset", "key", "pretraining", "method", "variant", "source_variant", "count", "concept")
+        if c in freq.columns
+    ]
     f = freq[fcols].rename(columns={"concept": "count_concept"})
     has_pt = perf["pretraining"].notna() if "pretraining" in perf.columns else pd.Series(False, index=perf.index)
     with_pt = perf[has_pt].merge(f, on=["dataset", "key", "pretraining"], how="inner")

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from wag.core.errors import WagError
+from wag.core.ids import file_sha256
 from wag.core.io import write_text
 from wag.core.paths import resolve
-from wag.core.ids import file_sha256
 
 
 class ArtifactsMissingError(WagError, FileNotFoundError):
@@ -116,7 +116,9 @@ def _check_dir(path: Path, source: Source, how: str) -> Path:
         raise ArtifactsMissingError(_missing_message(source, f"{how} points to {path}, which is not a folder"))
     if not (path / source.marker).exists():
         raise ArtifactsMissingError(
-            _missing_message(source, f"{how} points to {path}, which has no `{source.marker}` inside: is it the right folder?")
+            _missing_message(
+                source, f"{how} points to {path}, which has no `{source.marker}` inside: is it the right folder?"
+            )
         )
     return path
 
@@ -135,7 +137,9 @@ def _download(source: Source, target: Path) -> Path:
     return target
 
 
-def _resolve_root(source: Source, profile: Any = None, path: str | os.PathLike[str] | None = None, *, download: bool = True) -> Path:
+def _resolve_root(
+    source: Source, profile: Any = None, path: str | os.PathLike[str] | None = None, *, download: bool = True
+) -> Path:
     if path is not None:
         return _check_dir(resolve(path), source, "the explicit path")
     prof_value = getattr(profile, source.profile_key, None) if profile is not None else None
@@ -151,7 +155,9 @@ def _resolve_root(source: Source, profile: Any = None, path: str | os.PathLike[s
     if not download:
         raise ArtifactsMissingError(_missing_message(source, "no local folder given and no complete copy in the cache"))
     if not allow:
-        raise ArtifactsMissingError(_missing_message(source, "no local folder given and the profile sets `download: false`"))
+        raise ArtifactsMissingError(
+            _missing_message(source, "no local folder given and the profile sets `download: false`")
+        )
     try:
         return _download(source, cached)
     except Exception as exc:  # network errors, checksum mismatches: one message with the fix

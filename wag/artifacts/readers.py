@@ -43,7 +43,18 @@ _ZS_RE = re.compile(r"^(?P<dataset>.+)_(?P<prompt>class|simple|ensemble)_results
 _RET_RE = re.compile(r"^(?P<dataset>[^_]+)_(?P<direction>i2t|t2i)_k=(?P<k>\d+)_results\.json$")
 _T2I_RE = re.compile(r"^t2i_(?P<metric>.+)\.json$")
 
-PERFORMANCE_COLUMNS = ["concept", "key", "dataset", "task", "model", "pretraining", "prompt", "metric", "value", "model_key"]
+PERFORMANCE_COLUMNS = [
+    "concept",
+    "key",
+    "dataset",
+    "task",
+    "model",
+    "pretraining",
+    "prompt",
+    "metric",
+    "value",
+    "model_key",
+]
 FREQUENCY_COLUMNS = ["concept", "key", "dataset", "pretraining", "method", "variant", "source_variant", "count"]
 
 
@@ -56,7 +67,9 @@ def _as_set(x: str | Iterable[str] | None) -> set[str] | None:
 def _folder(root: str | Path, sub: str) -> Path:
     p = Path(root) / sub
     if not p.is_dir():
-        raise InputFileError(f"{p} is missing: is {root} the folder of the paper's released files (see wag.artifacts.paper_root)?")
+        raise InputFileError(
+            f"{p} is missing: is {root} the folder of the paper's released files (see wag.artifacts.paper_root)?"
+        )
     return p
 
 
@@ -144,10 +157,17 @@ def search_counts_coverage(root: str | Path) -> pd.DataFrame:
     """
     counts = read_search_counts(root)
     expected = counts.groupby("dataset")["key"].nunique().rename("n_expected")
-    got = counts.groupby(["dataset", "pretraining", "source_variant"])["key"].nunique().rename("n_concepts").reset_index()
+    got = (
+        counts.groupby(["dataset", "pretraining", "source_variant"])["key"].nunique().rename("n_concepts").reset_index()
+    )
     out = got.join(expected, on="dataset")
     out["missing"] = out["n_expected"] - out["n_concepts"]
-    return out.sort_values(["missing", "dataset", "pretraining", "source_variant"], ascending=[False, True, True, True], kind="stable", ignore_index=True)
+    return out.sort_values(
+        ["missing", "dataset", "pretraining", "source_variant"],
+        ascending=[False, True, True, True],
+        kind="stable",
+        ignore_index=True,
+    )
 
 
 # ------------------------------------------------------------------------------------- performance
@@ -171,7 +191,9 @@ def _results(path: Path, inner: str) -> dict[str, dict[str, Any]]:
     return data
 
 
-def _performance_rows(path: Path, dataset: str, task: str, prompt: Any, metric: str, inner: str, scale: float) -> list[dict[str, Any]]:
+def _performance_rows(
+    path: Path, dataset: str, task: str, prompt: Any, metric: str, inner: str, scale: float
+) -> list[dict[str, Any]]:
     rows = []
     for mk, res in _results(path, inner).items():
         arch, source = _model_fields(mk, path)
@@ -182,8 +204,18 @@ def _performance_rows(path: Path, dataset: str, task: str, prompt: Any, metric: 
             if not -1e-9 <= v <= 1 + 1e-9:
                 raise InputFileError(f"{path}: value of {name!r} for {mk} is {val!r}, outside the expected range")
             rows.append(
-                {"concept": name, "key": _key(name, dataset), "dataset": dataset, "task": task, "model": arch,
-                 "pretraining": source, "prompt": prompt, "metric": metric, "value": v, "model_key": mk}
+                {
+                    "concept": name,
+                    "key": _key(name, dataset),
+                    "dataset": dataset,
+                    "task": task,
+                    "model": arch,
+                    "pretraining": source,
+                    "prompt": prompt,
+                    "metric": metric,
+                    "value": v,
+                    "model_key": mk,
+                }
             )
     return rows
 
@@ -202,11 +234,17 @@ def _zero_shot_files(root: str | Path, datasets: Any, prompts: Any) -> list[tupl
 def _cached_rows(name: str, paths: list[Path], compute: Any, cache: bool) -> pd.DataFrame:
     if not cache or not paths:
         return compute()
-    return cached_table(name, {"v": NAMES_VERSION, "aliases": ALIASES, "files": [(str(p), file_fingerprint(p)) for p in paths]}, compute)
+    return cached_table(
+        name, {"v": NAMES_VERSION, "aliases": ALIASES, "files": [(str(p), file_fingerprint(p)) for p in paths]}, compute
+    )
 
 
 def read_zero_shot(
-    root: str | Path, *, datasets: str | Iterable[str] | None = None, prompts: str | Iterable[str] | None = None, cache: bool = True
+    root: str | Path,
+    *,
+    datasets: str | Iterable[str] | None = None,
+    prompts: str | Iterable[str] | None = None,
+    cache: bool = True,
 ) -> pd.DataFrame:
     """Per-class zero-shot accuracy (performance contract; percent in the files -> fraction) + ``key``, ``model_key``."""
     files = _zero_shot_files(root, datasets, prompts)
@@ -220,13 +258,24 @@ def read_zero_shot(
     return _cached_rows("artifacts_zero_shot", [f[0] for f in files], compute, cache)
 
 
-def read_zero_shot_full(root: str | Path, *, datasets: str | Iterable[str] | None = None, prompts: str | Iterable[str] | None = None) -> pd.DataFrame:
+def read_zero_shot_full(
+    root: str | Path, *, datasets: str | Iterable[str] | None = None, prompts: str | Iterable[str] | None = None
+) -> pd.DataFrame:
     """Whole-dataset zero-shot accuracy (``full`` field, fraction): dataset, prompt, model_key, model, pretraining, value."""
     rows = []
     for p, ds, prompt in _zero_shot_files(root, datasets, prompts):
         for mk, res in _results(p, "classwise").items():
             arch, source = _model_fields(mk, p)
-            rows.append({"dataset": ds, "prompt": prompt, "model_key": mk, "model": arch, "pretraining": source, "value": float(res["full"]) / 100})
+            rows.append(
+                {
+                    "dataset": ds,
+                    "prompt": prompt,
+                    "model_key": mk,
+                    "model": arch,
+                    "pretraining": source,
+                    "value": float(res["full"]) / 100,
+                }
+            )
     return pd.DataFrame(rows, columns=["dataset", "prompt", "model_key", "model", "pretraining", "value"])
 
 
@@ -248,7 +297,11 @@ def read_retrieval(
     _check_unknown(ds, {f[1] for f in found}, "retrieval datasets")
     _check_unknown(dirs, {"i2t", "t2i"}, "retrieval directions")
     _check_unknown({str(k) for k in kset} if kset else None, {str(f[3]) for f in found}, "recall k")
-    chosen = [f for f in found if (ds is None or f[1] in ds) and (dirs is None or f[2] in dirs) and (kset is None or f[3] in kset)]
+    chosen = [
+        f
+        for f in found
+        if (ds is None or f[1] in ds) and (dirs is None or f[2] in dirs) and (kset is None or f[3] in kset)
+    ]
 
     def compute() -> pd.DataFrame:
         rows: list[dict[str, Any]] = []
@@ -279,7 +332,11 @@ def read_t2i(root: str | Path, *, metrics: str | Iterable[str] | None = None) ->
     """Per-concept T2I scores: task=t2i, dataset=t2i, model=HEIM model, metric=file metric, value=mean of
     per-prompt scores (raw scale of the metric, not a fraction), ``n_prompts``; ``pretraining`` is empty
     (the paper compares every HEIM model against LAION-Aesthetics counts), ``prompt`` is empty."""
-    found = {m.group("metric"): p for p in sorted(_folder(root, "t2i_evaluations").glob("t2i_*.json")) if (m := _T2I_RE.match(p.name))}
+    found = {
+        m.group("metric"): p
+        for p in sorted(_folder(root, "t2i_evaluations").glob("t2i_*.json"))
+        if (m := _T2I_RE.match(p.name))
+    }
     want = _as_set(metrics)
     _check_unknown(want, set(found), "T2I metrics present (missing ones: see missing_t2i_metrics)")
     rows = []
@@ -290,11 +347,23 @@ def read_t2i(root: str | Path, *, metrics: str | Iterable[str] | None = None) ->
             for name, scores in res["classwise"].items():
                 vals = scores if isinstance(scores, list) else [scores]
                 if not vals or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in vals):
-                    raise InputFileError(f"{p}: scores of {name!r} for {model} are {scores!r}; expected a non-empty list of numbers")
+                    raise InputFileError(
+                        f"{p}: scores of {name!r} for {model} are {scores!r}; expected a non-empty list of numbers"
+                    )
                 rows.append(
-                    {"concept": name, "key": _key(name, "t2i"), "dataset": "t2i", "task": "t2i", "model": model,
-                     "pretraining": None, "prompt": None, "metric": metric, "value": sum(vals) / len(vals),
-                     "model_key": model, "n_prompts": len(vals)}
+                    {
+                        "concept": name,
+                        "key": _key(name, "t2i"),
+                        "dataset": "t2i",
+                        "task": "t2i",
+                        "model": model,
+                        "pretraining": None,
+                        "prompt": None,
+                        "metric": metric,
+                        "value": sum(vals) / len(vals),
+                        "model_key": model,
+                        "n_prompts": len(vals),
+                    }
                 )
     return pd.DataFrame(rows, columns=[*PERFORMANCE_COLUMNS, "n_prompts"])
 
@@ -316,10 +385,19 @@ def read_misalignment(root: str | Path) -> pd.DataFrame:
         except (KeyError, TypeError, ValueError) as exc:
             raise InputFileError(f"{p}: missing or non-numeric field {exc}") from None
         rows.append(
-            {"pretraining": pt, "misaligned_pairs": pairs, "degree_fixed": fixed, "degree_extracted": extracted,
-             "fixed_size": FIXED_DATASET_SIZES.get(pt), "extracted_size": round(pairs / extracted) if extracted else None}
+            {
+                "pretraining": pt,
+                "misaligned_pairs": pairs,
+                "degree_fixed": fixed,
+                "degree_extracted": extracted,
+                "fixed_size": FIXED_DATASET_SIZES.get(pt),
+                "extracted_size": round(pairs / extracted) if extracted else None,
+            }
         )
-    return pd.DataFrame(rows, columns=["pretraining", "misaligned_pairs", "degree_fixed", "degree_extracted", "fixed_size", "extracted_size"])
+    return pd.DataFrame(
+        rows,
+        columns=["pretraining", "misaligned_pairs", "degree_fixed", "degree_extracted", "fixed_size", "extracted_size"],
+    )
 
 
 # ------------------------------------------------------------------------------------ Let It Wag!
@@ -345,7 +423,9 @@ def read_let_it_wag_classes(root: str | Path) -> list[str]:
 def read_let_it_wag(root: str | Path) -> pd.DataFrame:
     """Per-class Let It Wag! accuracy of the 40 models (performance contract, dataset=let_it_wag, prompt=ensemble)."""
     return pd.DataFrame(
-        _performance_rows(Path(root) / _LIW_RESULTS, "let_it_wag", "classification", "ensemble", "accuracy", "classwise", 100.0),
+        _performance_rows(
+            Path(root) / _LIW_RESULTS, "let_it_wag", "classification", "ensemble", "accuracy", "classwise", 100.0
+        ),
         columns=PERFORMANCE_COLUMNS,
     )
 
@@ -382,9 +462,17 @@ def read_imagenet_accuracy(root: str | Path) -> pd.DataFrame:
     with extra.open(encoding="utf-8", newline="") as fh:
         for i, rec in enumerate(csv.DictReader(fh), 2):
             try:
-                rows.append({"model_key": rec["model_key"], "imagenet_accuracy": float(rec["imagenet_zero_shot_accuracy"]), "source": extra.name})
+                rows.append(
+                    {
+                        "model_key": rec["model_key"],
+                        "imagenet_accuracy": float(rec["imagenet_zero_shot_accuracy"]),
+                        "source": extra.name,
+                    }
+                )
             except (KeyError, TypeError, ValueError) as exc:
-                raise InputFileError(f"{extra}, line {i}: expected columns model_key, imagenet_zero_shot_accuracy ({exc})") from None
+                raise InputFileError(
+                    f"{extra}, line {i}: expected columns model_key, imagenet_zero_shot_accuracy ({exc})"
+                ) from None
     df = pd.DataFrame(rows)
     dup = df["model_key"][df["model_key"].duplicated()]
     if len(dup):
@@ -405,7 +493,9 @@ def read_descriptions(root: str | Path, dataset: str) -> dict[str, list[str]]:
     if not p.is_file():
         rel = f"gpt_descriptions/{dataset}_descriptions.json"
         if rel in load_registry(PAPER).missing:
-            raise InputFileError(f"{p} is one of the files of 4 MB and more missing from the reference copy (see its README)")
+            raise InputFileError(
+                f"{p} is one of the files of 4 MB and more missing from the reference copy (see its README)"
+            )
         raise InputFileError(f"missing file {p}")
     data = read_json(p)
     out: dict[str, list[str]] = {}
@@ -430,7 +520,9 @@ def _nt_file(folder: Path, corpus: str) -> Path | None:
     return None
 
 
-def read_neglected_tails(root: str | Path, *, datasets: str | Iterable[str] | None = None, corpus: str = "laion400m") -> pd.DataFrame:
+def read_neglected_tails(
+    root: str | Path, *, datasets: str | Iterable[str] | None = None, corpus: str = "laion400m"
+) -> pd.DataFrame:
     """NeglectedTails per-class LAION frequency estimates.
 
     ``datasets`` accepts our names (``cub``) or theirs (``cub2011``). Columns: concept, key, dataset (ours),
@@ -456,12 +548,20 @@ def read_neglected_tails(root: str | Path, *, datasets: str | Iterable[str] | No
         for idx, rec in data.items():
             try:
                 rows.append(
-                    {"concept": rec["name"], "key": _key(rec["name"], ours), "dataset": ours, "nt_dataset": nt,
-                     "class_index": int(idx), "most_common_name": rec.get("most_common_name"),
-                     "actual_freq": int(rec["actual_freq"]),
-                     "relevant_total": int(rec["relevant_total"]) if rec.get("relevant_total") is not None else None,
-                     "llama_relevance_ratio": rec.get("llama_relevance_ratio"), "synonyms": list(rec.get("alternates") or {}),
-                     "corpus": corpus, "source_file": p.name}
+                    {
+                        "concept": rec["name"],
+                        "key": _key(rec["name"], ours),
+                        "dataset": ours,
+                        "nt_dataset": nt,
+                        "class_index": int(idx),
+                        "most_common_name": rec.get("most_common_name"),
+                        "actual_freq": int(rec["actual_freq"]),
+                        "relevant_total": int(rec["relevant_total"]) if rec.get("relevant_total") is not None else None,
+                        "llama_relevance_ratio": rec.get("llama_relevance_ratio"),
+                        "synonyms": list(rec.get("alternates") or {}),
+                        "corpus": corpus,
+                        "source_file": p.name,
+                    }
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 raise InputFileError(f"{p}: class {idx} lacks a valid field {exc}") from None

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from wag.core.errors import EXIT_INTERRUPTED, UsageError, WagError, debug_enabled, describe, one_line
+from wag.core.errors import EXIT_INTERRUPTED, UsageError, debug_enabled, describe, one_line
 
 #: Stage CLIs (modules of this package, the top floor: they may load a profile) that add their own
 #: subcommands through ``register(subparsers)``.
@@ -26,8 +26,12 @@ class WagArgumentParser(argparse.ArgumentParser):
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from wag.run.profile import parse_set_options  # lazy: the Profile imports every section's params (scipy, statsmodels: ~1.5 s)
-    from wag.run.reproduce import run_notebooks  # lazy: papermill, nbformat and the notebook setup load when notebooks run
+    from wag.run.profile import (
+        parse_set_options,
+    )  # lazy: the Profile imports every section's params (scipy, statsmodels: ~1.5 s)
+    from wag.run.reproduce import (
+        run_notebooks,
+    )  # lazy: papermill, nbformat and the notebook setup load when notebooks run
 
     overrides = parse_set_options(args.set)
     results, manifest = run_notebooks(args.profile, only=args.only, out=args.out, overrides=overrides)
@@ -62,16 +66,26 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with the core subcommands and every stage CLI that is installed."""
-    parser = WagArgumentParser(prog="wag", description="Concept frequency vs multimodal model performance: reproduce, count, evaluate.")
-    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error (also: WAG_DEBUG=1; allowed anywhere on the line)")
+    parser = WagArgumentParser(
+        prog="wag", description="Concept frequency vs multimodal model performance: reproduce, count, evaluate."
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of an error (also: WAG_DEBUG=1; allowed anywhere on the line)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    rep = sub.add_parser("reproduce", help="execute the notebooks for a profile (papermill) and write figures, tables and a manifest")
+    rep = sub.add_parser(
+        "reproduce", help="execute the notebooks for a profile (papermill) and write figures, tables and a manifest"
+    )
     rep.add_argument("--profile", default="default", help="profile name in params/ or a YAML path (default: default)")
     rep.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="run only these notebooks (names without .ipynb)")
     rep.add_argument("--out", metavar="DIR", help="write figures, tables and executed notebooks under DIR")
     rep.add_argument(
-        "--set", action="append", metavar="KEY=VALUE",
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
         help="override one profile key (dotted, e.g. analysis.n_boot=200; the value is YAML); repeatable; validated before any notebook runs",
     )
     rep.set_defaults(func=_cmd_reproduce)
@@ -122,7 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         if debug:
             traceback.print_exc()
-        print("interrupted (Ctrl-C); outputs finished so far are kept and nothing is half-written; rerun the command to finish (wag count and wag evaluate resume where they stopped)", file=sys.stderr)
+        print(
+            "interrupted (Ctrl-C); outputs finished so far are kept and nothing is half-written; rerun the command to finish (wag count and wag evaluate resume where they stopped)",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the boundary
         code, message = describe(exc)
@@ -130,4 +147,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {message}", file=sys.stderr)
         return code
-

@@ -12,13 +12,18 @@ from wag.core.errors import WagError, one_line
 def _profile(name: str | None) -> Any:
     if name is None:
         return None
-    from wag.run.profile import load_profile  # lazy: the Profile imports every section's params (scipy, statsmodels: ~1.5 s)
+    from wag.run.profile import (
+        load_profile,
+    )  # lazy: the Profile imports every section's params (scipy, statsmodels: ~1.5 s)
 
     return load_profile(name)
 
 
 def _cmd_locate(args: argparse.Namespace) -> int:
-    from wag.artifacts import neglected_tails_root, paper_root  # lazy: the readers load when a subcommand runs, not for `wag --help`
+    from wag.artifacts import (
+        neglected_tails_root,
+        paper_root,
+    )  # lazy: the readers load when a subcommand runs, not for `wag --help`
 
     prof = _profile(args.profile)
     print(f"paper artifacts:  {paper_root(prof)}")
@@ -27,7 +32,14 @@ def _cmd_locate(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from wag.artifacts import NEGLECTED_TAILS, PAPER, load_registry, neglected_tails_root, paper_root, verify  # lazy: as in _cmd_locate
+    from wag.artifacts import (
+        NEGLECTED_TAILS,
+        PAPER,
+        load_registry,
+        neglected_tails_root,
+        paper_root,
+        verify,
+    )  # lazy: as in _cmd_locate
 
     prof = _profile(args.profile)
     problems: list[str] = []
@@ -36,10 +48,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             root = find(prof)
         except WagError as exc:
             print(f"{source.label}: not found: {one_line(str(exc))}")
-            problems.append(f"{source.label} not found (set {source.env_var} or `{source.profile_key}:` in the profile)")
+            problems.append(
+                f"{source.label} not found (set {source.env_var} or `{source.profile_key}:` in the profile)"
+            )
             continue
         res = verify(root, source)
-        print(f"{source.label} at {root}: {len(res['ok'])} ok, {len(res['changed'])} changed, {len(res['absent'])} absent")
+        print(
+            f"{source.label} at {root}: {len(res['ok'])} ok, {len(res['changed'])} changed, {len(res['absent'])} absent"
+        )
         for kind in ("changed", "absent"):
             for rel in res[kind]:
                 print(f"  {kind}: {rel}")
@@ -48,8 +64,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             print(f"  known-missing from the reference copy (not checked): {', '.join(missing)}")
         bad = len(res["changed"]) + len(res["absent"])
         if bad:
-            problems.append(f"{bad} files of {source.label} at {root} differ from the pinned checksums "
-                            "(re-fetch them: delete the folder and allow the download, or fix the path)")
+            problems.append(
+                f"{bad} files of {source.label} at {root} differ from the pinned checksums "
+                "(re-fetch them: delete the folder and allow the download, or fix the path)"
+            )
     if problems:
         raise WagError("; ".join(problems))
     return 0
@@ -81,7 +99,9 @@ def _cmd_names(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add ``wag artifacts ...`` to the ``wag`` console script."""
-    p = subparsers.add_parser("artifacts", help="the paper's released files: locate (or download), verify checksums, name report")
+    p = subparsers.add_parser(
+        "artifacts", help="the paper's released files: locate (or download), verify checksums, name report"
+    )
     sub = p.add_subparsers(dest="artifacts_command", required=True)
     for name, func, help_ in (
         ("locate", _cmd_locate, "print the folders used (downloads them when allowed and absent)"),
@@ -89,5 +109,7 @@ def register(subparsers: Any) -> None:
         ("names", _cmd_names, "list concept names left unmatched between counts and evaluations, and incomplete files"),
     ):
         c = sub.add_parser(name, help=help_)
-        c.add_argument("--profile", default=None, help="profile name or YAML path (default: environment variables, cache)")
+        c.add_argument(
+            "--profile", default=None, help="profile name or YAML path (default: environment variables, cache)"
+        )
         c.set_defaults(func=func)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wag.core.checks import check_output_dir, check_scheduler, positive_float, positive_int
 from wag.concepts import read_concepts
-from wag.corpus import iter_shards
+from wag.core.checks import check_output_dir, check_scheduler, positive_float, positive_int
 from wag.core.errors import WagError
+from wag.corpus import iter_shards
 from wag.frequency import count_captions
 from wag.frequency.count import BACKENDS, VARIANTS
 
@@ -19,7 +19,9 @@ def _cmd_count(args: argparse.Namespace) -> int:
     concepts = read_concepts(args.concepts, dataset=args.dataset, task=args.task)
     client = None
     if args.scheduler and args.backend != "dask":
-        raise WagError(f"--scheduler {args.scheduler} needs --backend dask (got --backend {args.backend}); add --backend dask or drop --scheduler")
+        raise WagError(
+            f"--scheduler {args.scheduler} needs --backend dask (got --backend {args.backend}); add --backend dask or drop --scheduler"
+        )
     if args.backend == "dask" and args.scheduler:
         from distributed import Client  # lazy: dask only for a scheduler address
 
@@ -27,8 +29,10 @@ def _cmd_count(args: argparse.Namespace) -> int:
         try:
             client = Client(address, timeout=f"{args.connect_timeout}s")
         except (OSError, TimeoutError) as exc:
-            raise WagError(f"Dask scheduler at {args.scheduler} did not accept a client within {args.connect_timeout:g} s "
-                           f"({type(exc).__name__}); check that it is a Dask scheduler and its version matches, or raise --connect-timeout") from None
+            raise WagError(
+                f"Dask scheduler at {args.scheduler} did not accept a client within {args.connect_timeout:g} s "
+                f"({type(exc).__name__}); check that it is a Dask scheduler and its version matches, or raise --connect-timeout"
+            ) from None
     res = count_captions(
         args.corpus if len(args.corpus) > 1 else args.corpus[0],
         concepts,
@@ -45,8 +49,10 @@ def _cmd_count(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
     )
     top = res.counts.sort_values("count", ascending=False).head(5)
-    print(f"{res.n_captions:,} captions, {len(res.counts):,} concepts, variant {res.variant}; top: "
-          + ", ".join(f"{c} ({n:,})" for c, n in zip(top["concept"], top["count"], strict=True)))
+    print(
+        f"{res.n_captions:,} captions, {len(res.counts):,} concepts, variant {res.variant}; top: "
+        + ", ".join(f"{c} ({n:,})" for c, n in zip(top["concept"], top["count"], strict=True))
+    )
     print(f"wrote {args.out}/counts.parquet (frequencies table) and {args.out}/hits.parquet (concept, sample_id)")
     for path, why in res.failures:
         print(f"error: failed shard {path}: {why}", file=sys.stderr)
@@ -62,21 +68,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "outputs are written atomically. Exit status 1 if some shard could not be read (the others are counted).",
     )
     p.add_argument("--corpus", required=True, nargs="+", metavar="PATH", help="shard file(s), folder(s) or glob(s)")
-    p.add_argument("--concepts", required=True, metavar="FILE", help="concept list: .txt (one per line), .json, .csv or .parquet")
+    p.add_argument(
+        "--concepts", required=True, metavar="FILE", help="concept list: .txt (one per line), .json, .csv or .parquet"
+    )
     p.add_argument("--variant", default="phrase", choices=VARIANTS, help="count variant (default: phrase)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--format", default=None, help="shard format override: parquet, tsv, tsv-cc3m, tsv-cc12m, tsv-yfcc15m, jsonl, wds")
-    p.add_argument("--workers", type=positive_int, default=1, help="threads, processes or Dask workers of a local cluster (see --backend)")
-    p.add_argument("--backend", default="threads", choices=BACKENDS,
-                   help="threads (default: one shared engine), processes (vocabularies that keep growing), dask (many machines)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address (backend dask; default: a local cluster)")
-    p.add_argument("--connect-timeout", type=positive_float, default=5.0, metavar="SECONDS",
-                   help="seconds to wait for the Dask scheduler to answer (default: 5)")
+    p.add_argument(
+        "--format",
+        default=None,
+        help="shard format override: parquet, tsv, tsv-cc3m, tsv-cc12m, tsv-yfcc15m, jsonl, wds",
+    )
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="threads, processes or Dask workers of a local cluster (see --backend)",
+    )
+    p.add_argument(
+        "--backend",
+        default="threads",
+        choices=BACKENDS,
+        help="threads (default: one shared engine), processes (vocabularies that keep growing), dask (many machines)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask scheduler address (backend dask; default: a local cluster)",
+    )
+    p.add_argument(
+        "--connect-timeout",
+        type=positive_float,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds to wait for the Dask scheduler to answer (default: 5)",
+    )
     p.add_argument("--caption-column", default=None, help="caption column/field (default: detected)")
     p.add_argument("--id-column", default=None, help="sample id column/field (default: detected, else <file>:<row>)")
-    p.add_argument("--pretraining", default=None, help="pretraining set name for the table (default: corpus folder name)")
-    p.add_argument("--dataset", default=None, help="downstream dataset name of the concepts (default: concept file stem)")
+    p.add_argument(
+        "--pretraining", default=None, help="pretraining set name for the table (default: corpus folder name)"
+    )
+    p.add_argument(
+        "--dataset", default=None, help="downstream dataset name of the concepts (default: concept file stem)"
+    )
     p.add_argument("--task", default="classification", choices=("classification", "retrieval", "t2i"))
-    p.add_argument("--batch-size", type=positive_int, default=65_536, help="captions per vectorised batch (memory bound)")
+    p.add_argument(
+        "--batch-size", type=positive_int, default=65_536, help="captions per vectorised batch (memory bound)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_count)

@@ -12,7 +12,9 @@ from wag.study.spec import STAGE_NAMES, StudyError
 
 def load_study(profile: str, overrides: dict[str, Any] | None = None) -> Any:
     """The ``study:`` section (a ``StudySpec``) of a profile given by name or YAML path."""
-    from wag.run.profile import load_profile  # lazy: the Profile imports every section's params (scipy, statsmodels: ~1.5 s)
+    from wag.run.profile import (
+        load_profile,
+    )  # lazy: the Profile imports every section's params (scipy, statsmodels: ~1.5 s)
 
     p = load_profile(profile, overrides)
     if p.study is None:
@@ -50,8 +52,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 def _cmd_example(args: argparse.Namespace) -> int:
     out = write_example(resolve(args.out), seed=args.seed)
-    print(f"wrote the example study's inputs to {out} (shards, test set, retrieval set, image pool, concepts, checkpoint); "
-          "run it with: wag study run --profile example_study")
+    print(
+        f"wrote the example study's inputs to {out} (shards, test set, retrieval set, image pool, concepts, checkpoint); "
+        "run it with: wag study run --profile example_study"
+    )
     return 0
 
 
@@ -70,28 +74,45 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def register(subparsers: Any) -> None:
     """Add ``study``, ``tag``, ``integrate`` and ``letitwag`` to the ``wag`` parser."""
-    st = subparsers.add_parser("study", help="run your own study (corpus, concepts, tagger, models, test sets) declared in a profile")
+    st = subparsers.add_parser(
+        "study", help="run your own study (corpus, concepts, tagger, models, test sets) declared in a profile"
+    )
     sub = st.add_subparsers(dest="study_command", required=True)
     run = sub.add_parser("run", help="run the stale and missing stages; up-to-date stages are skipped")
     _common(run)
-    run.add_argument("--stages", nargs="+", choices=list(STAGE_NAMES), help="only these stages (and the ones they read)")
+    run.add_argument(
+        "--stages", nargs="+", choices=list(STAGE_NAMES), help="only these stages (and the ones they read)"
+    )
     run.set_defaults(func=_cmd_run)
     status = sub.add_parser("status", help="done / stale / missing / off per stage")
-    status.add_argument("--profile", required=True, help="profile name in params/ or a YAML path, with a study: section")
+    status.add_argument(
+        "--profile", required=True, help="profile name in params/ or a YAML path, with a study: section"
+    )
     status.set_defaults(func=_cmd_status)
-    ex = sub.add_parser("example", help="write a small example study's input files (params/example_study.yaml runs on them)")
-    ex.add_argument("--out", default="runs/example_study", help="folder to write, relative to the project root (default: runs/example_study, where the example profile looks)")
+    ex = sub.add_parser(
+        "example", help="write a small example study's input files (params/example_study.yaml runs on them)"
+    )
+    ex.add_argument(
+        "--out",
+        default="runs/example_study",
+        help="folder to write, relative to the project root (default: runs/example_study, where the example profile looks)",
+    )
     ex.add_argument("--seed", type=int, default=0)
     ex.set_defaults(func=_cmd_example)
 
     tag = subparsers.add_parser("tag", help="tag the corpus images of a study with its declared tagger (stage tag)")
     _common(tag)
     tag.set_defaults(func=_single("tag"))
-    integ = subparsers.add_parser("integrate", help="integrated counts of a study: caption hit AND image tag (stage integrate)")
+    integ = subparsers.add_parser(
+        "integrate", help="integrated counts of a study: caption hit AND image tag (stage integrate)"
+    )
     _common(integ)
     integ.set_defaults(func=_single("integrate"))
     lw = subparsers.add_parser("letitwag", help="Let It Wag!: a tail benchmark from a study's own counts")
     lw_sub = lw.add_subparsers(dest="letitwag_command", required=True)
-    build = lw_sub.add_parser("build", help="build the benchmark from the study's counts and image pool, and evaluate the study's models on it")
+    build = lw_sub.add_parser(
+        "build",
+        help="build the benchmark from the study's counts and image pool, and evaluate the study's models on it",
+    )
     _common(build)
     build.set_defaults(func=_single("letitwag"))

@@ -29,13 +29,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import lemminflect
 import pandas as pd
 import regex
 
+from wag.concepts.lexicon import word_lemmas
 from wag.core.checks import read_utf8_text
 from wag.core.errors import WagError, WagWarning, one_line
-from wag.concepts.lexicon import word_lemmas
 
 TASKS = ("classification", "retrieval", "t2i")
 CONCEPT_COLUMNS = ["concept", "key", "dataset", "task", "aliases", "qualifier"]
@@ -128,7 +127,9 @@ def _plural_rule(word: str) -> tuple[str, ...]:
         return (word[:-1],)
     if len(word) < 4 or word.endswith(("us", "is", "as", "os")):
         return ()
-    cands = ([word[:-3] + "y"] if word.endswith("ies") else []) + ([word[:-2]] if word.endswith("es") else []) + [word[:-1]]
+    cands = (
+        ([word[:-3] + "y"] if word.endswith("ies") else []) + ([word[:-2]] if word.endswith("es") else []) + [word[:-1]]
+    )
     for c in cands:
         if word_lemmas(c):
             return (c,)
@@ -232,7 +233,10 @@ def _respellings(phrase: str) -> list[str]:
     if not words or parts[0] in COMPOUND_EDGE_WORDS or parts[-1] in COMPOUND_EDGE_WORDS:
         return []
     token_forms = [_respell_token(w) for w in words]
-    joints = [(" ", "-") if len(words) <= 3 and not (a.split("-")[-1].isdigit() and b.split("-")[0].isdigit()) else (" ",) for a, b in zip(words, words[1:])]
+    joints = [
+        (" ", "-") if len(words) <= 3 and not (a.split("-")[-1].isdigit() and b.split("-")[0].isdigit()) else (" ",)
+        for a, b in zip(words, words[1:])
+    ]
     out: dict[str, None] = {}
     for choice in itertools.product(*token_forms, *joints):
         forms, seps = choice[: len(words)], choice[len(words) :]
@@ -284,7 +288,9 @@ def _parse_concept(name: str, aliases: tuple[str, ...] = ()) -> ParsedConcept:
         if alt and alt not in alts:
             alts.append(alt)
             raws.append(raw)
-    return ParsedConcept(name=name, key=key, alternatives=tuple(alts), qualifier="; ".join(qualifiers), raw_alternatives=tuple(raws))
+    return ParsedConcept(
+        name=name, key=key, alternatives=tuple(alts), qualifier="; ".join(qualifiers), raw_alternatives=tuple(raws)
+    )
 
 
 def concept_table(
@@ -330,12 +336,22 @@ def concept_table(
         warnings.warn(
             f"concept list of dataset {dataset!r}: {sum(len(v) - 1 for v in dups.values())} duplicate or case-duplicate names "
             f"merged into their first spelling ({listed}{more}); give distinct concepts distinct names (e.g. a qualifier in parentheses)",
-            WagWarning, stacklevel=2,
+            WagWarning,
+            stacklevel=2,
         )
     rows = []
     for n in merged:
         pc = parse_concept(n, tuple(dict.fromkeys(extras[n])))
-        rows.append({"concept": n, "key": pc.key, "dataset": dataset, "task": task, "aliases": list(pc.alternatives), "qualifier": pc.qualifier})
+        rows.append(
+            {
+                "concept": n,
+                "key": pc.key,
+                "dataset": dataset,
+                "task": task,
+                "aliases": list(pc.alternatives),
+                "qualifier": pc.qualifier,
+            }
+        )
     return pd.DataFrame(rows, columns=CONCEPT_COLUMNS)
 
 
@@ -351,7 +367,9 @@ def read_concepts(path: str, *, dataset: str | None = None, task: str = "classif
 
     p = Path(path)
     if not p.exists():
-        raise ConceptError(f"concept file {p} does not exist; give a .txt (one name per line), .json, .csv or .parquet file")
+        raise ConceptError(
+            f"concept file {p} does not exist; give a .txt (one name per line), .json, .csv or .parquet file"
+        )
     ds = dataset or p.stem
     suf = p.suffix.lower()
     aliases: dict[str, list[str]] = {}
@@ -364,7 +382,9 @@ def read_concepts(path: str, *, dataset: str | None = None, task: str = "classif
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConceptError(f"concept file {p} is not valid JSON: {exc}; fix it (a list of names, or an object name -> aliases)") from None
+            raise ConceptError(
+                f"concept file {p} is not valid JSON: {exc}; fix it (a list of names, or an object name -> aliases)"
+            ) from None
         if isinstance(obj, dict):
             names, aliases = list(obj), {k: list(v or []) for k, v in obj.items()}
         elif isinstance(obj, list):
@@ -377,16 +397,22 @@ def read_concepts(path: str, *, dataset: str | None = None, task: str = "classif
         try:
             df = pd.read_csv(io.StringIO(text)) if suf == ".csv" else pd.read_parquet(p)
         except (ValueError, OSError) as exc:  # pandas' EmptyDataError/ParserError and Arrow errors are ValueErrors
-            raise ConceptError(f"concept file {p} cannot be read as {suf[1:]} ({type(exc).__name__}: {one_line(str(exc))[:200]}); fix or re-export it") from None
+            raise ConceptError(
+                f"concept file {p} cannot be read as {suf[1:]} ({type(exc).__name__}: {one_line(str(exc))[:200]}); fix or re-export it"
+            ) from None
         if "concept" not in df.columns:
-            raise ConceptError(f"concept file {p} has no 'concept' column (columns: {', '.join(map(str, df.columns))}); name the column of concept names 'concept'")
+            raise ConceptError(
+                f"concept file {p} has no 'concept' column (columns: {', '.join(map(str, df.columns))}); name the column of concept names 'concept'"
+            )
         if {"key", "dataset", "task", "aliases"} <= set(df.columns):
             return df
         names = [str(x) for x in df["concept"].tolist()]
     else:
         raise ConceptError(f"concept file {p}: unknown extension {suf!r}; use .txt, .json, .csv or .parquet")
     if not names:
-        raise ConceptError(f"concept file {p} holds no concept names; put one concept name per line (.txt) or a list (.json)")
+        raise ConceptError(
+            f"concept file {p} holds no concept names; put one concept name per line (.txt) or a list (.json)"
+        )
     return concept_table(names, dataset=ds, task=task, aliases=aliases)
 
 
@@ -448,7 +474,9 @@ def extract_nouns(texts: Iterable[str], min_samples: int = 10, *, method: str = 
         raise ConceptError(f"min_samples must be >= 1 (got {min_samples})")
     nlp = _spacy_nlp() if method in ("auto", "spacy") else None
     if method == "spacy" and nlp is None:
-        raise ConceptError("method='spacy' needs spaCy and an English model: pip install spacy && python -m spacy download en_core_web_sm")
+        raise ConceptError(
+            "method='spacy' needs spaCy and an English model: pip install spacy && python -m spacy download en_core_web_sm"
+        )
     used = "spacy" if nlp is not None else "lemminflect"
     counts: Counter[str] = Counter()
     texts = [t if isinstance(t, str) else "" for t in texts]
@@ -459,7 +487,9 @@ def extract_nouns(texts: Iterable[str], min_samples: int = 10, *, method: str = 
         for t in texts:
             counts.update({n for w in _WORD.findall(t) if (n := noun_lemma(w))})
     rows = [(n, c) for n, c in counts.items() if c >= min_samples]
-    df = pd.DataFrame(rows, columns=["noun", "n_samples"]).sort_values(["n_samples", "noun"], ascending=[False, True], ignore_index=True)
+    df = pd.DataFrame(rows, columns=["noun", "n_samples"]).sort_values(
+        ["n_samples", "noun"], ascending=[False, True], ignore_index=True
+    )
     df["method"] = used
     return df
 
@@ -477,7 +507,9 @@ def released_concepts(root: str, *, datasets: Iterable[str] | None = None) -> pd
 
     r = Path(root)
     if not (r / "zero_shot_evaluations").is_dir():
-        raise ConceptError(f"{r} is not the paper's released files folder (no zero_shot_evaluations/); see wag.artifacts.paper_root")
+        raise ConceptError(
+            f"{r} is not the paper's released files folder (no zero_shot_evaluations/); see wag.artifacts.paper_root"
+        )
     want = set(datasets) if datasets is not None else None
     tables = []
 
@@ -498,7 +530,9 @@ def released_concepts(root: str, *, datasets: Iterable[str] | None = None) -> pd
     for ds in ("coco", "flickr"):
         f = r / "retrieval_evaluations" / f"{ds}_i2t_k=1_results.json"
         if f.is_file() and (want is None or ds in want):
-            tables.append(concept_table([n for n in first_model(f, "conceptwise") if n.strip()], dataset=ds, task="retrieval"))
+            tables.append(
+                concept_table([n for n in first_model(f, "conceptwise") if n.strip()], dataset=ds, task="retrieval")
+            )
     f = r / "t2i_evaluations" / "t2i_human_aesthetics.json"
     if f.is_file() and (want is None or "t2i" in want):
         tables.append(concept_table([n for n in first_model(f, "classwise") if n.strip()], dataset="t2i", task="t2i"))

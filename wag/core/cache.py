@@ -8,9 +8,9 @@ from typing import Any
 
 import pandas as pd
 
+from wag.core.ids import content_key
 from wag.core.io import write_parquet
 from wag.core.paths import cache_dir
-from wag.core.ids import content_key
 
 
 def file_fingerprint(path: str | Path) -> str:
@@ -24,7 +24,9 @@ def cache_path(name: str, parts: dict[str, Any]) -> Path:
     return cache_dir() / name / f"{content_key(parts)}.parquet"
 
 
-def cached_table(name: str, parts: dict[str, Any], compute: Callable[[], pd.DataFrame], *, refresh: bool = False) -> pd.DataFrame:
+def cached_table(
+    name: str, parts: dict[str, Any], compute: Callable[[], pd.DataFrame], *, refresh: bool = False
+) -> pd.DataFrame:
     """Return ``compute()``, stored as Parquet under ``<cache>/<name>/<key>.parquet`` keyed by ``parts``."""
     path = cache_path(name, parts)
     if path.is_file() and not refresh:

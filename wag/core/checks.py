@@ -30,6 +30,7 @@ class InputCheckError(WagError, ValueError):
 # option values (argparse ``type=``)
 # ---------------------------------------------------------------------------------------------
 
+
 def _option_value(text: str, parse: type, in_range: Callable[[float], bool], not_parsed: str, out_of_range: str) -> Any:
     """``parse(text)`` if it is in range, else one ArgumentTypeError (``{text}``/``{value}`` filled in)."""
     try:
@@ -43,38 +44,58 @@ def _option_value(text: str, parse: type, in_range: Callable[[float], bool], not
 
 def positive_int(text: str) -> int:
     """An integer >= 1 (batch sizes, worker counts, steps)."""
-    return _option_value(text, int, lambda v: v >= 1, "{text!r} is not a whole number; give a positive integer such as 1 or 256",
-                         "must be a positive integer (got {value}); give 1 or more")
+    return _option_value(
+        text,
+        int,
+        lambda v: v >= 1,
+        "{text!r} is not a whole number; give a positive integer such as 1 or 256",
+        "must be a positive integer (got {value}); give 1 or more",
+    )
 
 
 def positive_float(text: str) -> float:
     """A finite number > 0 (timeouts)."""
-    return _option_value(text, float, lambda v: 0 < v < float("inf"), "{text!r} is not a number; give a positive number such as 5",
-                         "must be a positive number (got {text}); give e.g. 5")
+    return _option_value(
+        text,
+        float,
+        lambda v: 0 < v < float("inf"),
+        "{text!r} is not a number; give a positive number such as 5",
+        "must be a positive number (got {text}); give e.g. 5",
+    )
 
 
 def unit_float(text: str) -> float:
     """A number in [0, 1] (thresholds, fractions)."""
-    return _option_value(text, float, lambda v: 0.0 <= v <= 1.0, "{text!r} is not a number; give a value between 0 and 1 such as 0.5",
-                         "must be between 0 and 1 (got {text}); give e.g. 0.5")
+    return _option_value(
+        text,
+        float,
+        lambda v: 0.0 <= v <= 1.0,
+        "{text!r} is not a number; give a value between 0 and 1 such as 0.5",
+        "must be between 0 and 1 (got {text}); give e.g. 0.5",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # paths
 # ---------------------------------------------------------------------------------------------
 
+
 def check_output_dir(path: str | os.PathLike[str], what: str = "--out") -> Path:
     """An output folder that exists and is writable, or can be created; nothing is created here."""
     p = Path(os.path.expanduser(str(path)))
     if p.exists() and not p.is_dir():
-        raise InputCheckError(f"{what} {p} is an existing file, not a folder; give a folder path (it is created if missing)")
+        raise InputCheckError(
+            f"{what} {p} is an existing file, not a folder; give a folder path (it is created if missing)"
+        )
     probe = p
     while not probe.exists():
         if probe.parent == probe:
             break
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
-        raise InputCheckError(f"{what} {p} cannot be created: {probe} is a file, not a folder; give another folder path")
+        raise InputCheckError(
+            f"{what} {p} cannot be created: {probe} is a file, not a folder; give another folder path"
+        )
     where = "is not writable" if probe == p else f"cannot be created: {probe} is not writable"
     if not os.access(probe, os.W_OK | os.X_OK):
         raise InputCheckError(f"{what} {p} {where}; choose a folder you can write to or fix its permissions")
@@ -83,7 +104,9 @@ def check_output_dir(path: str | os.PathLike[str], what: str = "--out") -> Path:
         os.close(fd)
         os.unlink(tmp)
     except OSError as exc:
-        raise InputCheckError(f"{what} {p} {where} ({exc.strerror}); choose a folder you can write to or fix its permissions") from None
+        raise InputCheckError(
+            f"{what} {p} {where} ({exc.strerror}); choose a folder you can write to or fix its permissions"
+        ) from None
     return p
 
 
@@ -130,6 +153,7 @@ def read_utf8_text(path: str | os.PathLike[str], what: str = "text file") -> str
 # devices and cluster addresses
 # ---------------------------------------------------------------------------------------------
 
+
 def available_devices() -> list[str]:
     """Torch devices usable on this machine (``cpu`` and, where present, ``cuda:N`` and ``mps``)."""
     import torch
@@ -156,10 +180,14 @@ def check_device(device: str | None) -> str:
     if dev.type == "cuda":
         n = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if n == 0 or (dev.index is not None and dev.index >= n):
-            raise InputCheckError(f"device {name!r} requested but CUDA is not available here ({n} GPUs); "
-                                  f"available devices: {', '.join(ok)}; pass --device cpu")
+            raise InputCheckError(
+                f"device {name!r} requested but CUDA is not available here ({n} GPUs); "
+                f"available devices: {', '.join(ok)}; pass --device cpu"
+            )
     elif dev.type == "mps" and "mps" not in ok:
-        raise InputCheckError(f"device {name!r} requested but MPS is not available here; available devices: {', '.join(ok)}; pass --device cpu")
+        raise InputCheckError(
+            f"device {name!r} requested but MPS is not available here; available devices: {', '.join(ok)}; pass --device cpu"
+        )
     elif dev.type not in ("cpu", "cuda", "mps"):
         raise InputCheckError(f"device {name!r} is not supported; available devices: {', '.join(ok)}")
     return name
@@ -174,7 +202,9 @@ def check_scheduler(address: str, timeout: float = 5.0) -> str:
     except ValueError:
         host, port = None, None
     if parts.scheme not in ("tcp", "tls") or not host or not port:
-        raise InputCheckError(f"Dask scheduler address {address!r} is not host:port or tcp://host:port; give e.g. tcp://10.0.0.5:8786")
+        raise InputCheckError(
+            f"Dask scheduler address {address!r} is not host:port or tcp://host:port; give e.g. tcp://10.0.0.5:8786"
+        )
     try:
         with socket.create_connection((host, port), timeout=timeout):
             pass
@@ -195,7 +225,7 @@ def check_scheduler(address: str, timeout: float = 5.0) -> str:
 _TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
 
 PICKLE_HELP = (
-    "convert it once, in an environment you trust, to safetensors: python -c \"import torch; "
+    'convert it once, in an environment you trust, to safetensors: python -c "import torch; '
     "from safetensors.torch import save_file; sd = torch.load('IN.pt', weights_only=False); "
     "sd = sd.get('state_dict', sd); save_file({k.removeprefix('module.'): v.contiguous() for k, v in sd.items()}, 'OUT.safetensors')\""
 )

@@ -9,24 +9,50 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from wag.core.paths import project_root
 from wag.core.ids import file_sha256
+from wag.core.paths import project_root
 
 #: Distributions that shape results or their rendering, recorded in every run manifest (pip names). Every name
 #: pinned in requirements.txt that wag imports is here (``tests/test_manifest.py`` derives the list and checks).
 PACKAGES = (
     "wag",
     # models, features, generation
-    "torch", "torchvision", "open_clip_torch", "diffusers", "transformers", "huggingface_hub", "safetensors",
+    "torch",
+    "torchvision",
+    "open_clip_torch",
+    "diffusers",
+    "transformers",
+    "huggingface_hub",
+    "safetensors",
     # tables, counting, fits
-    "numpy", "pandas", "pyarrow", "scipy", "statsmodels", "pandera", "pydantic", "pyyaml", "regex", "lemminflect",
-    "dask", "distributed",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scipy",
+    "statsmodels",
+    "pandera",
+    "pydantic",
+    "pyyaml",
+    "regex",
+    "lemminflect",
+    "dask",
+    "distributed",
     # images (decoding, de-duplication)
-    "pillow", "imagehash",
+    "pillow",
+    "imagehash",
     # charts, tables and notebooks as rendered
-    "altair", "vl-convert-python", "anywidget", "ipywidgets", "tabulate", "papermill", "nbformat", "ipykernel", "ipython",
+    "altair",
+    "vl-convert-python",
+    "anywidget",
+    "ipywidgets",
+    "tabulate",
+    "papermill",
+    "nbformat",
+    "ipykernel",
+    "ipython",
     # downloads of the released files, progress
-    "pooch", "tqdm",
+    "pooch",
+    "tqdm",
 )
 
 
@@ -50,8 +76,12 @@ def git_commit() -> str | None:
     """The project's current commit (with ``+dirty`` when the tree has changes), or None outside git."""
     try:
         root = project_root()
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
         return sha + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return None
@@ -59,4 +89,9 @@ def git_commit() -> str | None:
 
 def environment() -> dict[str, Any]:
     """Interpreter, platform and package versions."""
-    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": package_versions(), "git_commit": git_commit()}
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "git_commit": git_commit(),
+    }

@@ -56,7 +56,9 @@ class Variant(NamedTuple):
     threshold: float | None = None
 
 
-def variant_name(method: str, *, text: str | None = None, tagger: str | None = None, threshold: float | None = None) -> str:
+def variant_name(
+    method: str, *, text: str | None = None, tagger: str | None = None, threshold: float | None = None
+) -> str:
     """The ``variant`` value of a count: ``text`` → the text variant (default ``phrase``);
     ``image`` → ``tagger:<tagger>@<threshold>``; ``integrated`` → ``integrated:<tagger>@<threshold>``.
 
@@ -71,7 +73,9 @@ def variant_name(method: str, *, text: str | None = None, tagger: str | None = N
     if method not in ("image", "integrated"):
         raise TableError(f"unknown count method {method!r}; use one of {', '.join(METHODS)}")
     if not tagger or not _NAME.match(tagger) or "@" in tagger or ":" in tagger:
-        raise TableError(f"tagger name {tagger!r} must be a non-empty name of letters, digits and ._+-/ (no '@' or ':')")
+        raise TableError(
+            f"tagger name {tagger!r} must be a non-empty name of letters, digits and ._+-/ (no '@' or ':')"
+        )
     if threshold is None or not 0 < float(threshold) < 1:
         raise TableError(f"tagger threshold must be in (0, 1), got {threshold!r}")
     prefix = "tagger" if method == "image" else "integrated"
@@ -84,8 +88,10 @@ def parse_variant(variant: str) -> Variant:
         return Variant("text", text=variant)
     m = _TAGGED.match(str(variant))
     if m is None:
-        raise TableError(f"cannot read variant name {variant!r}; expected a text variant ({', '.join(TEXT_VARIANTS)}), "
-                         "'tagger:<name>@<threshold>' or 'integrated:<name>@<threshold>'")
+        raise TableError(
+            f"cannot read variant name {variant!r}; expected a text variant ({', '.join(TEXT_VARIANTS)}), "
+            "'tagger:<name>@<threshold>' or 'integrated:<name>@<threshold>'"
+        )
     try:
         t = float(m.group("t"))
     except ValueError:
@@ -183,9 +189,12 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
             "metric": _text(),
             "value": pa.Column(float, nullable=False),
         },
-        checks=pa.Check(_value_in_range, error="value out of its metric's range (accuracy, recall@k, judged_accuracy and every "
-                                               "classification/retrieval metric: a fraction in [0, 1]; *_clipscore: [0, 100]; "
-                                               "other T2I metrics: finite, raw scale)"),
+        checks=pa.Check(
+            _value_in_range,
+            error="value out of its metric's range (accuracy, recall@k, judged_accuracy and every "
+            "classification/retrieval metric: a fraction in [0, 1]; *_clipscore: [0, 100]; "
+            "other T2I metrics: finite, raw scale)",
+        ),
         name="performance",
     ),
     "fits": pa.DataFrameSchema(
@@ -218,7 +227,9 @@ UNIQUE: dict[str, list[str]] = {
 }
 
 #: Required columns of every contract, in order.
-COLUMNS: dict[str, list[str]] = {name: [c for c, col in s.columns.items() if col.required] for name, s in SCHEMAS.items()}
+COLUMNS: dict[str, list[str]] = {
+    name: [c for c, col in s.columns.items() if col.required] for name, s in SCHEMAS.items()
+}
 
 
 def _describe(table: str, exc: pa.errors.SchemaErrors, df: pd.DataFrame) -> str:
@@ -228,14 +239,18 @@ def _describe(table: str, exc: pa.errors.SchemaErrors, df: pd.DataFrame) -> str:
     shown = [c for c in ("metric", "task", "value") if c in df.columns]
     for check in [c for c in fc["check"].unique() if str(c) in wide]:
         rows = [int(r) for r in fc.loc[fc["check"] == check, "index"].dropna().unique()[:3]]
-        what = ", ".join(f"{r} ({' '.join(f'{c}={df.at[r, c]}' for c in shown)})" if r in df.index else str(r) for r in rows)
+        what = ", ".join(
+            f"{r} ({' '.join(f'{c}={df.at[r, c]}' for c in shown)})" if r in df.index else str(r) for r in rows
+        )
         lines.append(f"rows {what}: {check}")
     fc = fc[~fc["check"].astype(str).isin(wide)]
     for (col, check), grp in fc.groupby(["column", "check"], dropna=False, sort=False):
         col_s = "<table>" if col is None or (isinstance(col, float) and pd.isna(col)) else str(col)
         examples = [str(v) for v in grp["failure_case"].head(3).tolist()]
         lines.append(f"column '{col_s}': {check} (e.g. {', '.join(examples)})")
-    return f"table '{table}' breaks its contract ({'; '.join(lines[:4])}); required columns: {', '.join(COLUMNS[table])}"
+    return (
+        f"table '{table}' breaks its contract ({'; '.join(lines[:4])}); required columns: {', '.join(COLUMNS[table])}"
+    )
 
 
 def validate(df: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -244,14 +259,20 @@ def validate(df: pd.DataFrame, table: str) -> pd.DataFrame:
         raise TableError(f"unknown table contract {table!r}; use one of {', '.join(SCHEMAS)}")
     missing = [c for c in COLUMNS[table] if c not in df.columns]
     if missing:
-        raise TableError(f"table '{table}' lacks column(s) {', '.join(missing)}; required columns: {', '.join(COLUMNS[table])}")
+        raise TableError(
+            f"table '{table}' lacks column(s) {', '.join(missing)}; required columns: {', '.join(COLUMNS[table])}"
+        )
     key = UNIQUE.get(table)
     if key and len(df):
         dup = df.duplicated(key, keep=False)
         if dup.any():
             first = df.loc[dup, key].iloc[0].tolist()
-            raise TableError(f"table '{table}' has {int(dup.sum())} rows that repeat the key ({', '.join(key)}), e.g. {first}; keep one row per key")
-    fresh = df.reset_index(drop=True)  # a fresh index: pandera's failure report cannot reshape duplicate index labels under pandas 3
+            raise TableError(
+                f"table '{table}' has {int(dup.sum())} rows that repeat the key ({', '.join(key)}), e.g. {first}; keep one row per key"
+            )
+    fresh = df.reset_index(
+        drop=True
+    )  # a fresh index: pandera's failure report cannot reshape duplicate index labels under pandas 3
     try:
         SCHEMAS[table].validate(fresh, lazy=True)
     except pa.errors.SchemaErrors as exc:

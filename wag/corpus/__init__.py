@@ -62,10 +62,14 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         suffixes = suffixes[:-1]
     if suffixes and suffixes[-1] in _EXT:
         return _EXT[suffixes[-1]]
-    raise CorpusError(f"cannot tell the format of {p} from its name; pass fmt= one of {', '.join(FORMATS)} (CLI: --format)")
+    raise CorpusError(
+        f"cannot tell the format of {p} from its name; pass fmt= one of {', '.join(FORMATS)} (CLI: --format)"
+    )
 
 
-def iter_shards(path_or_glob: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], fmt: str | None = None) -> list[Shard]:
+def iter_shards(
+    path_or_glob: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], fmt: str | None = None
+) -> list[Shard]:
     """The shards of a corpus: a file, a folder (its known shard files, recursively), a glob or a list of those, sorted."""
     if fmt is not None and fmt not in FORMATS:
         raise CorpusError(f"unknown corpus format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -77,7 +81,9 @@ def iter_shards(path_or_glob: str | os.PathLike[str] | Sequence[str | os.PathLik
         if p.is_dir():
             found = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".") and _known(f, fmt))
             if not found:
-                raise CorpusError(f"folder {p} holds no shard files ({', '.join(sorted(_EXT))}); check the path or pass fmt=")
+                raise CorpusError(
+                    f"folder {p} holds no shard files ({', '.join(sorted(_EXT))}); check the path or pass fmt="
+                )
             files.extend(found)
         elif p.is_file():
             files.append(p)
@@ -146,7 +152,10 @@ def iter_batches(
             yield from _jsonl(shard, batch_size, caption_column, id_column)
         elif shard.fmt == "wds":
             for chunk in _chunks(_wds(shard, caption_column, with_images=False), batch_size):
-                yield _batch(pa.array([s["sample_id"] for s in chunk], pa.string()), pa.array([s["caption"] for s in chunk], pa.string()))
+                yield _batch(
+                    pa.array([s["sample_id"] for s in chunk], pa.string()),
+                    pa.array([s["caption"] for s in chunk], pa.string()),
+                )
         else:
             raise CorpusError(f"unknown corpus format {shard.fmt!r}; use one of {', '.join(FORMATS)}")
     except CorpusError:
@@ -166,12 +175,16 @@ def _chunks(it: Iterator[dict], n: int) -> Iterator[list[dict]]:
         yield buf
 
 
-def _parquet(shard: Shard, batch_size: int, caption_column: str | None, id_column: str | None) -> Iterator[pa.RecordBatch]:
+def _parquet(
+    shard: Shard, batch_size: int, caption_column: str | None, id_column: str | None
+) -> Iterator[pa.RecordBatch]:
     pf = pq.ParquetFile(shard.path)
     cols = pf.schema_arrow.names
     cap = _pick(cols, caption_column, CAPTION_COLUMNS, "caption", shard)
     if cap is None:
-        raise CorpusError(f"{shard.path}: no caption column (looked for {', '.join(CAPTION_COLUMNS)}); columns are: {', '.join(cols)}; pass caption_column=")
+        raise CorpusError(
+            f"{shard.path}: no caption column (looked for {', '.join(CAPTION_COLUMNS)}); columns are: {', '.join(cols)}; pass caption_column="
+        )
     idc = _pick(cols, id_column, ID_COLUMNS, "id", shard)
     row = 0
     for b in pf.iter_batches(batch_size=batch_size, columns=[cap] + ([idc] if idc else [])):
@@ -212,8 +225,12 @@ def _tsv(shard: Shard, batch_size: int, caption_column: str | None, id_column: s
         reader = pacsv.open_csv(
             pa.input_stream(str(shard.path), compression="detect"),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1 if header else 0, block_size=1 << 22),
-            parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False, newlines_in_values=False),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, include_columns=[cap] + ([idc] if idc else [])),
+            parse_options=pacsv.ParseOptions(
+                delimiter="\t", quote_char=False, escape_char=False, newlines_in_values=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, include_columns=[cap] + ([idc] if idc else [])
+            ),
         )
         for b in reader:
             ids = b.column(idc) if idc else _row_ids(shard, row, b.num_rows)
@@ -233,7 +250,10 @@ def _tsv(shard: Shard, batch_size: int, caption_column: str | None, id_column: s
 
 def _first_ragged_line(shard: Shard, n_fields: int) -> tuple[int, int, str] | None:
     """``(line number, fields, text)`` of the first line of a TSV shard without ``n_fields`` fields (error path only)."""
-    with pa.input_stream(str(shard.path), compression="detect") as raw, io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="\n") as fh:
+    with (
+        pa.input_stream(str(shard.path), compression="detect") as raw,
+        io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="\n") as fh,
+    ):
         for lineno, line in enumerate(fh, 1):
             text = line.rstrip("\r\n")
             if text and text.count("\t") + 1 != n_fields:
@@ -241,7 +261,9 @@ def _first_ragged_line(shard: Shard, n_fields: int) -> tuple[int, int, str] | No
     return None
 
 
-def _jsonl(shard: Shard, batch_size: int, caption_column: str | None, id_column: str | None) -> Iterator[pa.RecordBatch]:
+def _jsonl(
+    shard: Shard, batch_size: int, caption_column: str | None, id_column: str | None
+) -> Iterator[pa.RecordBatch]:
     row = 0
     ids: list[str] = []
     caps: list[str] = []
@@ -259,7 +281,9 @@ def _jsonl(shard: Shard, batch_size: int, caption_column: str | None, id_column:
             if cap_col is None or (row == 0 and caption_column is None):
                 cap_col = _pick(list(obj), caption_column, CAPTION_COLUMNS, "caption", shard)
                 if cap_col is None:
-                    raise CorpusError(f"{shard.path}: no caption field (looked for {', '.join(CAPTION_COLUMNS)}); fields are: {', '.join(obj)}; pass caption_column=")
+                    raise CorpusError(
+                        f"{shard.path}: no caption field (looked for {', '.join(CAPTION_COLUMNS)}); fields are: {', '.join(obj)}; pass caption_column="
+                    )
                 id_col = _pick(list(obj), id_column, ID_COLUMNS, "id", shard)
             elif caption_column is not None and caption_column not in obj:
                 raise CorpusError(f"{shard.path}: line {lineno} has no field {caption_column!r}")
@@ -281,7 +305,9 @@ def _wds_key(name: str) -> tuple[str, str]:
     return (f"{d}/{stem}" if d else stem), ext.lower()
 
 
-def iter_wds_groups(path: str | os.PathLike[str], keep: Callable[[str], bool]) -> Iterator[tuple[str, dict[str, tuple[str, bytes]]]]:
+def iter_wds_groups(
+    path: str | os.PathLike[str], keep: Callable[[str], bool]
+) -> Iterator[tuple[str, dict[str, tuple[str, bytes]]]]:
     """Stream a WebDataset tar as ``(key, {ext: (member name, bytes)})``, reading only members whose ext ``keep`` accepts.
 
     Members of one sample are adjacent (the WebDataset convention); the key is the path up to the first
@@ -337,7 +363,9 @@ def _wds_sample(key: str, parts: dict, caption_column: str | None) -> dict:
     return out
 
 
-def iter_samples(shard: Shard, *, caption_column: str | None = None, id_column: str | None = None, with_images: bool = True) -> Iterator[dict]:
+def iter_samples(
+    shard: Shard, *, caption_column: str | None = None, id_column: str | None = None, with_images: bool = True
+) -> Iterator[dict]:
     """Plain-dict samples ``{sample_id, caption[, image, image_ext, meta]}`` of one shard (images: WebDataset only)."""
     if shard.fmt == "wds":
         try:

@@ -45,8 +45,10 @@ def class_index(prompt: str, class_names: Sequence[str]) -> int:
             best, best_len = i, len(n)
     if best < 0:
         shown = ", ".join(repr(n) for n in list(class_names)[:12]) + (", ..." if len(class_names) > 12 else "")
-        raise ClassPipelineError(f"prompt {prompt!r} names none of the pipeline's {len(class_names)} classes ({shown}); "
-                                 "put a class name in the prompt (e.g. the template '{c}')")
+        raise ClassPipelineError(
+            f"prompt {prompt!r} names none of the pipeline's {len(class_names)} classes ({shown}); "
+            "put a class name in the prompt (e.g. the template '{c}')"
+        )
     return best
 
 
@@ -59,17 +61,23 @@ class ClassConditionalPipeline(DiffusionPipeline):
 
     model_cpu_offload_seq = "unet"
 
-    def __init__(self, unet: UNet2DModel, scheduler: SchedulerMixin, class_names: list[str] | None = None, patch: int = 1) -> None:
+    def __init__(
+        self, unet: UNet2DModel, scheduler: SchedulerMixin, class_names: list[str] | None = None, patch: int = 1
+    ) -> None:
         super().__init__()
         names = [str(n) for n in (class_names or [])]
         n_embeds = getattr(unet.config, "num_class_embeds", None)
         if not names or n_embeds != len(names):
-            raise ClassPipelineError(f"ClassConditionalPipeline needs one class name per class embedding of the UNet "
-                                     f"(num_class_embeds={n_embeds}, {len(names)} class_names given)")
+            raise ClassPipelineError(
+                f"ClassConditionalPipeline needs one class name per class embedding of the UNet "
+                f"(num_class_embeds={n_embeds}, {len(names)} class_names given)"
+            )
         if len(set(names)) != len(names):
             raise ClassPipelineError("ClassConditionalPipeline class_names repeat a name; give each class its own name")
         if int(patch) < 1 or unet.config.in_channels % (int(patch) ** 2):
-            raise ClassPipelineError(f"patch {patch} does not divide the UNet's {unet.config.in_channels} input channels into patch² blocks")
+            raise ClassPipelineError(
+                f"patch {patch} does not divide the UNet's {unet.config.in_channels} input channels into patch² blocks"
+            )
         self.register_modules(unet=unet, scheduler=scheduler)
         self.register_to_config(class_names=names, patch=int(patch))
 
@@ -101,14 +109,18 @@ class ClassConditionalPipeline(DiffusionPipeline):
         """
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         if guidance_scale > 1:
-            raise ClassPipelineError(f"guidance_scale {guidance_scale}: a ClassConditionalPipeline has no unconditional class, so "
-                                     "classifier-free guidance is impossible; use guidance_scale 1 (or 0)")
+            raise ClassPipelineError(
+                f"guidance_scale {guidance_scale}: a ClassConditionalPipeline has no unconditional class, so "
+                "classifier-free guidance is impossible; use guidance_scale 1 (or 0)"
+            )
         if output_type not in ("pil", "np", "pt"):
             raise ClassPipelineError(f"output_type '{output_type}' unknown; use pil, np or pt")
         labels = [self.class_index(p) for p in prompts for _ in range(num_images_per_prompt)]
         n = len(labels)
         if isinstance(generator, list) and len(generator) != n:
-            raise ClassPipelineError(f"{len(generator)} generators for {n} images; give one generator per image (or one for all)")
+            raise ClassPipelineError(
+                f"{len(generator)} generators for {n} images; give one generator per image (or one for all)"
+            )
         p = self.config.patch
         size = self.unet.config.sample_size
         h, w = (size, size) if isinstance(size, int) else tuple(size)

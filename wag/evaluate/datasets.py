@@ -8,7 +8,6 @@ their paths and count (see :func:`open_image`).
 from __future__ import annotations
 
 import io
-import json
 import os
 import tarfile
 from collections.abc import Callable, Sequence
@@ -20,8 +19,8 @@ from PIL import Image
 
 from wag.artifacts import paper_root
 from wag.core.errors import WagError
-from wag.core.io import read_json
 from wag.core.ids import content_key
+from wag.core.io import read_json
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -82,7 +81,9 @@ def _files_fingerprint(paths: Sequence[Path]) -> str:
     return content_key([[str(p), st.st_size, st.st_mtime_ns] for p in paths for st in (p.stat(),)])
 
 
-def image_folder(root: str | os.PathLike[str], *, name: str | None = None, classnames: Sequence[str] | None = None) -> ClassificationData:
+def image_folder(
+    root: str | os.PathLike[str], *, name: str | None = None, classnames: Sequence[str] | None = None
+) -> ClassificationData:
     """``root/<class>/*.png|jpg|...`` as a classification set (classes sorted by folder name).
 
     ``classnames`` optionally gives display names in folder order (default: the folder names with ``_`` → space).
@@ -93,9 +94,13 @@ def image_folder(root: str | os.PathLike[str], *, name: str | None = None, class
     folders = sorted(d for d in r.iterdir() if d.is_dir() and not d.name.startswith("."))
     samples: list[tuple[Path, int]] = []
     for label, d in enumerate(folders):
-        samples += [(p, label) for p in sorted(d.iterdir()) if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")]
+        samples += [
+            (p, label) for p in sorted(d.iterdir()) if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")
+        ]
     if not samples:
-        raise DatasetMissingError(f"image folder {r} has no images in class sub-folders (expected {r}/<class>/<image>.jpg|png); put each class's images in its own sub-folder")
+        raise DatasetMissingError(
+            f"image folder {r} has no images in class sub-folders (expected {r}/<class>/<image>.jpg|png); put each class's images in its own sub-folder"
+        )
     names = list(classnames) if classnames is not None else [d.name.replace("_", " ") for d in folders]
     if len(names) != len(folders):
         raise WagError(f"{len(names)} class names given for {len(folders)} class folders in {r}")
@@ -113,7 +118,10 @@ def image_folder(root: str | os.PathLike[str], *, name: str | None = None, class
 
 
 def webdataset_classification(
-    shards: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *, classnames: Sequence[str] | None = None, name: str | None = None
+    shards: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    classnames: Sequence[str] | None = None,
+    name: str | None = None,
 ) -> ClassificationData:
     """WebDataset tar shards of ``<key>.<jpg|png|webp>`` + ``<key>.cls`` (integer label).
 
@@ -126,7 +134,9 @@ def webdataset_classification(
     else:
         files = [Path(s) for s in shards]
     if not files or not all(f.is_file() for f in files):
-        raise DatasetMissingError(f"no WebDataset shards found at {shards} (expected *.tar files with <key>.jpg and <key>.cls)")
+        raise DatasetMissingError(
+            f"no WebDataset shards found at {shards} (expected *.tar files with <key>.jpg and <key>.cls)"
+        )
     index: list[tuple[int, int, int, str]] = []  # (shard, offset_data, size, ref), label separately
     labels: list[int] = []
     for si, f in enumerate(files):
@@ -151,7 +161,9 @@ def webdataset_classification(
     if classnames is None:
         cn = files[0].parent / "classnames.txt"
         if not cn.is_file():
-            raise DatasetMissingError(f"class names missing: put classnames.txt (one per line, label order) in {cn.parent} or pass classnames=")
+            raise DatasetMissingError(
+                f"class names missing: put classnames.txt (one per line, label order) in {cn.parent} or pass classnames="
+            )
         classnames = [line.strip() for line in cn.read_text(encoding="utf-8").splitlines() if line.strip()]
     if max(labels) >= len(classnames):
         raise WagError(f"WebDataset label {max(labels)} out of range for {len(classnames)} class names")
@@ -186,18 +198,58 @@ class TorchvisionSpec:
 
 
 TORCHVISION: dict[str, TorchvisionSpec] = {
-    "cifar10": TorchvisionSpec("CIFAR10", {"train": False}, "cifar10", "torchvision.datasets.CIFAR10(root, train=False, download=True)"),
-    "cifar100": TorchvisionSpec("CIFAR100", {"train": False}, "cifar100", "torchvision.datasets.CIFAR100(root, train=False, download=True)"),
-    "food101": TorchvisionSpec("Food101", {"split": "test"}, "food101", "torchvision.datasets.Food101(root, split='test', download=True)"),
-    "flowers102": TorchvisionSpec("Flowers102", {"split": "test"}, "flowers102", "torchvision.datasets.Flowers102(root, split='test', download=True)"),
-    "oxfordpets": TorchvisionSpec("OxfordIIITPet", {"split": "test"}, "oxfordpets", "torchvision.datasets.OxfordIIITPet(root, split='test', download=True)"),
-    "dtd": TorchvisionSpec("DTD", {"split": "test"}, "dtd", "torchvision.datasets.DTD(root, split='test', download=True)"),
-    "eurosat": TorchvisionSpec("EuroSAT", {}, "eurosat", "torchvision.datasets.EuroSAT(root, download=True) (the whole set; the paper used the same)"),
-    "fgvcaircraft": TorchvisionSpec("FGVCAircraft", {"split": "test"}, "fgvcaircraft", "torchvision.datasets.FGVCAircraft(root, split='test', download=True)"),
-    "stanfordcars": TorchvisionSpec("StanfordCars", {"split": "test"}, "stanfordcars", "StanfordCars has no public download any more: get it from Kaggle and unpack under root/stanford_cars"),
-    "country211": TorchvisionSpec("Country211", {"split": "test"}, "country211", "torchvision.datasets.Country211(root, split='test', download=True)"),
+    "cifar10": TorchvisionSpec(
+        "CIFAR10", {"train": False}, "cifar10", "torchvision.datasets.CIFAR10(root, train=False, download=True)"
+    ),
+    "cifar100": TorchvisionSpec(
+        "CIFAR100", {"train": False}, "cifar100", "torchvision.datasets.CIFAR100(root, train=False, download=True)"
+    ),
+    "food101": TorchvisionSpec(
+        "Food101", {"split": "test"}, "food101", "torchvision.datasets.Food101(root, split='test', download=True)"
+    ),
+    "flowers102": TorchvisionSpec(
+        "Flowers102",
+        {"split": "test"},
+        "flowers102",
+        "torchvision.datasets.Flowers102(root, split='test', download=True)",
+    ),
+    "oxfordpets": TorchvisionSpec(
+        "OxfordIIITPet",
+        {"split": "test"},
+        "oxfordpets",
+        "torchvision.datasets.OxfordIIITPet(root, split='test', download=True)",
+    ),
+    "dtd": TorchvisionSpec(
+        "DTD", {"split": "test"}, "dtd", "torchvision.datasets.DTD(root, split='test', download=True)"
+    ),
+    "eurosat": TorchvisionSpec(
+        "EuroSAT",
+        {},
+        "eurosat",
+        "torchvision.datasets.EuroSAT(root, download=True) (the whole set; the paper used the same)",
+    ),
+    "fgvcaircraft": TorchvisionSpec(
+        "FGVCAircraft",
+        {"split": "test"},
+        "fgvcaircraft",
+        "torchvision.datasets.FGVCAircraft(root, split='test', download=True)",
+    ),
+    "stanfordcars": TorchvisionSpec(
+        "StanfordCars",
+        {"split": "test"},
+        "stanfordcars",
+        "StanfordCars has no public download any more: get it from Kaggle and unpack under root/stanford_cars",
+    ),
+    "country211": TorchvisionSpec(
+        "Country211",
+        {"split": "test"},
+        "country211",
+        "torchvision.datasets.Country211(root, split='test', download=True)",
+    ),
     "sun397": TorchvisionSpec("SUN397", {}, "sun397", "torchvision.datasets.SUN397(root, download=True)"),
-    "caltech101": TorchvisionSpec("Caltech101", {"target_type": "category"}, "caltech101", "torchvision.datasets.Caltech101(root, download=True)"),
+    "caltech101": TorchvisionSpec(
+        "Caltech101", {"target_type": "category"}, "caltech101", "torchvision.datasets.Caltech101(root, download=True)"
+    ),
 }
 
 #: Image-folder datasets (root/<name>/<split>/<class>/*).
@@ -273,8 +325,15 @@ def load_torchvision(name: str, root: str | os.PathLike[str]) -> ClassificationD
                     return str(item[0] if isinstance(item, tuple) else item)
         return f"{name}[{i}]"
 
-    return ClassificationData(name=name, classnames=names, size=n, getter=getter, refs=refs,
-                              fingerprint=f"torchvision:{name}:{folder.resolve()}:{n}", root=str(folder))
+    return ClassificationData(
+        name=name,
+        classnames=names,
+        size=n,
+        getter=getter,
+        refs=refs,
+        fingerprint=f"torchvision:{name}:{folder.resolve()}:{n}",
+        root=str(folder),
+    )
 
 
 def load_classification(name: str, root: str | os.PathLike[str] | None = None) -> ClassificationData:
@@ -286,7 +345,9 @@ def load_classification(name: str, root: str | os.PathLike[str] | None = None) -
         rel = FOLDER_SETS[name].split()[0]
         folder = base / rel
         if not folder.is_dir():
-            raise DatasetMissingError(f"dataset '{name}' not found: expected an image folder at {folder} ({FOLDER_SETS[name]})")
+            raise DatasetMissingError(
+                f"dataset '{name}' not found: expected an image folder at {folder} ({FOLDER_SETS[name]})"
+            )
         data = image_folder(folder, name=name)
         n = len(data.classnames)
         data.classnames = _paper_classnames(name, n) or data.classnames
@@ -297,7 +358,9 @@ def load_classification(name: str, root: str | os.PathLike[str] | None = None) -
             return webdataset_classification(p)
         return image_folder(p)
     if os.sep in name or "/" in name or p.exists():
-        raise DatasetMissingError(f"image folder {p} does not exist or is not a folder (expected {p}/<class>/<image>.jpg|png); check the path")
+        raise DatasetMissingError(
+            f"image folder {p} does not exist or is not a folder (expected {p}/<class>/<image>.jpg|png); check the path"
+        )
     raise UnknownDatasetError(
         f"unknown dataset '{name}'. Known datasets: {', '.join(known_datasets())}; or give a path to an image folder "
         "(<root>/<class>/*.jpg) or a folder of WebDataset shards (*.tar with <key>.jpg + <key>.cls, classnames.txt)."
@@ -346,12 +409,16 @@ def _pairs_from_annotations(data: Any, ann: Path) -> list[tuple[str, list[str]]]
         return [(d["image"], list(d["caption"]) if isinstance(d["caption"], list) else [d["caption"]]) for d in data]
     raise WagError(
         f"unrecognised retrieval annotation file {ann}: expected COCO captions JSON (images + annotations), a Karpathy "
-        "dataset_*.json (images with sentences), or a JSON list of {\"image\": path, \"caption\": [..]}"
+        'dataset_*.json (images with sentences), or a JSON list of {"image": path, "caption": [..]}'
     )
 
 
 def load_retrieval(
-    annotations: str | os.PathLike[str], images_root: str | os.PathLike[str], *, name: str | None = None, captions_per_image: int = 5
+    annotations: str | os.PathLike[str],
+    images_root: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    captions_per_image: int = 5,
 ) -> RetrievalData:
     """COCO / Flickr style retrieval set: an annotation file plus an image folder.
 
@@ -366,16 +433,25 @@ def load_retrieval(
             "(dataset_coco.json / dataset_flickr30k.json) with the COCO val2014 / Flickr30k images."
         )
     if not root.is_dir():
-        raise DatasetMissingError(f"retrieval image folder {root} not found; check --images (the folder the annotation paths are relative to)")
+        raise DatasetMissingError(
+            f"retrieval image folder {root} not found; check --images (the folder the annotation paths are relative to)"
+        )
     data = read_json(ann)  # a parse error names the file (InputFileError)
     pairs = _pairs_from_annotations(data, ann)
     short = [fn for fn, caps in pairs if len(caps) < captions_per_image]
     if short:
-        raise WagError(f"{len(short)} images have fewer than {captions_per_image} captions in {ann} (e.g. {short[0]}); lower captions_per_image")
+        raise WagError(
+            f"{len(short)} images have fewer than {captions_per_image} captions in {ann} (e.g. {short[0]}); lower captions_per_image"
+        )
     images = [str(root / fn) for fn, _ in pairs]
     missing = [p for p in images if not Path(p).is_file()]
     if missing:
         raise DatasetMissingError(f"{len(missing)} images listed in {ann} are missing under {root} (e.g. {missing[0]})")
     captions = [[str(c) for c in caps[:captions_per_image]] for _, caps in pairs]
     fp = content_key([images, captions])
-    return RetrievalData(name=name or ann.stem, images=images, captions=captions, fingerprint=f"retrieval:{fp}:{_files_fingerprint([Path(p) for p in images])}")
+    return RetrievalData(
+        name=name or ann.stem,
+        images=images,
+        captions=captions,
+        fingerprint=f"retrieval:{fp}:{_files_fingerprint([Path(p) for p in images])}",
+    )

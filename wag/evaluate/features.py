@@ -21,10 +21,10 @@ import torch
 from tqdm.auto import tqdm
 
 from wag.core.ids import content_key
-from wag.evaluate.datasets import CorruptImageError
-from wag.evaluate.models import LoadedModel
 from wag.core.io import atomic_path, write_json
 from wag.core.paths import cache_dir
+from wag.evaluate.datasets import CorruptImageError
+from wag.evaluate.models import LoadedModel
 
 
 @dataclass
@@ -62,7 +62,12 @@ def _collate(batch: list[tuple[Any, int, int]]) -> tuple[torch.Tensor | None, to
     ok = [b for b in batch if b[0] is not None]
     bad = [b[2] for b in batch if b[0] is None]
     x = torch.stack([b[0] for b in ok]) if ok else None
-    return x, torch.tensor([b[1] for b in ok], dtype=torch.long), torch.tensor([b[2] for b in ok], dtype=torch.long), bad
+    return (
+        x,
+        torch.tensor([b[1] for b in ok], dtype=torch.long),
+        torch.tensor([b[2] for b in ok], dtype=torch.long),
+        bad,
+    )
 
 
 def prefetched(items: Iterable[Any], fn: Callable[[Any], Any], threads: int) -> Iterator[Any]:
@@ -81,11 +86,15 @@ def prefetched(items: Iterable[Any], fn: Callable[[Any], Any], threads: int) -> 
             yield pending.popleft().result()
 
 
-def _batches(ds: _Encodable, batch_size: int, num_workers: int, threads: int = 0) -> Iterator[tuple[Any, torch.Tensor, torch.Tensor, list[int]]]:
+def _batches(
+    ds: _Encodable, batch_size: int, num_workers: int, threads: int = 0
+) -> Iterator[tuple[Any, torch.Tensor, torch.Tensor, list[int]]]:
     """Collated batches in dataset order: from a DataLoader of ``num_workers`` processes, else decoded in this
     process, by ``threads`` loader threads ahead of the model (0: in line, between forward passes)."""
     if num_workers > 0:
-        yield from torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=_collate)
+        yield from torch.utils.data.DataLoader(
+            ds, batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=_collate
+        )
         return
     starts = range(0, len(ds), batch_size)
     yield from prefetched(starts, lambda s: _collate([ds[i] for i in range(s, min(s + batch_size, len(ds)))]), threads)
@@ -93,7 +102,15 @@ def _batches(ds: _Encodable, batch_size: int, num_workers: int, threads: int = 0
 
 def feature_cache_path(model: LoadedModel, data: Any, kind: str = "image") -> Path:
     """Cache file of the image features of ``data`` under ``model`` (keyed by model, data, preprocessing)."""
-    key = content_key({"model": model.fingerprint, "data": data.fingerprint, "preprocess": repr(model.preprocess), "kind": kind, "v": 1})
+    key = content_key(
+        {
+            "model": model.fingerprint,
+            "data": data.fingerprint,
+            "preprocess": repr(model.preprocess),
+            "kind": kind,
+            "v": 1,
+        }
+    )
     return cache_dir() / "features" / f"{key}.safetensors"
 
 
@@ -124,14 +141,25 @@ def encode_images(
     path = feature_cache_path(model, data, "image" if labelled else "image-unlabelled")
     if cache and path.is_file():
         t = load_file(str(path))
-        meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8")) if path.with_suffix(".json").is_file() else {}
-        return ImageFeatures(t["features"], t["index"].numpy(), t["labels"].numpy(), list(meta.get("skipped", [])), from_cache=True)
+        meta = (
+            json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+            if path.with_suffix(".json").is_file()
+            else {}
+        )
+        return ImageFeatures(
+            t["features"], t["index"].numpy(), t["labels"].numpy(), list(meta.get("skipped", [])), from_cache=True
+        )
     _set_threads()
     ds = _Encodable(data, model.preprocess, labelled)
     feats, idx, labels, bad = [], [], [], []
     with torch.inference_mode():
-        for x, y, i, b in tqdm(_batches(ds, batch_size, num_workers, threads), total=-(-len(ds) // batch_size),
-                               desc=f"encode {getattr(data, 'name', 'images')}", disable=not progress, leave=False):
+        for x, y, i, b in tqdm(
+            _batches(ds, batch_size, num_workers, threads),
+            total=-(-len(ds) // batch_size),
+            desc=f"encode {getattr(data, 'name', 'images')}",
+            disable=not progress,
+            leave=False,
+        ):
             bad += b
             if x is None:
                 continue
@@ -140,11 +168,20 @@ def encode_images(
             idx.append(i)
             labels.append(y)
     if not feats:
-        raise CorruptImageError(f"no image of {getattr(data, 'name', 'the dataset')} could be decoded ({len(bad)} tried)")
+        raise CorruptImageError(
+            f"no image of {getattr(data, 'name', 'the dataset')} could be decoded ({len(bad)} tried)"
+        )
     out = ImageFeatures(torch.cat(feats), torch.cat(idx).numpy(), torch.cat(labels).numpy(), [data.ref(i) for i in bad])
     if cache:
         with atomic_path(path) as tmp:
-            save_file({"features": out.features.contiguous(), "index": torch.from_numpy(out.index), "labels": torch.from_numpy(out.labels)}, str(tmp))
+            save_file(
+                {
+                    "features": out.features.contiguous(),
+                    "index": torch.from_numpy(out.index),
+                    "labels": torch.from_numpy(out.labels),
+                },
+                str(tmp),
+            )
         write_json(path.with_suffix(".json"), {"model": model.name, "data": data.fingerprint, "skipped": out.skipped})
     return out
 
@@ -159,7 +196,12 @@ def encode_text_trimmed(m: Any, tokens: torch.Tensor) -> torch.Tensor:
     import open_clip
 
     mask = getattr(m, "attn_mask", None)
-    if type(m) is not open_clip.CLIP or getattr(m, "text_pool_type", None) != "argmax" or mask is None or tokens.dim() != 2:
+    if (
+        type(m) is not open_clip.CLIP
+        or getattr(m, "text_pool_type", None) != "argmax"
+        or mask is None
+        or tokens.dim() != 2
+    ):
         return m.encode_text(tokens)
     eot = tokens.argmax(dim=-1)
     n = int(eot.max()) + 1
@@ -173,7 +215,9 @@ def encode_text_trimmed(m: Any, tokens: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def encode_texts(model: LoadedModel, texts: Sequence[str], *, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
+def encode_texts(
+    model: LoadedModel, texts: Sequence[str], *, batch_size: int = 256, progress: bool = False
+) -> torch.Tensor:
     """L2-normalised text features (len(texts), D), encoded in batches."""
     _set_threads()
     out = []
@@ -187,7 +231,12 @@ def encode_texts(model: LoadedModel, texts: Sequence[str], *, batch_size: int = 
 
 
 def text_classifier(
-    model: LoadedModel, prompts: Sequence[Sequence[str]], *, batch_size: int = 256, progress: bool = False, cache: bool = False
+    model: LoadedModel,
+    prompts: Sequence[Sequence[str]],
+    *,
+    batch_size: int = 256,
+    progress: bool = False,
+    cache: bool = False,
 ) -> torch.Tensor:
     """Zero-shot classifier (D, C): per class, the normalised mean of its normalised prompt embeddings.
 
@@ -199,7 +248,11 @@ def text_classifier(
     flat = [p for ps in prompts for p in ps]
     if any(len(ps) == 0 for ps in prompts):
         raise ValueError("every class needs at least one prompt")
-    path = cache_dir() / "text" / f"{content_key({'model': model.fingerprint, 'prompts': [list(p) for p in prompts], 'v': 1})}.safetensors"
+    path = (
+        cache_dir()
+        / "text"
+        / f"{content_key({'model': model.fingerprint, 'prompts': [list(p) for p in prompts], 'v': 1})}.safetensors"
+    )
     if cache and path.is_file():
         return load_file(str(path))["classifier"]
     clf = _text_classifier(model, prompts, flat, batch_size, progress)
@@ -209,7 +262,9 @@ def text_classifier(
     return clf
 
 
-def _text_classifier(model: LoadedModel, prompts: Sequence[Sequence[str]], flat: list[str], batch_size: int, progress: bool) -> torch.Tensor:
+def _text_classifier(
+    model: LoadedModel, prompts: Sequence[Sequence[str]], flat: list[str], batch_size: int, progress: bool
+) -> torch.Tensor:
     emb = encode_texts(model, flat, batch_size=batch_size, progress=progress)
     owner = torch.repeat_interleave(torch.arange(len(prompts)), torch.tensor([len(ps) for ps in prompts]))
     sums = torch.zeros(len(prompts), emb.shape[1]).index_add_(0, owner, emb)

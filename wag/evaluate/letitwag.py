@@ -29,11 +29,11 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from wag.corpus import iter_wds_groups
 from wag.core.errors import WagError
-from wag.evaluate.datasets import IMAGE_EXTS, CorruptImageError, open_image
-from wag.core.io import write_json, write_text
 from wag.core.ids import slug
+from wag.core.io import write_json, write_text
+from wag.corpus import iter_wds_groups
+from wag.evaluate.datasets import IMAGE_EXTS, CorruptImageError, open_image
 
 RELEASED_HF_NAME = "bethgelab/Let-It-Wag"
 
@@ -43,7 +43,13 @@ def _norm(name: str) -> str:
 
 
 def select_tail_concepts(
-    freq: pd.DataFrame, *, k: int, source: str | Sequence[str] | None = None, method: str | None = None, variant: str | None = None, aggregate: str = "sum"
+    freq: pd.DataFrame,
+    *,
+    k: int,
+    source: str | Sequence[str] | None = None,
+    method: str | None = None,
+    variant: str | None = None,
+    aggregate: str = "sum",
 ) -> pd.DataFrame:
     """The ``k`` least-frequent concepts with a non-zero count (ties broken by name).
 
@@ -53,13 +59,17 @@ def select_tail_concepts(
     """
     need = {"concept", "pretraining", "count"}
     if missing := need - set(freq.columns):
-        raise WagError(f"frequency table lacks columns {sorted(missing)} (the frequencies contract: concept, dataset, pretraining, method, variant, count)")
+        raise WagError(
+            f"frequency table lacks columns {sorted(missing)} (the frequencies contract: concept, dataset, pretraining, method, variant, count)"
+        )
     df = freq
     if source is not None:
         srcs = [source] if isinstance(source, str) else list(source)
         unknown = sorted(set(srcs) - set(df["pretraining"]))
         if unknown:
-            raise WagError(f"pretraining set(s) {unknown} not in the frequency table; available: {sorted(df['pretraining'].unique())}")
+            raise WagError(
+                f"pretraining set(s) {unknown} not in the frequency table; available: {sorted(df['pretraining'].unique())}"
+            )
         df = df[df["pretraining"].isin(srcs)]
     for col, val in (("method", method), ("variant", variant)):
         if val is not None:
@@ -67,11 +77,15 @@ def select_tail_concepts(
                 raise WagError(f"{col} '{val}' not in the frequency table; available: {sorted(df[col].unique())}")
             df = df[df[col] == val]
     if "method" in df and method is None and df["method"].nunique() > 1:
-        raise WagError(f"the frequency table mixes count methods {sorted(df['method'].unique())}; pick one with method=")
+        raise WagError(
+            f"the frequency table mixes count methods {sorted(df['method'].unique())}; pick one with method="
+        )
     if aggregate not in ("sum", "max"):
         raise WagError(f"aggregate must be 'sum' or 'max', got {aggregate!r}")
     df = df.assign(_key=df["concept"].map(_norm))
-    per_set = df.groupby(["_key", "pretraining"], as_index=False).agg(concept=("concept", "first"), count=("count", "max"))
+    per_set = df.groupby(["_key", "pretraining"], as_index=False).agg(
+        concept=("concept", "first"), count=("count", "max")
+    )
     agg = per_set.groupby("_key", as_index=False).agg(concept=("concept", "first"), count=("count", aggregate))
     agg = agg[agg["count"] > 0].sort_values(["count", "concept"], kind="mergesort").head(k)
     if len(agg) < k:
@@ -170,7 +184,9 @@ def build_let_it_wag(
     ``LoadedModel`` for outlier removal (None skips that step; the datasheet says so).
     """
     if images is None:
-        raise WagError("give images= (a folder of <concept>/ sub-folders or WebDataset shards) to assemble the test set from")
+        raise WagError(
+            "give images= (a folder of <concept>/ sub-folders or WebDataset shards) to assemble the test set from"
+        )
     chosen = select_tail_concepts(freq, k=k, source=source, method=method, variant=variant)
     cands = _candidates(images, chosen["concept"].tolist())
     rng = np.random.default_rng(seed)
@@ -230,8 +246,11 @@ def build_let_it_wag(
             "seed": seed,
             "classes_kept": int(len(kept_classes)),
             "images_kept": int(kept_classes["kept"].sum()),
-            "frequency": {"min": int(counts.min()) if len(counts) else None, "median": float(counts.median()) if len(counts) else None,
-                          "max": int(counts.max()) if len(counts) else None},
+            "frequency": {
+                "min": int(counts.min()) if len(counts) else None,
+                "median": float(counts.median()) if len(counts) else None,
+                "max": int(counts.max()) if len(counts) else None,
+            },
             "steps": steps,
         }
         write_json(tmp / "datasheet.json", sheet)
@@ -254,17 +273,31 @@ def _encode(model: Any, images: Sequence[Any]) -> np.ndarray:
 
 
 def _markdown(sheet: dict[str, Any], table: pd.DataFrame) -> str:
-    cols = ["concept", "count", "candidates", "undecodable_removed", "duplicates_removed", "outliers_removed", "balance_removed", "kept"]
+    cols = [
+        "concept",
+        "count",
+        "candidates",
+        "undecodable_removed",
+        "duplicates_removed",
+        "outliers_removed",
+        "balance_removed",
+        "kept",
+    ]
     lines = [
-        f"# {sheet['name']}", "",
+        f"# {sheet['name']}",
+        "",
         f"- pretraining source: {sheet['source']}; k = {sheet['k']} least-frequent non-zero concepts",
         f"- {sheet['classes_kept']} classes, {sheet['images_kept']} images ({sheet['images_per_class']} per class)",
         f"- de-duplication: pHash, {sheet['phash_bits']} bits; outliers: {sheet['outlier_step']}; seed {sheet['seed']}",
         f"- pretraining counts of kept classes: min {sheet['frequency']['min']}, median {sheet['frequency']['median']}, max {sheet['frequency']['max']}",
-        "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols),
+        "",
+        "| " + " | ".join(cols) + " |",
+        "|" + "---|" * len(cols),
     ]
     for r in table.reindex(columns=cols).itertuples(index=False):
-        lines.append("| " + " | ".join("" if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v) for v in r) + " |")
+        lines.append(
+            "| " + " | ".join("" if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v) for v in r) + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -280,7 +313,9 @@ def load_released(split: str = "train", *, cache_dir: str | None = None) -> Any:
     try:
         return datasets.load_dataset(RELEASED_HF_NAME, split=split, cache_dir=cache_dir)
     except Exception as exc:  # offline, missing cache, renamed split
-        raise WagError(f"could not load {RELEASED_HF_NAME} (split {split!r}): {str(exc)[:300]}. It needs internet once (HF_HUB_OFFLINE unset).") from None
+        raise WagError(
+            f"could not load {RELEASED_HF_NAME} (split {split!r}): {str(exc)[:300]}. It needs internet once (HF_HUB_OFFLINE unset)."
+        ) from None
 
 
 def to_image_bytes(img: Any) -> bytes:

@@ -141,7 +141,9 @@ def _weights_on_disk(arch: str, tag: str, cache_dir: str | None) -> bool:
 def _hf_repo_on_disk(repo: str, cache_dir: str | None) -> bool:
     from huggingface_hub import try_to_load_from_cache
 
-    has_cfg = isinstance(try_to_load_from_cache(repo_id=repo, filename="open_clip_config.json", cache_dir=cache_dir), str)
+    has_cfg = isinstance(
+        try_to_load_from_cache(repo_id=repo, filename="open_clip_config.json", cache_dir=cache_dir), str
+    )
     has_w = any(
         isinstance(try_to_load_from_cache(repo_id=repo, filename=fn, cache_dir=cache_dir), str)
         for fn in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
@@ -156,7 +158,9 @@ def _register_arch(arch: str, ckpt: Path) -> None:
 
     if arch in open_clip.list_models():
         return
-    shipped = sorted(Path(__file__).resolve().parents[1].glob(f"*/model_configs/{arch}.json"))  # configs wag ships (synthetic world)
+    shipped = sorted(
+        Path(__file__).resolve().parents[1].glob(f"*/model_configs/{arch}.json")
+    )  # configs wag ships (synthetic world)
     for cand in (ckpt.parent / f"{arch}.json", ckpt.parent / "open_clip_config.json", *shipped):
         if cand.is_file() and _is_model_config(cand):
             open_clip.add_model_config(cand) if cand.stem == arch else _add_config_as(arch, cand)
@@ -198,12 +202,16 @@ def _file_fingerprint(path: Path) -> str:
     return ":".join(map(str, stat_fingerprint(path)))
 
 
-def as_loaded_model(model: Any, preprocess: Any, tokenizer: Any, device: str, precision: str = "fp32", **kw: Any) -> LoadedModel:
+def as_loaded_model(
+    model: Any, preprocess: Any, tokenizer: Any, device: str, precision: str = "fp32", **kw: Any
+) -> LoadedModel:
     """Wrap an open_clip model (any weights) as a :class:`LoadedModel`: on ``device``, in eval mode, frozen, at ``precision``."""
     model = model.to(device).eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    return with_precision(LoadedModel(model=model, preprocess=preprocess, tokenizer=tokenizer, device=device, **kw), precision, copy=False)
+    return with_precision(
+        LoadedModel(model=model, preprocess=preprocess, tokenizer=tokenizer, device=device, **kw), precision, copy=False
+    )
 
 
 class PrecisionError(WagError, ValueError):
@@ -228,7 +236,9 @@ def with_precision(model: LoadedModel, precision: str, *, copy: bool = True) -> 
     if model.precision != "fp32":
         raise PrecisionError(f"model '{model.name}' is already at {model.precision}; load it again for {precision}")
     net = copy_.deepcopy(model.model) if copy else model.model
-    return dataclasses.replace(model, model=net.to(torch.bfloat16), precision=precision, fingerprint=f"{model.fingerprint}|{precision}")
+    return dataclasses.replace(
+        model, model=net.to(torch.bfloat16), precision=precision, fingerprint=f"{model.fingerprint}|{precision}"
+    )
 
 
 def load_clip(
@@ -246,22 +256,37 @@ def load_clip(
     checkpoint (default: the checkpoint file stem); ``precision`` is the inference precision (:data:`PRECISIONS`).
     """
     check_precision(precision)
-    return with_precision(_load_clip(name, device=device, allow_download=allow_download, cache_dir=cache_dir, source=source), precision, copy=False)
+    return with_precision(
+        _load_clip(name, device=device, allow_download=allow_download, cache_dir=cache_dir, source=source),
+        precision,
+        copy=False,
+    )
 
 
-def _load_clip(name: str, *, device: str, allow_download: bool | None, cache_dir: str | None, source: str | None) -> LoadedModel:
+def _load_clip(
+    name: str, *, device: str, allow_download: bool | None, cache_dir: str | None, source: str | None
+) -> LoadedModel:
     import open_clip
 
     if "@" in name:
         arch, _, path_s = name.partition("@")
         ckpt = Path(os.path.expanduser(path_s))
         if not ckpt.is_file():
-            raise ModelWeightsMissingError(f"checkpoint of model '{name}' not found: {ckpt} (give ARCH@/path/to/existing/file)")
+            raise ModelWeightsMissingError(
+                f"checkpoint of model '{name}' not found: {ckpt} (give ARCH@/path/to/existing/file)"
+            )
         _register_arch(arch, ckpt)
         model, preprocess = _create_from_checkpoint(arch, ckpt)
         return as_loaded_model(
-            model, preprocess, open_clip.get_tokenizer(arch), device,
-            name=name, arch=arch, pretrained=str(ckpt), backbone=arch, source=source or ckpt.stem,
+            model,
+            preprocess,
+            open_clip.get_tokenizer(arch),
+            device,
+            name=name,
+            arch=arch,
+            pretrained=str(ckpt),
+            backbone=arch,
+            source=source or ckpt.stem,
             fingerprint=f"{arch}@{_file_fingerprint(ckpt)}",
         )
 
@@ -285,26 +310,48 @@ def _load_clip(name: str, *, device: str, allow_download: bool | None, cache_dir
         )
     arch, tag = e["arch"], e.get("pretrained")
     if arch.startswith("hf-hub:"):
-        repo = arch[len("hf-hub:"):]
+        repo = arch[len("hf-hub:") :]
         if offline and not _hf_repo_on_disk(repo, cache_dir):
-            raise ModelWeightsMissingError(f"weights of model '{key}' (HF hub {repo}) are not cached and downloads are off. " + _supply_hint(key))
+            raise ModelWeightsMissingError(
+                f"weights of model '{key}' (HF hub {repo}) are not cached and downloads are off. " + _supply_hint(key)
+            )
         model, _, preprocess = _create(arch, None, cache_dir, key)
         tok = open_clip.get_tokenizer(arch)
-        return as_loaded_model(model, preprocess, tok, device, arch=arch, pretrained=None, fingerprint=f"{arch}", **common)
+        return as_loaded_model(
+            model, preprocess, tok, device, arch=arch, pretrained=None, fingerprint=f"{arch}", **common
+        )
     if offline and not _weights_on_disk(arch, tag, cache_dir):
         raise ModelWeightsMissingError(
-            f"weights of model '{key}' (open_clip {arch} / {tag}) are not on disk and downloads are off. " + _supply_hint(key)
+            f"weights of model '{key}' (open_clip {arch} / {tag}) are not on disk and downloads are off. "
+            + _supply_hint(key)
         )
     model, _, preprocess = _create(arch, tag, cache_dir, key)
-    return as_loaded_model(model, preprocess, open_clip.get_tokenizer(arch), device, arch=arch, pretrained=tag, fingerprint=f"{arch}/{tag}", **common)
+    return as_loaded_model(
+        model,
+        preprocess,
+        open_clip.get_tokenizer(arch),
+        device,
+        arch=arch,
+        pretrained=tag,
+        fingerprint=f"{arch}/{tag}",
+        **common,
+    )
 
 
 def _load_arch_ckpt(arch: str, ckpt: Path, device: str, common: dict[str, Any]) -> LoadedModel:
     import open_clip
 
     model, preprocess = _create_from_checkpoint(arch, ckpt)
-    return as_loaded_model(model, preprocess, open_clip.get_tokenizer(arch), device, arch=arch, pretrained=str(ckpt),
-                   fingerprint=f"{arch}@{_file_fingerprint(ckpt)}", **common)
+    return as_loaded_model(
+        model,
+        preprocess,
+        open_clip.get_tokenizer(arch),
+        device,
+        arch=arch,
+        pretrained=str(ckpt),
+        fingerprint=f"{arch}@{_file_fingerprint(ckpt)}",
+        **common,
+    )
 
 
 class CheckpointError(WagError, ValueError):
@@ -319,9 +366,14 @@ def check_checkpoint(ckpt: str | os.PathLike[str]) -> str:
     p = Path(ckpt)
     fmt = checkpoint_format(p)
     if fmt == "safetensors" and p.suffix != ".safetensors":
-        raise CheckpointError(f"checkpoint {p} is a safetensors file named {p.suffix or 'without a suffix'}; rename it to {p.stem}.safetensors")
+        raise CheckpointError(
+            f"checkpoint {p} is a safetensors file named {p.suffix or 'without a suffix'}; rename it to {p.stem}.safetensors"
+        )
     if fmt != "safetensors" and p.suffix == ".safetensors":
-        raise CheckpointError(f"checkpoint {p} is named .safetensors but holds a PyTorch pickle archive; rename it to {p.stem}.pt, or " + PICKLE_HELP)
+        raise CheckpointError(
+            f"checkpoint {p} is named .safetensors but holds a PyTorch pickle archive; rename it to {p.stem}.pt, or "
+            + PICKLE_HELP
+        )
     if fmt == "pickle":
         raise CheckpointError(
             f"checkpoint {p} is a bare Python pickle, not a safetensors file or a torch.save archive; wag never unpickles "
@@ -345,7 +397,10 @@ def _create_from_checkpoint(arch: str, ckpt: Path) -> tuple[Any, Any]:
         model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=str(ckpt), weights_only=True)
     except pickle.UnpicklingError as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-        first = next((ln for ln in lines if "Unsupported global" in ln or "WeightsUnpickler" in ln), lines[0] if lines else type(exc).__name__)[:200]
+        first = next(
+            (ln for ln in lines if "Unsupported global" in ln or "WeightsUnpickler" in ln),
+            lines[0] if lines else type(exc).__name__,
+        )[:200]
         raise CheckpointError(
             f"checkpoint {ckpt} holds pickled Python objects besides tensors ({first}); wag loads tensors only and never "
             "runs pickled code. " + PICKLE_HELP.replace("IN.pt", str(ckpt))
@@ -375,8 +430,11 @@ def _mismatch_summary(arch: str, ckpt: Path, exc: BaseException) -> str:
 
     missing = sorted(set(want) - set(sd))
     unexpected = sorted(set(sd) - set(want))
-    shapes = [f"{k}: checkpoint {tuple(sd[k].shape)} vs model {tuple(want[k].shape)}"
-              for k in sorted(set(sd) & set(want)) if hasattr(sd[k], "shape") and tuple(sd[k].shape) != tuple(want[k].shape)]
+    shapes = [
+        f"{k}: checkpoint {tuple(sd[k].shape)} vs model {tuple(want[k].shape)}"
+        for k in sorted(set(sd) & set(want))
+        if hasattr(sd[k], "shape") and tuple(sd[k].shape) != tuple(want[k].shape)
+    ]
     parts = []
     if missing:
         parts.append(f"{len(missing)} of the model's {len(want)} keys missing from the checkpoint ({few(missing)})")
@@ -393,7 +451,9 @@ def _create(arch: str, tag: str | None, cache_dir: str | None, key: str) -> tupl
     try:
         return open_clip.create_model_and_transforms(arch, pretrained=tag, cache_dir=cache_dir)
     except (OSError, RuntimeError, ValueError) as exc:
-        raise ModelWeightsMissingError(f"could not load weights of model '{key}': {str(exc)[:300]}. " + _supply_hint(key)) from None
+        raise ModelWeightsMissingError(
+            f"could not load weights of model '{key}': {str(exc)[:300]}. " + _supply_hint(key)
+        ) from None
 
 
 def model_status(model_set: str | None = None, cache_dir: str | None = None) -> Any:
@@ -409,9 +469,19 @@ def model_status(model_set: str | None = None, cache_dir: str | None = None) -> 
             d = os.environ.get("WAG_CHECKPOINTS")
             ok = bool(d) and (Path(d) / e["checkpoint"]).is_file() and e.get("loader") != "slip"
         elif e["arch"].startswith("hf-hub:"):
-            how, ok = e["arch"], _hf_repo_on_disk(e["arch"][len("hf-hub:"):], cache_dir)
+            how, ok = e["arch"], _hf_repo_on_disk(e["arch"][len("hf-hub:") :], cache_dir)
         else:
-            how, ok = f"open_clip {e['arch']} / {e['pretrained']}", _weights_on_disk(e["arch"], e["pretrained"], cache_dir)
-        rows.append({"name": name, "paper_key": e["paper_key"], "sets": ",".join(e.get("sets", [])), "source": how, "on_disk": bool(ok)})
+            how, ok = (
+                f"open_clip {e['arch']} / {e['pretrained']}",
+                _weights_on_disk(e["arch"], e["pretrained"], cache_dir),
+            )
+        rows.append(
+            {
+                "name": name,
+                "paper_key": e["paper_key"],
+                "sets": ",".join(e.get("sets", [])),
+                "source": how,
+                "on_disk": bool(ok),
+            }
+        )
     return pd.DataFrame(rows)
-

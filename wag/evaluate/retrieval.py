@@ -27,7 +27,9 @@ def caption_concepts(captions: Sequence[str], concepts: Sequence[str], *, varian
     return [list(c) for c in match_texts(list(captions), list(concepts), variant=variant)]
 
 
-def recall_hits(sim_t2i: torch.Tensor, caption_image: np.ndarray, image_captions: np.ndarray, ks: Sequence[int]) -> dict[str, dict[int, np.ndarray]]:
+def recall_hits(
+    sim_t2i: torch.Tensor, caption_image: np.ndarray, image_captions: np.ndarray, ks: Sequence[int]
+) -> dict[str, dict[int, np.ndarray]]:
     """Boolean hits per caption (t2i) and per image (i2t) for each k, from the (captions × images) similarity.
 
     Uses top-k selection (memory and time O(n·k) beyond the similarity matrix, unlike a full sort).
@@ -44,7 +46,10 @@ def recall_hits(sim_t2i: torch.Tensor, caption_image: np.ndarray, image_captions
 
 
 def per_concept_recall(
-    hits: dict[str, dict[int, np.ndarray]], caption_concepts_: Sequence[Sequence[str]], image_concepts: Sequence[Sequence[str]], keep: set[str]
+    hits: dict[str, dict[int, np.ndarray]],
+    caption_concepts_: Sequence[Sequence[str]],
+    image_concepts: Sequence[Sequence[str]],
+    keep: set[str],
 ) -> pd.DataFrame:
     """Rows (concept, direction, k, value, n) of per-concept recall over the samples containing each concept."""
     rows = []
@@ -57,7 +62,9 @@ def per_concept_recall(
         for k, h in hits[direction].items():
             for c in sorted(members):  # concept order fixed (set order varies with PYTHONHASHSEED: reruns must match)
                 idx = members[c]
-                rows.append({"concept": c, "direction": direction, "k": k, "value": float(h[idx].mean()), "n": len(idx)})
+                rows.append(
+                    {"concept": c, "direction": direction, "k": k, "value": float(h[idx].mean()), "n": len(idx)}
+                )
     return pd.DataFrame(rows, columns=["concept", "direction", "k", "value", "n"])
 
 
@@ -90,7 +97,9 @@ def evaluate_retrieval(
     texts = [c for caps in data.captions for c in caps]
     if any(not isinstance(t, str) or not t.strip() for t in texts):
         bad = next(i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip())
-        raise WagError(f"caption {bad} (image {bad // per}: {data.images[bad // per]}) is empty; fix the annotation file")
+        raise WagError(
+            f"caption {bad} (image {bad // per}: {data.images[bad // per]}) is empty; fix the annotation file"
+        )
     if len(concepts) and all(isinstance(c, str) for c in concepts):
         cap_concepts = caption_concepts(texts, list(concepts), variant=variant)  # type: ignore[arg-type]
     else:
@@ -106,7 +115,9 @@ def evaluate_retrieval(
 
     feats = encode_images(model, data, batch_size=batch_size, cache=cache, progress=progress, labelled=False)
     if feats.skipped:
-        raise WagError(f"{len(feats.skipped)} retrieval images cannot be decoded (first: {feats.skipped[0]}); retrieval needs every image")
+        raise WagError(
+            f"{len(feats.skipped)} retrieval images cannot be decoded (first: {feats.skipped[0]}); retrieval needs every image"
+        )
     order = np.argsort(feats.index)
     img = feats.features[order]
     txt = encode_texts(model, texts, batch_size=batch_size, progress=progress)

@@ -28,10 +28,10 @@ import torch
 from tqdm.auto import tqdm
 
 from wag.core.errors import WagError
+from wag.core.ids import slug
+from wag.core.io import atomic_path, read_json
 from wag.evaluate.models import LoadedModel, ModelWeightsMissingError, load_clip
 from wag.evaluate.params import T2IParams
-from wag.core.io import atomic_path, read_json
-from wag.core.ids import slug
 
 #: ``_class_name`` values of a local ``model_index.json`` that load wag's own pipeline classes (an allow-list: code
 #: named by a user's file is never imported)
@@ -48,7 +48,9 @@ def pipeline_class_name(folder: str | os.PathLike[str]) -> str | None:
     return cfg.get("_class_name") if isinstance(cfg, dict) else None
 
 
-def load_pipeline(name_or_path: str, *, device: str = "cpu", allow_download: bool = False, torch_dtype: Any = None) -> Any:
+def load_pipeline(
+    name_or_path: str, *, device: str = "cpu", allow_download: bool = False, torch_dtype: Any = None
+) -> Any:
     """A diffusers pipeline from a local folder (``save_pretrained`` layout) or a hub name (e.g.
     ``stabilityai/stable-diffusion-2-1``); without ``allow_download`` only already-cached weights are used.
     A local folder whose ``model_index.json`` names one of wag's pipelines (:data:`WAG_PIPELINES`) loads that class."""
@@ -60,16 +62,23 @@ def load_pipeline(name_or_path: str, *, device: str = "cpu", allow_download: boo
     cls: Any = DiffusionPipeline
     if local and pipeline_class_name(name_or_path) == "ClassConditionalPipeline":
         cls = ClassConditionalPipeline
-    low_mem = importlib.util.find_spec("accelerate") is not None  # without accelerate diffusers warns and falls back anyway
+    low_mem = (
+        importlib.util.find_spec("accelerate") is not None
+    )  # without accelerate diffusers warns and falls back anyway
     try:
-        pipe = cls.from_pretrained(name_or_path, local_files_only=local or not allow_download, torch_dtype=torch_dtype, low_cpu_mem_usage=low_mem)
+        pipe = cls.from_pretrained(
+            name_or_path,
+            local_files_only=local or not allow_download,
+            torch_dtype=torch_dtype,
+            low_cpu_mem_usage=low_mem,
+        )
     except AttributeError as exc:  # model_index.json names a class diffusers does not have
         raise ModelWeightsMissingError(
             f"diffusers pipeline '{name_or_path}' could not be loaded: its model_index.json names pipeline class "
             f"'{pipeline_class_name(name_or_path) if local else '?'}', which is neither a diffusers pipeline nor one of wag's "
             f"({', '.join(WAG_PIPELINES)}) ({str(exc)[:120]})"
         ) from None
-    except (OSError, ValueError, EnvironmentError) as exc:
+    except (OSError, ValueError) as exc:
         raise ModelWeightsMissingError(
             f"diffusers pipeline '{name_or_path}' could not be loaded ({str(exc)[:200]}). Give a local folder written by "
             "pipeline.save_pretrained(), or allow downloads (evaluate.allow_download: true) on a machine with internet."
@@ -104,23 +113,61 @@ def tiny_pipeline(folder: str | os.PathLike[str] | None = None, *, seed: int = 0
 
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
-        block_out_channels=(8, 16), layers_per_block=1, sample_size=8, in_channels=4, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=16, norm_num_groups=4, attention_head_dim=4,
+        block_out_channels=(8, 16),
+        layers_per_block=1,
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=16,
+        norm_num_groups=4,
+        attention_head_dim=4,
     )
     vae = AutoencoderKL(
-        block_out_channels=(8, 16), in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 2,
-        up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4, norm_num_groups=4, sample_size=16,
+        block_out_channels=(8, 16),
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2,
+        latent_channels=4,
+        norm_num_groups=4,
+        sample_size=16,
     )
     d = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="wag_tiny_t2i_"))
     vocab, merges = _byte_vocab(d / "tokenizer")
     tok = CLIPTokenizer(str(vocab), str(merges), model_max_length=32)
-    text = CLIPTextModel(CLIPTextConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_attention_heads=2,
-                                        num_hidden_layers=2, max_position_embeddings=32, bos_token_id=tok.bos_token_id,
-                                        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id))
-    sched = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False, set_alpha_to_one=False, steps_offset=1)
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet, scheduler=sched,
-                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    text = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tok),
+            hidden_size=16,
+            intermediate_size=32,
+            num_attention_heads=2,
+            num_hidden_layers=2,
+            max_position_embeddings=32,
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id,
+        )
+    )
+    sched = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text,
+        tokenizer=tok,
+        unet=unet,
+        scheduler=sched,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
@@ -144,9 +191,14 @@ class AestheticPredictor(torch.nn.Module):
 
         p = Path(path)
         if not p.is_file():
-            raise ModelWeightsMissingError(f"aesthetic predictor weights {p} not found (convert the LAION predictor .pth to safetensors)")
+            raise ModelWeightsMissingError(
+                f"aesthetic predictor weights {p} not found (convert the LAION predictor .pth to safetensors)"
+            )
         sd = load_file(str(p))
-        prefixes = sorted({k.rsplit(".", 1)[0] for k in sd if k.endswith(".weight")}, key=lambda s: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)])
+        prefixes = sorted(
+            {k.rsplit(".", 1)[0] for k in sd if k.endswith(".weight")},
+            key=lambda s: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)],
+        )
         if not prefixes:
             raise WagError(f"{p} holds no '*.weight' tensors of linear layers")
         layers = []
@@ -160,7 +212,9 @@ class AestheticPredictor(torch.nn.Module):
         return cls(layers).eval()
 
 
-def generate_images(pipe: Any, prompt: str, *, k: int, seed: int, steps: int, guidance_scale: float, out_dir: Path | None = None) -> list[Any]:
+def generate_images(
+    pipe: Any, prompt: str, *, k: int, seed: int, steps: int, guidance_scale: float, out_dir: Path | None = None
+) -> list[Any]:
     """K images for one prompt, image j from seed + j (reused from ``out_dir`` when already generated).
 
     The images not yet on disk are made in one pipeline call (``num_images_per_prompt`` and one generator per
@@ -173,8 +227,14 @@ def generate_images(pipe: Any, prompt: str, *, k: int, seed: int, steps: int, gu
     todo = [j for j in range(k) if images[j] is None]
     if todo:
         gens = [torch.Generator("cpu").manual_seed(seed + j) for j in todo]
-        made = pipe(prompt, num_inference_steps=steps, guidance_scale=guidance_scale, generator=gens, num_images_per_prompt=len(todo),
-                    output_type="pil").images
+        made = pipe(
+            prompt,
+            num_inference_steps=steps,
+            guidance_scale=guidance_scale,
+            generator=gens,
+            num_images_per_prompt=len(todo),
+            output_type="pil",
+        ).images
         for j, img in zip(todo, made, strict=True):
             if paths[j] is not None:
                 with atomic_path(paths[j]) as tmp:
@@ -188,11 +248,17 @@ def judge_predictions(judge: Any, images: Sequence[Any]) -> np.ndarray:
     return np.asarray(judge.scores(list(images))).argmax(axis=1)
 
 
-def score_images(clip: LoadedModel, images: Sequence[Any], prompt: str, aesthetic: AestheticPredictor | None = None) -> dict[str, np.ndarray]:
+def score_images(
+    clip: LoadedModel, images: Sequence[Any], prompt: str, aesthetic: AestheticPredictor | None = None
+) -> dict[str, np.ndarray]:
     """Per-image CLIP-score (100 · max(cos, 0)) and aesthetic score (if a predictor is given)."""
     with torch.inference_mode():
-        f = torch.nn.functional.normalize(clip.encode_image(torch.stack([clip.preprocess(im) for im in images])), dim=-1)
-        t = torch.nn.functional.normalize(clip.model.encode_text(clip.tokenizer([prompt]).to(clip.device)).float(), dim=-1)
+        f = torch.nn.functional.normalize(
+            clip.encode_image(torch.stack([clip.preprocess(im) for im in images])), dim=-1
+        )
+        t = torch.nn.functional.normalize(
+            clip.model.encode_text(clip.tokenizer([prompt]).to(clip.device)).float(), dim=-1
+        )
         out = {"clipscore": (100 * (f @ t.T).squeeze(1).clamp(min=0)).cpu().numpy()}
         if aesthetic is not None:
             out["aesthetics"] = aesthetic(f.cpu()).numpy()
@@ -231,8 +297,10 @@ def evaluate_t2i(
     if judge is not None:
         unknown = [c for c in prompts if c not in set(judge.concepts)]
         if unknown:
-            raise WagError(f"the judge does not know {len(unknown)} concept(s) ({', '.join(map(repr, unknown[:5]))}); "
-                           f"give a judge trained on (or prompted with) every concept (it knows {', '.join(map(repr, list(judge.concepts)[:5]))}, ...)")
+            raise WagError(
+                f"the judge does not know {len(unknown)} concept(s) ({', '.join(map(repr, unknown[:5]))}); "
+                f"give a judge trained on (or prompted with) every concept (it knows {', '.join(map(repr, list(judge.concepts)[:5]))}, ...)"
+            )
     if clipscore and clip is None:
         clip = load_clip(P.clip_model)
     aest = AestheticPredictor.from_safetensors(P.aesthetic_weights) if clipscore and P.aesthetic_weights else None
@@ -244,14 +312,30 @@ def evaluate_t2i(
         hits, n_images = 0, 0
         for pi, prompt in enumerate(plist):
             sub = Path(image_dir) / slug(concept, 80) / f"p{pi}" if image_dir is not None else None
-            imgs = generate_images(pipe, prompt, k=P.images_per_prompt, seed=P.seed, steps=P.steps, guidance_scale=P.guidance_scale, out_dir=sub)
+            imgs = generate_images(
+                pipe,
+                prompt,
+                k=P.images_per_prompt,
+                seed=P.seed,
+                steps=P.steps,
+                guidance_scale=P.guidance_scale,
+                out_dir=sub,
+            )
             if clipscore:
                 for metric, vals in score_images(clip, imgs, prompt, aest).items():
                     per_prompt.setdefault(metric, []).append((float(vals.mean()), float(vals.max())))
             if judge is not None:
                 hits += int((judge_predictions(judge, imgs) == index[concept]).sum())
                 n_images += len(imgs)
-        base = {"concept": concept, "dataset": dataset_name, "task": "t2i", "model": name, "pretraining": "", "prompt": "", "n_prompts": len(plist)}
+        base = {
+            "concept": concept,
+            "dataset": dataset_name,
+            "task": "t2i",
+            "model": name,
+            "pretraining": "",
+            "prompt": "",
+            "n_prompts": len(plist),
+        }
         for metric, pairs in per_prompt.items():
             arr = np.array(pairs)
             for agg, col in (("exp", 0), ("max", 1)):

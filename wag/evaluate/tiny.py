@@ -50,13 +50,15 @@ def save_tiny_checkpoint(path: str | os.PathLike[str], seed: int = 0) -> Path:
     return p
 
 
-def make_image_folder(root: str | os.PathLike[str], classes: Sequence[str], per_class: int, *, size: int = 32, seed: int = 0) -> Path:
+def make_image_folder(
+    root: str | os.PathLike[str], classes: Sequence[str], per_class: int, *, size: int = 32, seed: int = 0
+) -> Path:
     """``root/<class>/<i>.png`` random-colour images (each class a different mean colour)."""
     from PIL import Image
 
     rng = np.random.default_rng(seed)
     r = Path(root)
-    for ci, c in enumerate(classes):
+    for c in classes:
         (r / c).mkdir(parents=True, exist_ok=True)
         base = rng.integers(0, 255, 3)
         for i in range(per_class):

@@ -21,9 +21,9 @@ import yaml
 
 from wag.artifacts import paper_root, read_descriptions
 from wag.core.errors import WagError
+from wag.core.io import read_json, write_json
 from wag.evaluate.features import encode_images, text_classifier
 from wag.evaluate.models import LoadedModel
-from wag.core.io import read_json, write_json
 
 PROMPTS = ("class", "simple", "ensemble", "descriptions")
 TEMPLATES_PATH = Path(__file__).with_name("templates.yaml")
@@ -43,7 +43,12 @@ def templates_for(dataset: str) -> list[str]:
 
 
 def class_prompts(
-    classnames: Sequence[str], prompt: str, dataset: str, *, templates: Sequence[str] | None = None, descriptions: dict[str, list[str]] | None = None
+    classnames: Sequence[str],
+    prompt: str,
+    dataset: str,
+    *,
+    templates: Sequence[str] | None = None,
+    descriptions: dict[str, list[str]] | None = None,
 ) -> list[list[str]]:
     """The prompts of each class for a prompt style."""
     if prompt not in PROMPTS:
@@ -91,7 +96,12 @@ def evaluate_zeroshot(
     """
     name = dataset_name or data.name
     feats = encode_images(model, data, batch_size=batch_size, num_workers=num_workers, cache=cache, progress=progress)
-    clf = text_classifier(model, class_prompts(data.classnames, prompt, name, templates=templates, descriptions=descriptions), batch_size=batch_size, cache=cache)
+    clf = text_classifier(
+        model,
+        class_prompts(data.classnames, prompt, name, templates=templates, descriptions=descriptions),
+        batch_size=batch_size,
+        cache=cache,
+    )
     pred = (feats.features @ clf).argmax(dim=1).numpy()
     labels = feats.labels.astype(np.int64)
     acc, n = per_class_accuracy(pred, labels, len(data.classnames))
@@ -112,11 +122,18 @@ def evaluate_zeroshot(
     )
     empty = df.loc[df["n_images"] == 0, "concept"].tolist()
     df = df[df["n_images"] > 0].reset_index(drop=True)
-    df.attrs.update(full=float((pred == labels).mean()), skipped=feats.skipped, classes_without_images=empty, from_cache=feats.from_cache)
+    df.attrs.update(
+        full=float((pred == labels).mean()),
+        skipped=feats.skipped,
+        classes_without_images=empty,
+        from_cache=feats.from_cache,
+    )
     if feats.skipped:
         import warnings
 
-        warnings.warn(f"{len(feats.skipped)} undecodable images of {name} skipped (first: {feats.skipped[0]})", stacklevel=2)
+        warnings.warn(
+            f"{len(feats.skipped)} undecodable images of {name} skipped (first: {feats.skipped[0]})", stacklevel=2
+        )
     return df
 
 
@@ -129,13 +146,18 @@ def to_paper_json(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
         raise WagError("empty performance table: nothing to convert")
     for col in ("dataset", "prompt"):
         if df[col].nunique() != 1:
-            raise WagError(f"to_paper_json needs one {col} per call (one file per dataset and prompt); got {sorted(df[col].unique())}")
+            raise WagError(
+                f"to_paper_json needs one {col} per call (one file per dataset and prompt); got {sorted(df[col].unique())}"
+            )
     keys = df["model_key"] if "model_key" in df else "backbone" + df["model"] + "_pretrained" + df["pretraining"]
     out: dict[str, dict[str, Any]] = {}
     for key, g in df.assign(_key=keys).groupby("_key", sort=False):
         w = g["n_images"].to_numpy(float) if "n_images" in g else np.ones(len(g))
         full = float(np.sum(g["value"].to_numpy() * w) / np.sum(w))
-        out[str(key)] = {"full": 100.0 * full, "classwise": {str(c): 100.0 * float(v) for c, v in zip(g["concept"], g["value"])}}
+        out[str(key)] = {
+            "full": 100.0 * full,
+            "classwise": {str(c): 100.0 * float(v) for c, v in zip(g["concept"], g["value"])},
+        }
     return out
 
 

@@ -9,7 +9,6 @@ integrated) → models (open_clip ``ClipLoss``) → per-concept zero-shot accura
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -21,18 +20,20 @@ import pandas as pd
 from scipy import stats
 
 from wag.analysis.fits import binned_points, fit_table
-from wag.analysis.sections.frequency_demo import accuracy
 from wag.analysis.per_concept import fit_log_linear
-from wag.core.cache import cache_path, cached_table
+from wag.analysis.sections.frequency_demo import accuracy
 from wag.concepts import NORMALIZER_VERSION
+from wag.core.cache import cache_path, cached_table
 from wag.core.errors import WagError
+from wag.core.ids import slug
+from wag.core.io import write_text
+from wag.core.tables import variant_name
 from wag.evaluate.datasets import image_folder
 from wag.evaluate.models import load_clip
 from wag.frequency.audit import hit_quality
 from wag.frequency.integrated import integrated_counts
 from wag.frequency.misalignment import misalignment
 from wag.frequency.tagging import image_counts, image_hits
-from wag.core.io import write_text
 from wag.study.spec import DatasetSpec, LetItWagOptions, ModelSpec, StudySpec, TaggerSpec
 from wag.synthetic import generator as gen
 from wag.synthetic import jobs
@@ -41,8 +42,6 @@ from wag.synthetic.params import SyntheticParams, TrainParams
 from wag.synthetic.t2i import run_t2i, t2i_summary
 from wag.synthetic.train import TrainedModel, _normalise, arch_name, train_clip
 from wag.synthetic.world import DATASET, Streams, World, build_world, write_image_folder
-from wag.core.tables import variant_name
-from wag.core.ids import slug
 
 CACHE_VERSION = 6  # 6: counts and evaluation through the public study stages; variant names from wag.core.tables
 COUNT_TYPES = ("truth", "text", "image", "integrated")
@@ -54,16 +53,27 @@ COUNT_TYPES = ("truth", "text", "image", "integrated")
 POOLED, POOLED_COMMON = -1, -2  # ``seed`` labels of pooled fits: all seeds / seeds trained at every width
 
 #: experiment -> its own parameter block (its cache key holds that block, not the other experiments')
-_OWN_PARAMS = {"intervention": "intervention", "rebalance": "rebalance", "similarity": "similarity",
-               "collisions": "collisions", "letitwag": "letitwag", "t2i": "t2i"}
+_OWN_PARAMS = {
+    "intervention": "intervention",
+    "rebalance": "rebalance",
+    "similarity": "similarity",
+    "collisions": "collisions",
+    "letitwag": "letitwag",
+    "t2i": "t2i",
+}
 
 
 #: experiment -> (the cached table that holds its result, the extra parts of its key): read by the experiment that writes
 #: it and by :func:`training_jobs` (an experiment whose table is cached will train nothing)
-_TABLES = {"headline": ("synthetic/headline-counts", {}), "intervention": ("synthetic/intervention", {}),
-           "rebalance": ("synthetic/rebalance", {}), "collisions": ("synthetic/collisions", {}),
-           "similarity": ("synthetic/similarity", {"via": "study-stage"}), "letitwag": ("synthetic/letitwag", {"via": "study-stage"}),
-           "t2i": ("synthetic/t2i", {"via": "study-stage"})}
+_TABLES = {
+    "headline": ("synthetic/headline-counts", {}),
+    "intervention": ("synthetic/intervention", {}),
+    "rebalance": ("synthetic/rebalance", {}),
+    "collisions": ("synthetic/collisions", {}),
+    "similarity": ("synthetic/similarity", {"via": "study-stage"}),
+    "letitwag": ("synthetic/letitwag", {"via": "study-stage"}),
+    "t2i": ("synthetic/t2i", {"via": "study-stage"}),
+}
 
 
 def _table_key(sp: SyntheticParams, kind: str) -> tuple[str, dict]:
@@ -82,8 +92,15 @@ def _parts(sp: SyntheticParams, **extra: object) -> dict:
     block = _OWN_PARAMS.get(str(extra.get("kind")))
     if block:
         own[block] = ex[block]
-    return {"v": CACHE_VERSION, "normalizer": NORMALIZER_VERSION, "world": sp.world.model_dump(), "model": sp.model.model_dump(),
-            "train": sp.train.model_dump(), "experiments": own, **extra}
+    return {
+        "v": CACHE_VERSION,
+        "normalizer": NORMALIZER_VERSION,
+        "world": sp.world.model_dump(),
+        "model": sp.model.model_dump(),
+        "train": sp.train.model_dump(),
+        "experiments": own,
+        **extra,
+    }
 
 
 def load_model(trained: TrainedModel, label: str):
@@ -91,10 +108,19 @@ def load_model(trained: TrainedModel, label: str):
     return load_clip(trained.name, source=label)
 
 
-def evaluate(world: World, trained: TrainedModel, *, label: str, retrieval: bool = True, name: str | None = None) -> pd.DataFrame:
+def evaluate(
+    world: World, trained: TrainedModel, *, label: str, retrieval: bool = True, name: str | None = None
+) -> pd.DataFrame:
     """Per-concept zero-shot accuracy on the world's class-balanced test folder (+ retrieval recall@k), by the public
     zeroshot and retrieval stages of a study of ``world`` with this one checkpoint (``<world>/study/<name>``)."""
-    spec = S.world_study(world, int(world.info["seed"]), models={trained.arch: trained}, pretraining=label, name=name or slug(label), retrieval=retrieval)
+    spec = S.world_study(
+        world,
+        int(world.info["seed"]),
+        models={trained.arch: trained},
+        pretraining=label,
+        name=name or slug(label),
+        retrieval=retrieval,
+    )
     S.run(spec, ["zeroshot", "retrieval"] if len(spec.datasets) > 1 else ["zeroshot"])
     cols = ["concept", "dataset", "task", "model", "pretraining", "prompt", "metric", "value"]
     return S.performance(spec, retrieval=retrieval)[cols]
@@ -103,18 +129,26 @@ def evaluate(world: World, trained: TrainedModel, *, label: str, retrieval: bool
 #: tagger kind (``experiments.tagger.kind``) -> label used in variant names (``tagger:<label>@<threshold>``)
 TAGGER_LABELS = S.TAGGER_LABELS
 #: label -> what the ``tagger`` column of ``count_quality`` says
-TAGGER_DESCRIPTIONS = {"tagger": "WorldTagger (trained on fresh renders: RAM++ analogue; a tagger checkpoint)", "clip": "OpenClipTagger (the headline CLIP model)"}
+TAGGER_DESCRIPTIONS = {
+    "tagger": "WorldTagger (trained on fresh renders: RAM++ analogue; a tagger checkpoint)",
+    "clip": "OpenClipTagger (the headline CLIP model)",
+}
 
 
 def variant_names(label: str | None, threshold: float) -> dict[str, str]:
     """Count type -> frequencies ``variant`` of the synthetic chain (image/integrated named by tagger and threshold)."""
     out = {"truth": "ground truth", "text": variant_name("text", text="phrase")}
     if label is not None:
-        out |= {"image": variant_name("image", tagger=label, threshold=threshold), "integrated": variant_name("integrated", tagger=label, threshold=threshold)}
+        out |= {
+            "image": variant_name("image", tagger=label, threshold=threshold),
+            "integrated": variant_name("integrated", tagger=label, threshold=threshold),
+        }
     return out
 
 
-def world_studies(sp: SyntheticParams, world: World, seed: int, models: dict[int, TrainedModel] | None = None) -> tuple[StudySpec, StudySpec | None]:
+def world_studies(
+    sp: SyntheticParams, world: World, seed: int, models: dict[int, TrainedModel] | None = None
+) -> tuple[StudySpec, StudySpec | None]:
     """(main study, CLIP-tagger study) of a world: the main one with the profile's tagger and the ``models`` (width ->
     checkpoint), the second (only when the profile's tagger is the trained one and a headline model is given) tags
     with the headline model's zero-shot tagger, for the quality comparison."""
@@ -129,11 +163,15 @@ def world_studies(sp: SyntheticParams, world: World, seed: int, models: dict[int
     main = S.world_study(world, seed, models={S.model_name(w): m for w, m in (models or {}).items()}, tagger=tagger)
     clip = None
     if kind == "trained" and hw is not None:
-        clip = S.world_study(world, seed, tagger=S.clip_tagger(sp, hw), name=f"clip-tagger-{slug(hw.path.parent.name)}", retrieval=False)
+        clip = S.world_study(
+            world, seed, tagger=S.clip_tagger(sp, hw), name=f"clip-tagger-{slug(hw.path.parent.name)}", retrieval=False
+        )
     return main, clip
 
 
-def count_world(world: World, study: StudySpec, threshold: float, *, compare: StudySpec | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def count_world(
+    world: World, study: StudySpec, threshold: float, *, compare: StudySpec | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Counts of the world's corpus (frequencies contract + ``true_count``) and their quality vs ground truth, from
     the tables the public stages wrote into ``study`` (count, tag, integrate, misalignment; run here if stale).
 
@@ -162,10 +200,16 @@ def count_world(world: World, study: StudySpec, threshold: float, *, compare: St
         all_tags[label] = tags
         hits["image"] = image_hits(tags, threshold)
         integ = S.table(study, "integrate/hits.parquet")
-        hits["integrated"] = integ.loc[integ["variant"] == variant_name("integrated", tagger=label, threshold=threshold), ["concept", "sample_id"]]
+        hits["integrated"] = integ.loc[
+            integ["variant"] == variant_name("integrated", tagger=label, threshold=threshold), ["concept", "sample_id"]
+        ]
         both = hits["text"].merge(hits["image"], on=["concept", "sample_id"])
-        if len(both) != len(hits["integrated"]) or len(both.merge(hits["integrated"], on=["concept", "sample_id"])) != len(both):
-            raise RuntimeError("integrated hits of the study's integrate stage disagree with the text ∩ image hits; report this bug")
+        if len(both) != len(hits["integrated"]) or len(
+            both.merge(hits["integrated"], on=["concept", "sample_id"])
+        ) != len(both):
+            raise RuntimeError(
+                "integrated hits of the study's integrate stage disagree with the text ∩ image hits; report this bug"
+            )
     if compare is not None and compare.tagger.kind != "none":
         S.run(compare, ["tag"])
         all_tags.setdefault(compare.tagger_label, S.table(compare, "tag/tags.parquet"))
@@ -174,9 +218,16 @@ def count_world(world: World, study: StudySpec, threshold: float, *, compare: St
     true_col = {"truth": "image_count", "text": "caption_count", "image": "image_count", "integrated": "matched_count"}
     variants = variant_names(label, threshold)
 
-    def quality(method: str, variant: str, tagger: str | None, est: pd.DataFrame, tru: pd.DataFrame, rho: float) -> dict:
-        return {"method": method, "variant": variant, **hit_quality(est, tru), "spearman": rho,
-                "tagger": TAGGER_DESCRIPTIONS.get(tagger, tagger) if tagger else ""}
+    def quality(
+        method: str, variant: str, tagger: str | None, est: pd.DataFrame, tru: pd.DataFrame, rho: float
+    ) -> dict:
+        return {
+            "method": method,
+            "variant": variant,
+            **hit_quality(est, tru),
+            "spearman": rho,
+            "tagger": TAGGER_DESCRIPTIONS.get(tagger, tagger) if tagger else "",
+        }
 
     for method in COUNT_TYPES:
         if method == "truth":
@@ -186,19 +237,40 @@ def count_world(world: World, study: StudySpec, threshold: float, *, compare: St
         else:
             continue
         for c in names:
-            rows.append({"concept": c, "dataset": DATASET, "pretraining": DATASET, "method": method, "variant": variants[method],
-                         "count": int(cnt[c]), "true_count": int(gt.at[c, true_col[method]])})
+            rows.append(
+                {
+                    "concept": c,
+                    "dataset": DATASET,
+                    "pretraining": DATASET,
+                    "method": method,
+                    "variant": variants[method],
+                    "count": int(cnt[c]),
+                    "true_count": int(gt.at[c, true_col[method]]),
+                }
+            )
         if method != "truth":
             rho = _spearman(cnt.reindex(names).to_numpy(), gt[true_col[method]].reindex(names).to_numpy())
-            qual.append(quality(method, variants[method], None if method == "text" else label, hits[method], truth[method], rho))
+            qual.append(
+                quality(method, variants[method], None if method == "text" else label, hits[method], truth[method], rho)
+            )
     for lab, lab_tags in all_tags.items():  # every tagger's hit quality at other thresholds (cf. the paper's App. F)
         for t in sorted({0.5, 0.7, 0.9, 0.99} - ({threshold} if lab == label else set())):
             est = image_hits(lab_tags, t)
             cnt = est["concept"].value_counts().reindex(names, fill_value=0)
-            qual.append(quality("image", variant_name("image", tagger=lab, threshold=t), lab, est, truth["image"],
-                                _spearman(cnt.to_numpy(), gt["image_count"].reindex(names).to_numpy())))
+            qual.append(
+                quality(
+                    "image",
+                    variant_name("image", tagger=lab, threshold=t),
+                    lab,
+                    est,
+                    truth["image"],
+                    _spearman(cnt.to_numpy(), gt["image_count"].reindex(names).to_numpy()),
+                )
+            )
     # the paper's Tab. 3 degree (misaligned pairs / corpus size): from the truth, and from the study's misalignment stage
-    info["true_misaligned"] = misalignment(truth["text"], truth["image"].assign(score=1.0), threshold=0.5, n_samples=len(meta))["degree_fixed"]
+    info["true_misaligned"] = misalignment(
+        truth["text"], truth["image"].assign(score=1.0), threshold=0.5, n_samples=len(meta)
+    )["degree_fixed"]
     if label is not None:
         mis = S.table(study, "misalignment/misalignment.parquet")
         info["estimated_misaligned"] = float(mis.loc[mis["image_variant"] == variants["image"], "degree_fixed"].iloc[0])
@@ -256,20 +328,27 @@ def _timed(timings: list[dict], stage: str, fn: Callable, *args, **kw):
 
 def world_for(sp: SyntheticParams, seed: int, *, counts: list[int] | None = None, progress: bool = False) -> World:
     """The world of ``seed`` (optionally with explicit per-concept ``counts``, same concepts and test sets)."""
-    wp = sp.world if counts is None else sp.world.model_copy(update={"law": "explicit", "counts": [int(c) for c in counts]})
+    wp = (
+        sp.world
+        if counts is None
+        else sp.world.model_copy(update={"law": "explicit", "counts": [int(c) for c in counts]})
+    )
     return build_world(type(sp.world).model_validate(wp.model_dump()), seed, progress=progress)
 
 
-def seed_study(sp: SyntheticParams, seed: int, *, progress: bool = False, timings: list[dict] | None = None
-               ) -> tuple[World, dict[int, TrainedModel], StudySpec, StudySpec | None]:
+def seed_study(
+    sp: SyntheticParams, seed: int, *, progress: bool = False, timings: list[dict] | None = None
+) -> tuple[World, dict[int, TrainedModel], StudySpec, StudySpec | None]:
     """The world of ``seed``, its CLIP checkpoints (one per width) and its studies (:func:`world_studies`).
 
     Every notebook and experiment that needs seed ``seed``'s world, models or counts goes through here, so they
     share one world folder, one set of checkpoints and one study folder (``<world>/study/main``)."""
     tm: list[dict] = [] if timings is None else timings
     w = _timed(tm, f"world seed {seed}", world_for, sp, seed, progress=progress)
-    models = {width: _timed(tm, f"train w{width} seed {seed}", train_clip, w, width, sp.train, seed, progress=progress)
-              for width in sp.model.widths_for(seed)}
+    models = {
+        width: _timed(tm, f"train w{width} seed {seed}", train_clip, w, width, sp.train, seed, progress=progress)
+        for width in sp.model.widths_for(seed)
+    }
     main, clip = _timed(tm, f"tagger seed {seed}", world_studies, sp, w, seed, models)
     return w, models, main, clip
 
@@ -291,12 +370,29 @@ def run_headline(sp: SyntheticParams, *, progress: bool = False, refresh: bool =
             width_of = {S.model_name(width): width for width in models}
             p = _timed(timings, f"study stages zeroshot, retrieval seed {seed}", _study_performance, main)
             perf.append(p.assign(seed=seed, width=p["model"].map(width_of), loss=sp.train.loss))
-            f, q, info = _timed(timings, f"study stages count, tag, integrate, misalignment seed {seed}", count_world, w, main,
-                                sp.experiments.tagger_threshold, compare=clip)
+            f, q, info = _timed(
+                timings,
+                f"study stages count, tag, integrate, misalignment seed {seed}",
+                count_world,
+                w,
+                main,
+                sp.experiments.tagger_threshold,
+                compare=clip,
+            )
             counts.append(f.assign(seed=seed))
-            qual.append(q.assign(seed=seed, true_misaligned=info["true_misaligned"], estimated_misaligned=info.get("estimated_misaligned")))
-        return {"counts": pd.concat(counts, ignore_index=True), "count_quality": pd.concat(qual, ignore_index=True),
-                "performance": pd.concat(perf, ignore_index=True), "timings": pd.DataFrame(timings)}
+            qual.append(
+                q.assign(
+                    seed=seed,
+                    true_misaligned=info["true_misaligned"],
+                    estimated_misaligned=info.get("estimated_misaligned"),
+                )
+            )
+        return {
+            "counts": pd.concat(counts, ignore_index=True),
+            "count_quality": pd.concat(qual, ignore_index=True),
+            "performance": pd.concat(perf, ignore_index=True),
+            "timings": pd.DataFrame(timings),
+        }
 
     store: dict[str, pd.DataFrame] = {}
 
@@ -305,6 +401,7 @@ def run_headline(sp: SyntheticParams, *, progress: bool = False, refresh: bool =
             if not store:
                 store.update(compute_all())
             return store[name]
+
         return compute
 
     parts = _table_key(sp, "headline")[1]
@@ -316,11 +413,21 @@ def run_headline(sp: SyntheticParams, *, progress: bool = False, refresh: bool =
     per_seed = joined.groupby("seed")["width"].nunique()
     common = per_seed.index[per_seed == joined["width"].nunique()]
     if 0 < len(common) < len(per_seed):
-        cf, cp = fits_and_points(joined[joined["seed"].isin(common)].assign(seed=POOLED_COMMON, pretraining=DATASET), sp, by=["seed", "width"])
+        cf, cp = fits_and_points(
+            joined[joined["seed"].isin(common)].assign(seed=POOLED_COMMON, pretraining=DATASET),
+            sp,
+            by=["seed", "width"],
+        )
         pooled_f, pooled_p = pd.concat([pooled_f, cf], ignore_index=True), pd.concat([pooled_p, cp], ignore_index=True)
     quality = tabs["count_quality"].drop_duplicates(subset=["seed", "method", "variant"], ignore_index=True)
-    return Headline(tabs["counts"], quality, tabs["performance"], pd.concat([fits, pooled_f], ignore_index=True),
-                    pd.concat([points, pooled_p], ignore_index=True), tabs["timings"])
+    return Headline(
+        tabs["counts"],
+        quality,
+        tabs["performance"],
+        pd.concat([fits, pooled_f], ignore_index=True),
+        pd.concat([points, pooled_p], ignore_index=True),
+        tabs["timings"],
+    )
 
 
 def join_seeds(counts: pd.DataFrame, perf: pd.DataFrame) -> pd.DataFrame:
@@ -334,13 +441,28 @@ def join_seeds(counts: pd.DataFrame, perf: pd.DataFrame) -> pd.DataFrame:
 
 def headline_summary(h: Headline, sp: SyntheticParams, count_type: str = "text") -> pd.DataFrame:
     """Per seed (and pooled, seed = -1) at the headline width: per-concept slope with CI, binned ρ, accuracy range."""
-    f = h.fits[(h.fits["task"] == "classification") & (h.fits["count_type"] == _variant(count_type, sp)) & (h.fits["width"] == sp.model.headline_width)
-               & (h.fits["seed"] != POOLED_COMMON)]
+    f = h.fits[
+        (h.fits["task"] == "classification")
+        & (h.fits["count_type"] == _variant(count_type, sp))
+        & (h.fits["width"] == sp.model.headline_width)
+        & (h.fits["seed"] != POOLED_COMMON)
+    ]
     pc = f[f["method"] == "per_concept"].set_index("seed")
     b = f[f["method"] == "binned"].set_index("seed")
-    acc = h.performance[(h.performance["task"] == "classification") & (h.performance["width"] == sp.model.headline_width)]
-    out = pd.DataFrame({"slope": pc["slope"], "slope_lo": pc["slope_lo"], "slope_hi": pc["slope_hi"], "intercept": pc["intercept"],
-                        "binned_rho": b["rho"], "binned_p": b["p"], "n_concepts": pc["n"]})
+    acc = h.performance[
+        (h.performance["task"] == "classification") & (h.performance["width"] == sp.model.headline_width)
+    ]
+    out = pd.DataFrame(
+        {
+            "slope": pc["slope"],
+            "slope_lo": pc["slope_lo"],
+            "slope_hi": pc["slope_hi"],
+            "intercept": pc["intercept"],
+            "binned_rho": b["rho"],
+            "binned_p": b["p"],
+            "n_concepts": pc["n"],
+        }
+    )
     g = acc.groupby("seed")["value"]
     out["mean_accuracy"] = g.mean()
     out.loc[-1, "mean_accuracy"] = acc["value"].mean()
@@ -359,8 +481,16 @@ def scale_table(h: Headline, sp: SyntheticParams, count_type: str = "text") -> p
 
     ``seed`` -1 pools every seed of a width; -2 pools only the seeds trained at every width (the paired
     comparison, present when ``model.scale_seeds`` trains the other widths on fewer seeds)."""
-    f = h.fits[(h.fits["task"] == "classification") & (h.fits["count_type"] == _variant(count_type, sp)) & (h.fits["method"] == "per_concept")]
-    return f[["width", "seed", "slope", "slope_lo", "slope_hi", "intercept", "r2", "n"]].sort_values(["width", "seed"]).reset_index(drop=True)
+    f = h.fits[
+        (h.fits["task"] == "classification")
+        & (h.fits["count_type"] == _variant(count_type, sp))
+        & (h.fits["method"] == "per_concept")
+    ]
+    return (
+        f[["width", "seed", "slope", "slope_lo", "slope_hi", "intercept", "r2", "n"]]
+        .sort_values(["width", "seed"])
+        .reset_index(drop=True)
+    )
 
 
 # ------------------------------------------------------------------------------------------ experiments
@@ -376,7 +506,9 @@ def _base(sp: SyntheticParams) -> tuple[int, World, TrainedModel, pd.DataFrame]:
     seed = sp.experiments.seeds[0]
     w, models, main, _ = seed_study(sp, seed)
     perf = _study_performance(main)
-    acc = perf[(perf["task"] == "classification") & (perf["model"] == S.model_name(sp.model.headline_width))].set_index("concept")["value"]
+    acc = perf[(perf["task"] == "classification") & (perf["model"] == S.model_name(sp.model.headline_width))].set_index(
+        "concept"
+    )["value"]
     gt = w.ground_truth()
     gt["accuracy"] = gt["concept"].map(acc)
     return seed, w, models[sp.model.headline_width], gt
@@ -398,11 +530,15 @@ def run_intervention(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFr
         m2 = train_clip(w2, sp.model.headline_width, sp.train, seed, progress=False)
         acc2 = _acc(w2, m2, f"{DATASET}-s{seed}-intervention")
         gt2 = w2.ground_truth().set_index("concept")
-        out = gt[["concept", "image_count", "accuracy"]].rename(columns={"image_count": "count_before", "accuracy": "accuracy_before"})
+        out = gt[["concept", "image_count", "accuracy"]].rename(
+            columns={"image_count": "count_before", "accuracy": "accuracy_before"}
+        )
         out["count_after"] = out["concept"].map(gt2["image_count"])
         out["accuracy_after"] = out["concept"].map(acc2)
         out["group"] = np.where(np.isin(np.arange(k), treated), "treated", "control")
-        out["predicted_change"] = fit["slope"] * np.log10(np.maximum(out["count_after"], 1) / np.maximum(out["count_before"], 1))
+        out["predicted_change"] = fit["slope"] * np.log10(
+            np.maximum(out["count_after"], 1) / np.maximum(out["count_before"], 1)
+        )
         out["observed_change"] = out["accuracy_after"] - out["accuracy_before"]
         out["baseline_slope"] = fit["slope"]
         out["seed"] = seed
@@ -427,13 +563,28 @@ def intervention_counts(sp: SyntheticParams, gt: pd.DataFrame) -> tuple[np.ndarr
 
 def intervention_summary(df: pd.DataFrame) -> pd.DataFrame:
     """Mean observed vs predicted change per group, and the difference-in-differences (treated − control)."""
-    g = df.groupby("group").agg(n=("concept", "size"), accuracy_before=("accuracy_before", "mean"), accuracy_after=("accuracy_after", "mean"),
-                                observed_change=("observed_change", "mean"), predicted_change=("predicted_change", "mean"))
+    g = df.groupby("group").agg(
+        n=("concept", "size"),
+        accuracy_before=("accuracy_before", "mean"),
+        accuracy_after=("accuracy_after", "mean"),
+        observed_change=("observed_change", "mean"),
+        predicted_change=("predicted_change", "mean"),
+    )
     if {"treated", "control"} <= set(g.index):
         t, c = df[df.group == "treated"]["observed_change"], df[df.group == "control"]["observed_change"]
         did = t.mean() - c.mean()
-        se = float(np.sqrt(t.var(ddof=1) / len(t) + c.var(ddof=1) / len(c))) if len(t) > 1 and len(c) > 1 else float("nan")
-        g.loc["treated − control"] = [len(t), np.nan, np.nan, did, g.at["treated", "predicted_change"] - g.at["control", "predicted_change"]]
+        se = (
+            float(np.sqrt(t.var(ddof=1) / len(t) + c.var(ddof=1) / len(c)))
+            if len(t) > 1 and len(c) > 1
+            else float("nan")
+        )
+        g.loc["treated − control"] = [
+            len(t),
+            np.nan,
+            np.nan,
+            did,
+            g.at["treated", "predicted_change"] - g.at["control", "predicted_change"],
+        ]
         g["se"] = [np.nan] * (len(g) - 1) + [se]
     return g.reset_index()
 
@@ -472,7 +623,9 @@ def run_rebalance(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFrame
         w2 = world_for(sp, seed, counts=new.tolist())
         m2 = train_clip(w2, sp.model.headline_width, sp.train, seed, progress=False)
         acc2 = _acc(w2, m2, f"{DATASET}-s{seed}-rebalanced")
-        out = gt[["concept", "image_count", "accuracy"]].rename(columns={"image_count": "count_before", "accuracy": "accuracy_before"})
+        out = gt[["concept", "image_count", "accuracy"]].rename(
+            columns={"image_count": "count_before", "accuracy": "accuracy_before"}
+        )
         out["count_after"] = out["concept"].map(w2.ground_truth().set_index("concept")["image_count"])
         out["accuracy_after"] = out["concept"].map(acc2)
         q = out["count_before"].rank(pct=True)
@@ -487,9 +640,17 @@ def rebalance_summary(df: pd.DataFrame) -> pd.DataFrame:
     """Mean accuracy before/after per part (tail / middle / head / all) and the total occurrences."""
     rows = []
     for part, g in [*df.groupby("part"), ("all", df)]:
-        rows.append({"part": part, "n": len(g), "occurrences_before": int(g["count_before"].sum()), "occurrences_after": int(g["count_after"].sum()),
-                     "accuracy_before": g["accuracy_before"].mean(), "accuracy_after": g["accuracy_after"].mean(),
-                     "gain": (g["accuracy_after"] - g["accuracy_before"]).mean()})
+        rows.append(
+            {
+                "part": part,
+                "n": len(g),
+                "occurrences_before": int(g["count_before"].sum()),
+                "occurrences_after": int(g["count_after"].sum()),
+                "accuracy_before": g["accuracy_before"].mean(),
+                "accuracy_after": g["accuracy_after"].mean(),
+                "gain": (g["accuracy_after"] - g["accuracy_before"]).mean(),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -533,13 +694,23 @@ def run_similarity_control(sp: SyntheticParams, *, refresh: bool = False) -> tup
         m2 = train_clip(w, sp.model.headline_width, sp.train, seed, subset=keep, progress=False)
         main = seed_study(sp, seed)[2]
         name = S.model_name(sp.model.headline_width)
-        filt = main.model_copy(update={
-            "name": f"{DATASET}-simcontrol-s{seed}", "output": f"study/simcontrol-{frac:g}", "concepts": [], "tagger": TaggerSpec(kind="none"),
-            "corpus": main.corpus.model_copy(update={"exclude": exclude}),
-            "models": [ModelSpec(name=name, model=m2.name, pretraining=S.pretraining_name(seed, "-simcontrol"))],
-            "datasets": [d for d in main.datasets if d.task == "classification"],
-            "stages": main.stages.model_copy(update={"count": main.stages.count.model_copy(update={"variants": ["phrase"]})})})
-        S.run(main, ["count"])  # counts of the full corpus (the shared study), and of the filtered one by the public count stage
+        filt = main.model_copy(
+            update={
+                "name": f"{DATASET}-simcontrol-s{seed}",
+                "output": f"study/simcontrol-{frac:g}",
+                "concepts": [],
+                "tagger": TaggerSpec(kind="none"),
+                "corpus": main.corpus.model_copy(update={"exclude": exclude}),
+                "models": [ModelSpec(name=name, model=m2.name, pretraining=S.pretraining_name(seed, "-simcontrol"))],
+                "datasets": [d for d in main.datasets if d.task == "classification"],
+                "stages": main.stages.model_copy(
+                    update={"count": main.stages.count.model_copy(update={"variants": ["phrase"]})}
+                ),
+            }
+        )
+        S.run(
+            main, ["count"]
+        )  # counts of the full corpus (the shared study), and of the filtered one by the public count stage
         S.run(filt, ["count", "zeroshot"])
         before = S.table(main, "count/frequencies.parquet")
         after = S.table(filt, "count/frequencies.parquet")
@@ -557,11 +728,33 @@ def run_similarity_control(sp: SyntheticParams, *, refresh: bool = False) -> tup
     df = cached_table(*_table_key(sp, "similarity"), compute, refresh=refresh)
     long = pd.concat(
         [
-            pd.DataFrame({"concept": df["concept"], "count": df["count_before"], "value": df["accuracy_before"], "model": "full corpus"}),
-            pd.DataFrame({"concept": df["concept"], "count": df["count_after"], "value": df["accuracy_after"], "model": f"{int(frac * 100)}% most test-similar removed"}),
+            pd.DataFrame(
+                {
+                    "concept": df["concept"],
+                    "count": df["count_before"],
+                    "value": df["accuracy_before"],
+                    "model": "full corpus",
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "concept": df["concept"],
+                    "count": df["count_after"],
+                    "value": df["accuracy_after"],
+                    "model": f"{int(frac * 100)}% most test-similar removed",
+                }
+            ),
         ],
         ignore_index=True,
-    ).assign(dataset=DATASET, task="classification", pretraining=DATASET, prompt="class", metric="accuracy", method="text", variant="phrase")
+    ).assign(
+        dataset=DATASET,
+        task="classification",
+        pretraining=DATASET,
+        prompt="class",
+        metric="accuracy",
+        method="text",
+        variant="phrase",
+    )
     return df, long
 
 
@@ -570,16 +763,31 @@ def run_collisions(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFram
 
     Rows per concept and training variant: count, accuracy, expected same-concept partners per batch.
     """
+
     def compute() -> pd.DataFrame:
         seed, w, m, gt = _base(sp)
         n = len(w.metadata())
         frames = []
         for label, tp in collision_variants(sp):
-            mm = m if label == f"standard bs={sp.train.batch_size}" else train_clip(w, sp.model.headline_width, tp, seed, progress=False)
+            mm = (
+                m
+                if label == f"standard bs={sp.train.batch_size}"
+                else train_clip(w, sp.model.headline_width, tp, seed, progress=False)
+            )
             acc = _acc(w, mm, f"{DATASET}-s{seed}-{label}")
-            frames.append(pd.DataFrame({"concept": gt["concept"], "count": gt["image_count"], "value": gt["concept"].map(acc).to_numpy(),
-                                        "variant": label, "loss": tp.loss, "batch_size": tp.batch_size,
-                                        "expected_partners": (tp.batch_size - 1) * gt["image_count"].to_numpy() / n}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "concept": gt["concept"],
+                        "count": gt["image_count"],
+                        "value": gt["concept"].map(acc).to_numpy(),
+                        "variant": label,
+                        "loss": tp.loss,
+                        "batch_size": tp.batch_size,
+                        "expected_partners": (tp.batch_size - 1) * gt["image_count"].to_numpy() / n,
+                    }
+                )
+            )
         return pd.concat(frames, ignore_index=True).assign(seed=seed)
 
     return cached_table(*_table_key(sp, "collisions"), compute, refresh=refresh)
@@ -589,11 +797,15 @@ def collision_variants(sp: SyntheticParams) -> list[tuple[str, TrainParams]]:
     """(label, training params) of the collision experiment: the headline training, its masked-loss twin, and the other
     batch sizes at the same number of samples seen."""
     samples = sp.train.steps * sp.train.batch_size
-    variants: list[tuple[str, TrainParams]] = [(f"standard bs={sp.train.batch_size}", sp.train),
-                                                (f"masked bs={sp.train.batch_size}", sp.train.model_copy(update={"loss": "masked"}))]
+    variants: list[tuple[str, TrainParams]] = [
+        (f"standard bs={sp.train.batch_size}", sp.train),
+        (f"masked bs={sp.train.batch_size}", sp.train.model_copy(update={"loss": "masked"})),
+    ]
     for bs in sp.experiments.collisions.batch_sizes:
         if bs != sp.train.batch_size:
-            variants.append((f"standard bs={bs}", sp.train.model_copy(update={"batch_size": bs, "steps": max(1, samples // bs)})))
+            variants.append(
+                (f"standard bs={bs}", sp.train.model_copy(update={"batch_size": bs, "steps": max(1, samples // bs)}))
+            )
     return variants
 
 
@@ -607,9 +819,20 @@ def collision_summary(df: pd.DataFrame) -> pd.DataFrame:
         top = x >= np.quantile(x, 0.75)
         lo = fit_log_linear(g["count"][~top], g["value"][~top], n_boot=0)
         resid = g["value"].to_numpy()[top] - (lo["intercept"] + lo["slope"] * x[top])
-        rows.append({"variant": v, "loss": g["loss"].iloc[0], "batch_size": int(g["batch_size"].iloc[0]), "slope": f["slope"], "slope_lo": f["slope_lo"],
-                     "slope_hi": f["slope_hi"], "mean_accuracy": g["value"].mean(), "top_quartile_accuracy": g["value"].to_numpy()[top].mean(),
-                     "high_frequency_dip": float(np.mean(resid)), "max_expected_partners": float(g["expected_partners"].max())})
+        rows.append(
+            {
+                "variant": v,
+                "loss": g["loss"].iloc[0],
+                "batch_size": int(g["batch_size"].iloc[0]),
+                "slope": f["slope"],
+                "slope_lo": f["slope_lo"],
+                "slope_hi": f["slope_hi"],
+                "mean_accuracy": g["value"].mean(),
+                "top_quartile_accuracy": g["value"].to_numpy()[top].mean(),
+                "high_frequency_dip": float(np.mean(resid)),
+                "max_expected_partners": float(g["expected_partners"].max()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -624,7 +847,13 @@ def letitwag_pool(sp: SyntheticParams, world: World, seed: int) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         concepts = gen.draw_concepts(sp.world.n_concepts, Streams.from_seed(seed).identity)
         for i, name in enumerate(world.names):
-            imgs = gen.render(gen.single_concept_grid(np.full(n, i)), concepts, gen.IMAGE_SIZE, sp.world.noise, np.random.default_rng([seed, 99, i]))
+            imgs = gen.render(
+                gen.single_concept_grid(np.full(n, i)),
+                concepts,
+                gen.IMAGE_SIZE,
+                sp.world.noise,
+                np.random.default_rng([seed, 99, i]),
+            )
             write_image_folder(tmp, [name] * n, imgs)
         tmp.rename(pool)
     return pool
@@ -635,7 +864,9 @@ def letitwag_options(sp: SyntheticParams) -> LetItWagOptions:
     instead of the stage's ``auto`` (1 bit at 32 px), so the world's benchmark keeps the de-duplication it always had;
     no outlier filter (no ``outlier_model``), as before."""
     lp = sp.experiments.letitwag
-    return LetItWagOptions(images="letitwag_pool", k=lp.k, images_per_class=max(1, lp.n_candidates // 2), phash_bits=10, min_classes=1)
+    return LetItWagOptions(
+        images="letitwag_pool", k=lp.k, images_per_class=max(1, lp.n_candidates // 2), phash_bits=10, min_classes=1
+    )
 
 
 def _overall(perf: pd.DataFrame) -> float:
@@ -652,6 +883,7 @@ def run_letitwag(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFrame:
     ``letitwag_accuracy_k_way``: the stage's accuracy among the k tail concepts (a stand-alone benchmark, easier).
     ``letitwag_accuracy``: the world adds the same images in the full K-concept label space (like the full test set),
     as an image-folder dataset evaluated by the public zeroshot stage (study ``<world>/study/letitwag-all-classes``)."""
+
     def compute() -> pd.DataFrame:
         rows = []
         for seed in sp.experiments.seeds:
@@ -669,8 +901,16 @@ def run_letitwag(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFrame:
                 (tmp / c).mkdir(exist_ok=True)
             shutil.rmtree(full_space, ignore_errors=True)
             tmp.rename(full_space)
-            allc = spec.model_copy(update={"name": f"{DATASET}-letitwag-all-classes", "output": "study/letitwag-all-classes", "concepts": [],
-                                           "datasets": [DatasetSpec(name="letitwag-all-classes", kind="imagefolder", path="letitwag_all_classes")]})
+            allc = spec.model_copy(
+                update={
+                    "name": f"{DATASET}-letitwag-all-classes",
+                    "output": "study/letitwag-all-classes",
+                    "concepts": [],
+                    "datasets": [
+                        DatasetSpec(name="letitwag-all-classes", kind="imagefolder", path="letitwag_all_classes")
+                    ],
+                }
+            )
             S.run(allc, ["zeroshot"])
             tail_k = S.table(allc, "zeroshot/performance.parquet")
             full = S.table(spec, "zeroshot/performance.parquet")
@@ -680,10 +920,21 @@ def run_letitwag(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFrame:
             for width in models:
                 name = S.model_name(width)
                 t = tail[tail["model"] == name]
-                rows.append({"model": f"{arch_name(width)} seed {seed}", "width": width, "seed": seed, "full_accuracy": _overall(full[full["model"] == name]),
-                             "letitwag_accuracy": _overall(tail_k[tail_k["model"] == name]), "letitwag_accuracy_k_way": _overall(t),
-                             "chance_full": 1 / len(w.names), "chance_k_way": 1 / len(classes), "letitwag_classes": len(classes),
-                             "letitwag_images": int(t["n_images"].sum()), "tail_max_count": int(freq["count"].max())})
+                rows.append(
+                    {
+                        "model": f"{arch_name(width)} seed {seed}",
+                        "width": width,
+                        "seed": seed,
+                        "full_accuracy": _overall(full[full["model"] == name]),
+                        "letitwag_accuracy": _overall(tail_k[tail_k["model"] == name]),
+                        "letitwag_accuracy_k_way": _overall(t),
+                        "chance_full": 1 / len(w.names),
+                        "chance_k_way": 1 / len(classes),
+                        "letitwag_classes": len(classes),
+                        "letitwag_images": int(t["n_images"].sum()),
+                        "tail_max_count": int(freq["count"].max()),
+                    }
+                )
         return pd.DataFrame(rows)
 
     return cached_table(*_table_key(sp, "letitwag"), compute, refresh=refresh)
@@ -716,20 +967,31 @@ def run_t2i_experiment(sp: SyntheticParams, *, refresh: bool = False) -> tuple[p
         value = acc.reindex(gt["concept"]).to_numpy()
         if np.isnan(value).any():
             raise RuntimeError(f"the t2i stage judged {len(acc)} of the world's {len(gt)} concepts")
-        info_store.update(made.info, sample_s=time.perf_counter() - t0, **t2i_summary(counts, value), total_s=time.perf_counter() - t_all)
+        info_store.update(
+            made.info,
+            sample_s=time.perf_counter() - t0,
+            **t2i_summary(counts, value),
+            total_s=time.perf_counter() - t_all,
+        )
         return pd.DataFrame({"concept": gt["concept"].to_numpy(), "count": counts, "value": value}).assign(seed=seed)
 
     name, parts = _table_key(sp, "t2i")
     df = cached_table(name, parts, compute, refresh=refresh)
-    info = cached_table("synthetic/t2i-info", parts, lambda: pd.DataFrame([info_store]) if info_store else pd.DataFrame([{"note": "cached"}]),
-                        refresh=bool(info_store))
+    info = cached_table(
+        "synthetic/t2i-info",
+        parts,
+        lambda: pd.DataFrame([info_store]) if info_store else pd.DataFrame([{"note": "cached"}]),
+        refresh=bool(info_store),
+    )
     return df, info
 
 
 # --------------------------------------------------------------------------------------- notebook 2 check
 
 
-def count_check(sp: SyntheticParams, seed: int, variants: list[str], thresholds: list[float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def count_check(
+    sp: SyntheticParams, seed: int, variants: list[str], thresholds: list[float] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The world's counts checked against its truth (notebook 2), from the shared study of seed ``seed``'s world.
 
     The count and tag stages of ``<world>/study/main`` are the ones notebook 4-2's headline reads, so whichever
@@ -749,21 +1011,36 @@ def count_check(sp: SyntheticParams, seed: int, variants: list[str], thresholds:
 
     def pairs(col: str) -> pd.DataFrame:
         e = meta[["sample_id", col]].explode(col).dropna()
-        return pd.DataFrame({"concept": e[col].astype(str).to_numpy(), "sample_id": e["sample_id"].astype(str).to_numpy()})
+        return pd.DataFrame(
+            {"concept": e[col].astype(str).to_numpy(), "sample_id": e["sample_id"].astype(str).to_numpy()}
+        )
 
     truth, true_img = pairs("caption_concepts"), pairs("image_concepts")
     all_hits = S.table(main, "count/hits.parquet")
-    hits = {v: all_hits.loc[all_hits["variant"] == v, ["concept", "sample_id"]].reset_index(drop=True) for v in variants}
-    text = hits.get("phrase", all_hits.loc[all_hits["variant"] == "phrase", ["concept", "sample_id"]].reset_index(drop=True))
+    hits = {
+        v: all_hits.loc[all_hits["variant"] == v, ["concept", "sample_id"]].reset_index(drop=True) for v in variants
+    }
+    text = hits.get(
+        "phrase", all_hits.loc[all_hits["variant"] == "phrase", ["concept", "sample_id"]].reset_index(drop=True)
+    )
     tags = S.table(main, "tag/tags.parquet")
     rows = []
-    for side, txt, tg, ts in [("our phrase counts", text, true_img.assign(score=1.0), [0.5]), ("world truth", truth, true_img.assign(score=1.0), [0.5]),
-                              ("our phrase counts", text, tags, thresholds)]:
+    for side, txt, tg, ts in [
+        ("our phrase counts", text, true_img.assign(score=1.0), [0.5]),
+        ("world truth", truth, true_img.assign(score=1.0), [0.5]),
+        ("our phrase counts", text, tags, thresholds),
+    ]:
         for t in ts:
             m = misalignment(txt, tg, threshold=t, n_samples=len(meta))
-            rows.append({"text side": side, "image side": "world truth" if tg is not tags else f"trained tagger@{t:g}",
-                         "misaligned_pairs": m["misaligned_pairs"], "degree_fixed_percent": 100 * m["degree_fixed"],
-                         "degree_extracted_percent": 100 * m["degree_extracted"]})
+            rows.append(
+                {
+                    "text side": side,
+                    "image side": "world truth" if tg is not tags else f"trained tagger@{t:g}",
+                    "misaligned_pairs": m["misaligned_pairs"],
+                    "degree_fixed_percent": 100 * m["degree_fixed"],
+                    "degree_extracted_percent": 100 * m["degree_extracted"],
+                }
+            )
     gt = w.ground_truth().set_index("concept")
     matched = truth.merge(true_img, on=["concept", "sample_id"])
     sweep = []
@@ -772,11 +1049,23 @@ def count_check(sp: SyntheticParams, seed: int, variants: list[str], thresholds:
         iq = hit_quality(text.merge(est, on=["concept", "sample_id"]), matched)
         q = hit_quality(est, true_img)
         img = image_counts(tags, [t], concepts=w.names).set_index("concept")["count"]
-        integ = integrated_counts(text, tags, threshold=t, concepts=w.names, text_ids=meta["sample_id"]).set_index("concept")["count"]
-        sweep.append({"threshold": t, "image_hits": q["estimated"], "image_precision": q["precision"], "image_recall": q["recall"],
-                      "image_zero_concepts": int((img == 0).sum()), "spearman_image_vs_truth": float(img.corr(gt["image_count"], method="spearman")),
-                      "integrated_hits": int(integ.sum()), "integrated_precision": iq["precision"], "integrated_recall": iq["recall"],
-                      "spearman_integrated_vs_truth": float(integ.corr(gt["matched_count"], method="spearman"))})
+        integ = integrated_counts(text, tags, threshold=t, concepts=w.names, text_ids=meta["sample_id"]).set_index(
+            "concept"
+        )["count"]
+        sweep.append(
+            {
+                "threshold": t,
+                "image_hits": q["estimated"],
+                "image_precision": q["precision"],
+                "image_recall": q["recall"],
+                "image_zero_concepts": int((img == 0).sum()),
+                "spearman_image_vs_truth": float(img.corr(gt["image_count"], method="spearman")),
+                "integrated_hits": int(integ.sum()),
+                "integrated_precision": iq["precision"],
+                "integrated_recall": iq["recall"],
+                "spearman_integrated_vs_truth": float(integ.corr(gt["matched_count"], method="spearman")),
+            }
+        )
     return accuracy(hits, truth), pd.DataFrame(rows), pd.DataFrame(sweep)
 
 
@@ -822,11 +1111,20 @@ def training_jobs(sp: SyntheticParams, experiments: Sequence[str], *, seed: int 
             out += [*_seed_jobs(sp, first), jobs.ClipJob(str(w2.root), sp.model.headline_width, sp.train, first)]
         elif name == "rebalance" and ex.rebalance.enabled:
             w = world_for(sp, first)
-            w2 = world_for(sp, first, counts=rebalanced_counts(w.ground_truth()["target_count"].to_numpy(), ex.rebalance.cap_quantile).tolist())
+            w2 = world_for(
+                sp,
+                first,
+                counts=rebalanced_counts(
+                    w.ground_truth()["target_count"].to_numpy(), ex.rebalance.cap_quantile
+                ).tolist(),
+            )
             out += [*_seed_jobs(sp, first), jobs.ClipJob(str(w2.root), sp.model.headline_width, sp.train, first)]
         elif name == "collisions" and ex.collisions.enabled:
             w = world_for(sp, first)
-            out += [*_seed_jobs(sp, first), *(jobs.ClipJob(str(w.root), sp.model.headline_width, tp, first) for _, tp in collision_variants(sp))]
+            out += [
+                *_seed_jobs(sp, first),
+                *(jobs.ClipJob(str(w.root), sp.model.headline_width, tp, first) for _, tp in collision_variants(sp)),
+            ]
         elif name == "t2i" and ex.t2i.enabled:
             out.append(jobs.T2IJob(str(world_for(sp, first).root), ex.t2i, first))
     return list(dict.fromkeys(out))
@@ -838,8 +1136,14 @@ def _check_names(experiments: Sequence[str]) -> None:
         raise WagError(f"unknown experiment(s) {unknown} to prepare; known: {', '.join(PREPARABLE)}")
 
 
-def prepare(sp: SyntheticParams, experiments: Sequence[str], *, ahead: Sequence[str] = (), seed: int | None = None,
-            progress: bool = True) -> list[jobs.Job]:
+def prepare(
+    sp: SyntheticParams,
+    experiments: Sequence[str],
+    *,
+    ahead: Sequence[str] = (),
+    seed: int | None = None,
+    progress: bool = True,
+) -> list[jobs.Job]:
     """Train what the ``experiments`` will need, ``synthetic.jobs`` processes at a time, so that they then find every
     checkpoint in the cache (their own code path is unchanged). ``ahead``: experiments of later notebooks whose trainings
     run here too, only when there are spare processes (``synthetic.jobs`` > 1). With ``synthetic.jobs`` = 1 this does

@@ -16,7 +16,9 @@ from wag.synthetic.params import SyntheticParams
 FIG4_METHODS = {"image": "rampp@0.7", "text": "lemmatized", "integrated": "integrated@0.7"}
 
 
-def released_fig4(root, pretraining: str, methods: Sequence[str], *, datasets: Sequence[str] | None, n_boot: int, title: str) -> tuple[pd.DataFrame, pd.DataFrame, alt.TopLevelMixin]:
+def released_fig4(
+    root, pretraining: str, methods: Sequence[str], *, datasets: Sequence[str] | None, n_boot: int, title: str
+) -> tuple[pd.DataFrame, pd.DataFrame, alt.TopLevelMixin]:
     """Fig. 4 panel from the paper's released files: zero-shot accuracy (``class`` prompt, pooled sets) of the
     ``pretraining`` model vs its concept counts, one line per count type, the paper's binned recipe and slice
     (SynthCI-30M ``[0:-4]``) plus the per-concept fit. Returns (points, fits, chart)."""
@@ -26,8 +28,13 @@ def released_fig4(root, pretraining: str, methods: Sequence[str], *, datasets: S
         raise ValueError(f"no zero-shot results of a model pretrained on '{pretraining}' in {root}")
     frames = []
     for m in methods:
-        freq = artifacts.read_search_counts(root, downstream=list(datasets) if datasets else None, pretraining=pretraining, method=m,
-                                            variant=FIG4_METHODS[m])
+        freq = artifacts.read_search_counts(
+            root,
+            downstream=list(datasets) if datasets else None,
+            pretraining=pretraining,
+            method=m,
+            variant=FIG4_METHODS[m],
+        )
         joined, _ = artifacts.join_counts_performance(freq, perf)
         frames.append(joined)
     joined = pd.concat(frames, ignore_index=True)
@@ -37,43 +44,91 @@ def released_fig4(root, pretraining: str, methods: Sequence[str], *, datasets: S
     return points, fits, chart
 
 
-def headline_chart(points: pd.DataFrame, fits: pd.DataFrame, sp: SyntheticParams, *, task: str = "classification",
-                   count_types: Sequence[str] = ("phrase",), metric: str | None = None) -> alt.TopLevelMixin:
+def headline_chart(
+    points: pd.DataFrame,
+    fits: pd.DataFrame,
+    sp: SyntheticParams,
+    *,
+    task: str = "classification",
+    count_types: Sequence[str] = ("phrase",),
+    metric: str | None = None,
+) -> alt.TopLevelMixin:
     """Fig. 2 style for the synthetic world: accuracy vs count, one line per seed (pooled as seed -1), headline width."""
-    sel = (points["task"] == task) & (points["count_type"].isin(count_types)) & (points["width"] == sp.model.headline_width) & (points["seed"] >= -1)
-    fsel = (fits["task"] == task) & (fits["count_type"].isin(count_types)) & (fits["width"] == sp.model.headline_width) & (fits["seed"] >= -1)
+    sel = (
+        (points["task"] == task)
+        & (points["count_type"].isin(count_types))
+        & (points["width"] == sp.model.headline_width)
+        & (points["seed"] >= -1)
+    )
+    fsel = (
+        (fits["task"] == task)
+        & (fits["count_type"].isin(count_types))
+        & (fits["width"] == sp.model.headline_width)
+        & (fits["seed"] >= -1)
+    )
     if metric is not None:
         sel &= points["prompt_or_metric"] == metric
         fsel &= fits["prompt_or_metric"] == metric
     p = points[sel].assign(run=lambda d: np.where(d["seed"] == -1, "all seeds pooled", "seed " + d["seed"].astype(str)))
     f = fits[fsel].assign(run=lambda d: np.where(d["seed"] == -1, "all seeds pooled", "seed " + d["seed"].astype(str)))
     y = "Zero-shot accuracy" if task == "classification" else f"Retrieval {metric}"
-    return log_linear_chart(p, f, color="run", column="count_type" if len(count_types) > 1 else None, y_title=y,
-                            x_title="Pretraining concept frequency (synthetic world)")
+    return log_linear_chart(
+        p,
+        f,
+        color="run",
+        column="count_type" if len(count_types) > 1 else None,
+        y_title=y,
+        x_title="Pretraining concept frequency (synthetic world)",
+    )
 
 
-def by_column_chart(points: pd.DataFrame, fits: pd.DataFrame, color: str, *, title: str, y_title: str = "Zero-shot accuracy") -> alt.TopLevelMixin:
+def by_column_chart(
+    points: pd.DataFrame, fits: pd.DataFrame, color: str, *, title: str, y_title: str = "Zero-shot accuracy"
+) -> alt.TopLevelMixin:
     """Binned log-linear chart with one line per value of ``color`` (e.g. width, count type, training variant)."""
-    return log_linear_chart(points.assign(**{color: points[color].astype(str)}), fits.assign(**{color: fits[color].astype(str)}),
-                            color=color, title=title, y_title=y_title, x_title="Pretraining concept frequency (synthetic world)")
+    return log_linear_chart(
+        points.assign(**{color: points[color].astype(str)}),
+        fits.assign(**{color: fits[color].astype(str)}),
+        color=color,
+        title=title,
+        y_title=y_title,
+        x_title="Pretraining concept frequency (synthetic world)",
+    )
 
 
 def scatter_change(df: pd.DataFrame, *, x: str, y: str, color: str, title: str) -> alt.Chart:
     """Per-concept scatter on a log x axis (e.g. accuracy change vs baseline count, coloured by group)."""
-    return (alt.Chart(df).mark_point(filled=True)
-            .encode(x=alt.X(f"{x}:Q", scale=alt.Scale(type="log")), y=f"{y}:Q", color=f"{color}:N", tooltip=list(df.columns))
-            .properties(title=title, width=320, height=220))
+    return (
+        alt.Chart(df)
+        .mark_point(filled=True)
+        .encode(
+            x=alt.X(f"{x}:Q", scale=alt.Scale(type="log")), y=f"{y}:Q", color=f"{color}:N", tooltip=list(df.columns)
+        )
+        .properties(title=title, width=320, height=220)
+    )
 
 
 def letitwag_chart(df: pd.DataFrame) -> alt.TopLevelMixin:
     """Fig. 6 style: tail-benchmark accuracy vs full test-set accuracy per model, with y = x and a least-squares line."""
     base = alt.Chart(df)
-    pts = base.mark_point(filled=True, size=70).encode(x=alt.X("full_accuracy:Q", title="Accuracy on the full test set", scale=alt.Scale(domain=[0, 1])),
-                                                        y=alt.Y("letitwag_accuracy:Q", title="Accuracy on the world's Let It Wag!", scale=alt.Scale(domain=[0, 1])),
-                                                        color="width:N", tooltip=list(df.columns))
-    diag = alt.Chart(pd.DataFrame({"full_accuracy": [0.0, 1.0], "letitwag_accuracy": [0.0, 1.0]})).mark_line(strokeDash=[4, 4], color="gray").encode(
-        x="full_accuracy:Q", y="letitwag_accuracy:Q")
+    pts = base.mark_point(filled=True, size=70).encode(
+        x=alt.X("full_accuracy:Q", title="Accuracy on the full test set", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("letitwag_accuracy:Q", title="Accuracy on the world's Let It Wag!", scale=alt.Scale(domain=[0, 1])),
+        color="width:N",
+        tooltip=list(df.columns),
+    )
+    diag = (
+        alt.Chart(pd.DataFrame({"full_accuracy": [0.0, 1.0], "letitwag_accuracy": [0.0, 1.0]}))
+        .mark_line(strokeDash=[4, 4], color="gray")
+        .encode(x="full_accuracy:Q", y="letitwag_accuracy:Q")
+    )
     layers = [diag, pts]
     if len(df) >= 3:  # a least-squares line needs a few models
-        layers.append(base.transform_regression("full_accuracy", "letitwag_accuracy").mark_line().encode(x="full_accuracy:Q", y="letitwag_accuracy:Q"))
-    return alt.layer(*layers).properties(width=320, height=260, title="Let It Wag! analogue (Fig. 6 style): y = x dashed")
+        layers.append(
+            base.transform_regression("full_accuracy", "letitwag_accuracy")
+            .mark_line()
+            .encode(x="full_accuracy:Q", y="letitwag_accuracy:Q")
+        )
+    return alt.layer(*layers).properties(
+        width=320, height=260, title="Let It Wag! analogue (Fig. 6 style): y = x dashed"
+    )

@@ -12,4 +12,10 @@ def hit_quality(estimated: pd.DataFrame, truth: pd.DataFrame) -> dict:
     est = estimated[KEY].astype(str).drop_duplicates()
     tru = truth[KEY].astype(str).drop_duplicates()
     tp = len(est.merge(tru, on=KEY))
-    return {"true_positive": tp, "estimated": len(est), "true": len(tru), "precision": tp / max(len(est), 1), "recall": tp / max(len(tru), 1)}
+    return {
+        "true_positive": tp,
+        "estimated": len(est),
+        "true": len(tru),
+        "precision": tp / max(len(est), 1),
+        "recall": tp / max(len(tru), 1),
+    }

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from wag.core.errors import WagError
-from wag.frequency.tagging import TAG_COLUMNS, _batches, _tag_frame
 from wag.core.io import atomic_path, read_json, write_json
+from wag.frequency.tagging import TAG_COLUMNS, _batches, _tag_frame
 
 CONFIG = "tagger.json"
 WEIGHTS = "tagger.safetensors"
@@ -53,8 +53,15 @@ def small_cnn(k: int, width: int = 16):
 
     w = width
     return nn.Sequential(
-        *block(3, w), nn.MaxPool2d(2), *block(w, 2 * w), nn.MaxPool2d(2), *block(2 * w, 4 * w), *block(4 * w, 4 * w),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4 * w, k),
+        *block(3, w),
+        nn.MaxPool2d(2),
+        *block(w, 2 * w),
+        nn.MaxPool2d(2),
+        *block(2 * w, 4 * w),
+        *block(4 * w, 4 * w),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4 * w, k),
     )
 
 
@@ -71,8 +78,16 @@ def predict(net, images: np.ndarray, batch: int = 1024) -> np.ndarray:
 class CheckpointTagger:
     """A multi-label image classifier as a :class:`wag.frequency.tagging.Tagger` (sigmoid score per concept)."""
 
-    def __init__(self, net: Any, concepts: Sequence[str], *, image_size: int, info: dict | None = None, batch_size: int = 1024,
-                 min_score: float = 0.01) -> None:
+    def __init__(
+        self,
+        net: Any,
+        concepts: Sequence[str],
+        *,
+        image_size: int,
+        info: dict | None = None,
+        batch_size: int = 1024,
+        min_score: float = 0.01,
+    ) -> None:
         self.net = net.eval()
         self.concepts = list(concepts)
         self.image_size = int(image_size)
@@ -87,12 +102,19 @@ class CheckpointTagger:
     def scores(self, images: Sequence[Any]) -> np.ndarray:
         """(N, K) probabilities of PIL images (converted to RGB at the tagger's image size)."""
         s = self.image_size
-        arr = np.stack([np.asarray(im.convert("RGB").resize((s, s))) for im in images]) if len(images) else np.zeros((0, s, s, 3), np.uint8)
+        arr = (
+            np.stack([np.asarray(im.convert("RGB").resize((s, s))) for im in images])
+            if len(images)
+            else np.zeros((0, s, s, 3), np.uint8)
+        )
         return self.scores_array(arr)
 
     def tag(self, samples: Iterable[tuple[str, Any]]) -> pd.DataFrame:
         """(sample_id, PIL image) pairs -> tags ``sample_id, concept, score`` (scores below ``min_score`` dropped)."""
-        parts = [_tag_frame([s for s, _ in b], self.concepts, self.scores([im for _, im in b]), self.min_score) for b in _batches(samples, self.batch_size)]
+        parts = [
+            _tag_frame([s for s, _ in b], self.concepts, self.scores([im for _, im in b]), self.min_score)
+            for b in _batches(samples, self.batch_size)
+        ]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
 
     def restricted(self, concepts: Sequence[str]) -> CheckpointTagger:
@@ -103,7 +125,14 @@ class CheckpointTagger:
 
 class _Restricted(CheckpointTagger):
     def __init__(self, base: CheckpointTagger, concepts: list[str]) -> None:
-        super().__init__(base.net, base.concepts, image_size=base.image_size, info=base.info, batch_size=base.batch_size, min_score=base.min_score)
+        super().__init__(
+            base.net,
+            base.concepts,
+            image_size=base.image_size,
+            info=base.info,
+            batch_size=base.batch_size,
+            min_score=base.min_score,
+        )
         self._idx = np.array([base.concepts.index(c) for c in concepts], dtype=np.int64)
         self.concepts = concepts
 
@@ -111,8 +140,16 @@ class _Restricted(CheckpointTagger):
         return super().scores_array(images)[:, self._idx]
 
 
-def save_tagger_checkpoint(folder: str | os.PathLike[str], net: Any, concepts: Sequence[str], *, arch: str, width: int, image_size: int,
-                           info: dict | None = None) -> Path:
+def save_tagger_checkpoint(
+    folder: str | os.PathLike[str],
+    net: Any,
+    concepts: Sequence[str],
+    *,
+    arch: str,
+    width: int,
+    image_size: int,
+    info: dict | None = None,
+) -> Path:
     """Write ``folder/tagger.safetensors`` and ``folder/tagger.json`` (config last: marks the checkpoint complete)."""
     from safetensors.torch import save_file
 
@@ -126,10 +163,22 @@ def save_tagger_checkpoint(folder: str | os.PathLike[str], net: Any, concepts: S
     return out
 
 
-def write_config(folder: Path, concepts: Sequence[str], *, arch: str, width: int, image_size: int, info: dict | None = None) -> Path:
+def write_config(
+    folder: Path, concepts: Sequence[str], *, arch: str, width: int, image_size: int, info: dict | None = None
+) -> Path:
     """Write (only) the ``tagger.json`` of a checkpoint folder whose weights are already there."""
-    return write_json(Path(folder) / CONFIG, {"format": FORMAT, "version": 1, "arch": arch, "width": int(width), "image_size": int(image_size),
-                                              "concepts": list(concepts), "info": dict(info or {})})
+    return write_json(
+        Path(folder) / CONFIG,
+        {
+            "format": FORMAT,
+            "version": 1,
+            "arch": arch,
+            "width": int(width),
+            "image_size": int(image_size),
+            "concepts": list(concepts),
+            "info": dict(info or {}),
+        },
+    )
 
 
 def checkpoint_problem(folder: str | os.PathLike[str]) -> str | None:
@@ -149,7 +198,9 @@ def checkpoint_problem(folder: str | os.PathLike[str]) -> str | None:
     return None
 
 
-def load_tagger_checkpoint(folder: str | os.PathLike[str], *, batch_size: int = 1024, min_score: float = 0.01) -> CheckpointTagger:
+def load_tagger_checkpoint(
+    folder: str | os.PathLike[str], *, batch_size: int = 1024, min_score: float = 0.01
+) -> CheckpointTagger:
     """Load a tagger checkpoint folder (or its ``tagger.json``)."""
     from safetensors.torch import load_file
 
@@ -161,4 +212,11 @@ def load_tagger_checkpoint(folder: str | os.PathLike[str], *, batch_size: int = 
     cfg = read_json(p / CONFIG)
     net = small_cnn(len(cfg["concepts"]), int(cfg["width"]))
     net.load_state_dict(load_file(str(p / WEIGHTS)))
-    return CheckpointTagger(net, cfg["concepts"], image_size=int(cfg["image_size"]), info=cfg.get("info"), batch_size=batch_size, min_score=min_score)
+    return CheckpointTagger(
+        net,
+        cfg["concepts"],
+        image_size=int(cfg["image_size"]),
+        info=cfg.get("info"),
+        batch_size=batch_size,
+        min_score=min_score,
+    )

@@ -40,15 +40,23 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from wag.concepts import (
+    NORMALIZER_VERSION,
+    ConceptError,
+    compound_spellings,
+    concept_table,
+    normalize,
+    parse_concept,
+    read_concepts,
+)
 from wag.core.checks import check_output_dir
-from wag.concepts import NORMALIZER_VERSION, ConceptError, compound_spellings, concept_table, normalize, parse_concept, read_concepts
-from wag.corpus import CorpusError, Shard, iter_batches, iter_shards
 from wag.core.errors import WagError
+from wag.core.ids import content_key
+from wag.core.io import atomic_path, write_json, write_parquet
+from wag.corpus import CorpusError, Shard, iter_batches, iter_shards
 from wag.frequency.encode import Encoder, _lemma_chunk, _surface_chunk
 from wag.frequency.matcher import PhraseMatcher
 from wag.frequency.paper import paper_index_keys, paper_query_terms
-from wag.core.io import atomic_path, write_json, write_parquet
-from wag.core.ids import content_key
 
 VARIANTS = ("phrase", "lowercased", "paper_lemmatized", "paper_lowercased", "paper_lemmatized_chunked")
 BACKENDS = ("threads", "processes", "dask")
@@ -95,7 +103,10 @@ def as_concept_table(concepts: pd.DataFrame | Sequence[str] | str | os.PathLike[
                 df = df.assign(dataset="custom")
             task = df["task"] if "task" in df.columns else pd.Series("classification", index=df.index)
             df = pd.concat(
-                [concept_table(g["concept"].tolist(), dataset=str(ds), task=str(task.loc[g.index[0]])) for ds, g in df.groupby("dataset", sort=False)],
+                [
+                    concept_table(g["concept"].tolist(), dataset=str(ds), task=str(task.loc[g.index[0]]))
+                    for ds, g in df.groupby("dataset", sort=False)
+                ],
                 ignore_index=True,
             )
     elif isinstance(concepts, (str, os.PathLike)):
@@ -148,7 +159,9 @@ def _with_compound_spellings(alts: list[tuple[str, ...]], raws: list[tuple[str, 
     out = []
     for ci, (alt, raw) in enumerate(zip(alts, raws, strict=True)):
         resp = (r for a in (*raw, *alt) for r in compound_spellings(a))
-        out.append(tuple(dict.fromkeys([*alt, *(r for r in resp if " " in r or "-" in r or owners.get(r, {ci}) == {ci})])))
+        out.append(
+            tuple(dict.fromkeys([*alt, *(r for r in resp if " " in r or "-" in r or owners.get(r, {ci}) == {ci})]))
+        )
     return out
 
 
@@ -277,15 +290,27 @@ class ShardResult:
     error: str | None = None
 
 
-def _hits_table(spec: Spec, concept_idx: np.ndarray, sample_ids: pa.Array, alt_idx: np.ndarray | None = None) -> pa.Table:
-    concept = pa.DictionaryArray.from_arrays(pa.array(concept_idx.astype(np.int32)), pa.array(list(spec.names), pa.string()))
+def _hits_table(
+    spec: Spec, concept_idx: np.ndarray, sample_ids: pa.Array, alt_idx: np.ndarray | None = None
+) -> pa.Table:
+    concept = pa.DictionaryArray.from_arrays(
+        pa.array(concept_idx.astype(np.int32)), pa.array(list(spec.names), pa.string())
+    )
     cols = {"concept": concept, "sample_id": sample_ids}
     if alt_idx is not None:
         cols["alt"] = pa.array(alt_idx.astype(np.int32))
     return pa.table(cols)
 
 
-def count_shard(shard: Shard, spec: Spec, *, caption_column: str | None = None, id_column: str | None = None, batch_size: int = 65_536, on_batch=None) -> ShardResult:
+def count_shard(
+    shard: Shard,
+    spec: Spec,
+    *,
+    caption_column: str | None = None,
+    id_column: str | None = None,
+    batch_size: int = 65_536,
+    on_batch=None,
+) -> ShardResult:
     """Count one shard; read errors are returned in ``error`` (path + reason), never raised. ``on_batch(n)`` is called per batch."""
     eng = engine_for(spec)
     n = 0
@@ -300,7 +325,11 @@ def count_shard(shard: Shard, spec: Spec, *, caption_column: str | None = None, 
                 n += b.num_rows
                 if on_batch is not None:
                     on_batch(b.num_rows)
-            hits = pa.concat_tables(parts) if parts else _hits_table(spec, np.zeros(0, np.int64), pa.array([], pa.string()))
+            hits = (
+                pa.concat_tables(parts)
+                if parts
+                else _hits_table(spec, np.zeros(0, np.int64), pa.array([], pa.string()))
+            )
             return ShardResult(str(shard.path), n, counts.tolist(), hits=hits)
         ids_parts: list[pa.Array] = []
         caps, terms = [], []
@@ -320,7 +349,12 @@ def count_shard(shard: Shard, spec: Spec, *, caption_column: str | None = None, 
         hits = _hits_table(spec, owner, sids.take(pa.array(mc)), ma)
         return ShardResult(str(shard.path), n, [], hits=hits, alt_present=present)
     except CorpusError as exc:
-        return ShardResult(str(shard.path), n, [], error=str(exc).split(": ", 1)[-1] if str(exc).startswith(str(shard.path)) else str(exc))
+        return ShardResult(
+            str(shard.path),
+            n,
+            [],
+            error=str(exc).split(": ", 1)[-1] if str(exc).startswith(str(shard.path)) else str(exc),
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -362,7 +396,16 @@ def _save_shard(res: ShardResult, out_dir: Path, tag: str) -> ShardResult:
     hits_path = out_dir / "shards" / f"{tag}.hits.parquet"
     with atomic_path(hits_path) as tmp:
         pq.write_table(res.hits, tmp)
-    write_json(out_dir / "shards" / f"{tag}.done.json", {"path": res.path, "n_captions": res.n_captions, "counts": res.counts, "alt_present": res.alt_present, "hits": hits_path.name})
+    write_json(
+        out_dir / "shards" / f"{tag}.done.json",
+        {
+            "path": res.path,
+            "n_captions": res.n_captions,
+            "counts": res.counts,
+            "alt_present": res.alt_present,
+            "hits": hits_path.name,
+        },
+    )
     return ShardResult(res.path, res.n_captions, res.counts, hits_path=str(hits_path), alt_present=res.alt_present)
 
 
@@ -377,7 +420,9 @@ def _load_done(out_dir: Path, tag: str) -> ShardResult | None:
     hp = out_dir / "shards" / d["hits"]
     if not hp.is_file():
         return None
-    return ShardResult(d["path"], int(d["n_captions"]), list(d["counts"]), hits_path=str(hp), alt_present=d.get("alt_present"))
+    return ShardResult(
+        d["path"], int(d["n_captions"]), list(d["counts"]), hits_path=str(hp), alt_present=d.get("alt_present")
+    )
 
 
 def _run_one(shard: Shard, spec: Spec, opts: dict, out_dir: str | None, tag: str | None, on_batch=None) -> ShardResult:
@@ -428,7 +473,11 @@ def count_captions(
     shards = iter_shards(corpus, fmt)
     opts = {"caption_column": caption_column, "id_column": id_column, "batch_size": batch_size}
     out = Path(out_dir) if out_dir is not None else None
-    tags = [_shard_tag(s, spec, {k: v for k, v in opts.items() if k != "batch_size"}) for s in shards] if out else [None] * len(shards)
+    tags = (
+        [_shard_tag(s, spec, {k: v for k, v in opts.items() if k != "batch_size"}) for s in shards]
+        if out
+        else [None] * len(shards)
+    )
     results: dict[int, ShardResult] = {}
     if out is not None:
         for i, tag in enumerate(tags):
@@ -437,7 +486,9 @@ def count_captions(
                 results[i] = done
     todo = [i for i in range(len(shards)) if i not in results]
     total = _known_rows(shards)
-    bar = tqdm(total=total, unit="captions", unit_scale=True, desc=f"count {variant}", disable=not progress, smoothing=0.1)
+    bar = tqdm(
+        total=total, unit="captions", unit_scale=True, desc=f"count {variant}", disable=not progress, smoothing=0.1
+    )
     bar.update(sum(r.n_captions for r in results.values()))
     out_s = str(out) if out else None
     if backend == "dask":
@@ -466,7 +517,9 @@ def count_captions(
                 results.update(zip(todo, ex.map(run, todo), strict=True))
     else:
         engine_for(spec)  # built once here; forked workers inherit it
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=_mp_context(), initializer=_worker_init) as ex:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(todo)), mp_context=_mp_context(), initializer=_worker_init
+        ) as ex:
             futs = {ex.submit(_run_one, shards[i], spec, opts, out_s, tags[i]): i for i in todo}
             pending = set(futs)
             while pending:
@@ -529,7 +582,9 @@ def _pretraining_name(corpus) -> str:
     return "corpus"
 
 
-def _combine(results: list[ShardResult], spec: Spec, table: pd.DataFrame, variant: str, pretraining: str, out: Path | None) -> CountResult:
+def _combine(
+    results: list[ShardResult], spec: Spec, table: pd.DataFrame, variant: str, pretraining: str, out: Path | None
+) -> CountResult:
     failures = [(r.path, r.error) for r in results if r.error is not None]
     ok = [r for r in results if r.error is None]
     if results and not ok:
@@ -556,7 +611,14 @@ def _combine(results: list[ShardResult], spec: Spec, table: pd.DataFrame, varian
                 cidx_all = pc.index_in(t.column("concept").cast(pa.string()), value_set=names_arr)
                 df = pa.table({"c": cidx_all, "s": t.column("sample_id")}).group_by(["c", "s"]).aggregate([])
                 cidx = df.column("c").to_numpy()
-                t = pa.table({"concept": pa.DictionaryArray.from_arrays(pa.array(cidx, pa.int32()), pa.array(list(spec.names), pa.string())), "sample_id": df.column("s")})
+                t = pa.table(
+                    {
+                        "concept": pa.DictionaryArray.from_arrays(
+                            pa.array(cidx, pa.int32()), pa.array(list(spec.names), pa.string())
+                        ),
+                        "sample_id": df.column("s"),
+                    }
+                )
                 counts += np.bincount(cidx, minlength=len(spec.names))
             else:
                 counts += np.asarray(r.counts, np.int64)
@@ -592,16 +654,33 @@ def _combine(results: list[ShardResult], spec: Spec, table: pd.DataFrame, varian
     freq["count"] = freq["count"].astype("int64")
     hits_df = None
     if out is None:
-        hits_df = pa.concat_tables(hits_parts).to_pandas() if hits_parts else pd.DataFrame(columns=["concept", "sample_id"])
+        hits_df = (
+            pa.concat_tables(hits_parts).to_pandas() if hits_parts else pd.DataFrame(columns=["concept", "sample_id"])
+        )
     else:
         write_parquet(out / "counts.parquet", freq)
         if writer is None:
-            write_parquet(out / "hits.parquet", pd.DataFrame({"concept": pd.Series([], dtype=str), "sample_id": pd.Series([], dtype=str)}))
-        write_json(out / "summary.json", {"variant": variant, "pretraining": pretraining, "n_captions": n_captions, "n_shards": len(results), "failures": [list(f) for f in failures], "concepts": len(spec.names)})
+            write_parquet(
+                out / "hits.parquet",
+                pd.DataFrame({"concept": pd.Series([], dtype=str), "sample_id": pd.Series([], dtype=str)}),
+            )
+        write_json(
+            out / "summary.json",
+            {
+                "variant": variant,
+                "pretraining": pretraining,
+                "n_captions": n_captions,
+                "n_shards": len(results),
+                "failures": [list(f) for f in failures],
+                "concepts": len(spec.names),
+            },
+        )
     return CountResult(freq, failures, n_captions, variant, out, hits_df)
 
 
-def match_texts(texts: Iterable[str], concepts: pd.DataFrame | Sequence[str], *, variant: str = "phrase") -> list[list[str]]:
+def match_texts(
+    texts: Iterable[str], concepts: pd.DataFrame | Sequence[str], *, variant: str = "phrase"
+) -> list[list[str]]:
     """Concept names found in each text (order of the concept list). Paper variants treat ``texts`` as the whole index."""
     check_variant(variant)
     texts = [t if isinstance(t, str) else "" for t in texts]

@@ -87,7 +87,9 @@ class Encoder:
             lens = np.fromiter((len(q) for q in seqs), dtype=np.int64, count=len(seqs))
             flat = np.fromiter((t for q in seqs for t in q), dtype=np.int32, count=int(lens.sum()))
             base = len(self._kids)
-            self._kstart = np.concatenate([self._kstart, base + np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)])
+            self._kstart = np.concatenate(
+                [self._kstart, base + np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)]
+            )
             self._klen = np.concatenate([self._klen, lens])
             self._kids = np.concatenate([self._kids, flat])
             first_new = len(self._known)
@@ -127,7 +129,9 @@ class Encoder:
         # canonicalise the distinct chunks in Arrow (ASCII lower case, ASCII punctuation -> space): many raw
         # chunks ("(Dog", "dog,") share one canonical form, and the normaliser gives identical tokens for both
         if self.canonicalize:
-            canon = pc.dictionary_encode(pc.replace_substring_regex(pc.ascii_lower(enc.dictionary), _ASCII_SEPARATORS, " "))
+            canon = pc.dictionary_encode(
+                pc.replace_substring_regex(pc.ascii_lower(enc.dictionary), _ASCII_SEPARATORS, " ")
+            )
             cidx = np.asarray(canon.indices)
             starts, lens, table = self._lookup(canon.dictionary)
             starts, lens = starts[cidx], lens[cidx]

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from wag.concepts import COMPOUND_EDGE_WORDS, normalize_tokens
-from wag.core.io import write_parquet
 from wag.concepts.lexicon import word_lemmas
+from wag.core.io import write_parquet
 
 FILLERS = (
     "photo picture image view scene shot closeup portrait snapshot illustration render drawing painting "
@@ -105,7 +105,9 @@ def generate_captions(
     forms = [_mention_forms(c) for c in names]
     concept_words = {w for f in forms for p in f for w in _words(p)}
     concept_words |= {t for f in forms for p in f for t in normalize_tokens(p)}
-    fill = [w for w in FILLERS if w not in concept_words and not set(normalize_tokens(w)) & concept_words] or ["zzfiller"]
+    fill = [w for w in FILLERS if w not in concept_words and not set(normalize_tokens(w)) & concept_words] or [
+        "zzfiller"
+    ]
     joins = [j for j in JOINERS if not set(j.split()) & concept_words] or [";"]
     # sub-phrase truth: concept j is inside a mention of concept i if its words are contiguous in it, or (a compound,
     # see _compound_parts) its hyphen/space-separated parts are contiguous parts of whole words of the mention
@@ -189,7 +191,9 @@ def generate_captions(
     return captions, truth_df
 
 
-def write_caption_shards(captions: pd.DataFrame, out_dir: str | Path, *, n_shards: int = 4, fmt: str = "parquet") -> list[Path]:
+def write_caption_shards(
+    captions: pd.DataFrame, out_dir: str | Path, *, n_shards: int = 4, fmt: str = "parquet"
+) -> list[Path]:
     """Write captions as ``n_shards`` shards (``parquet``, ``jsonl``, ``tsv`` or ``wds``); returns the paths."""
     import io
     import json
@@ -204,11 +208,19 @@ def write_caption_shards(captions: pd.DataFrame, out_dir: str | Path, *, n_shard
             paths.append(write_parquet(out / f"shard-{k:05d}.parquet", df))
         elif fmt == "jsonl":
             p = out / f"shard-{k:05d}.jsonl"
-            p.write_text("".join(json.dumps({"key": s, "caption": c}) + "\n" for s, c in zip(df.sample_id, df.caption, strict=True)), encoding="utf-8")
+            p.write_text(
+                "".join(
+                    json.dumps({"key": s, "caption": c}) + "\n" for s, c in zip(df.sample_id, df.caption, strict=True)
+                ),
+                encoding="utf-8",
+            )
             paths.append(p)
         elif fmt == "tsv":
             p = out / f"shard-{k:05d}.tsv"
-            p.write_text("".join(f"{c}\thttp://example.com/{s}.jpg\n" for s, c in zip(df.sample_id, df.caption, strict=True)), encoding="utf-8")
+            p.write_text(
+                "".join(f"{c}\thttp://example.com/{s}.jpg\n" for s, c in zip(df.sample_id, df.caption, strict=True)),
+                encoding="utf-8",
+            )
             paths.append(p)
         elif fmt == "wds":
             p = out / f"shard-{k:05d}.tar"

@@ -25,7 +25,9 @@ def check_id_space(text_ids: pd.Series, image_ids: pd.Series, *, min_overlap: fl
     frac = float(img.isin(pd.unique(text_ids.astype(str))).mean())
     if frac < min_overlap:
         ex_t = list(pd.unique(text_ids.astype(str))[:2])
-        raise IdSpaceError(f"only {frac:.0%} of image-tag sample ids occur on the text side (e.g. image {list(img[:2])} vs text {ex_t}); count text and images from the same shards so ids match")
+        raise IdSpaceError(
+            f"only {frac:.0%} of image-tag sample ids occur on the text side (e.g. image {list(img[:2])} vs text {ex_t}); count text and images from the same shards so ids match"
+        )
     return frac
 
 
@@ -47,14 +49,30 @@ def integrated_counts(
     """
     if not 0 <= threshold <= 1:
         raise WagError(f"threshold must be in [0, 1] (got {threshold})")
-    for name, df, cols in (("text_hits", text_hits, ("concept", "sample_id")), ("image_tags", image_tags, ("sample_id", "concept", "score"))):
+    for name, df, cols in (
+        ("text_hits", text_hits, ("concept", "sample_id")),
+        ("image_tags", image_tags, ("sample_id", "concept", "score")),
+    ):
         miss = [c for c in cols if c not in df.columns]
         if miss:
             raise WagError(f"{name} lacks column(s) {miss}; expected {list(cols)}")
-    check_id_space(text_ids if text_ids is not None else text_hits["sample_id"], image_tags["sample_id"], min_overlap=0.5 if text_ids is not None else 0.0)
+    check_id_space(
+        text_ids if text_ids is not None else text_hits["sample_id"],
+        image_tags["sample_id"],
+        min_overlap=0.5 if text_ids is not None else 0.0,
+    )
     img = image_tags.loc[image_tags["score"] >= threshold, ["concept", "sample_id"]].astype(str).drop_duplicates()
     txt = text_hits[["concept", "sample_id"]].astype(str).drop_duplicates()
     both = txt.merge(img, on=["concept", "sample_id"])
     names = list(concepts) if concepts is not None else sorted(set(txt["concept"]) | set(img["concept"]))
     c = both.groupby("concept").size().reindex(names, fill_value=0)
-    return pd.DataFrame({"concept": names, "dataset": dataset, "pretraining": pretraining, "method": "integrated", "variant": variant or f"integrated@{threshold:g}", "count": c.to_numpy().astype("int64")})
+    return pd.DataFrame(
+        {
+            "concept": names,
+            "dataset": dataset,
+            "pretraining": pretraining,
+            "method": "integrated",
+            "variant": variant or f"integrated@{threshold:g}",
+            "count": c.to_numpy().astype("int64"),
+        }
+    )

@@ -65,7 +65,7 @@ class PhraseMatcher:
         self._one_child = np.full(self.n_nodes, -1, np.int64)
         for nd, c in enumerate(children):
             if len(c) == 1 and nd > 0:
-                (tok, ch), = c.items()
+                ((tok, ch),) = c.items()
                 self._one_tok[nd], self._one_child[nd] = tok, ch
         self._single_owner = bool((np.diff(self._term_ptr) <= 1).all())
         self._tables: _Tables | None = None
@@ -85,7 +85,9 @@ class PhraseMatcher:
             root_lut[self._root[:, 0]] = self._root[:, 1]
             later_lut = np.zeros(v, dtype=bool)  # tokens that occur after the first word of some phrase
             later_lut[self._edges[:, 1]] = True
-            t = _Tables(vocab_size, v, root_lut, self._edges[:, 0] * v + self._edges[:, 1], self._edges[:, 2], later_lut)
+            t = _Tables(
+                vocab_size, v, root_lut, self._edges[:, 0] * v + self._edges[:, 1], self._edges[:, 2], later_lut
+            )
             self._tables = t
             return t
 

@@ -13,7 +13,13 @@ import pandas as pd
 from wag.core.errors import WagError
 
 #: The paper's fixed dataset sizes (App. G).
-PAPER_SIZES = {"cc3m": 3_318_333, "cc12m": 12_423_374, "yfcc15m": 14_825_236, "laion400m": 414_080_000, "laion_aesthetics": 161_100_000}
+PAPER_SIZES = {
+    "cc3m": 3_318_333,
+    "cc12m": 12_423_374,
+    "yfcc15m": 14_825_236,
+    "laion400m": 414_080_000,
+    "laion_aesthetics": 161_100_000,
+}
 
 
 def misalignment(text_hits: pd.DataFrame, image_tags: pd.DataFrame, *, threshold: float, n_samples: int) -> dict:

@@ -15,11 +15,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from wag.corpus import iter_samples
 from wag.core.errors import WagError
 from wag.core.io import write_parquet
+from wag.corpus import iter_samples
 
 TAG_COLUMNS = ["sample_id", "concept", "score"]
 BACKGROUND_PROMPT = "a photo."
@@ -53,7 +52,13 @@ def _batches(samples: Iterable[tuple[str, Any]], n: int) -> Iterator[list[tuple[
 
 def _tag_frame(ids: list[str], concepts: Sequence[str], scores: np.ndarray, min_score: float) -> pd.DataFrame:
     r, c = np.nonzero(scores >= min_score)
-    return pd.DataFrame({"sample_id": np.asarray(ids, dtype=object)[r], "concept": np.asarray(concepts, dtype=object)[c], "score": scores[r, c].astype(np.float32)})
+    return pd.DataFrame(
+        {
+            "sample_id": np.asarray(ids, dtype=object)[r],
+            "concept": np.asarray(concepts, dtype=object)[c],
+            "score": scores[r, c].astype(np.float32),
+        }
+    )
 
 
 class RamPlusPlusTagger:
@@ -67,7 +72,17 @@ class RamPlusPlusTagger:
 
     CHECKPOINT = "ram_plus_swin_large_14m.pth"
 
-    def __init__(self, checkpoint: str | os.PathLike[str] | None, concepts: Sequence[str], descriptions: Mapping[str, Sequence[str]], *, image_size: int = 384, device: str = "cpu", batch_size: int = 16, min_score: float = 0.01) -> None:
+    def __init__(
+        self,
+        checkpoint: str | os.PathLike[str] | None,
+        concepts: Sequence[str],
+        descriptions: Mapping[str, Sequence[str]],
+        *,
+        image_size: int = 384,
+        device: str = "cpu",
+        batch_size: int = 16,
+        min_score: float = 0.01,
+    ) -> None:
         try:
             import ram  # noqa: F401
             from ram.models import ram_plus
@@ -80,14 +95,18 @@ class RamPlusPlusTagger:
             ) from None
         ckpt = Path(os.path.expanduser(str(checkpoint))) if checkpoint else None
         if ckpt is None or not ckpt.is_file():
-            raise TaggerUnavailableError(f"RAM++ checkpoint not found: {ckpt or '(none given)'}; download {self.CHECKPOINT} (recognize-anything release) and pass its path")
+            raise TaggerUnavailableError(
+                f"RAM++ checkpoint not found: {ckpt or '(none given)'}; download {self.CHECKPOINT} (recognize-anything release) and pass its path"
+            )
         import torch
         from torch import nn
         from torchvision.transforms import Compose, Normalize, Resize, ToTensor
 
         missing = [c for c in concepts if c not in descriptions]
         if missing:
-            raise WagError(f"RAM++ needs LLM descriptions for every concept; missing for {len(missing)} (e.g. {missing[:3]})")
+            raise WagError(
+                f"RAM++ needs LLM descriptions for every concept; missing for {len(missing)} (e.g. {missing[:3]})"
+            )
         self.concepts = list(concepts)
         model = ram_plus(pretrained=str(ckpt), image_size=image_size, vit="swin_l")
         emb, cats = build_openset_llm_label_embedding({c: list(descriptions[c]) for c in self.concepts})
@@ -98,7 +117,14 @@ class RamPlusPlusTagger:
         self.model = model.eval().to(device)
         self.device, self.batch_size, self.min_score = device, batch_size, min_score
         self.order = [list(cats).index(c) for c in self.concepts]
-        self.transform = Compose([lambda im: im.convert("RGB"), Resize((image_size, image_size)), ToTensor(), Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+        self.transform = Compose(
+            [
+                lambda im: im.convert("RGB"),
+                Resize((image_size, image_size)),
+                ToTensor(),
+                Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+            ]
+        )
 
     def tag(self, samples: Iterable[tuple[str, Any]]) -> pd.DataFrame:
         import torch
@@ -111,7 +137,9 @@ class RamPlusPlusTagger:
                 try:
                     _, logits = inference_ram_openset(x, self.model, return_logits=True)
                 except TypeError:
-                    raise TaggerUnavailableError("this 'ram' package does not return probabilities (return_logits); use the paper's patched ram_model/ram") from None
+                    raise TaggerUnavailableError(
+                        "this 'ram' package does not return probabilities (return_logits); use the paper's patched ram_model/ram"
+                    ) from None
             probs = np.asarray(logits.float().cpu())[:, self.order]
             parts.append(_tag_frame([s for s, _ in batch], self.concepts, probs, self.min_score))
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
@@ -131,13 +159,32 @@ def iter_shard_images(shards: Iterable[Any], skip: Container[str] = frozenset())
                     continue
 
 
-def image_counts(tags: pd.DataFrame, thresholds: Sequence[float], *, concepts: Sequence[str] | None = None, tagger: str = "tagger", dataset: str = "custom", pretraining: str = "corpus") -> pd.DataFrame:
+def image_counts(
+    tags: pd.DataFrame,
+    thresholds: Sequence[float],
+    *,
+    concepts: Sequence[str] | None = None,
+    tagger: str = "tagger",
+    dataset: str = "custom",
+    pretraining: str = "corpus",
+) -> pd.DataFrame:
     """Frequencies table (method ``image``, variant ``<tagger>@<t>``): images with score >= t, per threshold."""
     names = list(concepts) if concepts is not None else sorted(tags["concept"].unique())
     rows = []
     for t in thresholds:
         c = tags.loc[tags["score"] >= t].groupby("concept")["sample_id"].nunique()
-        rows.append(pd.DataFrame({"concept": names, "dataset": dataset, "pretraining": pretraining, "method": "image", "variant": f"{tagger}@{t:g}", "count": c.reindex(names, fill_value=0).to_numpy().astype("int64")}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "concept": names,
+                    "dataset": dataset,
+                    "pretraining": pretraining,
+                    "method": "image",
+                    "variant": f"{tagger}@{t:g}",
+                    "count": c.reindex(names, fill_value=0).to_numpy().astype("int64"),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -151,5 +198,11 @@ def write_tags(path: str | os.PathLike[str], tags: pd.DataFrame) -> Path:
     miss = [c for c in TAG_COLUMNS if c not in tags.columns]
     if miss:
         raise WagError(f"tags lack column(s) {miss}; expected {TAG_COLUMNS}")
-    out = pd.DataFrame({"sample_id": tags["sample_id"].astype(str), "concept": tags["concept"].astype(str), "score": tags["score"].astype("float32")})
+    out = pd.DataFrame(
+        {
+            "sample_id": tags["sample_id"].astype(str),
+            "concept": tags["concept"].astype(str),
+            "score": tags["score"].astype("float32"),
+        }
+    )
     return write_parquet(path, out)

@@ -30,18 +30,35 @@ def write_scorecard(root: str | Path) -> list[str]:
     card = sc.assemble(root)
     stories = sc.fit_stories(root)
     idx = read_section_indexes(root)
-    not_plotted = [(f"{i['section']}/{e['id']}", e["paper"], e["claim"]) for i in idx for e in i["entries"] if e["kind"] == "missing"]
+    not_plotted = [
+        (f"{i['section']}/{e['id']}", e["paper"], e["claim"])
+        for i in idx
+        for e in i["entries"]
+        if e["kind"] == "missing"
+    ]
     write_csv(root / CARD_CSV, card)
     write_csv(root / FITS_CSV, stories)
     write_text(root / CARD_MD, sc.markdown(card, stories, not_plotted))
     write_index_html(root, card, stories, idx)
     s = sc.summary(card)
-    lines = ["", "## Scorecard: the paper's printed numbers beside ours", "",
-             f"{s[sc.MATCH]} match · {s[sc.DIFFERS]} differ · {s[sc.MISSING]} not reproducible here "
-             f"(details, corrected values and the binned-vs-per-concept view: [{CARD_MD}]({CARD_MD}); all figures: [{INDEX_HTML}]({INDEX_HTML})).",
-             "", f"| id | where | paper | ours | Δ | status | reason | {sc.CORRECTED_LABEL} |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "",
+        "## Scorecard: the paper's printed numbers beside ours",
+        "",
+        f"{s[sc.MATCH]} match · {s[sc.DIFFERS]} differ · {s[sc.MISSING]} not reproducible here "
+        f"(details, corrected values and the binned-vs-per-concept view: [{CARD_MD}]({CARD_MD}); all figures: [{INDEX_HTML}]({INDEX_HTML})).",
+        "",
+        f"| id | where | paper | ours | Δ | status | reason | {sc.CORRECTED_LABEL} |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in card.itertuples():
-        lines.append("| " + " | ".join(sc._md_cell(v) for v in (r.id, r.where, r.paper, r.ours, r.delta, r.status, r.reason, r.ours_corrected)) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                sc._md_cell(v) for v in (r.id, r.where, r.paper, r.ours, r.delta, r.status, r.reason, r.ours_corrected)
+            )
+            + " |"
+        )
     return lines
 
 
@@ -51,9 +68,19 @@ def _rows_html(rows: pd.DataFrame) -> str:
     head = ["id", "paper", "ours", "Δ", "status", "reason", sc.CORRECTED_LABEL]
     body = []
     for r in rows.itertuples():
-        cells = [r.id, r.paper, sc._md_cell(r.ours), sc._md_cell(r.delta), r.status, r.reason, sc._md_cell(r.ours_corrected)]
-        body.append(f"<tr class='{r.status.split()[0]}'>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
-    return ("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(body) + "</table>")
+        cells = [
+            r.id,
+            r.paper,
+            sc._md_cell(r.ours),
+            sc._md_cell(r.delta),
+            r.status,
+            r.reason,
+            sc._md_cell(r.ours_corrected),
+        ]
+        body.append(
+            f"<tr class='{r.status.split()[0]}'>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
+        )
+    return "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(body) + "</table>"
 
 
 _PAGE = """<!DOCTYPE html>
@@ -76,7 +103,9 @@ def write_index_html(root: Path, card: pd.DataFrame, stories: pd.DataFrame, inde
     card_ids = card.assign(_ids=card["where"].map(sc.paper_ids))
     parts = []
     for idx in indexes:
-        parts.append(f"<h2>{html.escape(idx['section'])} <small>(<code>{html.escape(idx['notebook'])}</code>, profile {html.escape(str(idx['profile']))})</small></h2>")
+        parts.append(
+            f"<h2>{html.escape(idx['section'])} <small>(<code>{html.escape(idx['notebook'])}</code>, profile {html.escape(str(idx['profile']))})</small></h2>"
+        )
         for e in idx["entries"]:
             base = f"{idx['section']}/{e['id']}"
             head = f"<h3>{html.escape(e['id'])} — {html.escape(e['paper'])}</h3><p>{html.escape(e['claim'])}</p>"
@@ -84,11 +113,25 @@ def write_index_html(root: Path, card: pd.DataFrame, stories: pd.DataFrame, inde
             if e["kind"] == "figure":
                 png = next((f for f in files if f.endswith(".png")), None)
                 link = next((f for f in files if f.endswith(".html")), None)
-                img = f"<img src='{html.escape(idx['section'])}/{html.escape(png)}' alt='{html.escape(base)}'>" if png else ""
-                media = f"<a href='{html.escape(idx['section'])}/{html.escape(link)}'>{img or 'interactive'}</a>" if link else img
-                media += f"<p><a href='{html.escape(idx['section'])}/{html.escape(link)}'>interactive version</a></p>" if link else ""
+                img = (
+                    f"<img src='{html.escape(idx['section'])}/{html.escape(png)}' alt='{html.escape(base)}'>"
+                    if png
+                    else ""
+                )
+                media = (
+                    f"<a href='{html.escape(idx['section'])}/{html.escape(link)}'>{img or 'interactive'}</a>"
+                    if link
+                    else img
+                )
+                media += (
+                    f"<p><a href='{html.escape(idx['section'])}/{html.escape(link)}'>interactive version</a></p>"
+                    if link
+                    else ""
+                )
             elif e["kind"] == "table":
-                media = " · ".join(f"<a href='{html.escape(idx['section'])}/{html.escape(f)}'>{html.escape(f)}</a>" for f in files)
+                media = " · ".join(
+                    f"<a href='{html.escape(idx['section'])}/{html.escape(f)}'>{html.escape(f)}</a>" for f in files
+                )
             else:
                 media = "<p><b>not reproduced here</b> (input missing, see the claim above)</p>"
             ids = sc.paper_ids(e["paper"])
@@ -96,8 +139,13 @@ def write_index_html(root: Path, card: pd.DataFrame, stories: pd.DataFrame, inde
             pstories = stories[stories["panel"] == base] if not stories.empty else stories
             extra = ""
             if not pstories.empty:
-                extra = "<details><summary>binned vs per-concept</summary><pre>" + html.escape(
-                    pstories.drop(columns=["panel"]).to_string(index=False, float_format=lambda v: f"{v:.3g}")) + "</pre></details>"
+                extra = (
+                    "<details><summary>binned vs per-concept</summary><pre>"
+                    + html.escape(
+                        pstories.drop(columns=["panel"]).to_string(index=False, float_format=lambda v: f"{v:.3g}")
+                    )
+                    + "</pre></details>"
+                )
             parts.append(head + media + _rows_html(rows.drop(columns="_ids")) + extra)
     s = sc.summary(card)
     summary = f"{s[sc.MATCH]} match · {s[sc.DIFFERS]} differ · {s[sc.MISSING]} not reproducible here"

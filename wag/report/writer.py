@@ -13,9 +13,9 @@ Layout under the output root (``figures/`` for the default profile)::
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -108,7 +108,9 @@ def _render(chart: alt.TopLevelMixin, formats: tuple[str, ...], *, title: str, b
 class Report:
     """Writes one notebook's outputs under ``<out_root>/<section>/`` and keeps the index current."""
 
-    def __init__(self, section: str, profile: Profile, out_dir: str | Path | None = None, notebook: str | None = None) -> None:
+    def __init__(
+        self, section: str, profile: Profile, out_dir: str | Path | None = None, notebook: str | None = None
+    ) -> None:
         self.section = section
         self.profile = profile
         self.notebook = notebook or section
@@ -208,12 +210,20 @@ def write_index(root: str | Path, extra_lines: Sequence[str] = ()) -> Path:
             if e["kind"] == "missing":
                 missing.append((idx, e))
                 continue
-            main = next((f for f in e["files"] if f.endswith((".png", ".md"))), e["files"][0] if e["files"] else e["id"])
+            main = next(
+                (f for f in e["files"] if f.endswith((".png", ".md"))), e["files"][0] if e["files"] else e["id"]
+            )
             link = f"[{idx['section']}/{e['id']}]({idx['section']}/{main})"
             claim = e["claim"].replace("|", "\\|")
             lines.append(f"| {link} | {e['paper']} | {claim} | `{idx['notebook']}` | {idx['profile']} |")
     if missing:
-        lines += ["", "## Not reproduced (inputs missing)", "", "| output | paper | reason | notebook |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "## Not reproduced (inputs missing)",
+            "",
+            "| output | paper | reason | notebook |",
+            "|---|---|---|---|",
+        ]
         for idx, e in missing:
             lines.append(f"| {idx['section']}/{e['id']} | {e['paper']} | {e['claim']} | `{idx['notebook']}` |")
     lines += list(extra_lines)

@@ -87,17 +87,27 @@ def _check_parameters(cell: Any) -> list[str]:
         if name not in values:
             out.append(f"cell 2 (parameters) must assign `{name} = {default!r}`")
         elif values[name] != default:
-            out.append(f"cell 2 (parameters): `{name}` defaults to {values[name]!r}; the notebook default must be {default!r} (the ci profile)")
+            out.append(
+                f"cell 2 (parameters): `{name}` defaults to {values[name]!r}; the notebook default must be {default!r} (the ci profile)"
+            )
     return out
 
 
 def _check_setup(cell: Any) -> list[str]:
     tree = _parse(cell.source) if cell.cell_type == "code" else None
-    calls = [
-        n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == "setup"
-    ] if tree else []
+    calls = (
+        [
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == "setup"
+        ]
+        if tree
+        else []
+    )
     if not calls:
-        return ["cell 3 must call `setup(profile, \"<section>\", out_dir, overrides)` (from wag.run.notebook import setup)"]
+        return [
+            'cell 3 must call `setup(profile, "<section>", out_dir, overrides)` (from wag.run.notebook import setup)'
+        ]
     passed = {a.id for a in calls[0].args if isinstance(a, ast.Name)} | {
         k.value.id for k in calls[0].keywords if isinstance(k.value, ast.Name)
     }
@@ -120,11 +130,15 @@ def check_notebook(nb: nbformat.NotebookNode | str | Path) -> list[str]:
 
     first = cells[0]
     if first.cell_type != "markdown" or not first.source.lstrip().startswith("#") or not CLAIM.search(first.source):
-        problems.append("cell 1 must be markdown: a '#' title and a bold **Claim** (or **Question**) paragraph naming what it reproduces")
+        problems.append(
+            "cell 1 must be markdown: a '#' title and a bold **Claim** (or **Question**) paragraph naming what it reproduces"
+        )
 
     tagged = [i for i, c in enumerate(cells) if PARAMETERS_TAG in _tags(c)]
     if len(tagged) != 1:
-        problems.append(f"exactly one cell must be tagged '{PARAMETERS_TAG}'; found {len(tagged)} (cells {', '.join(str(i + 1) for i in tagged) or 'none'})")
+        problems.append(
+            f"exactly one cell must be tagged '{PARAMETERS_TAG}'; found {len(tagged)} (cells {', '.join(str(i + 1) for i in tagged) or 'none'})"
+        )
     if cells[1].cell_type != "code" or PARAMETERS_TAG not in _tags(cells[1]):
         problems.append(f"cell 2 must be the code cell tagged '{PARAMETERS_TAG}'")
     else:
@@ -134,14 +148,18 @@ def check_notebook(nb: nbformat.NotebookNode | str | Path) -> list[str]:
     seen: dict[str, int] = {}
     for i, c in enumerate(cells, start=1):
         if c.cell_type == "code" and (c.get("outputs") or c.get("execution_count") is not None):
-            problems.append(f"cell {i} was committed with outputs or an execution count (install the nbstripout filter: make setup)")
+            problems.append(
+                f"cell {i} was committed with outputs or an execution count (install the nbstripout filter: make setup)"
+            )
         cid = c.get("id")
         if not cid:
             problems.append(f"cell {i} has no id")
         elif not ID_PATTERN.match(cid) or len(cid) > 64:
             problems.append(f"cell {i}: id {cid!r} must be letters, digits and single dashes (e.g. 'insights-04')")
         elif RANDOM_ID.match(cid):
-            problems.append(f"cell {i}: id {cid!r} looks random; give it a readable stable id (python -m wag.run.conventions --fix-ids {name})")
+            problems.append(
+                f"cell {i}: id {cid!r} looks random; give it a readable stable id (python -m wag.run.conventions --fix-ids {name})"
+            )
         if cid and cid in seen:
             problems.append(f"cell {i}: id {cid!r} repeats cell {seen[cid]}")
         elif cid:
@@ -162,7 +180,9 @@ def fix_ids(path: str | Path) -> list[tuple[str, str]]:
     """Give cells with a missing, random or repeated id the next free ``<prefix>-NN`` id; keep the others. Returns renames."""
     path = Path(path)
     nb = _load(path)
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", path.stem.split("_", 1)[-1] if path.stem[:1].isdigit() else path.stem).strip("-")
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", path.stem.split("_", 1)[-1] if path.stem[:1].isdigit() else path.stem).strip(
+        "-"
+    )
     prefix = id_prefix(nb.cells, slug)
     keep = [c.get("id") for c in nb.cells if c.get("id") and ID_PATTERN.match(c["id"]) and not RANDOM_ID.match(c["id"])]
     used = set(keep)
@@ -191,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     """Check notebooks (default: ``notebooks/*.ipynb``); ``--fix-ids`` first renames random ids."""
     parser = argparse.ArgumentParser(prog="python -m wag.run.conventions", description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
-    parser.add_argument("--fix-ids", action="store_true", help="replace missing, random or repeated cell ids by <prefix>-NN")
+    parser.add_argument(
+        "--fix-ids", action="store_true", help="replace missing, random or repeated cell ids by <prefix>-NN"
+    )
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted((project_root() / "notebooks").glob("*.ipynb"))
     problems = []

@@ -9,8 +9,8 @@ from typing import Any
 
 from wag.artifacts import ArtifactsMissingError, neglected_tails_root, paper_root
 from wag.core.errors import WagError, debug_enabled, one_line
-from wag.run.profile import Profile, load_profile
 from wag.report import Report
+from wag.run.profile import Profile, load_profile
 from wag.sources import source_kind
 
 #: Cell tag of notebook cells that read the paper's released files (or the NeglectedTails estimates); the test
@@ -28,7 +28,11 @@ def skip_tags(profile: Profile | None = None) -> tuple[str, ...]:
 
 
 def setup(
-    profile: str | Path, section: str, out_dir: str | Path | None = None, overrides: Mapping[str, Any] | None = None, **sections: Any
+    profile: str | Path,
+    section: str,
+    out_dir: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    **sections: Any,
 ) -> tuple[Profile, Report]:
     """Load the profile (name or YAML path) with ``overrides`` applied, prepare outputs.
 
@@ -68,7 +72,9 @@ def released_files_missing(profile: Profile | None = None) -> str | None:
     for the same reason. The reason is the first line of the :class:`~wag.artifacts.ArtifactsMissingError`.
     """
     if profile is not None and source_kind(profile) == "study":  # the paper's own comparisons do not apply to a study
-        return f"the profile's source is study '{profile.study.name}': cells about the paper's released files do not apply"
+        return (
+            f"the profile's source is study '{profile.study.name}': cells about the paper's released files do not apply"
+        )
     try:
         paper_root(profile)
         neglected_tails_root(profile)

@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from wag.analysis.params import AnalysisParams
 from wag.core.checks import read_utf8_text
 from wag.core.errors import WagError
-from wag.evaluate.params import EvaluateParams
-from wag.frequency.params import FrequencyParams
 from wag.core.paths import project_root, resolve
 from wag.core.schema import StrictModel
+from wag.evaluate.params import EvaluateParams
+from wag.frequency.params import FrequencyParams
 from wag.study.spec import StudySpec
 from wag.synthetic.params import SyntheticParams
 
@@ -33,20 +33,32 @@ class Profile(StrictModel):
     description: str = ""
     seed: int = 0
     figures_dir: str = Field("figures", description="where figures and tables go, relative to the project root")
-    paper_artifacts: str | None = Field(None, description="folder of the paper's released files (else $WAG_PAPER_ARTIFACTS, cache, download)")
-    neglected_tails: str | None = Field(None, description="folder of the NeglectedTails LAION estimates (else $WAG_NEGLECTED_TAILS, cache, download)")
-    download: bool = Field(True, description="allow downloading released files at the pinned commit when no local copy is found")
-    notebooks: list[str] | None = Field(None, description="notebooks `wag reproduce` runs for this profile (default: all)")
+    paper_artifacts: str | None = Field(
+        None, description="folder of the paper's released files (else $WAG_PAPER_ARTIFACTS, cache, download)"
+    )
+    neglected_tails: str | None = Field(
+        None, description="folder of the NeglectedTails LAION estimates (else $WAG_NEGLECTED_TAILS, cache, download)"
+    )
+    download: bool = Field(
+        True, description="allow downloading released files at the pinned commit when no local copy is found"
+    )
+    notebooks: list[str] | None = Field(
+        None, description="notebooks `wag reproduce` runs for this profile (default: all)"
+    )
     analysis: AnalysisParams = AnalysisParams()
     frequency: FrequencyParams = FrequencyParams()
     evaluate: EvaluateParams = EvaluateParams()
     synthetic: SyntheticParams = SyntheticParams()
-    study: StudySpec | None = Field(None, description="your own study: corpus, concepts, tagger, models, test sets (wag study run)")
+    study: StudySpec | None = Field(
+        None, description="your own study: corpus, concepts, tagger, models, test sets (wag study run)"
+    )
 
     @model_validator(mode="after")
     def _source_has_a_study(self) -> Profile:
         if self.analysis.source == "study" and self.study is None:
-            raise ValueError("analysis.source is 'study' but the profile has no study: section; add one or set analysis.source: released")
+            raise ValueError(
+                "analysis.source is 'study' but the profile has no study: section; add one or set analysis.source: released"
+            )
         return self
 
     @property
@@ -107,7 +119,9 @@ def expand_overrides(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     if overrides is None:
         return {}
     if not isinstance(overrides, Mapping):
-        raise ParamsError(f"overrides must be a mapping of dotted profile keys to values (e.g. {{'analysis.n_boot': 200}}), got {type(overrides).__name__}")
+        raise ParamsError(
+            f"overrides must be a mapping of dotted profile keys to values (e.g. {{'analysis.n_boot': 200}}), got {type(overrides).__name__}"
+        )
     out: dict[str, Any] = {}
     for key, value in overrides.items():
         if not isinstance(key, str) or not key or any(not part for part in key.split(".")):
@@ -117,7 +131,9 @@ def expand_overrides(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
         for i, part in enumerate(parents):
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
-                raise ParamsError(f"override '{key}' conflicts with override '{'.'.join(parents[: i + 1])}' (given twice)")
+                raise ParamsError(
+                    f"override '{key}' conflicts with override '{'.'.join(parents[: i + 1])}' (given twice)"
+                )
             node = child
         if isinstance(value, Mapping):
             value = expand_overrides(value)
@@ -142,7 +158,9 @@ def check_override_keys(nested: Mapping[str, Any], model: type[BaseModel] = Prof
         field = model.model_fields.get(key)
         if field is None:
             where = f"under '{prefix[:-1]}'" if prefix else "at the top level"
-            raise ParamsError(f"unknown key '{dotted}' in overrides; allowed keys {where}: {', '.join(sorted(model.model_fields))}")
+            raise ParamsError(
+                f"unknown key '{dotted}' in overrides; allowed keys {where}: {', '.join(sorted(model.model_fields))}"
+            )
         sub = _model_of(field.annotation)
         if sub is not None and isinstance(value, Mapping):
             check_override_keys(value, sub, f"{dotted}.")
@@ -154,11 +172,15 @@ def parse_set_options(pairs: list[str] | None) -> dict[str, Any]:
     for pair in pairs or []:
         key, sep, text = pair.partition("=")
         if not sep or not key.strip():
-            raise ParamsError(f"--set {pair!r}: expected KEY=VALUE with a dotted profile key, e.g. --set analysis.n_boot=200")
+            raise ParamsError(
+                f"--set {pair!r}: expected KEY=VALUE with a dotted profile key, e.g. --set analysis.n_boot=200"
+            )
         try:
             out[key.strip()] = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ParamsError(f"--set {pair!r}: the value is not valid YAML ({exc.__class__.__name__}); quote it") from None
+            raise ParamsError(
+                f"--set {pair!r}: the value is not valid YAML ({exc.__class__.__name__}); quote it"
+            ) from None
     return out
 
 
@@ -179,13 +201,17 @@ def load_profile(name_or_path: str | os.PathLike[str], overrides: Mapping[str, A
                 f" (files in {params_dir()})"
             )
     if not path.is_file():
-        raise ParamsError(f"profile file {path} does not exist; check the path, or give a profile name: {', '.join(available_profiles()) or '(none)'}")
+        raise ParamsError(
+            f"profile file {path} does not exist; check the path, or give a profile name: {', '.join(available_profiles()) or '(none)'}"
+        )
     try:
         data = yaml.safe_load(read_utf8_text(path, "profile"))
     except yaml.YAMLError as exc:
         raise ParamsError(f"profile {path} is not valid YAML: {exc}") from None
     if data is None:
-        raise ParamsError(f"profile {path} is empty (no keys); add at least `description: ...`, or start from a copy of params/ci.yaml")
+        raise ParamsError(
+            f"profile {path} is empty (no keys); add at least `description: ...`, or start from a copy of params/ci.yaml"
+        )
     if not isinstance(data, dict):
         raise ParamsError(f"profile {path} must be a mapping of keys to values, got {type(data).__name__}")
     data.setdefault("name", path.stem)
@@ -201,6 +227,7 @@ def load_profile(name_or_path: str | os.PathLike[str], overrides: Mapping[str, A
         return Profile.model_validate(_deep_merge(data, nested))
     except ValidationError as exc:
         problems = [
-            f"'{'.'.join(str(x) for x in e['loc']) or '<top level>'}': {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
+            f"'{'.'.join(str(x) for x in e['loc']) or '<top level>'}': {e['msg']} (got {e.get('input')!r})"
+            for e in exc.errors()
         ]
         raise ParamsError(f"invalid override for profile '{profile.name}': {'; '.join(problems)}") from None

@@ -21,10 +21,10 @@ from wag.core.checks import check_output_dir
 from wag.core.errors import WagError
 from wag.core.io import write_json
 from wag.core.manifest import environment, folder_checksums
-from wag.run.notebook import RELEASED_FILES_TAG, released_files_missing, skip_tags
-from wag.run.profile import Profile, load_profile
 from wag.core.paths import project_root, resolve
 from wag.report.scorecard_page import write_index_with_scorecard
+from wag.run.notebook import RELEASED_FILES_TAG, released_files_missing, skip_tags
+from wag.run.profile import Profile, load_profile
 from wag.study.run import run_study
 
 KERNEL_NAME = "wag"
@@ -40,7 +40,9 @@ class NotebookRun:
     output: str
     error: str | None = None
     skipped_cells: list[str] = field(default_factory=list)  # ids of cells not run (their inputs are unavailable)
-    not_produced: list[dict[str, str]] = field(default_factory=list)  # {"id", "paper", "cell"} of the outputs those cells make
+    not_produced: list[dict[str, str]] = field(
+        default_factory=list
+    )  # {"id", "paper", "cell"} of the outputs those cells make
 
 
 @dataclass
@@ -78,8 +80,19 @@ def ensure_kernel() -> str:
 
     if KERNEL_NAME not in find_kernel_specs():
         subprocess.run(
-            [sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME, "--display-name", "Python (wag)"],
-            check=True, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "ipykernel",
+                "install",
+                "--sys-prefix",
+                "--name",
+                KERNEL_NAME,
+                "--display-name",
+                "Python (wag)",
+            ],
+            check=True,
+            capture_output=True,
         )
     return KERNEL_NAME
 
@@ -113,19 +126,29 @@ def _strings(node: ast.AST | None, env: dict[str, Any], tree: ast.AST, depth: in
     if isinstance(node, ast.Name):
         if node.id in env:
             return [env[node.id]] if isinstance(env[node.id], str) else []
-        values = [n.value for n in ast.walk(tree) if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == node.id for t in n.targets)]
+        values = [
+            n.value
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == node.id for t in n.targets)
+        ]
         return _strings(values[0], env, tree, depth + 1) if len(values) == 1 else []
     if isinstance(node, ast.IfExp):
         return _strings(node.body, env, tree, depth + 1) + _strings(node.orelse, env, tree, depth + 1)
     if isinstance(node, ast.JoinedStr):
-        return ["".join(v.value if isinstance(v, ast.Constant) else "{" + ast.unparse(v.value) + "}" for v in node.values)]  # type: ignore[attr-defined]
+        return [
+            "".join(v.value if isinstance(v, ast.Constant) else "{" + ast.unparse(v.value) + "}" for v in node.values)
+        ]  # type: ignore[attr-defined]
     return []
 
 
 def _bind(target: ast.AST, value: Any, env: dict[str, Any]) -> None:
     if isinstance(target, ast.Name):
         env[target.id] = value
-    elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (tuple, list)) and len(value) == len(target.elts):
+    elif (
+        isinstance(target, (ast.Tuple, ast.List))
+        and isinstance(value, (tuple, list))
+        and len(value) == len(target.elts)
+    ):
         for t, v in zip(target.elts, value):
             _bind(t, v, env)
 
@@ -137,7 +160,11 @@ def _loop_bindings(tree: ast.AST, loop: ast.For) -> list[dict[str, Any]]:
         return []
     source: Any = it.func.value
     if isinstance(source, ast.Name):
-        assigned = [n.value for n in ast.walk(tree) if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == source.id for t in n.targets)]
+        assigned = [
+            n.value
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == source.id for t in n.targets)
+        ]
         source = assigned[0] if len(assigned) == 1 else None
     try:
         mapping = ast.literal_eval(source) if source is not None else None
@@ -166,7 +193,11 @@ def outputs_of_cell(source: str, cell_id: str = "") -> list[SkippedOutput]:
     calls: list[tuple[ast.Call, ast.For | None]] = []
 
     def visit(node: ast.AST, loop: ast.For | None) -> None:  # each report call with its innermost enclosing loop
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("figure", "table"):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("figure", "table")
+        ):
             if isinstance(node.func.value, ast.Name) and node.func.value.id == "report":
                 calls.append((node, loop))
         for child in ast.iter_child_nodes(node):
@@ -189,7 +220,9 @@ def outputs_of_cell(source: str, cell_id: str = "") -> list[SkippedOutput]:
     return found
 
 
-def skip_tagged_cells(nb: nbformat.NotebookNode, reason: str, tag: str | tuple[str, ...] = RELEASED_FILES_TAG) -> tuple[nbformat.NotebookNode, list[str], list[SkippedOutput]]:
+def skip_tagged_cells(
+    nb: nbformat.NotebookNode, reason: str, tag: str | tuple[str, ...] = RELEASED_FILES_TAG
+) -> tuple[nbformat.NotebookNode, list[str], list[SkippedOutput]]:
     """A copy of ``nb`` whose cells tagged ``tag`` (or any of several tags) print why they were skipped and record what they would have made.
 
     Each replacement keeps the cell's id and tags and calls ``report.missing(id, paper=, reason=)`` for every
@@ -265,15 +298,21 @@ def run_notebooks(
     sources = {name: nbformat.read(str(notebooks_dir() / f"{name}.ipynb"), as_version=4) for name in names}
     fig_root = resolve(out) if out else profile.figures_path
     run_dir = fig_root / "notebooks" if out else project_root() / "runs" / profile.name
-    check_output_dir(fig_root, "--out" if out else f"figures_dir of profile '{profile.name}'")  # at the door, before any download
+    check_output_dir(
+        fig_root, "--out" if out else f"figures_dir of profile '{profile.name}'"
+    )  # at the door, before any download
     check_output_dir(run_dir, "--out" if out else "the run folder")
     tags = skip_tags(profile)
-    needs_files = any(set(tags) & set(c.get("metadata", {}).get("tags", [])) for nb in sources.values() for c in nb.cells)
+    needs_files = any(
+        set(tags) & set(c.get("metadata", {}).get("tags", [])) for nb in sources.values() for c in nb.cells
+    )
     missing_reason = released_files_missing(profile) if needs_files else None
     run_dir.mkdir(parents=True, exist_ok=True)
     kernel = ensure_kernel()
     started = _dt.datetime.now(_dt.timezone.utc)
-    study = run_stale_study(profile, progress=progress)  # the notebooks read the study's tables: bring them up to date first
+    study = run_stale_study(
+        profile, progress=progress
+    )  # the notebooks read the study's tables: bring them up to date first
     results: list[NotebookRun] = []
     bar = tqdm(names, desc=f"reproduce [{profile.name}]", unit="notebook", disable=not progress)
     for name in bar:
@@ -288,9 +327,14 @@ def run_notebooks(
         run = NotebookRun(name, "ok", 0.0, str(dst), skipped_cells=skipped, not_produced=[asdict(o) for o in made])
         try:
             pm.execute_notebook(
-                src, str(dst),
+                src,
+                str(dst),
                 parameters={"profile": profile_name, "out_dir": str(fig_root), "overrides": overrides},
-                kernel_name=kernel, cwd=str(notebooks_dir()), progress_bar=False, store_widget_state=False, **kernel_options(),
+                kernel_name=kernel,
+                cwd=str(notebooks_dir()),
+                progress_bar=False,
+                store_widget_state=False,
+                **kernel_options(),
             )
         except pm.PapermillExecutionError as exc:
             run.status, run.error = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
@@ -306,7 +350,9 @@ def run_notebooks(
             "profile_arg": profile_name,
             "overrides": overrides,
             "released_files": {"available": missing_reason is None, "reason": missing_reason} if needs_files else None,
-            "not_produced": [{"notebook": r.notebook, **o, "reason": missing_reason} for r in results for o in r.not_produced],
+            "not_produced": [
+                {"notebook": r.notebook, **o, "reason": missing_reason} for r in results for o in r.not_produced
+            ],
             "started": started.isoformat(timespec="seconds"),
             "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "figures": str(fig_root),
@@ -315,7 +361,9 @@ def run_notebooks(
             "notebook_seconds_total": round(sum(r.seconds for r in results), 2),
             "environment": environment(),
             "inputs": _input_checksums(profile),
-            "env_vars": {k: os.environ[k] for k in ("WAG_PAPER_ARTIFACTS", "WAG_NEGLECTED_TAILS", "WAG_CACHE") if k in os.environ},
+            "env_vars": {
+                k: os.environ[k] for k in ("WAG_PAPER_ARTIFACTS", "WAG_NEGLECTED_TAILS", "WAG_CACHE") if k in os.environ
+            },
         },
     )
     return results, manifest

@@ -21,10 +21,10 @@ from typing import Any
 
 import pandas as pd
 
-from wag.core import tables
 from wag.analysis import inputs
 from wag.analysis.binned import Binning
 from wag.artifacts import join_counts_performance, paper_root, read_misalignment, read_search_counts
+from wag.core import tables
 from wag.core.errors import WagError
 from wag.study.run import load_tables
 
@@ -47,7 +47,9 @@ def source_kind(profile: Any) -> str:
     if kind == "auto":
         return "study" if getattr(profile, "study", None) is not None else "released"
     if kind == "study" and getattr(profile, "study", None) is None:
-        raise SourceError(f"profile '{profile.name}' sets analysis.source: study but has no study: section; add one or set analysis.source: released")
+        raise SourceError(
+            f"profile '{profile.name}' sets analysis.source: study but has no study: section; add one or set analysis.source: released"
+        )
     return kind
 
 
@@ -136,16 +138,25 @@ class ReleasedSource(Source):
         if count_types is None:
             return {}
         ct = list(count_types)
-        methods = {"image" if v.startswith("rampp@") else "integrated" if v.startswith("integrated@") else "text" for v in ct}
+        methods = {
+            "image" if v.startswith("rampp@") else "integrated" if v.startswith("integrated@") else "text" for v in ct
+        }
         if len(methods) != 1:
             raise SourceError(f"count types {ct} mix count methods; ask for one method at a time on the released files")
         return {"method": methods.pop(), "variant": ct}
 
-    def classification(self, *, prompts: str | Iterable[str] = "class", count_types: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def classification(
+        self, *, prompts: str | Iterable[str] = "class", count_types: Iterable[str] | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         return inputs.classification(self.root, self.params, prompts=prompts, **self._variant_kw(count_types))
 
-    def retrieval(self, *, directions: str | Iterable[str] | None = None, ks: int | Iterable[int] | None = None,
-                  count_types: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def retrieval(
+        self,
+        *,
+        directions: str | Iterable[str] | None = None,
+        ks: int | Iterable[int] | None = None,
+        count_types: Iterable[str] | None = None,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         return inputs.retrieval(self.root, self.params, directions=directions, ks=ks, **self._variant_kw(count_types))
 
 
@@ -158,11 +169,15 @@ class StudySource(Source):
         super().__init__(profile)
         self.spec = profile.study
         if not self.spec.output_path.is_dir():
-            raise SourceError(f"study folder {self.spec.output_path} does not exist; run `wag study run --profile {profile.name}` first")
+            raise SourceError(
+                f"study folder {self.spec.output_path} does not exist; run `wag study run --profile {profile.name}` first"
+            )
         self.tables = load_tables(self.spec)
         for name in ("frequencies", "performance", "concepts"):
             if name not in self.tables:
-                raise SourceError(f"study folder {self.spec.output_path} has no {name} table; run `wag study run --profile {profile.name}`")
+                raise SourceError(
+                    f"study folder {self.spec.output_path} has no {name} table; run `wag study run --profile {profile.name}`"
+                )
             tables.validate(self.tables[name], name)
 
     @property
@@ -171,9 +186,11 @@ class StudySource(Source):
 
     def describe(self) -> str:
         perf, freq = self.tables["performance"], self.tables["frequencies"]
-        return (f"study '{self.spec.name}': {self.spec.output_path}\npretraining: {', '.join(freq['pretraining'].unique())}; "
-                f"models: {', '.join(perf['model'].unique())}; datasets: {', '.join(perf['dataset'].unique())}; "
-                f"count types: {', '.join(self.count_types())}; bootstrap resamples: {self.params.n_boot}")
+        return (
+            f"study '{self.spec.name}': {self.spec.output_path}\npretraining: {', '.join(freq['pretraining'].unique())}; "
+            f"models: {', '.join(perf['model'].unique())}; datasets: {', '.join(perf['dataset'].unique())}; "
+            f"count types: {', '.join(self.count_types())}; bootstrap resamples: {self.params.n_boot}"
+        )
 
     def count_types(self) -> list[str]:
         """The study's main text variant, and its tagger and integrated counts at the headline threshold (when tagged)."""
@@ -189,7 +206,11 @@ class StudySource(Source):
             return tables.variant_name("text", text=self.spec.stages.count.variants[0])
         if self.spec.tagger.kind == "none":
             return None
-        return tables.variant_name(method, tagger=self.spec.tagger_label, threshold=self.spec.tagger.headline if threshold is None else threshold)
+        return tables.variant_name(
+            method,
+            tagger=self.spec.tagger_label,
+            threshold=self.spec.tagger.headline if threshold is None else threshold,
+        )
 
     def thresholds(self) -> list[float]:
         """The study's tagger thresholds (empty without a tagger)."""
@@ -203,17 +224,23 @@ class StudySource(Source):
     def counts_by_variant(self) -> pd.DataFrame:
         """One count per (concept key, count type) of the study's corpus (a concept shared by two datasets once)."""
         f = self.frequencies()
-        return f.drop_duplicates(["key", "pretraining", "method", "variant"]).reset_index(drop=True)[["concept", "key", "pretraining", "method", "variant", "count"]]
+        return f.drop_duplicates(["key", "pretraining", "method", "variant"]).reset_index(drop=True)[
+            ["concept", "key", "pretraining", "method", "variant", "count"]
+        ]
 
     def misalignment(self) -> pd.DataFrame:
         """The study's misalignment at its headline threshold, with the paper's columns (``fixed_size`` = samples,
         ``extracted_size`` = the larger of images tagged and captions hit)."""
         path = self.spec.output_path / "misalignment" / "misalignment.parquet"
         if not path.is_file():
-            raise SourceError(f"study '{self.spec.name}' has no misalignment table; it needs an image tagger (study.tagger) and `wag study run`")
+            raise SourceError(
+                f"study '{self.spec.name}' has no misalignment table; it needs an image tagger (study.tagger) and `wag study run`"
+            )
         m = pd.read_parquet(path)
         m = m[m["image_variant"] == self.count_type("image")]
-        return m.assign(fixed_size=m["n_samples"], extracted_size=m[["n_images_tagged", "n_captions_hit"]].max(axis=1)).reset_index(drop=True)
+        return m.assign(
+            fixed_size=m["n_samples"], extracted_size=m[["n_images_tagged", "n_captions_hit"]].max(axis=1)
+        ).reset_index(drop=True)
 
     def classification_datasets(self) -> list[str]:
         """The study's classification datasets (``task == classification``, Let It Wag! aside)."""
@@ -230,7 +257,11 @@ class StudySource(Source):
     def missing(self, what: str) -> str | None:
         if what in ("classification", "retrieval", "t2i"):
             if self._perf(what).empty:
-                kind = {"classification": "classification (image folder / torchvision)", "retrieval": "retrieval", "t2i": "text-to-image"}[what]
+                kind = {
+                    "classification": "classification (image folder / torchvision)",
+                    "retrieval": "retrieval",
+                    "t2i": "text-to-image",
+                }[what]
                 return f"study '{self.spec.name}' has no {what} results (declare a {kind} dataset under study.datasets and run `wag study run`)"
             return None
         if what == "misalignment":
@@ -242,21 +273,29 @@ class StudySource(Source):
             if not (perf["dataset"] == "letitwag").any():
                 return f"study '{self.spec.name}' has no Let It Wag! results (declare study.stages.letitwag.images, an image pool, and run `wag study run`)"
             return None
-        raise SourceError(f"unknown section input {what!r}; use classification, retrieval, t2i, misalignment or letitwag")
+        raise SourceError(
+            f"unknown section input {what!r}; use classification, retrieval, t2i, misalignment or letitwag"
+        )
 
     def _join(self, perf: pd.DataFrame, count_types: Iterable[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
         want = list(count_types) if count_types is not None else self.count_types()
         freq = self.tables["frequencies"]
         unknown = sorted(set(want) - set(freq["variant"]))
         if unknown:
-            raise SourceError(f"study '{self.spec.name}' has no counts of type {unknown}; it has {sorted(freq['variant'].unique())}")
+            raise SourceError(
+                f"study '{self.spec.name}' has no counts of type {unknown}; it has {sorted(freq['variant'].unique())}"
+            )
         freq = freq[freq["variant"].isin(want) & freq["dataset"].isin(perf["dataset"].unique())]
         joined, unmatched = join_counts_performance(freq, perf)
         order = {v: i for i, v in enumerate(want)}
-        joined = joined.assign(_o=joined["variant"].map(order)).sort_values(["_o", "model", "prompt", "metric"], kind="stable")
+        joined = joined.assign(_o=joined["variant"].map(order)).sort_values(
+            ["_o", "model", "prompt", "metric"], kind="stable"
+        )
         return joined.drop(columns="_o").reset_index(drop=True), unmatched
 
-    def classification(self, *, prompts: str | Iterable[str] = "class", count_types: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def classification(
+        self, *, prompts: str | Iterable[str] = "class", count_types: Iterable[str] | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         perf = self._perf("classification")
         want = _as_list(prompts)
         got = perf[perf["prompt"].isin(want)]
@@ -264,8 +303,13 @@ class StudySource(Source):
             got = perf
         return self._join(got, count_types)
 
-    def retrieval(self, *, directions: str | Iterable[str] | None = None, ks: int | Iterable[int] | None = None,
-                  count_types: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def retrieval(
+        self,
+        *,
+        directions: str | Iterable[str] | None = None,
+        ks: int | Iterable[int] | None = None,
+        count_types: Iterable[str] | None = None,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         perf = self._perf("retrieval")
         if directions is not None:
             perf = perf[perf["prompt"].isin(_as_list(directions))]
@@ -286,16 +330,38 @@ class StudySource(Source):
             r = ref[ref["model"] == model]
             ra = float(r["value"].mean() * 100) if len(r) else float("nan")
             la = float(g["value"].mean() * 100)
-            rows.append({"model": model, "pretraining": pt, "reference_accuracy": ra, "let_it_wag_accuracy": la, "gap": ra - la,
-                         "reference_datasets": ", ".join(r["dataset"].unique()), "n_classes": int(len(g))})
-        return pd.DataFrame(rows, columns=["model", "pretraining", "reference_accuracy", "let_it_wag_accuracy", "gap", "reference_datasets", "n_classes"])
+            rows.append(
+                {
+                    "model": model,
+                    "pretraining": pt,
+                    "reference_accuracy": ra,
+                    "let_it_wag_accuracy": la,
+                    "gap": ra - la,
+                    "reference_datasets": ", ".join(r["dataset"].unique()),
+                    "n_classes": int(len(g)),
+                }
+            )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "model",
+                "pretraining",
+                "reference_accuracy",
+                "let_it_wag_accuracy",
+                "gap",
+                "reference_datasets",
+                "n_classes",
+            ],
+        )
 
     def letitwag_counts(self) -> pd.DataFrame:
         """Counts of the Let It Wag! classes (main text variant) beside the study's other concepts, for the §6 tail check."""
         freq = self.tables["frequencies"]
         main = self.count_types()[0]
         f = freq[freq["variant"] == main]
-        return f.assign(set=f["dataset"].map(lambda d: "Let It Wag!" if d == "letitwag" else "study concepts"))[["concept", "dataset", "set", "variant", "count"]]
+        return f.assign(set=f["dataset"].map(lambda d: "Let It Wag!" if d == "letitwag" else "study concepts"))[
+            ["concept", "dataset", "set", "variant", "count"]
+        ]
 
 
 def open_source(profile: Any) -> Source:

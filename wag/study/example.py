@@ -43,7 +43,9 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def write_example(out: str | os.PathLike[str], *, n_samples: int = 240, n_shards: int = 2, size: int = 32, seed: int = 0) -> Path:
+def write_example(
+    out: str | os.PathLike[str], *, n_samples: int = 240, n_shards: int = 2, size: int = 32, seed: int = 0
+) -> Path:
     """Write the example study's input files under ``out`` (see the module docstring); returns ``out``."""
     root = Path(out)
     rng = np.random.default_rng(seed)

@@ -17,9 +17,9 @@ from typing import Any
 import pandas as pd
 
 import wag
+from wag.core.ids import content_key
 from wag.core.io import read_json, write_json
 from wag.study.spec import StudyError, StudySpec, check_inputs
-from wag.core.ids import content_key
 from wag.study.stages import STAGES, Context
 
 
@@ -63,7 +63,11 @@ def _states(ctx: Context, keys: dict[str, tuple[str, dict[str, Any]]]) -> list[S
         rec = read_json(rec_path)
         gone = [o for o in rec.get("outputs", []) if not (ctx.out / o).exists()]
         if rec.get("key") != key:
-            changed = sorted(k for k in set(keys[name][1]) | set(rec.get("inputs", {})) if keys[name][1].get(k) != rec.get("inputs", {}).get(k))
+            changed = sorted(
+                k
+                for k in set(keys[name][1]) | set(rec.get("inputs", {}))
+                if keys[name][1].get(k) != rec.get("inputs", {}).get(k)
+            )
             rows.append(StageState(name, "stale", f"inputs changed: {', '.join(changed)}", key))
         elif gone:
             rows.append(StageState(name, "stale", f"output missing: {gone[0]}", key))
@@ -97,7 +101,9 @@ def _closure(names: list[str]) -> list[str]:
     return [n for n in STAGES if n in need]
 
 
-def run_study(spec: StudySpec, stages: list[str] | None = None, *, force: bool = False, progress: bool = True, log=print) -> pd.DataFrame:
+def run_study(
+    spec: StudySpec, stages: list[str] | None = None, *, force: bool = False, progress: bool = True, log=print
+) -> pd.DataFrame:
     """Run the stale and missing stages (of ``stages`` and what they read; default: all) and return the final status.
 
     A stage is rerun when its inputs or an upstream stage changed; ``force`` reruns the selected stages anyway.
@@ -125,10 +131,18 @@ def run_study(spec: StudySpec, stages: list[str] | None = None, *, force: bool =
         t0 = time.perf_counter()
         outputs = STAGES[name].run(ctx)
         secs = time.perf_counter() - t0
-        write_json(_record_path(ctx, name), {
-            "stage": name, "key": keys[name][0], "inputs": keys[name][1], "outputs": outputs, "wag_version": wag.__version__,
-            "seconds": round(secs, 3), "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        })
+        write_json(
+            _record_path(ctx, name),
+            {
+                "stage": name,
+                "key": keys[name][0],
+                "inputs": keys[name][1],
+                "outputs": outputs,
+                "wag_version": wag.__version__,
+                "seconds": round(secs, 3),
+                "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            },
+        )
         rerun.add(name)
         log(f"[{name}] done in {secs:.1f} s: {', '.join(outputs)}")
     return pd.DataFrame([{"stage": s.stage, "state": s.state, "reason": s.reason} for s in _states(ctx, keys)])

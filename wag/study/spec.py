@@ -40,21 +40,40 @@ class CorpusSpec(StrictModel):
     name: Name = Field(description="name of the pretraining set; the `pretraining` column of every table")
     shards: list[str] = Field(min_length=1, description="shard files, folders or globs (relative to the study root)")
     format: Literal["parquet", "tsv", "tsv-cc3m", "tsv-cc12m", "tsv-yfcc15m", "jsonl", "wds"] | None = Field(
-        None, description="shard format (default: from the file names: .parquet, .tsv, .jsonl, .tar = WebDataset)")
-    caption_column: str | None = Field(None, description="caption column / WebDataset json field (default: detected, or the .txt member)")
-    id_column: str | None = Field(None, description="sample id column (default: detected, else <file>:<row>; WebDataset: the key)")
-    image_column: str | None = Field(None, description="Parquet column holding encoded image bytes (WebDataset: the .jpg/.png member)")
-    exclude: str | None = Field(None, description="file of sample ids (one per line) left out of the corpus, e.g. a de-duplication or "
-                                "test-similarity filter: the count stage drops their captions and hits (relative to the study root)")
+        None, description="shard format (default: from the file names: .parquet, .tsv, .jsonl, .tar = WebDataset)"
+    )
+    caption_column: str | None = Field(
+        None, description="caption column / WebDataset json field (default: detected, or the .txt member)"
+    )
+    id_column: str | None = Field(
+        None, description="sample id column (default: detected, else <file>:<row>; WebDataset: the key)"
+    )
+    image_column: str | None = Field(
+        None, description="Parquet column holding encoded image bytes (WebDataset: the .jpg/.png member)"
+    )
+    exclude: str | None = Field(
+        None,
+        description="file of sample ids (one per line) left out of the corpus, e.g. a de-duplication or "
+        "test-similarity filter: the count stage drops their captions and hits (relative to the study root)",
+    )
 
 
 class ConceptSpec(StrictModel):
     """One concept list: a file, or the paper's list for one of its downstream datasets."""
 
-    dataset: Name = Field(description="downstream dataset the concepts belong to (a declared dataset name, or any label)")
-    file: str | None = Field(None, description="concept file: .txt (one per line), .json (list or name -> aliases), .csv/.parquet (column concept)")
-    paper: str | None = Field(None, description="take the paper's concept list of this downstream dataset (needs the released files)")
-    task: Literal["classification", "retrieval", "t2i"] = Field("classification", description="task the concepts are evaluated on")
+    dataset: Name = Field(
+        description="downstream dataset the concepts belong to (a declared dataset name, or any label)"
+    )
+    file: str | None = Field(
+        None,
+        description="concept file: .txt (one per line), .json (list or name -> aliases), .csv/.parquet (column concept)",
+    )
+    paper: str | None = Field(
+        None, description="take the paper's concept list of this downstream dataset (needs the released files)"
+    )
+    task: Literal["classification", "retrieval", "t2i"] = Field(
+        "classification", description="task the concepts are evaluated on"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> ConceptSpec:
@@ -67,21 +86,43 @@ class TaggerSpec(StrictModel):
     """The image tagger that turns images into concept tags (image and integrated counts)."""
 
     kind: Literal["openclip", "rampp", "checkpoint", "none"] = Field(
-        "none", description="openclip: zero-shot open_clip tagger; rampp: the paper's RAM++; checkpoint: a trained multi-label tagger folder "
-        "(tagger.json + tagger.safetensors, wag.frequency.checkpoint_tagger); none: no image counts")
-    model: str | None = Field(None, description="openclip: a declared model name or a model spec (registry name, ARCH/pretrained-tag, ARCH@checkpoint); "
-                              "rampp: checkpoint path; checkpoint: the tagger checkpoint folder")
-    name: str | None = Field(None, description="tagger label in variant names (tagger:<name>@<t>); default: the model name or the kind")
-    descriptions: str | None = Field(None, description="JSON file concept -> list of descriptions (required by rampp; optional prompts for openclip)")
-    thresholds: list[float] = Field([0.7], min_length=1, description="tag probability thresholds, each in (0, 1); the paper: 0.7 (0.5, 0.6 ablation)")
-    threshold: float | None = Field(None, description="threshold used for integrated counts' headline and misalignment (default: the first of thresholds)")
-    templates: list[str] = Field(["a photo of a {}."], min_length=1, description="openclip prompts for concepts without descriptions")
+        "none",
+        description="openclip: zero-shot open_clip tagger; rampp: the paper's RAM++; checkpoint: a trained multi-label tagger folder "
+        "(tagger.json + tagger.safetensors, wag.frequency.checkpoint_tagger); none: no image counts",
+    )
+    model: str | None = Field(
+        None,
+        description="openclip: a declared model name or a model spec (registry name, ARCH/pretrained-tag, ARCH@checkpoint); "
+        "rampp: checkpoint path; checkpoint: the tagger checkpoint folder",
+    )
+    name: str | None = Field(
+        None, description="tagger label in variant names (tagger:<name>@<t>); default: the model name or the kind"
+    )
+    descriptions: str | None = Field(
+        None, description="JSON file concept -> list of descriptions (required by rampp; optional prompts for openclip)"
+    )
+    thresholds: list[float] = Field(
+        [0.7],
+        min_length=1,
+        description="tag probability thresholds, each in (0, 1); the paper: 0.7 (0.5, 0.6 ablation)",
+    )
+    threshold: float | None = Field(
+        None,
+        description="threshold used for integrated counts' headline and misalignment (default: the first of thresholds)",
+    )
+    templates: list[str] = Field(
+        ["a photo of a {}."], min_length=1, description="openclip prompts for concepts without descriptions"
+    )
     batch_size: int = Field(64, ge=1, description="images per forward pass")
-    min_score: float = Field(0.01, ge=0, lt=1, description="scores below this are not stored (keeps the tag table small)")
+    min_score: float = Field(
+        0.01, ge=0, lt=1, description="scores below this are not stored (keeps the tag table small)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> TaggerSpec:
-        bad = [t for t in [*self.thresholds, *([self.threshold] if self.threshold is not None else [])] if not 0 < t < 1]
+        bad = [
+            t for t in [*self.thresholds, *([self.threshold] if self.threshold is not None else [])] if not 0 < t < 1
+        ]
         if bad:
             raise ValueError(f"tagger thresholds must be in (0, 1); got {bad}")
         if self.threshold is not None and self.threshold not in self.thresholds:
@@ -89,7 +130,11 @@ class TaggerSpec(StrictModel):
         if len(set(self.thresholds)) != len(self.thresholds):
             raise ValueError(f"tagger thresholds repeat a value: {self.thresholds}")
         if self.kind in ("openclip", "rampp", "checkpoint") and not self.model:
-            need = {"openclip": "a model name or spec", "rampp": "the RAM++ checkpoint path", "checkpoint": "the tagger checkpoint folder"}[self.kind]
+            need = {
+                "openclip": "a model name or spec",
+                "rampp": "the RAM++ checkpoint path",
+                "checkpoint": "the tagger checkpoint folder",
+            }[self.kind]
             raise ValueError(f"tagger kind '{self.kind}' needs model: ({need})")
         return self
 
@@ -103,8 +148,13 @@ class ModelSpec(StrictModel):
     """A CLIP model to evaluate."""
 
     name: Name = Field(description="the `model` column of every table")
-    model: str = Field(description="registry name (wag evaluate models), open_clip ARCH/pretrained-tag, or ARCH@path/to/checkpoint")
-    pretraining: str | None = Field(None, description="pretraining set of this model (default: the study's corpus name, so performance joins its counts)")
+    model: str = Field(
+        description="registry name (wag evaluate models), open_clip ARCH/pretrained-tag, or ARCH@path/to/checkpoint"
+    )
+    pretraining: str | None = Field(
+        None,
+        description="pretraining set of this model (default: the study's corpus name, so performance joins its counts)",
+    )
 
 
 class DatasetSpec(StrictModel):
@@ -112,10 +162,18 @@ class DatasetSpec(StrictModel):
 
     name: Name = Field(description="the `dataset` column of every table")
     kind: Literal["torchvision", "imagefolder", "wds", "retrieval"] = Field(
-        description="torchvision: a set wag knows by name (wag.evaluate.datasets.known_datasets) under path; imagefolder: <path>/<class>/*.jpg; wds: <path>/*.tar (+ .cls, classnames.txt); retrieval: annotations + images")
-    path: str | None = Field(None, description="imagefolder / wds folder; retrieval image folder; torchvision data root (default: evaluate.data_root)")
-    torchvision: str | None = Field(None, description="torchvision dataset name known to wag (kind torchvision; default: the name)")
-    annotations: str | None = Field(None, description="retrieval: COCO captions JSON, Karpathy dataset_*.json or a [{image, caption}] list")
+        description="torchvision: a set wag knows by name (wag.evaluate.datasets.known_datasets) under path; imagefolder: <path>/<class>/*.jpg; wds: <path>/*.tar (+ .cls, classnames.txt); retrieval: annotations + images"
+    )
+    path: str | None = Field(
+        None,
+        description="imagefolder / wds folder; retrieval image folder; torchvision data root (default: evaluate.data_root)",
+    )
+    torchvision: str | None = Field(
+        None, description="torchvision dataset name known to wag (kind torchvision; default: the name)"
+    )
+    annotations: str | None = Field(
+        None, description="retrieval: COCO captions JSON, Karpathy dataset_*.json or a [{image, caption}] list"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> DatasetSpec:
@@ -133,11 +191,18 @@ class DatasetSpec(StrictModel):
 class CountOptions(StrictModel):
     """Stage ``count``: caption counts."""
 
-    variants: list[Literal["phrase", "lowercased", "paper_lemmatized", "paper_lowercased", "paper_lemmatized_chunked"]] = Field(
-        ["phrase", "lowercased", "paper_lemmatized", "paper_lowercased", "paper_lemmatized_chunked"], min_length=1,
-        description="caption count variants (default: every variant of the engine); the first is the study's main text count")
+    variants: list[
+        Literal["phrase", "lowercased", "paper_lemmatized", "paper_lowercased", "paper_lemmatized_chunked"]
+    ] = Field(
+        ["phrase", "lowercased", "paper_lemmatized", "paper_lowercased", "paper_lemmatized_chunked"],
+        min_length=1,
+        description="caption count variants (default: every variant of the engine); the first is the study's main text count",
+    )
     workers: int = Field(1, ge=1, description="threads / processes / Dask workers")
-    backend: Literal["threads", "processes", "dask"] = Field("threads", description="counting backend (dask: the scheduler below, else one local cluster of `workers` for all variants)")
+    backend: Literal["threads", "processes", "dask"] = Field(
+        "threads",
+        description="counting backend (dask: the scheduler below, else one local cluster of `workers` for all variants)",
+    )
     scheduler: str | None = Field(None, description="Dask scheduler address (backend dask); none → a local cluster")
     batch_size: int = Field(65_536, ge=1, description="captions per vectorised batch")
 
@@ -145,10 +210,19 @@ class CountOptions(StrictModel):
 class TagOptions(StrictModel):
     """Stage ``tag``: where the tagger runs (the same shape as the count stage's backend)."""
 
-    backend: Literal["threads", "dask"] = Field("threads", description="tagging backend: threads (this process, one shard per thread) or dask (one task per shard)")
+    backend: Literal["threads", "dask"] = Field(
+        "threads",
+        description="tagging backend: threads (this process, one shard per thread) or dask (one task per shard)",
+    )
     workers: int = Field(1, ge=1, description="threads, or workers of the local Dask cluster")
-    scheduler: str | None = Field(None, description="Dask scheduler address (backend dask); none → a local cluster of `workers` processes")
-    loader_threads: int = Field(0, ge=0, description="threads decoding and preprocessing images ahead of the model (0: in line; helps only with idle cores)")
+    scheduler: str | None = Field(
+        None, description="Dask scheduler address (backend dask); none → a local cluster of `workers` processes"
+    )
+    loader_threads: int = Field(
+        0,
+        ge=0,
+        description="threads decoding and preprocessing images ahead of the model (0: in line; helps only with idle cores)",
+    )
 
 
 class JudgeSpec(StrictModel):
@@ -156,10 +230,15 @@ class JudgeSpec(StrictModel):
 
     kind: Literal["openclip", "checkpoint"] = Field(
         description="openclip: zero-shot open_clip classifier among the study's T2I concepts; checkpoint: a tagger checkpoint folder "
-        "(tagger.json + tagger.safetensors, wag.frequency.checkpoint_tagger) that knows every T2I concept")
-    model: str = Field(description="openclip: a declared model name or a model spec (registry name, ARCH/pretrained-tag, ARCH@checkpoint); "
-                       "checkpoint: the tagger checkpoint folder (relative to root)")
-    templates: list[str] = Field(["a photo of a {}."], min_length=1, description="openclip: prompts of each concept ({} = the concept)")
+        "(tagger.json + tagger.safetensors, wag.frequency.checkpoint_tagger) that knows every T2I concept"
+    )
+    model: str = Field(
+        description="openclip: a declared model name or a model spec (registry name, ARCH/pretrained-tag, ARCH@checkpoint); "
+        "checkpoint: the tagger checkpoint folder (relative to root)"
+    )
+    templates: list[str] = Field(
+        ["a photo of a {}."], min_length=1, description="openclip: prompts of each concept ({} = the concept)"
+    )
     batch_size: int = Field(64, ge=1, description="images per forward pass")
 
     @model_validator(mode="after")
@@ -172,17 +251,31 @@ class JudgeSpec(StrictModel):
 class T2IOptions(StrictModel):
     """Stage ``t2i``: generate K images per concept prompt with each declared pipeline and score them."""
 
-    clip_model: str | None = Field(None, description="model that computes CLIP-score: a declared model name or a model spec (default: the first "
-                                   "declared model; with a judge and no model declared, CLIP-score is off)")
-    judge: JudgeSpec | None = Field(None, description="classifier of the generated images: adds metric judged_accuracy (fraction of a concept's "
-                                    "images whose top-scoring concept is the prompted one); none → CLIP-score only")
-    templates: list[str] = Field(["a photo of a {c}."], min_length=1, description="prompt templates with {c}; one prompt per template and concept")
+    clip_model: str | None = Field(
+        None,
+        description="model that computes CLIP-score: a declared model name or a model spec (default: the first "
+        "declared model; with a judge and no model declared, CLIP-score is off)",
+    )
+    judge: JudgeSpec | None = Field(
+        None,
+        description="classifier of the generated images: adds metric judged_accuracy (fraction of a concept's "
+        "images whose top-scoring concept is the prompted one); none → CLIP-score only",
+    )
+    templates: list[str] = Field(
+        ["a photo of a {c}."],
+        min_length=1,
+        description="prompt templates with {c}; one prompt per template and concept",
+    )
     images_per_prompt: int = Field(4, ge=1, description="K images generated per prompt")
     steps: int = Field(50, ge=1, description="denoising steps (the paper: 50)")
     guidance_scale: float = Field(7.5, ge=0, description="classifier-free guidance scale")
     seed: int = Field(0, description="seed of the first image; image j of a prompt uses seed + j")
-    aesthetic_weights: str | None = Field(None, description="LAION aesthetic predictor weights (safetensors, relative to root); none → no aesthetics")
-    allow_download: bool = Field(False, description="let diffusers download a pipeline named on the hub (default: local files and cache only)")
+    aesthetic_weights: str | None = Field(
+        None, description="LAION aesthetic predictor weights (safetensors, relative to root); none → no aesthetics"
+    )
+    allow_download: bool = Field(
+        False, description="let diffusers download a pipeline named on the hub (default: local files and cache only)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> T2IOptions:
@@ -195,28 +288,41 @@ class T2IOptions(StrictModel):
 class EvalOptions(StrictModel):
     """Stages ``zeroshot`` and ``retrieval``."""
 
-    prompts: list[Literal["class", "simple", "ensemble", "descriptions"]] = Field(["class"], min_length=1, description="zero-shot prompt styles")
+    prompts: list[Literal["class", "simple", "ensemble", "descriptions"]] = Field(
+        ["class"], min_length=1, description="zero-shot prompt styles"
+    )
     batch_size: int = Field(256, ge=1, description="images per forward pass")
     ks: list[int] = Field([1, 5, 10], min_length=1, description="retrieval recall@k cut-offs")
     captions_per_image: int = Field(5, ge=1, description="retrieval captions kept per image")
     min_images: int = Field(10, ge=1, description="retrieval: keep concepts found in at least this many images")
     device: str = Field("cpu", description="torch device")
-    precision: Literal["fp32", "bf16"] = Field("fp32", description="inference precision of every CLIP model the study loads (tagger, zeroshot, retrieval, "
-                                               "letitwag, t2i scoring): fp32, or bf16 (about 2x faster on CPUs with AVX-512 BF16 / AMX and on GPUs; "
-                                               "features agree to ~2e-3, benchmarks/study.py prints the agreement)")
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32",
+        description="inference precision of every CLIP model the study loads (tagger, zeroshot, retrieval, "
+        "letitwag, t2i scoring): fp32, or bf16 (about 2x faster on CPUs with AVX-512 BF16 / AMX and on GPUs; "
+        "features agree to ~2e-3, benchmarks/study.py prints the agreement)",
+    )
     cache_features: bool = Field(True, description="cache image features keyed by model and dataset")
 
 
 class LetItWagOptions(StrictModel):
     """Stage ``letitwag``: a tail benchmark from the study's own counts."""
 
-    images: str | None = Field(None, description="image pool: a folder of <concept>/ sub-folders or WebDataset shards with .cls labels; none → stage off")
+    images: str | None = Field(
+        None,
+        description="image pool: a folder of <concept>/ sub-folders or WebDataset shards with .cls labels; none → stage off",
+    )
     name: Name = Field("letitwag", description="dataset name of the built benchmark in the tables")
     k: int = Field(20, ge=1, description="the k least-frequent concepts (non-zero text count) become classes")
     images_per_class: int = Field(10, ge=1, description="class-balanced images per concept (the paper: 450)")
-    phash_bits: int | Literal["auto"] = Field("auto", description="pHash de-dup distance in bits; auto: 10 at >= 224 px, scaled down with the pool's image size")
+    phash_bits: int | Literal["auto"] = Field(
+        "auto",
+        description="pHash de-dup distance in bits; auto: 10 at >= 224 px, scaled down with the pool's image size",
+    )
     outlier_std: float | None = Field(3.0, gt=0, description="feature-outlier filter (needs outlier_model); none → off")
-    outlier_model: str | None = Field(None, description="declared model name whose features drive the outlier filter (default: none)")
+    outlier_model: str | None = Field(
+        None, description="declared model name whose features drive the outlier filter (default: none)"
+    )
     min_classes: int = Field(2, ge=1, description="fewer classes than this after filtering is an error")
 
 
@@ -225,7 +331,9 @@ class StageOptions(StrictModel):
 
     count: CountOptions = Field(CountOptions(), description="stage count: caption count variants and backend")
     tag: TagOptions = Field(TagOptions(), description="stage tag: backend (threads or Dask) and image loader threads")
-    t2i: T2IOptions = Field(T2IOptions(), description="stage t2i: prompts, images per prompt, steps and the CLIP-score model")
+    t2i: T2IOptions = Field(
+        T2IOptions(), description="stage t2i: prompts, images per prompt, steps and the CLIP-score model"
+    )
     evaluate: EvalOptions = Field(EvalOptions(), description="stages zeroshot and retrieval: prompts, recall@k, device")
     letitwag: LetItWagOptions = Field(LetItWagOptions(), description="stage letitwag: image pool and builder options")
 
@@ -234,29 +342,43 @@ class StudySpec(StrictModel):
     """A study: the paper's question asked of your own pretraining corpus and CLIP models."""
 
     name: Name = Field(description="name of the study (output sub-folder and reports)")
-    root: str = Field(".", description="folder that relative paths of the study are resolved against (relative to the project root)")
+    root: str = Field(
+        ".", description="folder that relative paths of the study are resolved against (relative to the project root)"
+    )
     output: str = Field("study", description="output folder of the study's tables (relative to root)")
     seed: int = Field(0, description="seed of sampled steps (Let It Wag! class balance)")
     corpus: CorpusSpec = Field(description="the pretraining corpus")
-    concepts: list[ConceptSpec] = Field([], description="concept lists; the class names of every classification dataset are added")
+    concepts: list[ConceptSpec] = Field(
+        [], description="concept lists; the class names of every classification dataset are added"
+    )
     tagger: TaggerSpec = Field(TaggerSpec(), description="image tagger (kind none: text counts only)")
     models: list[ModelSpec] = Field([], description="CLIP models to evaluate")
     datasets: list[DatasetSpec] = Field([], description="downstream test sets")
-    t2i: list[ModelSpec] = Field([], description="text-to-image pipelines (diffusers hub name or save_pretrained folder in model:); stage t2i runs when any is declared")
+    t2i: list[ModelSpec] = Field(
+        [],
+        description="text-to-image pipelines (diffusers hub name or save_pretrained folder in model:); stage t2i runs when any is declared",
+    )
     stages: StageOptions = Field(StageOptions(), description="options of each stage")
 
     @model_validator(mode="after")
     def _names(self) -> StudySpec:
-        for what, names in (("model", [m.name for m in self.models]), ("dataset", [d.name for d in self.datasets]),
-                            ("t2i pipeline", [m.name for m in self.t2i])):
+        for what, names in (
+            ("model", [m.name for m in self.models]),
+            ("dataset", [d.name for d in self.datasets]),
+            ("t2i pipeline", [m.name for m in self.t2i]),
+        ):
             dups = sorted({n for n in names if names.count(n) > 1})
             if dups:
                 raise ValueError(f"duplicate {what} name(s) {dups}; give each {what} its own name")
         if self.stages.letitwag.images and self.stages.letitwag.name in {d.name for d in self.datasets}:
-            raise ValueError(f"stages.letitwag.name '{self.stages.letitwag.name}' is also a declared dataset name; rename one")
+            raise ValueError(
+                f"stages.letitwag.name '{self.stages.letitwag.name}' is also a declared dataset name; rename one"
+            )
         model_names = {m.name for m in self.models}
         if self.stages.letitwag.outlier_model and self.stages.letitwag.outlier_model not in model_names:
-            raise ValueError(f"stages.letitwag.outlier_model '{self.stages.letitwag.outlier_model}' is not a declared model ({sorted(model_names)})")
+            raise ValueError(
+                f"stages.letitwag.outlier_model '{self.stages.letitwag.outlier_model}' is not a declared model ({sorted(model_names)})"
+            )
         seen = [(c.dataset, c.file or c.paper) for c in self.concepts]
         if len(set(seen)) != len(seen):
             raise ValueError("the same concept list is declared twice for one dataset")
@@ -291,7 +413,9 @@ class StudySpec(StrictModel):
     @property
     def tagger_label(self) -> str:
         t = self.tagger
-        return t.name or (t.model if t.kind == "openclip" and t.model and "@" not in t.model and "/" not in t.model else t.kind)
+        return t.name or (
+            t.model if t.kind == "openclip" and t.model and "@" not in t.model and "/" not in t.model else t.kind
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,17 +477,27 @@ def _t2i_problems(spec: StudySpec) -> list[str]:
     for i, m in enumerate(spec.t2i):
         local = m.model.startswith((".", "/", "~")) or spec.path(m.model).exists()
         if local and not spec.path(m.model).is_dir():
-            problems.append(f"study.t2i[{i}] ('{m.name}'): pipeline folder {spec.path(m.model)} not found (give a pipeline.save_pretrained() folder or a hub name)")
+            problems.append(
+                f"study.t2i[{i}] ('{m.name}'): pipeline folder {spec.path(m.model)} not found (give a pipeline.save_pretrained() folder or a hub name)"
+            )
         elif local and o.guidance_scale > 1 and _class_name(spec.path(m.model)) == "ClassConditionalPipeline":
-            problems.append(f"study.t2i[{i}] ('{m.name}'): a class-conditional pipeline has no unconditional class, so classifier-free guidance "
-                            f"is impossible; set study.stages.t2i.guidance_scale to 1 (now {o.guidance_scale})")
+            problems.append(
+                f"study.t2i[{i}] ('{m.name}'): a class-conditional pipeline has no unconditional class, so classifier-free guidance "
+                f"is impossible; set study.stages.t2i.guidance_scale to 1 (now {o.guidance_scale})"
+            )
     clip = t2i_clip_model(spec)
     if clip is None and o.judge is None:
-        problems.append("study.stages.t2i.clip_model: T2I needs a CLIP model for CLIP-score or a judge; declare a model, set stages.t2i.clip_model or stages.t2i.judge")
+        problems.append(
+            "study.stages.t2i.clip_model: T2I needs a CLIP model for CLIP-score or a judge; declare a model, set stages.t2i.clip_model or stages.t2i.judge"
+        )
     elif clip is not None and (p := _model_problem(spec, "study.stages.t2i.clip_model", clip)) is not None:
         problems.append(p)
     j = o.judge
-    if j is not None and j.kind == "openclip" and (p := _model_problem(spec, "study.stages.t2i.judge.model", j.model)) is not None:
+    if (
+        j is not None
+        and j.kind == "openclip"
+        and (p := _model_problem(spec, "study.stages.t2i.judge.model", j.model)) is not None
+    ):
         problems.append(p)
     if j is not None and j.kind == "checkpoint":
         from wag.frequency.checkpoint_tagger import checkpoint_problem  # lazy: see the section comment
@@ -397,7 +531,9 @@ def check_inputs(spec: StudySpec) -> list[Path]:
     except StudyError as exc:
         problems.append(str(exc))
     if spec.corpus.image_column and spec.corpus.format not in (None, "parquet"):
-        problems.append("study.corpus.image_column applies to Parquet shards only (WebDataset images are read from their .jpg/.png members)")
+        problems.append(
+            "study.corpus.image_column applies to Parquet shards only (WebDataset images are read from their .jpg/.png members)"
+        )
     for i, c in enumerate(spec.concepts):
         if c.file and not spec.path(c.file).is_file():
             problems.append(f"study.concepts[{i}].file: {spec.path(c.file)} not found")

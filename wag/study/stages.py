@@ -39,8 +39,18 @@ from tqdm.auto import tqdm
 
 from wag.artifacts import paper_root
 from wag.concepts import concept_table, extract_nouns, parse_concept, read_concepts, released_concepts
+from wag.core.ids import content_key, slug, stat_fingerprint, tree_fingerprint
+from wag.core.io import read_json, write_json, write_parquet
+from wag.core.tables import COLUMNS, validate, variant_name
 from wag.corpus import iter_batches, iter_shards
-from wag.evaluate.datasets import IMAGE_EXTS, image_folder, load_classification, load_retrieval, webdataset_classification
+from wag.evaluate.datasets import (
+    IMAGE_EXTS,
+    image_folder,
+    load_classification,
+    load_retrieval,
+    webdataset_classification,
+)
+from wag.evaluate.letitwag import build_let_it_wag
 from wag.evaluate.models import ModelWeightsMissingError, UnknownModelError, as_loaded_model, load_clip, resolve_name
 from wag.evaluate.params import T2IParams
 from wag.frequency import count_captions
@@ -48,11 +58,7 @@ from wag.frequency.checkpoint_tagger import load_tagger_checkpoint
 from wag.frequency.integrated import integrated_counts
 from wag.frequency.misalignment import misalignment
 from wag.frequency.tagging import RamPlusPlusTagger, image_counts, image_hits, iter_shard_images, write_tags
-from wag.core.io import read_json, write_json, write_parquet
-from wag.evaluate.letitwag import build_let_it_wag
 from wag.study.spec import DatasetSpec, StudyError, StudySpec, t2i_clip_model
-from wag.core.tables import COLUMNS, validate, variant_name
-from wag.core.ids import content_key, slug, stat_fingerprint, tree_fingerprint
 
 # ---------------------------------------------------------------------------------------------
 # Context: the spec, its shards, loaded models and the concept table, computed once per run
@@ -107,10 +113,23 @@ def load_model(spec: str, *, device: str = "cpu", precision: str = "fp32") -> An
             try:
                 model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=tag)
             except Exception as exc:  # open_clip raises RuntimeError / OSError / HF errors when weights are absent
-                raise ModelWeightsMissingError(f"open_clip model {spec} could not be loaded ({type(exc).__name__}: {str(exc)[:300]}); "
-                                                 "download its weights or give ARCH@path/to/checkpoint") from None
-            return as_loaded_model(model, preprocess, open_clip.get_tokenizer(arch), device, name=spec, arch=arch, pretrained=tag,
-                             backbone=arch, source=tag, fingerprint=spec, precision=precision)
+                raise ModelWeightsMissingError(
+                    f"open_clip model {spec} could not be loaded ({type(exc).__name__}: {str(exc)[:300]}); "
+                    "download its weights or give ARCH@path/to/checkpoint"
+                ) from None
+            return as_loaded_model(
+                model,
+                preprocess,
+                open_clip.get_tokenizer(arch),
+                device,
+                name=spec,
+                arch=arch,
+                pretrained=tag,
+                backbone=arch,
+                source=tag,
+                fingerprint=spec,
+                precision=precision,
+            )
     return load_clip(spec, device=device, precision=precision)
 
 
@@ -126,7 +145,12 @@ def classification_data(spec: StudySpec, d: DatasetSpec) -> Any:
 
 
 def retrieval_data(spec: StudySpec, d: DatasetSpec) -> Any:
-    return load_retrieval(spec.path(d.annotations or ""), spec.path(d.path or ""), name=d.name, captions_per_image=spec.stages.evaluate.captions_per_image)
+    return load_retrieval(
+        spec.path(d.annotations or ""),
+        spec.path(d.path or ""),
+        name=d.name,
+        captions_per_image=spec.stages.evaluate.captions_per_image,
+    )
 
 
 def study_concepts(spec: StudySpec) -> pd.DataFrame:
@@ -193,15 +217,23 @@ def shard_images(path: Path | str, c: Any, skip: Container[str] = frozenset()) -
             yield from iter_shard_images([shard], skip)
             continue
         if shard.fmt != "parquet" or not c.image_column:
-            raise StudyError(f"cannot read images of {shard.path}: tagging needs WebDataset shards or Parquet with study.corpus.image_column")
+            raise StudyError(
+                f"cannot read images of {shard.path}: tagging needs WebDataset shards or Parquet with study.corpus.image_column"
+            )
         import io
 
         import pyarrow.parquet as pq
 
-        ids = [x for b in iter_batches(shard, caption_column=c.caption_column, id_column=c.id_column) for x in b.column(0).to_pylist()]
+        ids = [
+            x
+            for b in iter_batches(shard, caption_column=c.caption_column, id_column=c.id_column)
+            for x in b.column(0).to_pylist()
+        ]
         pf = pq.ParquetFile(shard.path)
         if c.image_column not in pf.schema_arrow.names:
-            raise StudyError(f"{shard.path}: no image column '{c.image_column}' (columns: {', '.join(pf.schema_arrow.names)}); fix study.corpus.image_column")
+            raise StudyError(
+                f"{shard.path}: no image column '{c.image_column}' (columns: {', '.join(pf.schema_arrow.names)}); fix study.corpus.image_column"
+            )
         i = 0
         for b in pf.iter_batches(columns=[c.image_column]):
             for v in b.column(0).to_pylist():
@@ -219,8 +251,12 @@ def shard_images(path: Path | str, c: Any, skip: Container[str] = frozenset()) -
 def corpus_ids(ctx: Context) -> pd.Series:
     """Every caption sample id of the corpus (for the id-space check of integrated counts)."""
     c = ctx.spec.corpus
-    ids = [x for s in iter_shards([str(p) for p in ctx.shards], c.format)
-           for b in iter_batches(s, caption_column=c.caption_column, id_column=c.id_column) for x in b.column(0).to_pylist()]
+    ids = [
+        x
+        for s in iter_shards([str(p) for p in ctx.shards], c.format)
+        for b in iter_batches(s, caption_column=c.caption_column, id_column=c.id_column)
+        for x in b.column(0).to_pylist()
+    ]
     return pd.Series(ids, dtype=str)
 
 
@@ -287,7 +323,9 @@ def _dataset_fp(ctx: Context, d: DatasetSpec) -> list[Any]:
 
 def _concepts_fp(ctx: Context, datasets: list[str] | None = None) -> str:
     c = ctx.concepts if datasets is None else ctx.concepts[ctx.concepts["dataset"].isin(datasets)]
-    return content_key([c["concept"].tolist(), c["dataset"].tolist(), c["task"].tolist(), [list(a) for a in c["aliases"]]])
+    return content_key(
+        [c["concept"].tolist(), c["dataset"].tolist(), c["task"].tolist(), [list(a) for a in c["aliases"]]]
+    )
 
 
 # -- count ----------------------------------------------------------------------------------
@@ -295,8 +333,13 @@ def _concepts_fp(ctx: Context, datasets: list[str] | None = None) -> str:
 
 def _count_inputs(ctx: Context) -> dict[str, Any]:
     c, o = ctx.spec.corpus, ctx.spec.stages.count
-    return {"shards": [stat_fingerprint(p) for p in ctx.shards], "corpus": c.model_dump(), "concepts": _concepts_fp(ctx), "variants": list(o.variants),
-            "exclude": tree_fingerprint(ctx.spec.path(c.exclude)) if c.exclude else None}
+    return {
+        "shards": [stat_fingerprint(p) for p in ctx.shards],
+        "corpus": c.model_dump(),
+        "concepts": _concepts_fp(ctx),
+        "variants": list(o.variants),
+        "exclude": tree_fingerprint(ctx.spec.path(c.exclude)) if c.exclude else None,
+    }
 
 
 def excluded_ids(spec: StudySpec) -> set[str]:
@@ -306,7 +349,9 @@ def excluded_ids(spec: StudySpec) -> set[str]:
         return set()
     p = spec.path(c.exclude)
     if not p.is_file():
-        raise StudyError(f"study.corpus.exclude: no file {p}; give a file of sample ids (one per line) or remove the key")
+        raise StudyError(
+            f"study.corpus.exclude: no file {p}; give a file of sample ids (one per line) or remove the key"
+        )
     return {x.strip() for x in p.read_text(encoding="utf-8").splitlines() if x.strip()}
 
 
@@ -317,7 +362,9 @@ def _drop_excluded(res: Any, excl: set[str]) -> tuple[pd.DataFrame, pd.DataFrame
         return counts, hits
     gone = hits["sample_id"].astype(str).isin(excl)
     removed = hits.loc[gone, "concept"].astype(str).value_counts()
-    counts["count"] = (counts["count"] - counts["concept"].astype(str).map(removed).fillna(0)).astype(counts["count"].dtype)
+    counts["count"] = (counts["count"] - counts["concept"].astype(str).map(removed).fillna(0)).astype(
+        counts["count"].dtype
+    )
     return counts, hits[~gone].reset_index(drop=True)
 
 
@@ -333,7 +380,10 @@ def _dask_client(o: Any) -> Iterator[Any]:
         with Client(o.scheduler) as client:
             yield client
         return
-    with LocalCluster(n_workers=o.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=o.workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         yield client
 
 
@@ -342,13 +392,33 @@ def _count(ctx: Context) -> list[str]:
     freq, hits, n = [], [], 0
     excl = excluded_ids(ctx.spec)
     with _dask_client(o) as client:
-        results = [(v, count_captions([str(p) for p in ctx.shards], ctx.concepts, variant=v, fmt=c.format, workers=o.workers,
-                                      out_dir=ctx.out / "count" / "engine" / v, progress=ctx.progress, pretraining=c.name, backend=o.backend,
-                                      client=client, caption_column=c.caption_column, id_column=c.id_column, batch_size=o.batch_size))
-                   for v in o.variants]
+        results = [
+            (
+                v,
+                count_captions(
+                    [str(p) for p in ctx.shards],
+                    ctx.concepts,
+                    variant=v,
+                    fmt=c.format,
+                    workers=o.workers,
+                    out_dir=ctx.out / "count" / "engine" / v,
+                    progress=ctx.progress,
+                    pretraining=c.name,
+                    backend=o.backend,
+                    client=client,
+                    caption_column=c.caption_column,
+                    id_column=c.id_column,
+                    batch_size=o.batch_size,
+                ),
+            )
+            for v in o.variants
+        ]
     for v, res in results:
         if res.failures:
-            raise StudyError("unreadable shards (fix or remove them from study.corpus.shards):\n  " + "\n  ".join(f"{p}: {w}" for p, w in res.failures))
+            raise StudyError(
+                "unreadable shards (fix or remove them from study.corpus.shards):\n  "
+                + "\n  ".join(f"{p}: {w}" for p, w in res.failures)
+            )
         counts, kept = _drop_excluded(res, excl)
         freq.append(_fan_out(counts.assign(variant=variant_name("text", text=v)), ctx.concepts))
         hits.append(_hits(kept, "text", v))
@@ -358,7 +428,10 @@ def _count(ctx: Context) -> list[str]:
     write_table(ctx.out / "concepts.parquet", ctx.concepts, "concepts")
     write_table(ctx.out / "count" / "frequencies.parquet", pd.concat(freq, ignore_index=True), "frequencies")
     write_table(ctx.out / "count" / "hits.parquet", pd.concat(hits, ignore_index=True), "hits")
-    write_json(ctx.out / "count" / "corpus.json", {"pretraining": c.name, "n_captions": n, "n_shards": len(ctx.shards), "excluded": len(excl)})
+    write_json(
+        ctx.out / "count" / "corpus.json",
+        {"pretraining": c.name, "n_captions": n, "n_shards": len(ctx.shards), "excluded": len(excl)},
+    )
     return ["concepts.parquet", "count/frequencies.parquet", "count/hits.parquet", "count/corpus.json"]
 
 
@@ -373,10 +446,17 @@ def _tag_inputs(ctx: Context) -> dict[str, Any]:
         model = [s, _checkpoint_fp(s)]
     elif t.kind in ("rampp", "checkpoint"):
         model = tree_fingerprint(ctx.spec.path(t.model or ""))
-    return {"shards": [stat_fingerprint(p) for p in ctx.shards], "corpus": ctx.spec.corpus.model_dump(), "concepts": _concepts_fp(ctx),
-            "tagger": t.model_dump(), "label": ctx.spec.tagger_label, "model": model, **(_precision_input(ctx) if t.kind == "openclip" else {}),
-            "descriptions": tree_fingerprint(ctx.spec.path(t.descriptions)) if t.descriptions else None,
-            "exclude": tree_fingerprint(ctx.spec.path(ctx.spec.corpus.exclude)) if ctx.spec.corpus.exclude else None}
+    return {
+        "shards": [stat_fingerprint(p) for p in ctx.shards],
+        "corpus": ctx.spec.corpus.model_dump(),
+        "concepts": _concepts_fp(ctx),
+        "tagger": t.model_dump(),
+        "label": ctx.spec.tagger_label,
+        "model": model,
+        **(_precision_input(ctx) if t.kind == "openclip" else {}),
+        "descriptions": tree_fingerprint(ctx.spec.path(t.descriptions)) if t.descriptions else None,
+        "exclude": tree_fingerprint(ctx.spec.path(ctx.spec.corpus.exclude)) if ctx.spec.corpus.exclude else None,
+    }
 
 
 def make_tagger(ctx: Context) -> Any:
@@ -386,18 +466,35 @@ def make_tagger(ctx: Context) -> Any:
     if t.kind == "openclip":
         from wag.evaluate.tagger import OpenClipTagger  # imports torch: only when a model tags
 
-        return OpenClipTagger(ctx.model(t.model or ""), ctx.concept_names, descriptions=desc, templates=tuple(t.templates),
-                              batch_size=t.batch_size, min_score=t.min_score)
+        return OpenClipTagger(
+            ctx.model(t.model or ""),
+            ctx.concept_names,
+            descriptions=desc,
+            templates=tuple(t.templates),
+            batch_size=t.batch_size,
+            min_score=t.min_score,
+        )
     if t.kind == "rampp":
-        return RamPlusPlusTagger(ctx.spec.path(t.model or ""), ctx.concept_names, desc or {}, device=ctx.spec.stages.evaluate.device,
-                                 batch_size=t.batch_size, min_score=t.min_score)
+        return RamPlusPlusTagger(
+            ctx.spec.path(t.model or ""),
+            ctx.concept_names,
+            desc or {},
+            device=ctx.spec.stages.evaluate.device,
+            batch_size=t.batch_size,
+            min_score=t.min_score,
+        )
     if t.kind == "checkpoint":
         tagger = load_tagger_checkpoint(ctx.spec.path(t.model or ""), batch_size=t.batch_size, min_score=t.min_score)
         unknown = [c for c in ctx.concept_names if c not in set(tagger.concepts)]
         if len(unknown) == len(ctx.concept_names):
-            raise StudyError(f"study.tagger.model: the tagger checkpoint knows none of the study's concepts (it knows {', '.join(tagger.concepts[:5])}, ...)")
+            raise StudyError(
+                f"study.tagger.model: the tagger checkpoint knows none of the study's concepts (it knows {', '.join(tagger.concepts[:5])}, ...)"
+            )
         if unknown:
-            warnings.warn(f"tagger checkpoint: {len(unknown)} study concepts get no tags (unknown to it: {', '.join(unknown[:5])})", stacklevel=2)
+            warnings.warn(
+                f"tagger checkpoint: {len(unknown)} study concepts get no tags (unknown to it: {', '.join(unknown[:5])})",
+                stacklevel=2,
+            )
         return tagger.restricted(ctx.concept_names)
     raise StudyError(f"study.tagger.kind '{t.kind}' cannot tag images; use openclip, rampp or checkpoint")
 
@@ -414,7 +511,9 @@ class _Counted:
             yield x
 
 
-def _tag_one(tagger: Any, path: Path | str, corpus: Any, loader_threads: int, skip: Container[str] = frozenset()) -> tuple[pd.DataFrame, int]:
+def _tag_one(
+    tagger: Any, path: Path | str, corpus: Any, loader_threads: int, skip: Container[str] = frozenset()
+) -> tuple[pd.DataFrame, int]:
     """Tags of one shard and the number of its images tagged (shard by shard, so every backend forms the same batches);
     the samples in ``skip`` are left out before their images are opened."""
     if hasattr(tagger, "loader_threads"):
@@ -478,8 +577,11 @@ def _tag(ctx: Context) -> list[str]:
     excl = excluded_ids(ctx.spec)
     tags, n_images = tag_corpus(ctx)  # the excluded samples are never decoded nor tagged
     if n_images == 0:
-        raise StudyError("the corpus has no images to tag" + (f" outside the {len(excl)} samples of study.corpus.exclude" if excl else "")
-                         + ": give WebDataset shards with .jpg/.png members or Parquet with study.corpus.image_column, or set study.tagger.kind: none")
+        raise StudyError(
+            "the corpus has no images to tag"
+            + (f" outside the {len(excl)} samples of study.corpus.exclude" if excl else "")
+            + ": give WebDataset shards with .jpg/.png members or Parquet with study.corpus.image_column, or set study.tagger.kind: none"
+        )
     write_tags(ctx.out / "tag" / "tags.parquet", tags)
     freq, hits = [], []
     for th in t.thresholds:
@@ -489,7 +591,10 @@ def _tag(ctx: Context) -> list[str]:
         hits.append(_hits(image_hits(tags, th), "image", v))
     write_table(ctx.out / "tag" / "frequencies.parquet", pd.concat(freq, ignore_index=True), "frequencies")
     write_table(ctx.out / "tag" / "hits.parquet", pd.concat(hits, ignore_index=True), "hits")
-    write_json(ctx.out / "tag" / "summary.json", {"tagger": label, "images_tagged": int(n_images), "excluded": len(excl), "thresholds": list(t.thresholds)})
+    write_json(
+        ctx.out / "tag" / "summary.json",
+        {"tagger": label, "images_tagged": int(n_images), "excluded": len(excl), "thresholds": list(t.thresholds)},
+    )
     return ["tag/tags.parquet", "tag/frequencies.parquet", "tag/hits.parquet", "tag/summary.json"]
 
 
@@ -513,10 +618,22 @@ def _integrate(ctx: Context) -> list[str]:
     freq, hits = [], []
     for th in ctx.spec.tagger.thresholds:
         v = variant_name("integrated", tagger=label, threshold=th)
-        cnt = integrated_counts(text_hits, tags, threshold=th, concepts=ctx.concept_names, text_ids=ids, variant=v, pretraining=ctx.spec.corpus.name)
+        cnt = integrated_counts(
+            text_hits,
+            tags,
+            threshold=th,
+            concepts=ctx.concept_names,
+            text_ids=ids,
+            variant=v,
+            pretraining=ctx.spec.corpus.name,
+        )
         freq.append(_fan_out(cnt, ctx.concepts))
         img = tags.loc[tags["score"] >= th, ["concept", "sample_id"]].astype(str)
-        hits.append(_hits(text_hits[["concept", "sample_id"]].astype(str).merge(img, on=["concept", "sample_id"]), "integrated", v))
+        hits.append(
+            _hits(
+                text_hits[["concept", "sample_id"]].astype(str).merge(img, on=["concept", "sample_id"]), "integrated", v
+            )
+        )
     write_table(ctx.out / "integrate" / "frequencies.parquet", pd.concat(freq, ignore_index=True), "frequencies")
     write_table(ctx.out / "integrate" / "hits.parquet", pd.concat(hits, ignore_index=True), "hits")
     return ["integrate/frequencies.parquet", "integrate/hits.parquet"]
@@ -525,9 +642,15 @@ def _integrate(ctx: Context) -> list[str]:
 def _misalignment(ctx: Context) -> list[str]:
     text_hits, tags = _text_hits(ctx), pd.read_parquet(ctx.out / "tag" / "tags.parquet")
     n = int(read_json(ctx.out / "count" / "corpus.json")["n_captions"])
-    rows = [{"pretraining": ctx.spec.corpus.name, "text_variant": ctx.main_variant,
-             "image_variant": variant_name("image", tagger=ctx.spec.tagger_label, threshold=th),
-             **misalignment(text_hits, tags, threshold=th, n_samples=n)} for th in ctx.spec.tagger.thresholds]
+    rows = [
+        {
+            "pretraining": ctx.spec.corpus.name,
+            "text_variant": ctx.main_variant,
+            "image_variant": variant_name("image", tagger=ctx.spec.tagger_label, threshold=th),
+            **misalignment(text_hits, tags, threshold=th, n_samples=n),
+        }
+        for th in ctx.spec.tagger.thresholds
+    ]
     write_parquet(ctx.out / "misalignment" / "misalignment.parquet", pd.DataFrame(rows))
     return ["misalignment/misalignment.parquet"]
 
@@ -547,8 +670,12 @@ def _performance(df: pd.DataFrame, ctx: Context, model: str, pretraining: str) -
 
 def _zeroshot_inputs(ctx: Context) -> dict[str, Any]:
     e = ctx.spec.stages.evaluate
-    return {"models": _models_fp(ctx), "datasets": [_dataset_fp(ctx, d) for d in ctx.spec.datasets if d.task == "classification"],
-            "prompts": list(e.prompts), **_precision_input(ctx)}
+    return {
+        "models": _models_fp(ctx),
+        "datasets": [_dataset_fp(ctx, d) for d in ctx.spec.datasets if d.task == "classification"],
+        "prompts": list(e.prompts),
+        **_precision_input(ctx),
+    }
 
 
 def _zeroshot(ctx: Context) -> list[str]:
@@ -560,7 +687,15 @@ def _zeroshot(ctx: Context) -> list[str]:
         data = classification_data(ctx.spec, d)
         for m in ctx.spec.models:
             for p in e.prompts:
-                df = evaluate_zeroshot(ctx.model(m.name), data, prompt=p, dataset_name=d.name, batch_size=e.batch_size, cache=e.cache_features, progress=ctx.progress)
+                df = evaluate_zeroshot(
+                    ctx.model(m.name),
+                    data,
+                    prompt=p,
+                    dataset_name=d.name,
+                    batch_size=e.batch_size,
+                    cache=e.cache_features,
+                    progress=ctx.progress,
+                )
                 parts.append(_performance(df, ctx, m.name, ctx.spec.model_pretraining(m)))
     write_table(ctx.out / "zeroshot" / "performance.parquet", pd.concat(parts, ignore_index=True), "performance")
     return ["zeroshot/performance.parquet"]
@@ -568,10 +703,16 @@ def _zeroshot(ctx: Context) -> list[str]:
 
 def _retrieval_inputs(ctx: Context) -> dict[str, Any]:
     e = ctx.spec.stages.evaluate
-    return {"models": _models_fp(ctx), "datasets": [_dataset_fp(ctx, d) for d in ctx.spec.datasets if d.kind == "retrieval"],
-            "ks": list(e.ks), "captions_per_image": e.captions_per_image, "min_images": e.min_images,
-            "concepts": _concepts_fp(ctx, [d.name for d in ctx.spec.datasets if d.kind == "retrieval"]),
-            "variant": ctx.main_variant, **_precision_input(ctx)}
+    return {
+        "models": _models_fp(ctx),
+        "datasets": [_dataset_fp(ctx, d) for d in ctx.spec.datasets if d.kind == "retrieval"],
+        "ks": list(e.ks),
+        "captions_per_image": e.captions_per_image,
+        "min_images": e.min_images,
+        "concepts": _concepts_fp(ctx, [d.name for d in ctx.spec.datasets if d.kind == "retrieval"]),
+        "variant": ctx.main_variant,
+        **_precision_input(ctx),
+    }
 
 
 def _retrieval(ctx: Context) -> list[str]:
@@ -583,10 +724,23 @@ def _retrieval(ctx: Context) -> list[str]:
         data = retrieval_data(ctx.spec, d)
         names = ctx.concepts.loc[ctx.concepts["dataset"] == d.name, "concept"].tolist()
         for m in ctx.spec.models:
-            df = evaluate_retrieval(ctx.model(m.name), data, concepts=names, ks=tuple(e.ks), min_images=e.min_images, variant=ctx.main_variant,
-                                    dataset_name=d.name, batch_size=e.batch_size, cache=e.cache_features, progress=ctx.progress)
+            df = evaluate_retrieval(
+                ctx.model(m.name),
+                data,
+                concepts=names,
+                ks=tuple(e.ks),
+                min_images=e.min_images,
+                variant=ctx.main_variant,
+                dataset_name=d.name,
+                batch_size=e.batch_size,
+                cache=e.cache_features,
+                progress=ctx.progress,
+            )
             if df.empty:
-                warnings.warn(f"retrieval set '{d.name}': no concept occurs in {e.min_images} images; lower study.stages.evaluate.min_images", stacklevel=2)
+                warnings.warn(
+                    f"retrieval set '{d.name}': no concept occurs in {e.min_images} images; lower study.stages.evaluate.min_images",
+                    stacklevel=2,
+                )
             parts.append(_performance(df, ctx, m.name, ctx.spec.model_pretraining(m)))
     write_table(ctx.out / "retrieval" / "performance.parquet", pd.concat(parts, ignore_index=True), "performance")
     return ["retrieval/performance.parquet"]
@@ -618,11 +772,25 @@ def _judge_fp(ctx: Context) -> list[Any] | None:
 
 def _t2i_inputs(ctx: Context) -> dict[str, Any]:
     o, sp = ctx.spec.stages.t2i, ctx.spec
-    pipes = [[m.name, m.model, tree_fingerprint(sp.path(m.model)) if sp.path(m.model).is_dir() else None, sp.model_pretraining(m)] for m in sp.t2i]
+    pipes = [
+        [
+            m.name,
+            m.model,
+            tree_fingerprint(sp.path(m.model)) if sp.path(m.model).is_dir() else None,
+            sp.model_pretraining(m),
+        ]
+        for m in sp.t2i
+    ]
     clip = sp.model_spec(c) if (c := t2i_clip_model(sp)) is not None else None
-    return {"pipelines": pipes, "options": o.model_dump(), "concepts": _t2i_concepts(ctx),
-            "clip": [clip, _checkpoint_fp(clip)], "aesthetic": tree_fingerprint(sp.path(o.aesthetic_weights)) if o.aesthetic_weights else None,
-            "judge": _judge_fp(ctx), **_precision_input(ctx)}
+    return {
+        "pipelines": pipes,
+        "options": o.model_dump(),
+        "concepts": _t2i_concepts(ctx),
+        "clip": [clip, _checkpoint_fp(clip)],
+        "aesthetic": tree_fingerprint(sp.path(o.aesthetic_weights)) if o.aesthetic_weights else None,
+        "judge": _judge_fp(ctx),
+        **_precision_input(ctx),
+    }
 
 
 def make_judge(ctx: Context, concepts: list[str]) -> Any:
@@ -637,8 +805,10 @@ def make_judge(ctx: Context, concepts: list[str]) -> Any:
     judge = load_tagger_checkpoint(ctx.spec.path(j.model), batch_size=j.batch_size)
     unknown = [c for c in concepts if c not in set(judge.concepts)]
     if unknown:
-        raise StudyError(f"study.stages.t2i.judge.model: the judge checkpoint does not know {len(unknown)} T2I concept(s) "
-                         f"({', '.join(map(repr, unknown[:5]))}); train it on every concept of the T2I stage (it knows {', '.join(map(repr, judge.concepts[:5]))}, ...)")
+        raise StudyError(
+            f"study.stages.t2i.judge.model: the judge checkpoint does not know {len(unknown)} T2I concept(s) "
+            f"({', '.join(map(repr, unknown[:5]))}); train it on every concept of the T2I stage (it knows {', '.join(map(repr, judge.concepts[:5]))}, ...)"
+        )
     return judge.restricted(concepts)
 
 
@@ -646,7 +816,15 @@ def _image_dir(ctx: Context, m: Any) -> Path:
     """Where pipeline ``m``'s images are kept; emptied when what the images depend on changed (else they are resumed)."""
     o, sp = ctx.spec.stages.t2i, ctx.spec
     d = ctx.out / "t2i" / "images" / slug(m.name)
-    key = content_key([m.model, tree_fingerprint(sp.path(m.model)) if sp.path(m.model).is_dir() else None, o.steps, o.guidance_scale, list(o.templates)])
+    key = content_key(
+        [
+            m.model,
+            tree_fingerprint(sp.path(m.model)) if sp.path(m.model).is_dir() else None,
+            o.steps,
+            o.guidance_scale,
+            list(o.templates),
+        ]
+    )
     stamp = d / "generation.json"
     if d.exists() and (not stamp.is_file() or read_json(stamp).get("key") != key):
         shutil.rmtree(d)
@@ -660,9 +838,14 @@ def _t2i(ctx: Context) -> list[str]:
 
     o, sp = ctx.spec.stages.t2i, ctx.spec
     clip_name = t2i_clip_model(sp)
-    params = T2IParams(images_per_prompt=o.images_per_prompt, seed=o.seed, steps=o.steps, guidance_scale=o.guidance_scale,
-                       **({"clip_model": sp.model_spec(clip_name)} if clip_name else {}),
-                       aesthetic_weights=str(sp.path(o.aesthetic_weights)) if o.aesthetic_weights else None)
+    params = T2IParams(
+        images_per_prompt=o.images_per_prompt,
+        seed=o.seed,
+        steps=o.steps,
+        guidance_scale=o.guidance_scale,
+        **({"clip_model": sp.model_spec(clip_name)} if clip_name else {}),
+        aesthetic_weights=str(sp.path(o.aesthetic_weights)) if o.aesthetic_weights else None,
+    )
     names = _t2i_concepts(ctx)
     prompts = {c: [t.replace("{c}", c) for t in o.templates] for c in names}
     judge = make_judge(ctx, names)  # before any image is made: an unknown concept is an error here
@@ -670,10 +853,24 @@ def _t2i(ctx: Context) -> list[str]:
     parts = []
     for m in sp.t2i:
         where = sp.path(m.model)
-        pipe = load_pipeline(str(where) if where.is_dir() else m.model, device=sp.stages.evaluate.device, allow_download=o.allow_download)
-        df = evaluate_t2i(pipe, prompts, dataset_name="t2i", model_name=m.name, params=params, clip=clip, clipscore=clip is not None,
-                          judge=judge, image_dir=_image_dir(ctx, m), progress=ctx.progress)
-        df = df.drop(columns=["dataset"]).merge(_t2i_rows(ctx), on="concept", how="inner")  # a row per (concept, dataset) it belongs to
+        pipe = load_pipeline(
+            str(where) if where.is_dir() else m.model, device=sp.stages.evaluate.device, allow_download=o.allow_download
+        )
+        df = evaluate_t2i(
+            pipe,
+            prompts,
+            dataset_name="t2i",
+            model_name=m.name,
+            params=params,
+            clip=clip,
+            clipscore=clip is not None,
+            judge=judge,
+            image_dir=_image_dir(ctx, m),
+            progress=ctx.progress,
+        )
+        df = df.drop(columns=["dataset"]).merge(
+            _t2i_rows(ctx), on="concept", how="inner"
+        )  # a row per (concept, dataset) it belongs to
         df["prompt"] = o.templates[0] if len(o.templates) == 1 else f"{len(o.templates)} templates"
         parts.append(_performance(df, ctx, m.name, sp.model_pretraining(m)))
     write_table(ctx.out / "t2i" / "performance.parquet", pd.concat(parts, ignore_index=True), "performance")
@@ -685,8 +882,15 @@ def _t2i(ctx: Context) -> list[str]:
 
 def _letitwag_inputs(ctx: Context) -> dict[str, Any]:
     lw = ctx.spec.stages.letitwag
-    return {"pool": tree_fingerprint(ctx.spec.path(lw.images or "")), "options": lw.model_dump(), "seed": ctx.spec.seed, "variant": ctx.main_variant,
-            "models": _models_fp(ctx), "prompts": list(ctx.spec.stages.evaluate.prompts), **_precision_input(ctx)}
+    return {
+        "pool": tree_fingerprint(ctx.spec.path(lw.images or "")),
+        "options": lw.model_dump(),
+        "seed": ctx.spec.seed,
+        "variant": ctx.main_variant,
+        "models": _models_fp(ctx),
+        "prompts": list(ctx.spec.stages.evaluate.prompts),
+        **_precision_input(ctx),
+    }
 
 
 def _letitwag(ctx: Context) -> list[str]:
@@ -698,26 +902,61 @@ def _letitwag(ctx: Context) -> list[str]:
     freq = pd.read_parquet(ctx.out / "count" / "frequencies.parquet")
     freq = freq[freq["variant"] == ctx.main_variant]
     bench = ctx.out / "letitwag" / "benchmark"
-    build_let_it_wag(freq, k=lw.k, source=ctx.spec.corpus.name, out_dir=bench, phash_bits=bits, images=pool, images_per_class=lw.images_per_class,
-                     outlier_std=lw.outlier_std, model=ctx.model(lw.outlier_model) if lw.outlier_model else None, seed=ctx.spec.seed,
-                     method="text", variant=ctx.main_variant, progress=ctx.progress)
+    build_let_it_wag(
+        freq,
+        k=lw.k,
+        source=ctx.spec.corpus.name,
+        out_dir=bench,
+        phash_bits=bits,
+        images=pool,
+        images_per_class=lw.images_per_class,
+        outlier_std=lw.outlier_std,
+        model=ctx.model(lw.outlier_model) if lw.outlier_model else None,
+        seed=ctx.spec.seed,
+        method="text",
+        variant=ctx.main_variant,
+        progress=ctx.progress,
+    )
     sheet = read_json(bench / "datasheet.json")
     kept = [s for s in sheet["steps"] if s["kept"] > 0]
-    dropped = [f"{s['concept']} ({s['candidates']} candidates, {s['duplicates_removed']} duplicates)" for s in sheet["steps"] if s["kept"] == 0]
-    hint = (f"lower study.stages.letitwag.images_per_class (now {lw.images_per_class}) or phash_bits (now {bits}), "
-            f"raise k (now {lw.k}), or add images of these concepts to the pool {pool}")
+    dropped = [
+        f"{s['concept']} ({s['candidates']} candidates, {s['duplicates_removed']} duplicates)"
+        for s in sheet["steps"]
+        if s["kept"] == 0
+    ]
+    hint = (
+        f"lower study.stages.letitwag.images_per_class (now {lw.images_per_class}) or phash_bits (now {bits}), "
+        f"raise k (now {lw.k}), or add images of these concepts to the pool {pool}"
+    )
     if len(kept) < lw.min_classes:
         shutil.rmtree(bench, ignore_errors=True)
-        raise StudyError(f"Let It Wag! kept {len(kept)} classes (min_classes {lw.min_classes}); dropped: {'; '.join(dropped[:8])}. {hint}")
+        raise StudyError(
+            f"Let It Wag! kept {len(kept)} classes (min_classes {lw.min_classes}); dropped: {'; '.join(dropped[:8])}. {hint}"
+        )
     if dropped:
-        warnings.warn(f"Let It Wag!: {len(dropped)} of {len(sheet['steps'])} classes dropped ({'; '.join(dropped[:5])}); {hint}", stacklevel=2)
+        warnings.warn(
+            f"Let It Wag!: {len(dropped)} of {len(sheet['steps'])} classes dropped ({'; '.join(dropped[:5])}); {hint}",
+            stacklevel=2,
+        )
     names = [s["concept"] for s in kept]
     folders = {slug(c): c for c in names}
-    data = image_folder(bench / "images", name=lw.name, classnames=[folders[d.name] for d in sorted((bench / "images").iterdir()) if d.is_dir()])
+    data = image_folder(
+        bench / "images",
+        name=lw.name,
+        classnames=[folders[d.name] for d in sorted((bench / "images").iterdir()) if d.is_dir()],
+    )
     perf = []
     for m in ctx.spec.models:
         for p in e.prompts:
-            df = evaluate_zeroshot(ctx.model(m.name), data, prompt=p, dataset_name=lw.name, batch_size=e.batch_size, cache=False, progress=ctx.progress)
+            df = evaluate_zeroshot(
+                ctx.model(m.name),
+                data,
+                prompt=p,
+                dataset_name=lw.name,
+                batch_size=e.batch_size,
+                cache=False,
+                progress=ctx.progress,
+            )
             perf.append(_performance(df, ctx, m.name, ctx.spec.model_pretraining(m)))
     allf = pd.read_parquet(ctx.out / "count" / "frequencies.parquet")
     bf = allf[allf["concept"].isin(names)].drop_duplicates(["concept", "variant"]).assign(dataset=lw.name)
@@ -735,13 +974,46 @@ STAGES: dict[str, Stage] = {
     for s in (
         Stage("count", (), lambda sp: True, _count_inputs, _count),
         Stage("tag", (), lambda sp: sp.tagger.kind != "none", _tag_inputs, _tag, "study.tagger.kind is none"),
-        Stage("integrate", ("count", "tag"), lambda sp: sp.tagger.kind != "none", _joint_inputs, _integrate, "study.tagger.kind is none"),
-        Stage("misalignment", ("count", "tag"), lambda sp: sp.tagger.kind != "none", _joint_inputs, _misalignment, "study.tagger.kind is none"),
-        Stage("zeroshot", (), lambda sp: bool(sp.models) and any(d.task == "classification" for d in sp.datasets), _zeroshot_inputs, _zeroshot,
-              "no models or no classification dataset declared"),
-        Stage("retrieval", (), lambda sp: bool(sp.models) and any(d.kind == "retrieval" for d in sp.datasets), _retrieval_inputs, _retrieval,
-              "no models or no retrieval dataset declared"),
+        Stage(
+            "integrate",
+            ("count", "tag"),
+            lambda sp: sp.tagger.kind != "none",
+            _joint_inputs,
+            _integrate,
+            "study.tagger.kind is none",
+        ),
+        Stage(
+            "misalignment",
+            ("count", "tag"),
+            lambda sp: sp.tagger.kind != "none",
+            _joint_inputs,
+            _misalignment,
+            "study.tagger.kind is none",
+        ),
+        Stage(
+            "zeroshot",
+            (),
+            lambda sp: bool(sp.models) and any(d.task == "classification" for d in sp.datasets),
+            _zeroshot_inputs,
+            _zeroshot,
+            "no models or no classification dataset declared",
+        ),
+        Stage(
+            "retrieval",
+            (),
+            lambda sp: bool(sp.models) and any(d.kind == "retrieval" for d in sp.datasets),
+            _retrieval_inputs,
+            _retrieval,
+            "no models or no retrieval dataset declared",
+        ),
         Stage("t2i", (), lambda sp: bool(sp.t2i), _t2i_inputs, _t2i, "no study.t2i pipelines declared"),
-        Stage("letitwag", ("count",), lambda sp: bool(sp.stages.letitwag.images), _letitwag_inputs, _letitwag, "no study.stages.letitwag.images pool declared"),
+        Stage(
+            "letitwag",
+            ("count",),
+            lambda sp: bool(sp.stages.letitwag.images),
+            _letitwag_inputs,
+            _letitwag,
+            "no study.stages.letitwag.images pool declared",
+        ),
     )
 }

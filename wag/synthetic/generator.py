@@ -19,7 +19,30 @@ N_HARMONICS = 4
 IMAGE_SIZE = 32  # the tiny CLIP configs (model_configs/*.json) take 32x32 images
 TEXTURES = ("stripes", "checker", "rings", "spiral")
 
-_ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "t", "v", "z", "br", "dr", "gl", "kr", "pl", "tr", "zh", "sk", "fl"]
+_ONSETS = [
+    "b",
+    "d",
+    "f",
+    "g",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "t",
+    "v",
+    "z",
+    "br",
+    "dr",
+    "gl",
+    "kr",
+    "pl",
+    "tr",
+    "zh",
+    "sk",
+    "fl",
+]
 _VOWELS = ["a", "e", "i", "o", "u", "ai", "ou", "ei"]
 _CODAS = ["", "", "", "n", "r", "x", "k", "m", "l", "t"]
 
@@ -28,7 +51,15 @@ TEMPLATES_1 = ["a photo of a {0}", "a {0}", "there is a {0} here", "the {0} on a
 TEMPLATES_2 = ["a {0} and a {1}", "a photo of a {0} next to a {1}", "the {0} with the {1}", "{0} and {1} together"]
 TEMPLATES_3 = ["a {0}, a {1} and a {2}", "a photo of a {0}, a {1} and a {2}", "the {0} near the {1} and the {2}"]
 FILLERS_BEFORE = ["wow", "my favourite picture:", "new post:", "just found this:", "today", "look"]
-FILLERS_AFTER = ["taken yesterday", "in bright light", "very nice", "on the table", "#photo", "seen from above", "at home"]
+FILLERS_AFTER = [
+    "taken yesterday",
+    "in bright light",
+    "very nice",
+    "on the table",
+    "#photo",
+    "seen from above",
+    "at home",
+]
 
 
 @dataclass(frozen=True)
@@ -49,7 +80,11 @@ class Concepts:
 
 def made_up_names(k: int, rng: np.random.Generator) -> list[str]:
     """``k`` distinct pronounceable names (2–3 syllables, letters only, never ending in 's', not a template word)."""
-    reserved = {w.strip(",:#").lower() for t in TEMPLATES_1 + TEMPLATES_2 + TEMPLATES_3 + FILLERS_BEFORE + FILLERS_AFTER for w in t.split()}
+    reserved = {
+        w.strip(",:#").lower()
+        for t in TEMPLATES_1 + TEMPLATES_2 + TEMPLATES_3 + FILLERS_BEFORE + FILLERS_AFTER
+        for w in t.split()
+    }
     names: list[str] = []
     seen: set[str] = set()
     while len(names) < k:
@@ -211,7 +246,9 @@ def render(
     return out
 
 
-def _texture(kind: int, f: np.ndarray, u: np.ndarray, v: np.ndarray, rho: np.ndarray, cos_p: np.ndarray, sin_p: np.ndarray) -> np.ndarray:
+def _texture(
+    kind: int, f: np.ndarray, u: np.ndarray, v: np.ndarray, rho: np.ndarray, cos_p: np.ndarray, sin_p: np.ndarray
+) -> np.ndarray:
     """Texture field in [-1, 1] in object coordinates (rotated along the concept's texture angle)."""
     tau = np.float32(2 * np.pi)
     if kind == 0:  # stripes
@@ -255,7 +292,10 @@ def _render_chunk(grid: np.ndarray, cs: Concepts, size: int, noise: float, rng: 
         for hh in range(N_HARMONICS):
             e = cs.amp[c, hh].astype(np.float32)[:, None, None]
             ph = cs.phase[c, hh]
-            edge += e * (zh.real * np.cos(ph).astype(np.float32)[:, None, None] - zh.imag * np.sin(ph).astype(np.float32)[:, None, None])
+            edge += e * (
+                zh.real * np.cos(ph).astype(np.float32)[:, None, None]
+                - zh.imag * np.sin(ph).astype(np.float32)[:, None, None]
+            )
             zh = zh * z
         inside = np.clip((edge - rho) * r, 0, 1)  # ~1 px anti-aliased edge
         a = cs.tex_angle[c].astype(np.float32)[:, None, None]

@@ -38,7 +38,10 @@ from wag.synthetic.world import World
 #: seconds per training sample of one thread, measured on the default profile (only the order of the jobs uses them)
 _CLIP_COST = {32: 3.1e-4, 64: 6.5e-4, 128: 1.6e-3}
 _TAGGER_COST = 3.9e-4
-_T2I_COST, _T2I_JUDGE_COST = 1.2e-3, 0.03  # ~70 s of UNet training (450 steps x 128) + ~8 s of judge (250 steps), 1 thread
+_T2I_COST, _T2I_JUDGE_COST = (
+    1.2e-3,
+    0.03,
+)  # ~70 s of UNet training (450 steps x 128) + ~8 s of judge (250 steps), 1 thread
 
 
 class JobError(WagError):
@@ -68,14 +71,21 @@ class ClipJob:
         return None if self.subset is None else np.asarray(self.subset, dtype=np.int64)
 
     def output(self) -> Path:
-        return cache_dir() / "synthetic" / "models" / train_key(World(Path(self.world)), self.width, self.train, self.seed, self._subset())
+        return (
+            cache_dir()
+            / "synthetic"
+            / "models"
+            / train_key(World(Path(self.world)), self.width, self.train, self.seed, self._subset())
+        )
 
     def done(self) -> bool:
         out = self.output()
         return (out / "train_log.json").is_file() and (out / CHECKPOINT).is_file()
 
     def cost(self) -> float:
-        return self.train.steps * self.train.batch_size * _CLIP_COST.get(self.width, _CLIP_COST[128]) / self.train.threads
+        return (
+            self.train.steps * self.train.batch_size * _CLIP_COST.get(self.width, _CLIP_COST[128]) / self.train.threads
+        )
 
     def run(self) -> None:
         train_clip(World(Path(self.world)), self.width, self.train, self.seed, subset=self._subset(), progress=False)
@@ -169,16 +179,24 @@ def run_jobs(jobs: Sequence[Job], workers: int, *, progress: bool = True) -> lis
     cores = os.cpu_count() or 1
     threads = max(j.threads for j in todo)
     if n > 1 and n * threads > cores:
-        warnings.warn(f"{n} training processes × {threads} torch threads exceed the {cores} cores: "
-                      "set synthetic.train.threads to 1 (or fewer synthetic.jobs) not to oversubscribe them", WagWarning, stacklevel=2)
-    bar = tqdm(total=len(todo), desc=f"training {len(todo)} models ({n} process{'es' if n > 1 else ''})", disable=not progress)
+        warnings.warn(
+            f"{n} training processes × {threads} torch threads exceed the {cores} cores: "
+            "set synthetic.train.threads to 1 (or fewer synthetic.jobs) not to oversubscribe them",
+            WagWarning,
+            stacklevel=2,
+        )
+    bar = tqdm(
+        total=len(todo), desc=f"training {len(todo)} models ({n} process{'es' if n > 1 else ''})", disable=not progress
+    )
     try:
         if n == 1:
             for job in todo:
                 _guarded(job, _run_one, job)
                 bar.update()
             return todo
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker)
+        pool = ProcessPoolExecutor(
+            max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
+        )
         ok = False
         try:
             futures = {pool.submit(_run_one, job): job for job in todo}

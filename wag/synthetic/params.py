@@ -23,11 +23,15 @@ class WorldParams(StrictModel):
     min_count: int = Field(2, ge=0, description="smallest per-concept image count (loguniform / zipf floor)")
     max_count: int = Field(300, ge=1, description="largest per-concept image count")
     zipf_exponent: float = Field(1.0, gt=0, description="exponent s of count ∝ rank^-s when law = zipf")
-    counts: list[int] | None = Field(None, description="explicit per-concept image counts (law = explicit), length n_concepts")
+    counts: list[int] | None = Field(
+        None, description="explicit per-concept image counts (law = explicit), length n_concepts"
+    )
     concepts_per_image: list[float] = Field(
         [0.4, 0.35, 0.25], description="probabilities of 1, 2, 3 concepts in one pretraining image"
     )
-    misalignment: float = Field(0.05, ge=0, le=1, description="fraction of captions with an error (absent concept named or present one missing)")
+    misalignment: float = Field(
+        0.05, ge=0, le=1, description="fraction of captions with an error (absent concept named or present one missing)"
+    )
     filler_rate: float = Field(0.5, ge=0, le=1, description="probability that a caption gets filler words")
     noise: float = Field(0.08, ge=0, le=0.5, description="std of the per-pixel Gaussian noise (images in [0, 1])")
     n_test: int = Field(20, ge=1, description="held-out single-concept test images per concept (class-balanced)")
@@ -43,7 +47,11 @@ class WorldParams(StrictModel):
                 raise ValueError("law 'explicit' needs `counts`: a list of n_concepts non-negative integers")
         if self.counts is not None and any(c < 0 for c in self.counts):
             raise ValueError("`counts` must be non-negative integers")
-        if len(self.concepts_per_image) != 3 or any(p < 0 for p in self.concepts_per_image) or sum(self.concepts_per_image) <= 0:
+        if (
+            len(self.concepts_per_image) != 3
+            or any(p < 0 for p in self.concepts_per_image)
+            or sum(self.concepts_per_image) <= 0
+        ):
             raise ValueError("`concepts_per_image` must be three non-negative probabilities (for 1, 2, 3 concepts)")
         return self
 
@@ -51,9 +59,15 @@ class WorldParams(StrictModel):
 class ModelParams(StrictModel):
     """Tiny open_clip models: one registered config ``wag-synth-w<width>`` per width (wag/synthetic/model_configs/)."""
 
-    widths: list[Literal[32, 64, 128]] = Field([32, 64], min_length=1, description="model widths (configs wag-synth-w32/-w64/-w128)")
-    headline_width: Literal[32, 64, 128] = Field(32, description="width used for the headline result and the experiments")
-    scale_seeds: list[int] | None = Field(None, description="seeds trained at the other widths (default: every headline seed)")
+    widths: list[Literal[32, 64, 128]] = Field(
+        [32, 64], min_length=1, description="model widths (configs wag-synth-w32/-w64/-w128)"
+    )
+    headline_width: Literal[32, 64, 128] = Field(
+        32, description="width used for the headline result and the experiments"
+    )
+    scale_seeds: list[int] | None = Field(
+        None, description="seeds trained at the other widths (default: every headline seed)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ModelParams:
@@ -76,20 +90,32 @@ class TrainParams(StrictModel):
     lr: float = Field(2e-3, gt=0)
     weight_decay: float = Field(0.1, ge=0)
     warmup: int = Field(30, ge=0, description="linear warm-up steps, then cosine decay")
-    loss: Literal["standard", "masked"] = Field("standard", description="standard ClipLoss, or same-concept pairs masked out of the negatives")
-    threads: int = Field(1, ge=1, description="torch threads of each training (CLIP and the world's tagger; OMP_WAIT_POLICY=PASSIVE is set too): "
-                         "part of the cache keys, since it changes the weights at float level; 1 is fastest when cores are shared, and keep "
-                         "threads × synthetic.jobs at most the number of cores")
-    fused_optimizer: bool = Field(True, description="fused AdamW kernel (several times faster on CPU; False: torch's per-tensor loop)")
+    loss: Literal["standard", "masked"] = Field(
+        "standard", description="standard ClipLoss, or same-concept pairs masked out of the negatives"
+    )
+    threads: int = Field(
+        1,
+        ge=1,
+        description="torch threads of each training (CLIP and the world's tagger; OMP_WAIT_POLICY=PASSIVE is set too): "
+        "part of the cache keys, since it changes the weights at float level; 1 is fastest when cores are shared, and keep "
+        "threads × synthetic.jobs at most the number of cores",
+    )
+    fused_optimizer: bool = Field(
+        True, description="fused AdamW kernel (several times faster on CPU; False: torch's per-tensor loop)"
+    )
 
 
 class TaggerParams(StrictModel):
     """The image tagger of the synthetic world's image and integrated counts (the paper's RAM++ role)."""
 
     kind: Literal["trained", "clip"] = Field(
-        "trained", description="trained: a multi-label CNN trained on fresh labelled renders (the RAM++ analogue); "
-        "clip: OpenClipTagger on the headline CLIP model itself")
-    per_concept: int = Field(60, ge=5, description="fresh training renders per concept (1-3 concepts per image, as the corpus)")
+        "trained",
+        description="trained: a multi-label CNN trained on fresh labelled renders (the RAM++ analogue); "
+        "clip: OpenClipTagger on the headline CLIP model itself",
+    )
+    per_concept: int = Field(
+        60, ge=5, description="fresh training renders per concept (1-3 concepts per image, as the corpus)"
+    )
     steps: int = Field(200, ge=1, description="training steps")
     batch_size: int = Field(128, ge=2)
     width: int = Field(16, ge=4, le=128, description="CNN width (channels of the first block)")
@@ -111,7 +137,9 @@ class RebalanceParams(StrictModel):
 
 class SimilarityParams(StrictModel):
     enabled: bool = True
-    remove_fraction: float = Field(0.25, gt=0, lt=1, description="fraction of pretraining images removed, the most similar to any test image")
+    remove_fraction: float = Field(
+        0.25, gt=0, lt=1, description="fraction of pretraining images removed, the most similar to any test image"
+    )
 
 
 class LetItWagParams(StrictModel):
@@ -128,14 +156,20 @@ class T2IParams(StrictModel):
     sample_steps: int = Field(10, ge=2, description="DDIM sampling steps")
     train_timesteps: int = Field(200, ge=10, description="DDPM num_train_timesteps (also the DDIM schedule)")
     beta_schedule: Literal["linear", "squaredcos_cap_v2"] = Field(
-        "linear", description="DDPM noise schedule (linear betas 1e-4..0.02 over train_timesteps; measured better than cosine here)")
+        "linear",
+        description="DDPM noise schedule (linear betas 1e-4..0.02 over train_timesteps; measured better than cosine here)",
+    )
     n_generated: int = Field(8, ge=1, description="generated images per concept")
     judge_steps: int = Field(250, ge=1, description="steps (batch 128) of the class-balanced judge classifier")
     judge_per_class: int = Field(60, ge=2, description="fresh training renders per concept for the judge")
-    patch: Literal[1, 2, 4] = Field(1, description="pixel-unshuffle factor: the UNet sees (resolution/patch)² × 3·patch² tensors")
+    patch: Literal[1, 2, 4] = Field(
+        1, description="pixel-unshuffle factor: the UNet sees (resolution/patch)² × 3·patch² tensors"
+    )
     prediction: Literal["epsilon", "sample", "v_prediction"] = Field("v_prediction", description="DDPM training target")
     lr: float = Field(3e-3, gt=0, description="peak AdamW learning rate (linear warmup, cosine decay)")
-    resolution: Literal[8, 16, 32] = Field(16, description="pixels of the T2I analogue's studio renders (generated and judged)")
+    resolution: Literal[8, 16, 32] = Field(
+        16, description="pixels of the T2I analogue's studio renders (generated and judged)"
+    )
     radius: float = Field(0.42, gt=0, le=0.5, description="object radius as a fraction of the image size")
     scale_jitter: float = Field(0.08, ge=0, lt=1, description="radius × U(1-j, 1+j)")
     rotation: float = Field(0.25, ge=0, description="pose angle ~ U(-rotation, rotation) radians")
@@ -145,13 +179,17 @@ class T2IParams(StrictModel):
 
 class CollisionParams(StrictModel):
     enabled: bool = True
-    batch_sizes: list[int] = Field([32, 128], min_length=1, description="batch sizes of the sweep (same number of samples seen)")
+    batch_sizes: list[int] = Field(
+        [32, 128], min_length=1, description="batch sizes of the sweep (same number of samples seen)"
+    )
 
 
 class ExperimentParams(StrictModel):
     seeds: list[int] = Field([0], min_length=1, description="seeds of the headline world/training runs")
     n_bins: int = Field(8, ge=3, description="bins of the paper's binned recipe")
-    bin_slice: list[int | None] = Field([None, None], description="kept bins [start, stop] (paper: [1, -1] for classification)")
+    bin_slice: list[int | None] = Field(
+        [None, None], description="kept bins [start, stop] (paper: [1, -1] for classification)"
+    )
     tagger_threshold: float = Field(0.5, ge=0, le=1, description="image-tag hit threshold for the synthetic tagger")
     tagger: TaggerParams = TaggerParams()
     n_boot: int = Field(300, ge=10, description="bootstrap resamples of the per-concept slope CI")
@@ -175,6 +213,11 @@ class SyntheticParams(StrictModel):
     model: ModelParams = ModelParams()
     train: TrainParams = TrainParams()
     experiments: ExperimentParams = ExperimentParams()
-    jobs: int = Field(1, ge=1, le=64, description="worker processes that train a notebook's independent models (CLIP, taggers) at the same time "
-                      "before its experiments run (wag.synthetic.jobs); 1 trains each one in the notebook's process when first needed. "
-                      "Never part of a cache key: the results depend on the other params only (each training uses train.threads threads)")
+    jobs: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="worker processes that train a notebook's independent models (CLIP, taggers) at the same time "
+        "before its experiments run (wag.synthetic.jobs); 1 trains each one in the notebook's process when first needed. "
+        "Never part of a cache key: the results depend on the other params only (each training uses train.threads threads)",
+    )

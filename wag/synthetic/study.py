@@ -20,8 +20,19 @@ import pandas as pd
 
 from wag.core.io import write_text
 from wag.study.run import run_study
-from wag.study.spec import (ConceptSpec, CorpusSpec, CountOptions, DatasetSpec, EvalOptions, JudgeSpec, ModelSpec, StageOptions, StudySpec,
-                            T2IOptions, TaggerSpec)
+from wag.study.spec import (
+    ConceptSpec,
+    CorpusSpec,
+    CountOptions,
+    DatasetSpec,
+    EvalOptions,
+    JudgeSpec,
+    ModelSpec,
+    StageOptions,
+    StudySpec,
+    T2IOptions,
+    TaggerSpec,
+)
 from wag.synthetic.params import SyntheticParams
 from wag.synthetic.tagger import tagger_dir, train_world_tagger
 from wag.synthetic.train import TrainedModel, arch_name
@@ -59,13 +70,20 @@ def trained_tagger(sp: SyntheticParams, world: World, seed: int) -> TaggerSpec:
     """The world's trained tagger (the RAM++ analogue) as a tagger checkpoint (trained here unless cached)."""
     ex = sp.experiments
     train_world_tagger(world, ex.tagger, seed, threads=sp.train.threads)
-    return TaggerSpec(kind="checkpoint", model=str(tagger_dir(world, ex.tagger, seed, sp.train.threads)), name=TAGGER_LABELS["trained"],
-                      thresholds=thresholds(sp), batch_size=1024)
+    return TaggerSpec(
+        kind="checkpoint",
+        model=str(tagger_dir(world, ex.tagger, seed, sp.train.threads)),
+        name=TAGGER_LABELS["trained"],
+        thresholds=thresholds(sp),
+        batch_size=1024,
+    )
 
 
 def clip_tagger(sp: SyntheticParams, model: TrainedModel) -> TaggerSpec:
     """The zero-shot open_clip tagger on a trained CLIP checkpoint of the world."""
-    return TaggerSpec(kind="openclip", model=model.name, name=TAGGER_LABELS["clip"], thresholds=thresholds(sp), batch_size=512)
+    return TaggerSpec(
+        kind="openclip", model=model.name, name=TAGGER_LABELS["clip"], thresholds=thresholds(sp), batch_size=512
+    )
 
 
 def thresholds(sp: SyntheticParams) -> list[float]:
@@ -97,7 +115,11 @@ def world_study(
     datasets = [DatasetSpec(name=DATASET, kind="imagefolder", path="test")]
     concepts = []
     if has_retrieval:
-        datasets.append(DatasetSpec(name=RETRIEVAL, kind="retrieval", path="retrieval/images", annotations="retrieval/annotations.json"))
+        datasets.append(
+            DatasetSpec(
+                name=RETRIEVAL, kind="retrieval", path="retrieval/images", annotations="retrieval/annotations.json"
+            )
+        )
         concepts.append(ConceptSpec(dataset=RETRIEVAL, file="concepts.txt", task="retrieval"))
     label = pretraining or pretraining_name(seed)
     return StudySpec(
@@ -111,8 +133,11 @@ def world_study(
         models=[ModelSpec(name=n, model=m.name, pretraining=label) for n, m in (models or {}).items()],
         datasets=datasets,
         t2i=list(t2i or []),
-        stages=StageOptions(count=CountOptions(variants=TEXT_VARIANTS), t2i=t2i_options or T2IOptions(),
-                            evaluate=EvalOptions(prompts=["class"], ks=[1, 5, 10], captions_per_image=1, min_images=3)),
+        stages=StageOptions(
+            count=CountOptions(variants=TEXT_VARIANTS),
+            t2i=t2i_options or T2IOptions(),
+            evaluate=EvalOptions(prompts=["class"], ks=[1, 5, 10], captions_per_image=1, min_images=3),
+        ),
     )
 
 
@@ -124,9 +149,17 @@ def t2i_study(world: World, seed: int, pipeline: Path, judge: Path, *, images: i
     """The world's T2I study (``<world>/study/t2i``): the class-conditional pipeline prompted with each concept's name
     (template ``{c}``), ``images`` images per concept from seeds ``seed..seed+images-1``, ``steps`` sampling steps,
     no guidance, judged by the judge checkpoint (no CLIP model: no CLIP-score)."""
-    opts = T2IOptions(templates=["{c}"], images_per_prompt=images, steps=steps, guidance_scale=1.0, seed=seed,
-                      judge=JudgeSpec(kind="checkpoint", model=str(judge), batch_size=1024))
-    return world_study(world, seed, name="t2i", retrieval=False, t2i=[ModelSpec(name=T2I_MODEL, model=str(pipeline))], t2i_options=opts)
+    opts = T2IOptions(
+        templates=["{c}"],
+        images_per_prompt=images,
+        steps=steps,
+        guidance_scale=1.0,
+        seed=seed,
+        judge=JudgeSpec(kind="checkpoint", model=str(judge), batch_size=1024),
+    )
+    return world_study(
+        world, seed, name="t2i", retrieval=False, t2i=[ModelSpec(name=T2I_MODEL, model=str(pipeline))], t2i_options=opts
+    )
 
 
 def zero_shot_accuracy(world: World, model: TrainedModel, name: str) -> pd.Series:

@@ -38,8 +38,8 @@ import numpy as np
 
 from wag.core.ids import content_key
 from wag.core.io import read_json, write_json
-from wag.synthetic import generator as gen
 from wag.frequency.checkpoint_tagger import save_tagger_checkpoint, small_cnn, to_tensor
+from wag.synthetic import generator as gen
 from wag.synthetic.params import T2IParams
 from wag.synthetic.train import configure_torch
 from wag.synthetic.world import World
@@ -58,11 +58,20 @@ class View:
     background: float = 0.5  # plain grey level
 
     @classmethod
-    def of(cls, tp: T2IParams) -> "View":
-        return cls(size=tp.resolution, radius=tp.radius, scale_jitter=tp.scale_jitter, rotation=tp.rotation, shift=tp.shift, noise=tp.render_noise)
+    def of(cls, tp: T2IParams) -> View:
+        return cls(
+            size=tp.resolution,
+            radius=tp.radius,
+            scale_jitter=tp.scale_jitter,
+            rotation=tp.rotation,
+            shift=tp.shift,
+            noise=tp.render_noise,
+        )
 
 
-def render_studio(labels: np.ndarray, cs: gen.Concepts, view: View, rng: np.random.Generator, chunk: int = 2048) -> np.ndarray:
+def render_studio(
+    labels: np.ndarray, cs: gen.Concepts, view: View, rng: np.random.Generator, chunk: int = 2048
+) -> np.ndarray:
     """One centred object per image on a plain background: uint8 (N, S, S, 3).
 
     Reuses the concepts' identities (boundary harmonics, palette with rim colour, texture via
@@ -74,7 +83,7 @@ def render_studio(labels: np.ndarray, cs: gen.Concepts, view: View, rng: np.rand
     out = np.empty((len(labels), s, s, 3), dtype=np.uint8)
     coords = np.arange(s, dtype=np.float32) + 0.5
     for a0 in range(0, len(labels), chunk):
-        c = labels[a0:a0 + chunk]
+        c = labels[a0 : a0 + chunk]
         n = len(c)
         col3 = lambda v: np.asarray(v, dtype=np.float32)[:, None, None]  # noqa: E731
         r = col3(view.radius * s * rng.uniform(1 - view.scale_jitter, 1 + view.scale_jitter, size=n))
@@ -108,12 +117,21 @@ def render_studio(labels: np.ndarray, cs: gen.Concepts, view: View, rng: np.rand
         img += (col - img) * inside[..., None]
         img += rng.standard_normal(size=img.shape, dtype=np.float32) * np.float32(view.noise)
         np.clip(img, 0, 1, out=img)
-        out[a0:a0 + n] = (img * 255 + 0.5).astype(np.uint8)
+        out[a0 : a0 + n] = (img * 255 + 0.5).astype(np.uint8)
     return out
 
 
-def train_judge(concepts: gen.Concepts, steps: int, seed: int, *, view: View = View(), per_class: int = 60,
-                batch_size: int = 128, lr: float = 3e-3, n_test: int = 20):
+def train_judge(
+    concepts: gen.Concepts,
+    steps: int,
+    seed: int,
+    *,
+    view: View = View(),
+    per_class: int = 60,
+    batch_size: int = 128,
+    lr: float = 3e-3,
+    n_test: int = 20,
+):
     """Train the balanced judge on fresh studio renders; returns (model in eval mode, held-out accuracy on fresh balanced renders).
 
     Every concept gets ``per_class`` training renders and ``n_test`` held-out ones, all from the
@@ -156,7 +174,11 @@ def t2i_summary(counts: np.ndarray, acc: np.ndarray) -> dict:
     acc = np.asarray(acc, dtype=float)
     order = np.argsort(counts, kind="stable")
     q = max(1, len(counts) // 4)
-    rho = spearmanr(np.log(np.maximum(counts, 1)), acc).statistic if np.ptp(acc) > 0 and np.ptp(counts) > 0 else float("nan")
+    rho = (
+        spearmanr(np.log(np.maximum(counts, 1)), acc).statistic
+        if np.ptp(acc) > 0 and np.ptp(counts) > 0
+        else float("nan")
+    )
     return {
         "spearman_log_count": float(rho),
         "accuracy_mean": float(acc.mean()),
@@ -218,9 +240,18 @@ def run_t2i(world: World, tp: T2IParams, seed: int) -> T2IModels:
     ch = tuple(tp.channels)
     p = tp.patch
     size = view.size // p
-    unet = UNet2DModel(sample_size=size, in_channels=3 * p * p, out_channels=3 * p * p, layers_per_block=1, block_out_channels=ch,
-                       down_block_types=("DownBlock2D",) * len(ch), up_block_types=("UpBlock2D",) * len(ch),
-                       num_class_embeds=k, norm_num_groups=8, add_attention=False)
+    unet = UNet2DModel(
+        sample_size=size,
+        in_channels=3 * p * p,
+        out_channels=3 * p * p,
+        layers_per_block=1,
+        block_out_channels=ch,
+        down_block_types=("DownBlock2D",) * len(ch),
+        up_block_types=("UpBlock2D",) * len(ch),
+        num_class_embeds=k,
+        norm_num_groups=8,
+        add_attention=False,
+    )
 
     def net(z, t, c):
         return F.pixel_shuffle(unet(F.pixel_unshuffle(z, p), t, class_labels=c).sample, p)
@@ -230,7 +261,8 @@ def run_t2i(world: World, tp: T2IParams, seed: int) -> T2IModels:
     opt = torch.optim.AdamW(unet.parameters(), lr=tp.lr, fused=True)
     warm = max(1, tp.steps // 20)
     lr_sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, tp.steps) / tp.steps)))
+        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, tp.steps) / tp.steps))
+    )
     g = torch.Generator().manual_seed(seed)
     t0 = time.perf_counter()
     losses = []
@@ -251,10 +283,24 @@ def run_t2i(world: World, tp: T2IParams, seed: int) -> T2IModels:
         lr_sched.step()
         losses.append(loss.item())
     info["train_s"] = time.perf_counter() - t0
-    info["loss_last"] = float(np.mean(losses[-max(1, len(losses) // 10):]))
-    ddim = DDIMScheduler(num_train_timesteps=n_t, beta_schedule=tp.beta_schedule, prediction_type=tp.prediction, timestep_spacing="trailing")
-    ClassConditionalPipeline(unet=unet.eval(), scheduler=ddim, class_names=list(world.names), patch=p).save_pretrained(out / "pipeline")
-    save_tagger_checkpoint(out / "judge", judge, world.names, arch="small_cnn", width=judge[0].out_channels, image_size=view.size,
-                           info={"accuracy": info["judge_accuracy"]})
+    info["loss_last"] = float(np.mean(losses[-max(1, len(losses) // 10) :]))
+    ddim = DDIMScheduler(
+        num_train_timesteps=n_t,
+        beta_schedule=tp.beta_schedule,
+        prediction_type=tp.prediction,
+        timestep_spacing="trailing",
+    )
+    ClassConditionalPipeline(unet=unet.eval(), scheduler=ddim, class_names=list(world.names), patch=p).save_pretrained(
+        out / "pipeline"
+    )
+    save_tagger_checkpoint(
+        out / "judge",
+        judge,
+        world.names,
+        arch="small_cnn",
+        width=judge[0].out_channels,
+        image_size=view.size,
+        info={"accuracy": info["judge_accuracy"]},
+    )
     write_json(out / "info.json", info)
     return T2IModels(out / "pipeline", out / "judge", info)

@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from wag.core.ids import content_key
 from wag.core.io import atomic_path, read_json, write_json
 from wag.core.paths import cache_dir
-from wag.synthetic import generator as gen
 from wag.frequency.checkpoint_tagger import CONFIG, CheckpointTagger, small_cnn, to_tensor, write_config
+from wag.synthetic import generator as gen
 from wag.synthetic.params import TaggerParams
 from wag.synthetic.train import deterministic_training
 from wag.synthetic.world import World
@@ -58,13 +57,25 @@ def precision_recall(scores: np.ndarray, labels: np.ndarray, threshold: float) -
 class WorldTagger(CheckpointTagger):
     """A trained multi-label tagger of the world's concepts: a :class:`CheckpointTagger` of the ``small_cnn`` architecture."""
 
-    def __init__(self, net: Any, concepts: Sequence[str], *, info: dict | None = None, batch_size: int = 1024, min_score: float = 0.01) -> None:
-        super().__init__(net, concepts, image_size=gen.IMAGE_SIZE, info=info, batch_size=batch_size, min_score=min_score)
+    def __init__(
+        self,
+        net: Any,
+        concepts: Sequence[str],
+        *,
+        info: dict | None = None,
+        batch_size: int = 1024,
+        min_score: float = 0.01,
+    ) -> None:
+        super().__init__(
+            net, concepts, image_size=gen.IMAGE_SIZE, info=info, batch_size=batch_size, min_score=min_score
+        )
 
 
 def tagger_key(world: World, tp: TaggerParams, seed: int, threads: int = 1) -> str:
     """Cache key of a trained tagger: the torch thread count is part of it (it changes the weights at float level)."""
-    return content_key({"v": TAGGER_VERSION, "world": world.root.name, "tagger": tp.model_dump(), "seed": seed, "threads": threads})
+    return content_key(
+        {"v": TAGGER_VERSION, "world": world.root.name, "tagger": tp.model_dump(), "seed": seed, "threads": threads}
+    )
 
 
 def tagger_dir(world: World, tp: TaggerParams, seed: int, threads: int = 1) -> Path:
@@ -72,7 +83,9 @@ def tagger_dir(world: World, tp: TaggerParams, seed: int, threads: int = 1) -> P
     return cache_dir() / "synthetic" / "taggers" / tagger_key(world, tp, seed, threads)
 
 
-def train_world_tagger(world: World, tp: TaggerParams, seed: int, *, threads: int = 1, out_dir: str | Path | None = None) -> WorldTagger:
+def train_world_tagger(
+    world: World, tp: TaggerParams, seed: int, *, threads: int = 1, out_dir: str | Path | None = None
+) -> WorldTagger:
     """Train (or load from the cache) the world's tagger; ``info`` holds its validation precision/recall on fresh renders."""
     import torch
     import torch.nn.functional as F
@@ -115,6 +128,8 @@ def train_world_tagger(world: World, tp: TaggerParams, seed: int, *, threads: in
     with atomic_path(out / WEIGHTS) as tmp:
         save_file({n: v.detach().contiguous() for n, v in net.state_dict().items()}, str(tmp))
     write_json(out / "info.json", info)
-    write_config(out, world.names, arch="small_cnn", width=tp.width, image_size=gen.IMAGE_SIZE, info=info)  # last: a complete tagger checkpoint
+    write_config(
+        out, world.names, arch="small_cnn", width=tp.width, image_size=gen.IMAGE_SIZE, info=info
+    )  # last: a complete tagger checkpoint
     tagger.info = info
     return tagger

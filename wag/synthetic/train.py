@@ -75,7 +75,10 @@ def deterministic_training(seed: int, threads: int) -> Iterator[None]:
     import torch
 
     configure_torch(threads)
-    was_on, was_warn = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    was_on, was_warn = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -116,7 +119,16 @@ class MaskedClipLoss:
 
 def train_key(world: World, width: int, tp: TrainParams, seed: int, subset: np.ndarray | None) -> str:
     sub = None if subset is None else content_key({"subset": np.asarray(subset).tolist()})
-    return content_key({"v": TRAIN_VERSION, "world": world.root.name, "width": width, "train": tp.model_dump(), "seed": seed, "subset": sub})
+    return content_key(
+        {
+            "v": TRAIN_VERSION,
+            "world": world.root.name,
+            "width": width,
+            "train": tp.model_dump(),
+            "seed": seed,
+            "subset": sub,
+        }
+    )
 
 
 def train_clip(
@@ -141,7 +153,11 @@ def train_clip(
 
     arch = arch_name(width)
     register_model_configs()
-    out = Path(out_dir) if out_dir is not None else cache_dir() / "synthetic" / "models" / train_key(world, width, tp, seed, subset)
+    out = (
+        Path(out_dir)
+        if out_dir is not None
+        else cache_dir() / "synthetic" / "models" / train_key(world, width, tp, seed, subset)
+    )
     if (out / "train_log.json").is_file() and (out / CHECKPOINT).is_file():
         return TrainedModel(arch, out / CHECKPOINT, read_json(out / "train_log.json"))
     with deterministic_training(seed, tp.threads):  # seeded init and batch order, fixed threads
@@ -159,7 +175,11 @@ def train_clip(
         no_decay = [p for n, p in model.named_parameters() if p.ndim < 2 or "logit_scale" in n]
         # fused: one kernel per step instead of a loop over tensors (7x faster optimiser step on CPU here: the
         # 49,408-token embedding of open_clip's tokenizer dominates these tiny models' parameters)
-        opt = torch.optim.AdamW([{"params": decay, "weight_decay": tp.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=tp.lr, fused=tp.fused_optimizer)
+        opt = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": tp.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=tp.lr,
+            fused=tp.fused_optimizer,
+        )
 
         def lr_at(step: int) -> float:
             if step < tp.warmup:

@@ -111,7 +111,9 @@ class World:
         """The concepts' visual identities, re-drawn from the world's seed (for renderers beyond the corpus)."""
         concepts = gen.draw_concepts(self.info["params"]["n_concepts"], Streams.from_seed(self.info["seed"]).identity)
         if concepts.names != self.names:
-            raise WorldError(f"{self.root}: the world's concepts could not be re-drawn from its seed (built by another generator version?)")
+            raise WorldError(
+                f"{self.root}: the world's concepts could not be re-drawn from its seed (built by another generator version?)"
+            )
         return concepts
 
     def image_concept_ids(self) -> list[list[int]]:
@@ -124,7 +126,9 @@ def load_world(root: str | Path) -> World:
     """Open a world folder; raises :class:`WorldError` if it is missing or incomplete."""
     root = Path(root)
     if not (root / "world.json").is_file():
-        raise WorldError(f"{root} is not a complete synthetic world (no world.json); build it with wag.synthetic.world.build_world")
+        raise WorldError(
+            f"{root} is not a complete synthetic world (no world.json); build it with wag.synthetic.world.build_world"
+        )
     return World(root)
 
 
@@ -132,14 +136,23 @@ def world_key(p: WorldParams, seed: int, sample_seed: int | None = None) -> str:
     return content_key({"v": FORMAT_VERSION, "world": p.model_dump(), "seed": seed, "sample_seed": sample_seed})
 
 
-def build_world(p: WorldParams, seed: int, out_dir: str | Path | None = None, *, sample_seed: int | None = None, progress: bool = True) -> World:
+def build_world(
+    p: WorldParams,
+    seed: int,
+    out_dir: str | Path | None = None,
+    *,
+    sample_seed: int | None = None,
+    progress: bool = True,
+) -> World:
     """Generate the world of ``p`` and ``seed`` (cached under the cache folder unless ``out_dir`` is given).
 
     ``seed`` fixes concept identities, names, the frequency law's assignment to concepts and the
     held-out test sets; ``sample_seed`` (default: ``seed``) the pretraining images and captions, so
     worlds that differ only in counts share concepts and test sets.
     """
-    root = Path(out_dir) if out_dir is not None else cache_dir() / "synthetic" / "worlds" / world_key(p, seed, sample_seed)
+    root = (
+        Path(out_dir) if out_dir is not None else cache_dir() / "synthetic" / "worlds" / world_key(p, seed, sample_seed)
+    )
     if (root / "world.json").is_file():
         return World(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -185,12 +198,21 @@ def build_world(p: WorldParams, seed: int, out_dir: str | Path | None = None, *,
     _write_retrieval_set(root / "retrieval", concepts, p, st.retrieval)
     write_json(
         root / "world.json",
-        {"format_version": FORMAT_VERSION, "seed": seed, "sample_seed": sample_seed, "params": p.model_dump(), "names": names, "n_samples": len(ids)},
+        {
+            "format_version": FORMAT_VERSION,
+            "seed": seed,
+            "sample_seed": sample_seed,
+            "params": p.model_dump(),
+            "names": names,
+            "n_samples": len(ids),
+        },
     )
     return World(root)
 
 
-def ground_truth(names: list[str], targets: np.ndarray, img_sets: list[list[str]], cap_sets: list[list[str]]) -> pd.DataFrame:
+def ground_truth(
+    names: list[str], targets: np.ndarray, img_sets: list[list[str]], cap_sets: list[list[str]]
+) -> pd.DataFrame:
     """Per concept: target count, true image count, true caption count, true matched (both) count."""
     img = pd.Series([c for s in img_sets for c in s], dtype=object).value_counts()
     cap = pd.Series([c for s in cap_sets for c in set(s)], dtype=object).value_counts()
@@ -214,7 +236,9 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def _write_shards(folder: Path, meta: pd.DataFrame, images: np.ndarray, shard_size: int, n_shards: int, progress: bool) -> None:
+def _write_shards(
+    folder: Path, meta: pd.DataFrame, images: np.ndarray, shard_size: int, n_shards: int, progress: bool
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     sample_ids, captions = meta["sample_id"].tolist(), meta["caption"].tolist()
     for s in tqdm(range(n_shards), desc="writing shards", disable=not progress):
@@ -262,8 +286,14 @@ def _write_retrieval_set(folder: Path, concepts: gen.Concepts, p: WorldParams, r
             tmp.write_bytes(_png(im))
     write_parquet(
         folder / "captions.parquet",
-        pd.DataFrame({"sample_id": ids, "image": [f"images/{s}.png" for s in ids], "caption": captions,
-                      "concepts": [[concepts.names[c] for c in row if c >= 0] for row in grid]}),
+        pd.DataFrame(
+            {
+                "sample_id": ids,
+                "image": [f"images/{s}.png" for s in ids],
+                "caption": captions,
+                "concepts": [[concepts.names[c] for c in row if c >= 0] for row in grid],
+            }
+        ),
     )
     # the annotation format of wag.evaluate.datasets.load_retrieval: a list of {image, caption}
     write_json(folder / "annotations.json", [{"image": f"{s}.png", "caption": [c]} for s, c in zip(ids, captions)])

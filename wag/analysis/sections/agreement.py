@@ -38,7 +38,9 @@ def _name_match(paper: str, nt_name: str, synonyms: list[str]) -> str:
     return "none"
 
 
-def match_neglected_tails(counts: pd.DataFrame, nt: pd.DataFrame, synonyms: dict[tuple[str, int], list[str]] | None = None) -> pd.DataFrame:
+def match_neglected_tails(
+    counts: pd.DataFrame, nt: pd.DataFrame, synonyms: dict[tuple[str, int], list[str]] | None = None
+) -> pd.DataFrame:
     """Pair the paper's counts (one pretraining set and count variant) with NeglectedTails classes.
 
     ``counts``: rows of :func:`wag.artifacts.read_search_counts` for one ``source_variant`` per dataset,
@@ -55,16 +57,25 @@ def match_neglected_tails(counts: pd.DataFrame, nt: pd.DataFrame, synonyms: dict
         if g_p["source_variant"].nunique() != 1 or g_p["pretraining"].nunique() != 1:
             raise ValueError(f"{ds}: pass counts of exactly one pretraining set and one count variant")
         if len(g_p) != len(g_nt):
-            raise ValueError(f"{ds}: {len(g_p)} classes in the paper's counts but {len(g_nt)} in NeglectedTails; cannot pair by class index")
+            raise ValueError(
+                f"{ds}: {len(g_p)} classes in the paper's counts but {len(g_nt)} in NeglectedTails; cannot pair by class index"
+            )
         g_nt = g_nt.sort_values("class_index", kind="stable")
         for pos, (p, n) in enumerate(zip(g_p.itertuples(index=False), g_nt.itertuples(index=False))):
             syn = [*(synonyms or {}).get((ds, int(n.class_index)), []), *(getattr(n, "synonyms", None) or [])]
             if n.most_common_name:
                 syn = [*syn, n.most_common_name]
             rows.append(
-                {"dataset": ds, "class_index": pos, "paper_concept": p.concept, "nt_concept": n.concept,
-                 "paper_count": int(p.count), "nt_actual_freq": int(n.actual_freq),
-                 "nt_relevant_total": n.relevant_total, "name_match": _name_match(p.concept, n.concept, syn)}
+                {
+                    "dataset": ds,
+                    "class_index": pos,
+                    "paper_concept": p.concept,
+                    "nt_concept": n.concept,
+                    "paper_count": int(p.count),
+                    "nt_actual_freq": int(n.actual_freq),
+                    "nt_relevant_total": n.relevant_total,
+                    "name_match": _name_match(p.concept, n.concept, syn),
+                }
             )
     return pd.DataFrame(rows)
 
@@ -83,11 +94,20 @@ def agreement_summary(matched: pd.DataFrame, *, nt_col: str = "nt_actual_freq") 
         else:
             rho, p = float("nan"), float("nan")
         rows.append(
-            {"dataset": ds, "nt_measure": nt_col, "n_classes": int(ok.sum()), "spearman": rho, "p": p,
-             "paper_zeros": int((a[ok] == 0).sum()), "nt_zeros": int((b[ok] == 0).sum()),
-             "both_zero": int(((a[ok] == 0) & (b[ok] == 0)).sum()),
-             "names_differ": int((g["name_match"] == "none").sum()),
-             "median_log10_ratio": float(np.median(np.log10((a[ok] + 1) / (b[ok] + 1)))) if ok.any() else float("nan")}
+            {
+                "dataset": ds,
+                "nt_measure": nt_col,
+                "n_classes": int(ok.sum()),
+                "spearman": rho,
+                "p": p,
+                "paper_zeros": int((a[ok] == 0).sum()),
+                "nt_zeros": int((b[ok] == 0).sum()),
+                "both_zero": int(((a[ok] == 0) & (b[ok] == 0)).sum()),
+                "names_differ": int((g["name_match"] == "none").sum()),
+                "median_log10_ratio": float(np.median(np.log10((a[ok] + 1) / (b[ok] + 1))))
+                if ok.any()
+                else float("nan"),
+            }
         )
     return pd.DataFrame(rows)
 
@@ -120,7 +140,15 @@ def agreement_chart(matched: pd.DataFrame, summary: pd.DataFrame | None = None):
             x=alt.X("nt_actual_freq_p1:Q", scale=log, title="NeglectedTails count + 1"),
             y=alt.Y("paper_count_p1:Q", scale=log, title="Paper text count + 1"),
             color=alt.Color("name_match:N", title="Names"),
-            tooltip=["dataset", "paper_concept", "nt_concept", "paper_count", "nt_actual_freq", "nt_relevant_total", "name_match"],
+            tooltip=[
+                "dataset",
+                "paper_concept",
+                "nt_concept",
+                "paper_count",
+                "nt_actual_freq",
+                "nt_relevant_total",
+                "name_match",
+            ],
         )
         .properties(width=200, height=170)
         .facet(facet=alt.Facet("panel:N", title=None), columns=3)
@@ -138,6 +166,14 @@ def agreement_by_variant(counts: pd.DataFrame, nt: pd.DataFrame, *, nt_col: str 
             if len(gd) != len(sub_nt):
                 continue
             s = agreement_summary(match_neglected_tails(gd, sub_nt), nt_col=nt_col).iloc[0]
-            rows.append({"variant": variant, "method": gd["method"].iloc[0], "dataset": ds, "spearman": s.spearman,
-                         "paper_zeros": s.paper_zeros, "n_classes": s.n_classes})
+            rows.append(
+                {
+                    "variant": variant,
+                    "method": gd["method"].iloc[0],
+                    "dataset": ds,
+                    "spearman": s.spearman,
+                    "paper_zeros": s.paper_zeros,
+                    "n_classes": s.n_classes,
+                }
+            )
     return pd.DataFrame(rows)

@@ -37,7 +37,9 @@ def fig6_fits(points: pd.DataFrame, threshold: float = 50.0) -> pd.DataFrame:
 
 def table9(points: pd.DataFrame) -> pd.DataFrame:
     """Tab. 9: pretraining, model, model_key, imagenet_accuracy, let_it_wag_accuracy, gap (percent), by ImageNet accuracy."""
-    return points[["pretraining", "model", "model_key", "imagenet_accuracy", "let_it_wag_accuracy", "gap"]].reset_index(drop=True)
+    return points[["pretraining", "model", "model_key", "imagenet_accuracy", "let_it_wag_accuracy", "gap"]].reset_index(
+        drop=True
+    )
 
 
 def fig6_chart(points: pd.DataFrame, fits: pd.DataFrame) -> alt.LayerChart:
@@ -46,7 +48,13 @@ def fig6_chart(points: pd.DataFrame, fits: pd.DataFrame) -> alt.LayerChart:
     for r in fits.itertuples():
         if np.isfinite(r.slope):
             for x in (r.x_min, r.x_max):
-                lines.append({"segment": f"{r.segment}: y = {r.slope:.2f}x {r.intercept:+.1f}", "x": x, "y": r.slope * x + r.intercept})
+                lines.append(
+                    {
+                        "segment": f"{r.segment}: y = {r.slope:.2f}x {r.intercept:+.1f}",
+                        "x": x,
+                        "y": r.slope * x + r.intercept,
+                    }
+                )
     pts = (
         alt.Chart(points)
         .mark_point(filled=True, size=60)
@@ -60,9 +68,19 @@ def fig6_chart(points: pd.DataFrame, fits: pd.DataFrame) -> alt.LayerChart:
     fit = (
         alt.Chart(pd.DataFrame(lines))
         .mark_line(color="black")
-        .encode(x="x:Q", y="y:Q", strokeDash=alt.StrokeDash("segment:N", title="Least-squares fit"), strokeWidth=alt.value(1.5), tooltip=["segment"])
+        .encode(
+            x="x:Q",
+            y="y:Q",
+            strokeDash=alt.StrokeDash("segment:N", title="Least-squares fit"),
+            strokeWidth=alt.value(1.5),
+            tooltip=["segment"],
+        )
     )
-    return (pts + fit).resolve_legend(color="independent").properties(width=420, height=320, title="Fig. 6: ImageNet vs Let It Wag! accuracy (40 models)")
+    return (
+        (pts + fit)
+        .resolve_legend(color="independent")
+        .properties(width=420, height=320, title="Fig. 6: ImageNet vs Let It Wag! accuracy (40 models)")
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -89,8 +107,22 @@ def study_chart(points: pd.DataFrame, title: str = "") -> alt.LayerChart:
             x=alt.X("reference_accuracy:Q", title="Accuracy on the study's classification sets (%)"),
             y=alt.Y("let_it_wag_accuracy:Q", title="Let It Wag! accuracy (%)"),
             color=alt.Color("model:N", title="Model"),
-            tooltip=["model", "pretraining", "reference_datasets", "reference_accuracy", "let_it_wag_accuracy", "gap", "n_classes"],
+            tooltip=[
+                "model",
+                "pretraining",
+                "reference_datasets",
+                "reference_accuracy",
+                "let_it_wag_accuracy",
+                "gap",
+                "n_classes",
+            ],
         )
     )
-    diag = alt.Chart(pd.DataFrame({"x": [lo, hi], "y": [lo, hi]})).mark_line(color="grey", strokeDash=[4, 4]).encode(x="x:Q", y="y:Q")
-    return (pts + diag).properties(width=420, height=320, title=title or "§6 on the study: Let It Wag! vs the study's classification sets")
+    diag = (
+        alt.Chart(pd.DataFrame({"x": [lo, hi], "y": [lo, hi]}))
+        .mark_line(color="grey", strokeDash=[4, 4])
+        .encode(x="x:Q", y="y:Q")
+    )
+    return (pts + diag).properties(
+        width=420, height=320, title=title or "§6 on the study: Let It Wag! vs the study's classification sets"
+    )

@@ -37,7 +37,9 @@ def paper_bin_index(counts: object) -> np.ndarray:
 def table6_paper(joined: pd.DataFrame, *, percent: bool = True) -> pd.DataFrame:
     """Tab. 6 by the paper's binning: ``pretraining, model, bin, mean_accuracy, n_concepts, count_type, prompt``."""
     if joined.empty or not {"count", "value", "pretraining", "model"} <= set(joined.columns):
-        raise ValueError("joined table is empty or lacks count/value/pretraining/model; build it with wag.analysis.inputs")
+        raise ValueError(
+            "joined table is empty or lacks count/value/pretraining/model; build it with wag.analysis.inputs"
+        )
     keys = [c for c in ("pretraining", "model", "variant", "prompt") if c in joined.columns]
     scale = 100.0 if percent else 1.0
     rows = []
@@ -47,16 +49,26 @@ def table6_paper(joined: pd.DataFrame, *, percent: bool = True) -> pd.DataFrame:
         v = g["value"].to_numpy(float)
         for i, lab in enumerate(PAPER_LABELS):
             m = idx == i
-            rows.append({"pretraining": ident["pretraining"], "model": ident["model"], "bin": lab,
-                         "mean_accuracy": float(v[m].mean() * scale) if m.any() else np.nan, "n_concepts": int(m.sum()),
-                         "count_type": ident.get("variant", ""), "prompt": ident.get("prompt", "")})
+            rows.append(
+                {
+                    "pretraining": ident["pretraining"],
+                    "model": ident["model"],
+                    "bin": lab,
+                    "mean_accuracy": float(v[m].mean() * scale) if m.any() else np.nan,
+                    "n_concepts": int(m.sum()),
+                    "count_type": ident.get("variant", ""),
+                    "prompt": ident.get("prompt", ""),
+                }
+            )
     return pd.DataFrame(rows, columns=COLUMNS[1:])
 
 
 def table6_both(joined: pd.DataFrame, *, edges: list[int] | None = None) -> pd.DataFrame:
     """The paper-recipe table and our corrected one, stacked, with a ``recipe`` column naming which is which."""
-    return pd.concat([table6_paper(joined).assign(recipe=PAPER_RECIPE), table6(joined, edges=edges).assign(recipe=CORRECTED_RECIPE)],
-                     ignore_index=True)[COLUMNS]
+    return pd.concat(
+        [table6_paper(joined).assign(recipe=PAPER_RECIPE), table6(joined, edges=edges).assign(recipe=CORRECTED_RECIPE)],
+        ignore_index=True,
+    )[COLUMNS]
 
 
 def _conventions(c: np.ndarray) -> dict[str, np.ndarray]:
@@ -66,7 +78,9 @@ def _conventions(c: np.ndarray) -> dict[str, np.ndarray]:
     edges = np.array([1, 10, 100, 1000, 10000])
     return {
         "header, left-closed: 0 | [1,10) | [10,100) | …": np.where(c == 0, 0, np.searchsorted(edges, c, side="right")),
-        "header, right-closed: 0 | (0,10] | (10,100] | …": np.where(c == 0, 0, np.searchsorted(edges, c, side="left") + (c <= 1)),
+        "header, right-closed: 0 | (0,10] | (10,100] | …": np.where(
+            c == 0, 0, np.searchsorted(edges, c, side="left") + (c <= 1)
+        ),
         "0 → 1, then decade floor(np.log10 c); Freq=0 = {0, 1}": np.where(c1 == 1, 0, dec + 1),
         "0 → 1, then decade floor(ln c / ln 10) (float); Freq=0 = {0, 1}": paper_bin_index(c),
     }
@@ -94,6 +108,8 @@ def convention_search(joined: pd.DataFrame, printed: dict[tuple[str, str, str], 
                 total += 1
                 exact += bool(abs(ours - val) <= 0.5 * 10.0**-dec * (1 + 1e-9))
                 trunc = math.trunc(ours * 10.0**dec * (1 + 1e-12)) / 10.0**dec if ours == ours else np.nan
-                within += bool(abs(ours - val) <= 0.5 * 10.0**-dec * (1 + 1e-9) or abs(trunc - val) <= 1e-9 * max(1.0, abs(val)))
+                within += bool(
+                    abs(ours - val) <= 0.5 * 10.0**-dec * (1 + 1e-9) or abs(trunc - val) <= 1e-9 * max(1.0, abs(val))
+                )
         rows.append({"binning": name, "cells": total, "exact": exact, "within_print": within})
     return pd.DataFrame(rows)
