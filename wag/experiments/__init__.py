@@ -40,7 +40,7 @@ from wag.synthetic import jobs
 from wag.synthetic import study as S
 from wag.synthetic.params import SyntheticParams, TrainParams
 from wag.synthetic.t2i import run_t2i, t2i_summary
-from wag.synthetic.train import TrainedModel, _normalise, arch_name, train_clip
+from wag.synthetic.train import TrainedModel, arch_name, normalise, train_clip
 from wag.synthetic.world import DATASET, Streams, World, build_world, write_image_folder
 
 CACHE_VERSION = 6  # 6: counts and evaluation through the public study stages; variant names from wag.core.tables
@@ -660,7 +660,7 @@ def _embed_arrays(lm, images: np.ndarray, batch: int = 1024):
     out = []
     with torch.inference_mode():
         for a in range(0, len(images), batch):
-            f = lm.encode_image(_normalise(np.asarray(images[a : a + batch])))
+            f = lm.encode_image(normalise(np.asarray(images[a : a + batch])))
             out.append(torch.nn.functional.normalize(f, dim=-1))
     return torch.cat(out)
 
