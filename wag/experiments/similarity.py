@@ -18,6 +18,7 @@ from wag.synthetic.world import DATASET
 
 
 def _embed_arrays(lm, images: np.ndarray, batch: int = 1024):
+    """L2-normalised image embeddings of uint8 ``images`` (N, S, S, 3) by the loaded model ``lm``."""
     import torch  # lazy: torch only where a model embeds (the module also serves the cached tables without it)
 
     out = []
@@ -71,9 +72,8 @@ def run_similarity_control(sp: SyntheticParams, *, refresh: bool = False) -> tup
                 ),
             }
         )
-        S.run(
-            main, ["count"]
-        )  # counts of the full corpus (the shared study), and of the filtered one by the public count stage
+        # counts of the full corpus (the shared study), and of the filtered one, by the public count stage
+        S.run(main, ["count"])
         S.run(filt, ["count", "zeroshot"])
         before = S.table(main, "count/frequencies.parquet")
         after = S.table(filt, "count/frequencies.parquet")
