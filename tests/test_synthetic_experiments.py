@@ -189,3 +189,15 @@ def test_count_variant_names_the_profiles_tagger():
     assert E.count_variant("image", sp) == "tagger:tagger@0.5"
     clip = _sp(tagger={"kind": "clip"}, tagger_threshold=0.7)
     assert E.count_variant("integrated", clip) == "integrated:clip@0.7"
+
+
+def test_requirements_missing_names_the_absent_package(monkeypatch):
+    import importlib.util
+
+    import wag.experiments as E
+
+    assert E.requirements_missing() is None  # pinned in requirements.txt
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "diffusers" else real(name, *a))
+    why = E.requirements_missing()
+    assert why is not None and why.startswith("diffusers not installed") and "make setup" in why
