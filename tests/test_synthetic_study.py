@@ -109,7 +109,7 @@ def test_experiment_accuracy_runs_the_zeroshot_stage(shared):
     import wag.experiments as E
 
     w, m = shared["world"], shared["models"][32]
-    acc = E._acc(w, m, "synthetic-s0-check")
+    acc = E.concept_accuracy(w, m, "synthetic-s0-check")
     h = shared["headline"]
     head = h.performance[(h.performance["task"] == "classification")].set_index("concept")["value"]
     assert acc.sort_index().to_dict() == pytest.approx(head.sort_index().to_dict())  # same checkpoint, same test folder
