@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from wag.core.tables import COLUMNS, TEXT_VARIANTS, TableError, Variant, parse_variant, validate, variant_name
-from wag.frequency.count import VARIANTS
+from wag.frequency import VARIANTS
 
 
 def _freq(**over) -> pd.DataFrame:
