@@ -263,7 +263,9 @@ def test_an_undeclared_output_is_a_bug_the_runner_names(study, monkeypatch, tmp_
     _, spec = study
     monkeypatch.setitem(STAGES, "count", replace(STAGES["count"], outputs=("concepts.parquet",)))
     with pytest.raises(RuntimeError, match=r"stage count wrote undeclared outputs \['count/corpus.json'"):
-        run_study(spec.model_copy(update={"output": str(tmp_path / "x")}), ["count"], progress=False, log=lambda *_: None)
+        run_study(
+            spec.model_copy(update={"output": str(tmp_path / "x")}), ["count"], progress=False, log=lambda *_: None
+        )
 
 
 def test_phash_bits_scale_with_image_size():
@@ -472,8 +474,9 @@ def test_excluded_samples_are_never_tagged_and_the_tables_equal_tagging_then_dro
     """``corpus.exclude`` applies before images are decoded: the tagger never sees an excluded sample, and the tag and
     integrated tables are those of tagging every image and dropping the excluded samples afterwards."""
     import wag.study.stages.tag as st
+    from wag.study.checks import shard_files
+    from wag.study.context import Context
     from wag.study.run import run_study
-    from wag.study.spec import shard_files
 
     _, spec = study
     full = spec.output_path
@@ -509,8 +512,8 @@ def test_excluded_samples_are_never_tagged_and_the_tables_equal_tagging_then_dro
     assert seen and not set(seen) & set(gone)
     assert len(seen) == n_all - len(gone) == json.loads((out / "tag" / "summary.json").read_text())["images_tagged"]
     seen.clear()  # the Dask task (run here in-process) skips them too
-    ctx = st.Context(filt, shard_files(filt), progress=False)
-    n_task = sum(st._tag_shard_task(filt, ctx.concepts, str(p))[1] for p in ctx.shards)
+    ctx = Context(filt, shard_files(filt), progress=False)
+    n_task = sum(st.tag_shard_task(filt, ctx.concepts, str(p))[1] for p in ctx.shards)
     assert n_task == len(seen) == n_all - len(gone) and not set(seen) & set(gone)
 
     def without_gone(df: pd.DataFrame) -> pd.DataFrame:

@@ -19,8 +19,9 @@ import pandas as pd
 import wag
 from wag.core.ids import content_key
 from wag.core.io import read_json, write_json
+from wag.study.checks import check_inputs
 from wag.study.context import Context
-from wag.study.spec import StudyError, StudySpec, check_inputs
+from wag.study.spec import StudyError, StudySpec
 from wag.study.stages import STAGES
 
 

@@ -115,7 +115,7 @@ def tag_shard(
 _WORKER_TAGGERS: dict[str, tuple[Any, frozenset[str]]] = {}
 
 
-def _tag_shard_task(spec: StudySpec, concepts: pd.DataFrame, path: str) -> tuple[pd.DataFrame, int]:
+def tag_shard_task(spec: StudySpec, concepts: pd.DataFrame, path: str) -> tuple[pd.DataFrame, int]:
     """A Dask task: tag one shard with the study's tagger, built (with the excluded ids) once per worker process."""
     key = content_key([spec.model_dump(mode="json"), concepts["concept"].tolist()])
     if key not in _WORKER_TAGGERS:
@@ -132,7 +132,7 @@ def tag_corpus(ctx: Context) -> tuple[pd.DataFrame, int]:
     of ``study.corpus.exclude`` are skipped before their images are decoded."""
     o = ctx.spec.stages.tag
     if o.backend == "dask":  # each worker builds the tagger once (the driver's is not shipped)
-        task: Any = partial(_tag_shard_task, ctx.spec, ctx.concepts)
+        task: Any = partial(tag_shard_task, ctx.spec, ctx.concepts)
         items: list[Any] = [str(p) for p in ctx.shards]
     else:  # one tagger shared by the threads
         tagger, skip = make_tagger(ctx), frozenset(excluded_ids(ctx.spec))
