@@ -88,3 +88,11 @@ def test_bad_backend_or_workers_is_one_clear_error():
 
 def test_no_items_no_work():
     assert map_shards(int, [], backend="processes", workers=4) == []
+
+
+def test_forked_process_workers_also_keep_the_order():
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    assert map_shards(_slow_int, ITEMS, backend="processes", workers=2, start_method="fork") == [5, 3, 8, 1, 9, 2]

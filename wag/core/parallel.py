@@ -6,8 +6,9 @@ the items finish in; ``on_result(i, result)`` is called in the calling thread as
 and message; a process worker's traceback is attached as its cause) and the items not started yet never start.
 
 * ``threads``: ``workers`` threads of this process (``fn`` may be a closure; it shares this process's state).
-* ``processes``: ``workers`` processes started with *spawn* (safe inside a Jupyter kernel and beside threads):
-  ``fn``, the items and the results must pickle, ``initializer`` runs once in each worker process.
+* ``processes``: ``workers`` processes, started with *spawn* by default (safe inside a Jupyter kernel and beside
+  threads; ``start_method="fork"`` starts them at once with this process's memory, e.g. a built engine): ``fn``, the
+  items and the results must pickle, ``initializer`` runs once in each worker process.
 * ``dask``: one task per item on ``client`` (a ``distributed.Client``), else on the scheduler at address
   ``scheduler``, else on a local cluster of ``workers`` single-threaded processes (:func:`dask_client`).
 
@@ -46,6 +47,7 @@ def map_shards(
     scheduler: str | None = None,
     client: Any = None,
     initializer: Callable[[], None] | None = None,
+    start_method: str = "spawn",
     progress: str | None = None,
     unit: str = "it",
     on_result: Callable[[int, R], None] | None = None,
@@ -77,8 +79,8 @@ def map_shards(
             _pool_map(ThreadPoolExecutor(n, thread_name_prefix=thread_name_prefix), fn, todo, finished)
         else:
             n = min(workers, len(todo))
-            spawn = multiprocessing.get_context("spawn")
-            _pool_map(ProcessPoolExecutor(n, mp_context=spawn, initializer=initializer), fn, todo, finished)
+            ctx = multiprocessing.get_context(start_method)
+            _pool_map(ProcessPoolExecutor(n, mp_context=ctx, initializer=initializer), fn, todo, finished)
     finally:
         bar.close()
     return results

@@ -3,15 +3,16 @@
 Every shard is counted independently (:mod:`wag.frequency.shard`) and the shard results are combined exactly
 (:func:`combine`), so one worker, N threads, N processes and a Dask cluster give identical tables. The shards run on
 :func:`wag.core.parallel.map_shards`: ``backend="threads"`` (default) shares one engine, so each distinct caption
-chunk is normalised once per run (the vectorised work releases the GIL); ``"processes"`` (spawned workers, one
-engine each) suits corpora whose vocabulary keeps growing (the Python normaliser then dominates and holds the GIL);
-``"dask"`` spreads shards over machines. With ``out_dir`` each finished shard is written atomically
+chunk is normalised once per run (the vectorised work releases the GIL); ``"processes"`` (forked workers that
+inherit the built engine, spawned ones where fork is unavailable) suits corpora whose vocabulary keeps growing (the
+Python normaliser then dominates and holds the GIL); ``"dask"`` spreads shards over machines. With ``out_dir`` each finished shard is written atomically
 (``shards/<tag>.done.json`` + hits Parquet) and never recounted on a rerun with the same inputs.
 The variants and what they search: :mod:`wag.frequency.spec`; the engines: :mod:`wag.frequency.engines`.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -78,7 +79,7 @@ def count_captions(
     """Count concepts in the captions of a corpus (variants: :mod:`wag.frequency.spec`; outputs: the module docstring).
 
     ``backend``: ``"threads"`` (``workers`` threads sharing one engine), ``"processes"`` (``workers``
-    spawned processes) or ``"dask"`` (a ``distributed.Client`` given as ``client``, else a local cluster of
+    processes) or ``"dask"`` (a ``distributed.Client`` given as ``client``, else a local cluster of
     ``workers`` processes). Unreadable shards are listed in ``failures`` with their reason; the
     others are still counted.
     """
@@ -137,7 +138,9 @@ def count_captions(
             return res
 
         counted = map_shards(run, items, workers=workers, thread_name_prefix="wag-count")
-    else:  # each worker process builds its own engine; the bar moves shard by shard
+    else:  # the bar moves shard by shard
+        if backend == "processes":
+            engine_for(spec)  # built once here; forked workers inherit it
         counted = map_shards(
             job,
             items,
@@ -145,12 +148,17 @@ def count_captions(
             workers=workers,
             client=client,
             initializer=_worker_init,
+            start_method=_START_METHOD,
             on_result=lambda _, r: bar.update(r.n_captions),
         )
     bar.close()
     results.update(zip(todo, counted, strict=True))
     ordered = [results[i] for i in range(len(shards))]
     return combine(ordered, spec, table, variant, pretraining or _pretraining_name(corpus), out)
+
+
+#: ``fork`` where available (workers start at once and share the built engine), else ``spawn``.
+_START_METHOD = "fork" if os.name == "posix" and "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def _worker_init() -> None:
