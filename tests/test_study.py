@@ -268,6 +268,18 @@ def test_an_undeclared_output_is_a_bug_the_runner_names(study, monkeypatch, tmp_
         )
 
 
+def test_a_context_uses_the_concept_table_it_is_given(study):
+    """A Dask worker's context gets the driver's concept table; without one, the context builds it from the spec."""
+    from wag.study.context import Context
+
+    _, spec = study
+    built = Context(spec, []).concepts
+    given = built.iloc[:2].copy()
+    ctx = Context(spec, [], concepts=given)
+    assert ctx.concepts is given and ctx.concept_names == given["concept"].tolist()
+    assert len(built) > 2 and set(CONCEPTS) <= set(built["concept"])
+
+
 def test_phash_bits_scale_with_image_size():
     assert phash_bits_for(224) == 10 and phash_bits_for(1024) == 10
     assert phash_bits_for(32) == 1 and phash_bits_for(112) == 5
