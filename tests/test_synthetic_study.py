@@ -174,8 +174,8 @@ def test_similarity_control_counts_the_filtered_corpus_by_the_count_stage(shared
 
 
 def test_corpus_exclude_file_must_exist(tmp_path):
-    from wag.study.spec import CorpusSpec, StudySpec
-    from wag.study.stages import StudyError, excluded_ids
+    from wag.study.context import excluded_ids
+    from wag.study.spec import CorpusSpec, StudyError, StudySpec
 
     spec = StudySpec(name="x", root=str(tmp_path), corpus=CorpusSpec(name="c", shards=["a.tar"], exclude="gone.txt"))
     with pytest.raises(StudyError, match="exclude"):
