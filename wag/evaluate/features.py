@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from wag.core.ids import content_key
 from wag.core.io import atomic_path, write_json
 from wag.core.paths import cache_dir
-from wag.evaluate.datasets import CorruptImageError
+from wag.evaluate.images import CorruptImageError
 from wag.evaluate.models import LoadedModel
 
 
