@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import wag.artifacts as A
+from wag.analysis.errors import AnalysisError
 from wag.analysis.sections.agreement import agreement_summary, largest_disagreements, loose_key, match_neglected_tails
 from wag.core.io import InputFileError
 
@@ -149,7 +150,9 @@ def test_parse_search_counts_name(fname: str, expected: tuple[str, ...]) -> None
 
 
 def test_parse_bad_names() -> None:
-    with pytest.raises(A.ArtifactNameError, match="unrecognised search-counts file name 'cifar10_cc3m_bm25_search_counts.json'"):
+    with pytest.raises(
+        A.ArtifactNameError, match="unrecognised search-counts file name 'cifar10_cc3m_bm25_search_counts.json'"
+    ):
         A.parse_search_counts_name("cifar10_cc3m_bm25_search_counts.json")
     assert A.parse_model_key("backboneViT-B-16_pretrainedlaion200m_train_test_sim_normalized") == (
         "ViT-B-16",
@@ -426,7 +429,7 @@ def test_agreement(nt_root: Path) -> None:
     top = largest_disagreements(m, n=1).iloc[0]
     assert top.paper_concept == "Northern_Cardinal" and top.log10_ratio == pytest.approx(math.log10(3 / 1001))
     assert loose_key("Brewer's Blackbirds") == loose_key("brewer blackbird")
-    with pytest.raises(ValueError, match="cannot pair by class index"):
+    with pytest.raises(AnalysisError, match="cannot pair by class index"):
         match_neglected_tails(counts.iloc[:3], nt)
 
 

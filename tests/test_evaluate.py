@@ -203,6 +203,13 @@ def test_ensemble_classifier_equals_direct_computation(tiny):
         torch.testing.assert_close(clf[:, j], m / m.norm(), rtol=1e-4, atol=1e-5)
 
 
+def test_a_class_without_prompts_is_a_prompt_error(tiny):
+    with pytest.raises(F.PromptError, match="class #1 has none"):
+        F.text_classifier(tiny, [["a dog"], []])
+    with pytest.raises(F.PromptError, match="no texts to encode"):
+        F.encode_texts(tiny, [])
+
+
 def test_prompt_styles():
     assert Z.class_prompts(["dog"], "class", "cifar10") == [["dog"]]
     assert Z.class_prompts(["dog"], "simple", "cifar10") == [["A photo of a dog."]]
