@@ -27,6 +27,8 @@ class UnknownDatasetError(WagError, KeyError):
 
 @dataclass(frozen=True)
 class TorchvisionSpec:
+    """A torchvision test split: class name, constructor arguments, folder under the data root, how to obtain it."""
+
     cls: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     sub: str = ""
