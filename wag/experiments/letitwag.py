@@ -90,7 +90,12 @@ def run_letitwag(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFrame:
                     "output": "study/letitwag-all-classes",
                     "concepts": [],
                     "datasets": [
-                        DatasetSpec(name="letitwag-all-classes", kind="imagefolder", path="letitwag_all_classes")
+                        DatasetSpec(
+                            name="letitwag-all-classes",
+                            kind="imagefolder",
+                            path="letitwag_all_classes",
+                            empty_classes="keep",  # the other concepts compete as answers
+                        )
                     ],
                 }
             )

@@ -3,19 +3,25 @@
 :func:`check_inputs` (``wag study run`` and ``status`` call it first) finds every problem at once: shard globs that
 match nothing, missing files and folders, unknown model, architecture and torchvision names, T2I pipelines that cannot
 run as declared; one :class:`~wag.study.spec.StudyError` lists them all. The schema checks (unknown keys, bad kinds,
-duplicate names) happen earlier, when the profile is loaded (:mod:`wag.study.spec`).
+duplicate names) happen earlier, when the profile is loaded (:mod:`wag.study.spec`). :func:`check_resources` (``wag
+study run``, for the stages about to run) checks what they need of this machine, as ``wag evaluate`` does at its door:
+the torch device, the Dask schedulers (they answer), and the weights of registry and open_clip models when downloads
+are off (``HF_HUB_OFFLINE``).
 """
 
 from __future__ import annotations
 
 import glob as globmod
 import json
+import os
 from pathlib import Path
 
+from wag.core.checks import InputCheckError, check_device, check_scheduler
 from wag.core.tables import TableError, variant_name
 from wag.corpus import CorpusError, iter_shards
 from wag.evaluate.datasets import known_datasets
 from wag.evaluate.models import UnknownModelError, resolve_name
+from wag.evaluate.registry import hf_repo_on_disk, registry_entry, weights_on_disk
 from wag.frequency.checkpoint_tagger import checkpoint_problem
 from wag.study.spec import StudyError, StudySpec, t2i_clip_model
 
@@ -157,3 +163,85 @@ def check_inputs(spec: StudySpec) -> list[Path]:
     if problems:
         raise StudyError(f"study '{spec.name}' cannot run:\n  " + "\n  ".join(problems))
     return shards
+
+
+#: Stages that run models on the study's device (the tagger only when it is a model).
+_DEVICE_STAGES = ("zeroshot", "retrieval", "t2i", "letitwag")
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _weights_problem(spec: StudySpec, where: str, value: str) -> str | None:
+    """Why a registry or open_clip ``ARCH/tag`` model cannot load here with downloads off (None: it can, or it is a
+    checkpoint file, checked by :func:`check_inputs`)."""
+    s = spec.model_spec(value)
+    if "@" in s or not _offline():
+        return None
+    try:
+        key, e = registry_entry(s)
+    except UnknownModelError:
+        arch, _, tag = s.partition("/")
+        if tag and not weights_on_disk(arch, tag, None):
+            return f"{where}: the weights of open_clip {arch} / {tag} are not on this machine and downloads are off (HF_HUB_OFFLINE); download them once with internet, or give ARCH@path/to/checkpoint"
+        return None
+    if e.get("checkpoint"):
+        d = os.environ.get("WAG_CHECKPOINTS")
+        if e.get("loader") == "slip" or not (d and (Path(d) / e["checkpoint"]).is_file()):
+            return f"{where}: model '{key}' needs its checkpoint file {e['checkpoint']} in $WAG_CHECKPOINTS (see wag evaluate models)"
+        return None
+    arch = e["arch"]
+    ok = (
+        hf_repo_on_disk(arch[len("hf-hub:") :], None)
+        if arch.startswith("hf-hub:")
+        else weights_on_disk(arch, e["pretrained"], None)
+    )
+    if not ok:
+        return f"{where}: the weights of model '{key}' are not on this machine and downloads are off (HF_HUB_OFFLINE); run once with internet so open_clip caches them (wag evaluate models lists what is on disk)"
+    return None
+
+
+def check_resources(spec: StudySpec, stages: list[str]) -> None:
+    """What ``stages`` (about to run) need of this machine: the device, the Dask schedulers, model weights. One
+    :class:`~wag.study.spec.StudyError` lists every problem, before any stage runs."""
+    problems: list[str] = []
+    t = spec.tagger
+    tags_with_model = "tag" in stages and t.kind in ("openclip", "rampp")
+    device = spec.stages.evaluate.device
+    if device != "cpu" and (tags_with_model or any(s in stages for s in _DEVICE_STAGES)):
+        try:
+            check_device(device)
+        except InputCheckError as exc:
+            problems.append(
+                f"study.stages.evaluate.device: {str(exc).replace('; pass --device cpu', '; set it to cpu')}"
+            )
+    for stage, o in (("count", spec.stages.count), ("tag", spec.stages.tag)):
+        if stage in stages and o.backend == "dask" and o.scheduler:
+            try:
+                check_scheduler(o.scheduler)
+            except InputCheckError as exc:
+                why = str(exc).split("; ")[0]
+                problems.append(
+                    f"study.stages.{stage}.scheduler: {why}; start it, fix the address, or remove it to use a local cluster"
+                )
+    models: list[tuple[str, str]] = []
+    if any(s in stages for s in ("zeroshot", "retrieval", "letitwag")):
+        models += [(f"study.models[{i}] ('{m.name}')", m.model) for i, m in enumerate(spec.models)]
+    if "tag" in stages and t.kind == "openclip" and t.model:
+        models.append(("study.tagger.model", t.model))
+    if "t2i" in stages:
+        o = spec.stages.t2i
+        if (clip := t2i_clip_model(spec)) is not None:
+            models.append(("study.stages.t2i.clip_model", clip))
+        if o.judge is not None and o.judge.kind == "openclip":
+            models.append(("study.stages.t2i.judge.model", o.judge.model))
+    seen: set[str] = set()
+    for where, value in models:
+        if spec.model_spec(value) in seen:
+            continue
+        seen.add(spec.model_spec(value))
+        if (p := _weights_problem(spec, where, value)) is not None:
+            problems.append(p)
+    if problems:
+        raise StudyError(f"study '{spec.name}' cannot run here:\n  " + "\n  ".join(problems))
