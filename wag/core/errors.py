@@ -54,12 +54,22 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
 
 
 def _short_repr(value: object, limit: int) -> str:
-    if isinstance(value, dict):
-        items = [f"{_short_repr(k, limit)}: {_short_repr(v, limit)}" for k, v in list(value.items())[:5]]
-        return "{" + ", ".join(items) + (", ..." if len(value) > 5 else "") + "}"
-    if isinstance(value, (list, tuple)):
-        items = [_short_repr(v, limit) for v in list(value)[:5]]
-        return "[" + ", ".join(items) + (", ..." if len(value) > 5 else "") + "]"
+    """A repr of ``value`` that stops growing past about ``2 * limit`` characters (containers: their first items)."""
+    if isinstance(value, (dict, list, tuple)):
+        items = list(value.items()) if isinstance(value, dict) else list(value)
+        opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
+        out = opening
+        for i, item in enumerate(items):
+            if len(out) > 2 * limit:
+                return out + ", ..." + closing
+            budget = max(1, 2 * limit - len(out))
+            text = (
+                f"{_short_repr(item[0], budget)}: {_short_repr(item[1], budget)}"
+                if isinstance(value, dict)
+                else _short_repr(item, budget)
+            )
+            out += (", " if i else "") + text
+        return out + closing
     text = repr(value[: limit * 2] if isinstance(value, (str, bytes)) else value)
     return text[: limit * 2]
 
