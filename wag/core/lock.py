@@ -2,9 +2,10 @@
 
 :func:`folder_lock` takes ``<folder>/.wag.lock`` with ``flock`` (released by the kernel when the holder exits, however
 it exits) and records who holds it (process id, host, start time, command). A second process finds it held and stops
-with one :class:`LockError` line naming the holder; a lock file left with a record by a process that was killed
-(``kill -9``: it never cleared the record) is reported as taken over. Where ``flock`` does not exist the record itself
-is the lock (created exclusively; taken over when its process is gone from this host). Re-entrant within one thread.
+with one :class:`LockError` line naming the holder. A clean release removes the lock file (and the folder, when the
+lock created it and nothing was written), so a lock file found on arrival was left by a process that was killed
+(``kill -9``): it is taken over, and reported. Where ``flock`` does not exist the record itself is the lock (created
+exclusively; taken over when its process is gone from this host). Re-entrant within one thread.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def folder_lock(folder: str | os.PathLike[str], what: str) -> Iterator[Lock]:
     it. Yields a :class:`Lock` whose ``stale`` is the record of a killed previous holder (or None).
     """
     root = Path(folder)
+    created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     path = root / LOCK_NAME
     key = str(path.resolve())
@@ -127,7 +129,12 @@ def folder_lock(folder: str | os.PathLike[str], what: str) -> Iterator[Lock]:
             with _HELD_GUARD:
                 _HELD[key] = (me, _HELD[key][1] - 1)
         return
-    fd, stale = _acquire(path, what, root)
+    try:
+        fd, stale = _acquire(path, what, root)
+    except BaseException:
+        if created:
+            _remove_if_empty(root)
+        raise
     with _HELD_GUARD:
         _HELD[key] = (me, 1)
     try:
@@ -136,21 +143,38 @@ def folder_lock(folder: str | os.PathLike[str], what: str) -> Iterator[Lock]:
         with _HELD_GUARD:
             _HELD.pop(key, None)
         _release(path, fd)
+        if created:
+            _remove_if_empty(root)
+
+
+def _remove_if_empty(root: Path) -> None:
+    try:
+        root.rmdir()
+    except OSError:  # something was written: keep it
+        pass
 
 
 def _acquire(path: Path, what: str, root: Path) -> tuple[int, dict[str, Any] | None]:
     busy = f"{what} in {root} is being written by {{holder}}; wait until it finishes, or stop it and run again"
     if fcntl is not None:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            rec = _read_record(fd)
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                rec = _read_record(fd)
+                os.close(fd)
+                raise LockError(busy.format(holder=_holder(rec))) from None
+            except OSError:
+                os.close(fd)
+                raise
+            try:  # the holder we waited for may have removed the file: lock the one that is there now
+                same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
             os.close(fd)
-            raise LockError(busy.format(holder=_holder(rec))) from None
-        except OSError:
-            os.close(fd)
-            raise
         stale = _read_record(fd)
         _write_record(fd, _record())
         return fd, stale
@@ -175,7 +199,7 @@ def _acquire(path: Path, what: str, root: Path) -> tuple[int, dict[str, Any] | N
 def _release(path: Path, fd: int) -> None:
     try:
         if fcntl is not None:
-            _write_record(fd, None)  # released cleanly: the next holder finds no record
+            path.unlink(missing_ok=True)  # released cleanly: the next holder finds no file (removed while still held)
             fcntl.flock(fd, fcntl.LOCK_UN)
         else:  # pragma: no cover
             path.unlink(missing_ok=True)
