@@ -16,10 +16,15 @@ import json
 import os
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from wag.core.checks import InputCheckError, check_device, check_scheduler
+from wag.core.errors import WagError
 from wag.core.tables import TableError, variant_name
 from wag.corpus import CorpusError, iter_shards
 from wag.evaluate.datasets import known_datasets
+from wag.evaluate.descriptions import read_descriptions_file
 from wag.evaluate.models import UnknownModelError, resolve_name
 from wag.evaluate.registry import hf_repo_on_disk, registry_entry, weights_on_disk
 from wag.frequency.checkpoint_tagger import checkpoint_problem
@@ -98,6 +103,27 @@ def _t2i_problems(spec: StudySpec) -> list[str]:
     return problems
 
 
+def _image_column_problem(shard: Path, column: str) -> str | None:
+    """Why a Parquet shard's image column cannot hold encoded images (text: paths?), from its schema alone."""
+    if shard.suffix.lower() not in (".parquet", ".pq"):
+        return None
+    try:
+        schema = pq.read_schema(shard)
+    except (OSError, ValueError):
+        return None  # an unreadable shard is reported by the stage that reads it
+    if column not in schema.names:
+        return f"{shard} has no column '{column}' (columns: {', '.join(schema.names)})"
+    typ = schema.field(column).type
+    if pa.types.is_struct(typ):
+        typ = typ.field("bytes").type if typ.get_field_index("bytes") >= 0 else typ
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return (
+            f"column '{column}' of {shard} holds text (paths?), not encoded images; store each image file's bytes in it "
+            "(a binary column, or Hugging Face {bytes, path} structs with the bytes filled in)"
+        )
+    return None
+
+
 def _class_name(folder: Path) -> str | None:
     """``_class_name`` of a pipeline folder's ``model_index.json`` (None without one or when unreadable)."""
     try:
@@ -142,6 +168,14 @@ def check_inputs(spec: StudySpec) -> list[Path]:
             problems.append(f"study.tagger.name: {exc}")
     if t.descriptions and not spec.path(t.descriptions).is_file():
         problems.append(f"study.tagger.descriptions: {spec.path(t.descriptions)} not found")
+    elif t.descriptions:
+        try:  # every value a list of texts (a string would be read letter by letter)
+            read_descriptions_file(spec.path(t.descriptions))
+        except WagError as exc:
+            problems.append(f"study.tagger.descriptions: {exc}")
+    if spec.corpus.image_column and shards and t.kind != "none":
+        if (why := _image_column_problem(shards[0], spec.corpus.image_column)) is not None:
+            problems.append(f"study.corpus.image_column: {why}")
     for i, d in enumerate(spec.datasets):
         where = f"study.datasets[{i}] ('{d.name}')"
         if d.kind == "torchvision":
