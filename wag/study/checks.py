@@ -146,7 +146,9 @@ def check_inputs(spec: StudySpec) -> list[Path]:
             "study.corpus.image_column applies to Parquet shards only (WebDataset images are read from their .jpg/.png members)"
         )
     for i, c in enumerate(spec.concepts):
-        if c.file and not spec.path(c.file).is_file():
+        if c.file and spec.path(c.file).exists() and not spec.path(c.file).is_file():
+            problems.append(f"study.concepts[{i}].file: {spec.path(c.file)} is not a regular file (a folder or FIFO)")
+        elif c.file and not spec.path(c.file).is_file():
             problems.append(f"study.concepts[{i}].file: {spec.path(c.file)} not found")
     for i, m in enumerate(spec.models):
         if (p := _model_problem(spec, f"study.models[{i}] ('{m.name}')", m.model)) is not None:
