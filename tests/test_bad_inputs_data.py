@@ -584,3 +584,36 @@ def test_wag_into_a_closed_pipe_ends_quietly_in_a_real_process() -> None:
     proc.stdout.close()  # type: ignore[union-attr]
     err = proc.stderr.read().decode()  # type: ignore[union-attr]
     assert proc.wait(timeout=300) == 141 and err == "", err
+
+
+def _labelled_shard(path: Path, labels: list[str]) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for i, lab in enumerate(labels):
+            for name, data in ((f"{i:04d}.png", png(i)), (f"{i:04d}.cls", lab.encode())):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    write(path.parent / "classnames.txt", "cat\ndog\n")
+    return write(path, buf.getvalue()).read_bytes()
+
+
+def test_a_webdataset_test_set_cut_short_is_an_error_not_fewer_images(tmp_path: Path) -> None:
+    from wag.evaluate.datasets import webdataset_classification
+
+    data = _labelled_shard(tmp_path / "test" / "s.tar", ["0", "1"] * 20)
+    assert len(webdataset_classification(tmp_path / "test")) == 40
+    write(tmp_path / "test" / "s.tar", data[: len(data) // 2])
+    with pytest.raises(WagError, match=r"s\.tar: the tar shard is cut short"):
+        webdataset_classification(tmp_path / "test")
+
+
+def test_a_webdataset_label_that_is_not_a_number_is_named(tmp_path: Path) -> None:
+    from wag.evaluate.datasets import webdataset_classification
+
+    _labelled_shard(tmp_path / "test" / "s.tar", ["0", "dog"])
+    with pytest.raises(WagError, match=r"label member 0001\.cls holds 'dog', not a class number"):
+        webdataset_classification(tmp_path / "test")

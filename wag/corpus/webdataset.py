@@ -77,13 +77,25 @@ def iter_wds_groups(path: str | os.PathLike[str], keep: Callable[[str], bool]) -
         raise CorpusError(f"{p}: not a readable tar file ({exc}); check that it is a WebDataset shard") from None
 
 
+def whole_tar_members(tar: tarfile.TarFile, path: str | os.PathLike[str]) -> list[tarfile.TarInfo]:
+    """The file members of an uncompressed tar opened for random access, after checking that it is whole: the block
+    where its last member ends is the end-of-archive block (tarfile stops at a cut without a word)."""
+    p = Path(path)
+    try:
+        members = [m for m in tar.getmembers() if m.isfile()]
+    except tarfile.ReadError as exc:
+        raise _cut_short(p, str(exc)) from None
+    raw = tar.fileobj  # the (decompressed) archive
+    assert raw is not None
+    raw.seek(tar.offset)
+    _check_end(p, tar.offset, raw.read(_BLOCK))
+    return members
+
+
 def _indexed_groups(p: Path, keep: Callable[[str], bool]) -> Groups:
     """An uncompressed tar: headers first (cheap seeks), then each sample once, after its last member."""
     with tarfile.open(p, mode="r:") as tar:
-        members = [(_wds_key(m.name), m) for m in tar.getmembers() if m.isfile()]
-        with p.open("rb") as raw:
-            raw.seek(tar.offset)
-            _check_end(p, tar.offset, raw.read(_BLOCK))
+        members = [(_wds_key(m.name), m) for m in whole_tar_members(tar, p)]
         last = {key: i for i, ((key, _), _) in enumerate(members)}
         open_groups: dict[str, dict[str, tuple[str, bytes]]] = {}
         for i, ((key, ext), m) in enumerate(members):

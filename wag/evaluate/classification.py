@@ -13,7 +13,8 @@ from typing import Any
 
 from PIL import Image
 
-from wag.core.errors import WagWarning
+from wag.core.errors import WagWarning, excerpt
+from wag.corpus import whole_tar_members
 from wag.evaluate.images import IMAGE_EXTS, DatasetError, DatasetMissingError, files_fingerprint, open_image
 
 
@@ -142,15 +143,20 @@ def webdataset_classification(
     for si, f in enumerate(files):
         imgs: dict[str, tarfile.TarInfo] = {}
         cls: dict[str, int] = {}
-        with tarfile.open(f) as tf:
-            for m in tf:
-                if not m.isfile():
-                    continue
+        try:
+            tf = tarfile.open(f)
+        except tarfile.ReadError as exc:
+            raise DatasetError(f"{f} is not a readable tar file ({exc}); check the WebDataset test set") from None
+        with tf:
+            for m in whole_tar_members(tf, f):  # a shard cut short is an error, not fewer test images
                 key, _, ext = m.name.partition(".")
                 if "." + ext.lower() in IMAGE_EXTS:
                     imgs[key] = m
                 elif ext == "cls":
-                    cls[key] = int(tf.extractfile(m).read().decode().strip())  # type: ignore[union-attr]
+                    text = tf.extractfile(m).read().decode("utf-8", "replace").strip()  # type: ignore[union-attr]
+                    if not text.lstrip("-").isdigit():
+                        raise DatasetError(f"{f}: label member {m.name} holds {excerpt(text)}, not a class number")
+                    cls[key] = int(text)
         for key in sorted(imgs):
             if key in cls:
                 m = imgs[key]
