@@ -221,6 +221,10 @@ def test_a_concept_file_that_is_a_fifo_is_refused_without_waiting(
     line = error_line(err)
     assert code == 2 and "c.txt" in line and "not a regular file" in line and "give a regular file" in line
     assert not (tmp_path / "out").exists()
+    os.mkfifo(tmp_path / "s.parquet")
+    code, _, err = run(count_argv(tmp_path, corpus_path=tmp_path / "s.parquet"), capsys)
+    line = error_line(err)
+    assert code == 2 and "s.parquet is not a regular file" in line and not (tmp_path / "out").exists()
 
 
 def test_a_huge_concept_file_is_refused_before_it_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
