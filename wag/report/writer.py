@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from wag.analysis.scorecard import ROWS_NAME, rows_frame
+from wag.analysis.scorecard import MATCH, ROWS_NAME, rows_frame, section_card, summary_line
 from wag.core.io import write_bytes, write_csv, write_json, write_text
 from wag.core.paths import resolve
 
@@ -157,12 +157,17 @@ class Report:
         """Record that an output could not be produced (e.g. an unreleased input file); nothing is faked."""
         self._register(Entry(item_id, "missing", paper, reason, []))
 
-    def scorecard(self, rows: list[dict[str, Any]] | pd.DataFrame) -> Path:
+    def scorecard(self, rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
         """Write this section's scorecard rows (our values for the paper's printed numbers, see
-        :mod:`wag.analysis.scorecard`) to ``<section>/scorecard_rows.csv``; ``wag reproduce`` assembles them."""
-        path = write_csv(self.dir / ROWS_NAME, rows_frame(rows))
+        :mod:`wag.analysis.scorecard`) to ``<section>/scorecard_rows.csv`` (``wag reproduce`` assembles them), print
+        how this notebook's entries compare with the paper and return those that do not match (all when every one
+        matches): the last call of a notebook that reproduces printed numbers."""
+        write_csv(self.dir / ROWS_NAME, rows_frame(rows))
         write_index(self.root)
-        return path
+        card = section_card(self.root, self.notebook)
+        print(f"scorecard of {self.notebook}: {summary_line(card)}")
+        differ = card[card["status"] != MATCH]
+        return (differ if len(differ) else card).reset_index(drop=True)
 
     # -- index -----------------------------------------------------------------------------------
     def _register(self, entry: Entry) -> None:
