@@ -121,6 +121,10 @@ def _isinstance_source(nb):
     nb.cells[3].source = "s = wag.sources.open_source(P)\nif isinstance(s, StudySource):\n    print(s.name)"
 
 
+def _source_kind_call(nb):
+    nb.cells[3].source = "from wag.sources import source_kind\nif source_kind(P) != 'study':\n    print('no study')"
+
+
 @pytest.mark.parametrize(
     "change,expected",
     [
@@ -141,6 +145,7 @@ def _isinstance_source(nb):
         (_old_nbformat, "save as 4.5+"),
         (_tests_source_kind, "cell 5 tests which source it holds (`src.kind`)"),
         (_isinstance_source, "cell 4 tests which source it holds (`isinstance(s, ...)`)"),
+        (_source_kind_call, "cell 4 tests which source it holds (`source_kind(...)`)"),
     ],
     ids=lambda v: getattr(v, "__name__", "")[1:] if callable(v) else "",
 )

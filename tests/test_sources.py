@@ -183,3 +183,13 @@ def test_the_released_files_keep_the_committed_claims_and_labels():
     assert src.chart_column() == src.chart_column(row="count_type") == "pretraining"
     assert src.count_variants() == {"text": "lemmatized", "image": "rampp@0.7", "integrated": "integrated@0.7"}
     assert src.missing("letitwag") is None and src.letitwag_tail() is None
+
+
+def test_study_source_gives_the_study_or_why_there_is_none(tmp_path: Path):
+    from wag.sources import study_source
+
+    src = _tiny_study(tmp_path)
+    study, why = study_source(src.profile)
+    assert why is None and isinstance(study, StudySource) and study.name == src.name
+    none, why = study_source(load_profile("ci"))
+    assert none is None and "no study: section" in why

@@ -146,10 +146,12 @@ def _check_source_kind(cells: list[Any]) -> list[str]:
             elif isinstance(node, ast.Call) and _callee(node) == "isinstance" and node.args:
                 if getattr(node.args[0], "id", None) in sources:
                     tested = f"isinstance({node.args[0].id}, ...)"  # type: ignore[attr-defined]
+            elif isinstance(node, ast.Call) and _callee(node) == "source_kind":
+                tested = "source_kind(...)"
             if tested:
                 out.append(
                     f"cell {i} tests which source it holds (`{tested}`); ask the source instead "
-                    "(src.claim(...), src.count_type(...), src.missing(...): wag.sources.Source)"
+                    "(src.claim(...), src.count_type(...), src.missing(...): wag.sources.Source; study_source(P) for a study-only section)"
                 )
                 break
     return out

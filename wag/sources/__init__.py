@@ -36,9 +36,20 @@ __all__ = [
     "binning_of",
     "open_source",
     "source_kind",
+    "study_source",
 ]
 
 
 def open_source(profile: Any) -> Source:
     """The profile's source (see :func:`source_kind`)."""
     return StudySource(profile) if source_kind(profile) == "study" else ReleasedSource(profile)
+
+
+def study_source(profile: Any) -> tuple[StudySource | None, str | None]:
+    """``(the profile's study source, None)``, or ``(None, why there is none)`` when its source is the released files.
+
+    For the notebook sections about a user's own corpus: they ask this instead of testing the source's kind.
+    """
+    if source_kind(profile) != "study":
+        return None, "this profile declares no study: section; the released files' counts are analysed in notebook 5"
+    return StudySource(profile), None
