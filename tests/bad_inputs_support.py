@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
+from conftest import write_profile
 
 
 @dataclass
@@ -152,4 +152,4 @@ def study_profile(tmp: Path, shards: str = "corpus/*.tar", name: str = "study.ya
             spec[key] = {**spec[key], **value}  # type: ignore[dict-item]
         else:
             spec[key] = value
-    return write(tmp / name, yaml.safe_dump({"description": "a bad-input study", "study": spec}))
+    return write_profile(tmp / name, {"description": "a bad-input study", "study": spec})

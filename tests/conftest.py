@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -16,6 +19,42 @@ if (SHARED / "paper-artifacts").is_dir():
     os.environ.setdefault("WAG_PAPER_ARTIFACTS", str(SHARED / "paper-artifacts"))
 if (SHARED / "neglected-tails-counts").is_dir():
     os.environ.setdefault("WAG_NEGLECTED_TAILS", str(SHARED / "neglected-tails-counts"))
+
+
+#: The example study's profile: the base of every study profile the tests write.
+EXAMPLE_PROFILE = ROOT / "params" / "example_study.yaml"
+
+
+def _set(d: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for k in parents:
+        d = d.setdefault(k, {})
+    d[leaf] = value
+
+
+def example_study_data(root: Path | str | None = None, **study: Any) -> dict[str, Any]:
+    """The example study's profile as a dict, its ``study.root`` at ``root``, with ``study`` keys set (dotted keys reach
+    inside: ``**{"stages.letitwag.images": None}``)."""
+    data = yaml.safe_load(EXAMPLE_PROFILE.read_text(encoding="utf-8"))
+    if root is not None:
+        data["study"]["root"] = str(root)
+    for key, value in study.items():
+        _set(data["study"], key, value)
+    return data
+
+
+def write_profile(path: Path, content: dict[str, Any] | str | bytes) -> Path:
+    """Write a profile (a dict as YAML; text or bytes as they are, for bad-input cases) at ``path``; returns it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, dict):
+        content = yaml.safe_dump(content)
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return path
+
+
+def study_profile(root: Path | str, path: Path, **study: Any) -> Path:
+    """The example study's profile pointed at ``root`` with ``study`` keys set, written at ``path``."""
+    return write_profile(path, example_study_data(root, **study))
 
 
 def pytest_collection_modifyitems(config, items):

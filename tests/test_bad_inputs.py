@@ -26,6 +26,7 @@ from bad_inputs_support import corpus as _corpus
 from bad_inputs_support import error_line as _error_line
 from bad_inputs_support import mkdir as _mkdir
 from bad_inputs_support import write as _write
+from conftest import write_profile
 
 from wag.cli import main
 from wag.core.errors import WagError, WagWarning
@@ -74,10 +75,8 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def _profile(tmp: Path, text: str, name: str = "bad.yaml") -> Path:
-    p = tmp / name
-    p.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
-    return p
+def _profile(tmp: Path, text: str | bytes, name: str = "bad.yaml") -> Path:
+    return write_profile(tmp / name, text)
 
 
 def _zs(tmp: Path, model: str, dataset: str, *extra: str) -> list[str]:

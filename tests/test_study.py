@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import EXAMPLE_PROFILE, study_profile
 
 from wag.cli import main
 from wag.cli.study import load_study
@@ -17,25 +18,12 @@ from wag.study.run import load_tables, study_status
 from wag.study.spec import StudySpec
 from wag.study.stages.letitwag import phash_bits_for
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "params" / "example_study.yaml"
-
-
-def _profile(root: Path, tmp: Path, name: str = "study.yaml", **study_over) -> Path:
-    """The example profile, pointed at ``root``, with ``study_over`` merged into its study: section."""
-    data = yaml.safe_load(EXAMPLE.read_text())
-    data["study"]["root"] = str(root)
-    for k, v in study_over.items():
-        data["study"][k] = v
-    p = tmp / name
-    p.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return p
-
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("study")
     root = write_example(tmp / "inputs")
-    prof = _profile(root, tmp)
+    prof = study_profile(root, tmp / "study.yaml")
     assert main(["study", "run", "--profile", str(prof), "--quiet"]) == 0
     return prof, load_study(str(prof))
 
@@ -208,7 +196,7 @@ def test_bad_study_is_one_clear_error_before_anything_is_written(tmp_path, capsy
     (root / "pool").mkdir()
     (root / "retrieval" / "images").mkdir(parents=True)
     (root / "retrieval" / "annotations.json").write_text("[]")
-    prof = _profile(root, tmp_path, **over)
+    prof = study_profile(root, tmp_path / "study.yaml", **over)
     assert main(["study", "run", "--profile", str(prof), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert message in err
@@ -302,7 +290,7 @@ def test_every_study_field_is_documented():
 def test_example_profile_validates():
     from wag.run.profile import load_profile
 
-    p = load_profile(str(EXAMPLE))
+    p = load_profile(str(EXAMPLE_PROFILE))
     assert p.study is not None and p.study.corpus.name == "example-web"
     assert json.loads(json.dumps(p.study.model_dump()))["tagger"]["thresholds"] == [0.5, 0.7]
 

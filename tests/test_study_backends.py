@@ -7,20 +7,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import example_study_data
 
 from wag.core.tables import validate
 from wag.study.example import CONCEPTS, write_example
 from wag.study.run import load_tables, run_study, study_status
 from wag.study.spec import StudyError, StudySpec
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "params" / "example_study.yaml"
 QUIET = {"progress": False, "log": lambda *_: None}
 
 
 def _spec(root: Path, out: Path, **over) -> StudySpec:
     """The example study at ``root`` (text, tags, integrated counts only), output to ``out``, with ``over`` merged in."""
-    data = yaml.safe_load(EXAMPLE.read_text())["study"]
-    data.update(root=str(root), output=str(out), datasets=[])
+    data = example_study_data(root)["study"]
+    data.update(output=str(out), datasets=[])
     data["stages"]["letitwag"]["images"] = None
     data["stages"]["count"] = {"variants": ["phrase"]}
     for k, v in over.items():
@@ -127,7 +127,7 @@ def test_reproduce_runs_stale_study_stages_before_the_notebooks(inputs, tmp_path
 
     import wag.run.reproduce as R
 
-    data = yaml.safe_load(EXAMPLE.read_text())
+    data = example_study_data()
     data["study"].update(root=str(inputs), output=str(tmp_path / "study"), datasets=[], tagger={"kind": "none"})
     data["study"]["stages"] = {"count": {"variants": ["phrase"]}}
     data["notebooks"] = (

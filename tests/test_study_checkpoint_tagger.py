@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
+from conftest import study_profile
 
 from wag.cli import main
 from wag.cli.study import load_study
@@ -23,7 +23,6 @@ from wag.frequency.checkpoint_tagger import (
 )
 from wag.study.example import CONCEPTS, write_example
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "params" / "example_study.yaml"
 KNOWN = CONCEPTS[:8] + ["zebra"]  # the tagger knows 8 of the study's 12 concepts, and one it does not have
 
 
@@ -35,13 +34,8 @@ def _net(k: int):
 
 
 def _profile(root: Path, tmp: Path, tagger: dict) -> Path:
-    data = yaml.safe_load(EXAMPLE.read_text())
-    data["study"]["root"] = str(root)
-    data["study"]["tagger"] = tagger
-    data["study"]["stages"]["letitwag"]["images"] = None
-    p = tmp / "study.yaml"
-    p.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return p
+    """The example study with ``tagger`` and no Let It Wag! pool."""
+    return study_profile(root, tmp / "study.yaml", tagger=tagger, **{"stages.letitwag.images": None})
 
 
 @pytest.fixture(scope="module")

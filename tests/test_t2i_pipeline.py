@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import yaml
+from conftest import example_study_data
 from PIL import Image
 
 from wag.evaluate import t2i as T
@@ -224,7 +224,6 @@ def test_judged_accuracy_is_the_fraction_of_images_judged_as_the_prompted_concep
 
 # -- the study stage --------------------------------------------------------------------------
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "params" / "example_study.yaml"
 QUIET = {"progress": False, "log": lambda *_: None}
 
 
@@ -238,7 +237,7 @@ def inputs(tmp_path_factory):
 def _spec(root: Path, out: Path, t2i_concepts: list[str], **over):
     from wag.study.spec import StudySpec
 
-    data = yaml.safe_load(EXAMPLE.read_text())["study"]
+    data = example_study_data()["study"]
     (root / "t2i_concepts.txt").write_text("\n".join(t2i_concepts) + "\n")
     data.update(root=str(root), output=str(out), datasets=[], models=[], tagger={"kind": "none"})
     data["concepts"] = [{"dataset": "t2i-set", "file": "t2i_concepts.txt", "task": "t2i"}]
@@ -422,7 +421,7 @@ def test_t2i_stage_with_an_openclip_judge_and_clip_score(inputs, tmp_path, monke
     from wag.study.run import run_study
 
     monkeypatch.setattr(T, "load_pipeline", lambda *a, **k: ColourPipeline())
-    data = yaml.safe_load(EXAMPLE.read_text())["study"]
+    data = example_study_data()["study"]
     stages = {
         "count": {"variants": ["phrase"]},
         "t2i": {
