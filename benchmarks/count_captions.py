@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -52,6 +53,7 @@ import pyarrow.parquet as pq
 
 from wag.artifacts import locate_paper_root
 from wag.concepts import chunk_tokens, fold_name, normalize_tokens
+from wag.core.errors import WagWarning
 from wag.core.paths import cache_dir
 from wag.frequency import count_captions
 from wag.frequency.count import as_concept_table, build_spec
@@ -288,6 +290,7 @@ def main(argv=None) -> int:
     d = corpus(args.n, names, args.shards)
     shards = sorted(d.glob("shard-*.parquet"))
     if args.run:
+        warnings.simplefilter("ignore", WagWarning)  # the case-duplicate merge, reported once by the parent
         run_method(args.run, shards, names, args.workers, Path(args.out))
         return 0
     if args.big:
