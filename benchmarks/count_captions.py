@@ -393,6 +393,8 @@ def main(argv=None) -> int:
                 f"{len(pairs[m]) - both:,} only Aho-Corasick"
             )
     truth = merged_truth(pd.read_parquet(d / "truth.parquet.gt"), names)
+    n_dup = len(names) - len({fold_name(n) for n in names})
+    print(f"{n_dup} case-duplicate concept names merged into their first spelling, in counting and in the truth")
     want = set(zip(truth["concept"], truth["sample_id"], strict=True))
     for m, got in pairs.items():
         tp = len(got & want)
