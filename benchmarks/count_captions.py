@@ -55,8 +55,7 @@ from wag.artifacts import locate_paper_root
 from wag.concepts import chunk_tokens, fold_name, normalize_tokens
 from wag.core.errors import WagWarning
 from wag.core.paths import cache_dir
-from wag.frequency import count_captions
-from wag.frequency.count import as_concept_table, build_spec
+from wag.frequency import as_concept_table, build_spec, count_captions
 from wag.frequency.generate import generate_captions, paper_class_names, write_caption_shards
 
 

@@ -3,7 +3,7 @@
 Per stage, wag's engine vs a plain loop:
   - count: captions/s of ``wag.frequency.count_captions`` (variant lowercased) vs a plain Python loop
     (one word-bounded regex of the concepts per lowercased caption);
-  - tag: images tagged/s of the study's tag stage (``wag.study.stages.tag_corpus``, open_clip zero-shot
+  - tag: images tagged/s of the study's tag stage (``wag.study.stages.tag.tag_corpus``, open_clip zero-shot
     tagger) vs a plain open_clip loop (tar member → PIL decode → preprocess → encode_image → similarity
     with the concept prompts → sigmoid), both over the same WebDataset shards;
   - zeroshot: images evaluated/s of ``wag.evaluate.zeroshot.evaluate_zeroshot`` (no feature cache) vs a plain
@@ -98,9 +98,10 @@ def main() -> None:
     from wag.evaluate.tiny import TINY_ARCH, make_image_folder, save_tiny_checkpoint
     from wag.evaluate.zeroshot import evaluate_zeroshot
     from wag.frequency import count_captions
+    from wag.study.context import Context
     from wag.study.example import CONCEPTS, write_example
     from wag.study.spec import StudySpec
-    from wag.study.stages import Context, tag_corpus
+    from wag.study.stages.tag import tag_corpus
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
     print(f"machine load before: {_uptime()}")

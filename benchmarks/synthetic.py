@@ -72,7 +72,7 @@ def bench_eval(world) -> None:
     from wag.evaluate.models import load_clip
     from wag.evaluate.zeroshot import evaluate_zeroshot
     from wag.synthetic.params import TrainParams
-    from wag.synthetic.train import _normalise, train_clip
+    from wag.synthetic.train import normalise, train_clip
 
     with tempfile.TemporaryDirectory() as d:
         m = train_clip(world, 32, TrainParams(steps=5, batch_size=32, warmup=1), 0, out_dir=d, progress=False)
@@ -81,7 +81,7 @@ def bench_eval(world) -> None:
         t = time.perf_counter()
         evaluate_zeroshot(lm, data, dataset_name="synthetic", cache=False, progress=False)
         harness = len(data) / (time.perf_counter() - t)
-        x = _normalise(np.asarray(world.images()[: len(data)]))
+        x = normalise(np.asarray(world.images()[: len(data)]))
         t = time.perf_counter()
         with torch.inference_mode():
             for a in range(0, len(x), 256):

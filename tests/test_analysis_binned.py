@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from wag.analysis.binned import assign_bins, binned_slope, paper_binned, paper_n_bins, paper_slice
+from wag.analysis.errors import AnalysisError
 
 # ln(count): 0, 0, 1.099, 2.485, 2.996, 3.989, 5.991, 6.908 (max = ln 1000)
 COUNTS = [0, 1, 3, 12, 20, 54, 400, 1000]
@@ -74,7 +75,7 @@ def test_paper_slices_and_bin_numbers():
     assert np.arange(7)[paper_slice("retrieval", "cc3m")].tolist() == [3, 4, 5, 6]
     assert np.arange(7)[paper_slice("t2i")].tolist() == [3, 4, 5, 6]
     assert idx[paper_slice("classification", "cc3m", keep_zero=True)].tolist() == list(range(0, 11))
-    with pytest.raises(ValueError, match="unknown task"):
+    with pytest.raises(AnalysisError, match="unknown task"):
         paper_n_bins("segmentation")
 
 
@@ -98,5 +99,5 @@ def test_binned_slope_per_decade():
     ],
 )
 def test_bad_input(counts, values, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(AnalysisError, match=match):
         paper_binned(counts, values, n_bins=4, keep=slice(0, None))

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from wag.analysis.correlation import as_square, paper_order, spearman_matrix
+from wag.analysis.errors import AnalysisError
 
 NAMES = [f"c{i}" for i in range(30)]
 
@@ -74,11 +75,11 @@ def test_square_matrix_and_errors():
     m = as_square(t)
     assert m.loc["A", "B"] == m.loc["B", "A"] == pytest.approx(1.0) and m.loc["A", "A"] == 1.0
     df = _freq(list(range(30)))
-    with pytest.raises(ValueError, match="unknown join"):
+    with pytest.raises(AnalysisError, match="unknown join"):
         spearman_matrix(df, count_type="text", join="position")
-    with pytest.raises(ValueError, match="no counts with method 'image'"):
+    with pytest.raises(AnalysisError, match="no counts with method 'image'"):
         spearman_matrix(df, count_type="image")
     two = pd.concat([df, df.assign(variant="lowercased")])
-    with pytest.raises(ValueError, match="several variants"):
+    with pytest.raises(AnalysisError, match="several variants"):
         spearman_matrix(two, count_type="text")
     assert spearman_matrix(two, count_type="text", variant="lowercased").loc[0, "spearman"] == pytest.approx(1.0)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from wag.analysis.errors import AnalysisError
 from wag.analysis.fits import FIT_COLUMNS, binned_points, fit_table, table6
 
 
@@ -70,11 +71,11 @@ def test_binned_points_have_identity_and_examples():
 
 def test_fit_table_errors():
     j = _joined({("cc3m", "RN50"): 0.1})
-    with pytest.raises(ValueError, match="unknown task"):
+    with pytest.raises(AnalysisError, match="unknown task"):
         fit_table(j, task="segmentation")
-    with pytest.raises(ValueError, match="lacks columns"):
+    with pytest.raises(AnalysisError, match="lacks columns"):
         fit_table(j.drop(columns="count"), task="classification")
-    with pytest.raises(ValueError, match="cannot group by"):
+    with pytest.raises(AnalysisError, match="cannot group by"):
         fit_table(j, task="classification", by=["nope"])
 
 
@@ -108,5 +109,5 @@ def test_reused_per_concept_rows_equal_fresh_ones():
     pd.testing.assert_frame_equal(contract(reused), contract(fresh))
     only = fit_table(j, task="classification", methods=("binned",))
     assert set(only["method"]) == {"binned"}
-    with pytest.raises(ValueError, match="unknown fit methods"):
+    with pytest.raises(AnalysisError, match="unknown fit methods"):
         fit_table(j, task="classification", methods=("bayes",))

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from wag.analysis.errors import AnalysisError
 from wag.analysis.per_concept import bootstrap_slopes, fit_log_linear
 
 
@@ -64,5 +65,5 @@ def test_too_few_or_constant_counts_give_nan():
 
 
 def test_bad_counts():
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(AnalysisError, match="non-negative"):
         fit_log_linear([1, -1, 3], [0.1, 0.2, 0.3])

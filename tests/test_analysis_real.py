@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from wag.analysis import fit_table, inputs
+from wag.analysis.errors import AnalysisError
 from wag.analysis.params import AnalysisParams
 
 ROOT = os.environ.get("WAG_PAPER_ARTIFACTS")
@@ -27,7 +28,7 @@ def test_fig2_cc3m_rn50_classification_is_log_linear():
 
 def test_unknown_model_is_a_clear_error():
     params = AnalysisParams(pretraining=["cc3m"], models=["cc3m/ViT-H-14"])
-    with pytest.raises(ValueError, match="cc3m/ViT-H-14"):
+    with pytest.raises(AnalysisError, match="cc3m/ViT-H-14"):
         inputs.classification(ROOT, params, prompts="class")
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from wag.analysis.errors import AnalysisError
 from wag.analysis.segments import segment_fits
 
 
@@ -28,7 +29,7 @@ def test_degenerate_segment_and_errors():
     df = pd.DataFrame({"x": [10.0, 60.0, 70.0], "y": [1.0, 2.0, 3.0]})
     out = segment_fits(df, "x", "y").set_index("segment")
     assert np.isnan(out.loc["imagenet_below_50", "slope"]) and out.loc["imagenet_below_50", "n_models"] == 1
-    with pytest.raises(ValueError, match="column 'z'"):
+    with pytest.raises(AnalysisError, match="column 'z'"):
         segment_fits(df, "z", "y")
-    with pytest.raises(ValueError, match="missing values"):
+    with pytest.raises(AnalysisError, match="missing values"):
         segment_fits(pd.DataFrame({"x": [1.0, None], "y": [1.0, 2.0]}), "x", "y")

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import wag.artifacts as A
+from wag.analysis.errors import AnalysisError
 from wag.analysis.sections.agreement import agreement_summary, largest_disagreements, loose_key, match_neglected_tails
 from wag.core.io import InputFileError
 
@@ -149,13 +150,15 @@ def test_parse_search_counts_name(fname: str, expected: tuple[str, ...]) -> None
 
 
 def test_parse_bad_names() -> None:
-    with pytest.raises(ValueError, match="unrecognised search-counts file name 'cifar10_cc3m_bm25_search_counts.json'"):
+    with pytest.raises(
+        A.ArtifactNameError, match="unrecognised search-counts file name 'cifar10_cc3m_bm25_search_counts.json'"
+    ):
         A.parse_search_counts_name("cifar10_cc3m_bm25_search_counts.json")
     assert A.parse_model_key("backboneViT-B-16_pretrainedlaion200m_train_test_sim_normalized") == (
         "ViT-B-16",
         "laion200m_train_test_sim_normalized",
     )
-    with pytest.raises(ValueError, match="unrecognised model key"):
+    with pytest.raises(A.ArtifactNameError, match="unrecognised model key"):
         A.parse_model_key("RN50-cc3m")
 
 
@@ -187,7 +190,7 @@ def test_read_search_counts(root: Path) -> None:
 
 def test_read_search_counts_unknown_filter(root: Path) -> None:
     with pytest.raises(
-        ValueError,
+        A.ArtifactsRequestError,
         match=r"unknown pretraining for search counts: laion5b; available: cc3m, laion400m, laion_aesthetics",
     ):
         A.read_search_counts(root, pretraining="laion5b")
@@ -253,7 +256,7 @@ def test_read_zero_shot(root: Path) -> None:
     assert df.value.between(0, 1).all()
     full = A.read_zero_shot_full(root, datasets="cifar10")
     assert full.set_index("model_key").loc["backboneViT-B-16_pretrainedlaion400m", "value"] == pytest.approx(0.9)
-    with pytest.raises(ValueError, match="unknown prompts: fancy"):
+    with pytest.raises(A.ArtifactsRequestError, match="unknown prompts: fancy"):
         A.read_zero_shot(root, prompts="fancy")
 
 
@@ -270,7 +273,7 @@ def test_read_retrieval(root: Path) -> None:
     df = A.read_retrieval(root, ks=10)
     assert set(df.metric) == {"recall@10"} and set(df.prompt) == {"t2i"} and set(df.task) == {"retrieval"}
     assert df.set_index("key").loc["road", "value"] == 0.5
-    with pytest.raises(ValueError, match="unknown recall k: 3"):
+    with pytest.raises(A.ArtifactsRequestError, match="unknown recall k: 3"):
         A.read_retrieval(root, ks=[3])
 
 
@@ -306,7 +309,7 @@ def test_join_reconciles_and_reports_unmatched(root: Path) -> None:
 
 
 def test_join_validates_columns(root: Path) -> None:
-    with pytest.raises(ValueError, match=r"freq lacks columns \['count'"):
+    with pytest.raises(A.ArtifactsRequestError, match=r"freq lacks columns \['count'"):
         A.join_counts_performance(A.read_search_counts(root).drop(columns="count"), A.read_zero_shot(root))
 
 
@@ -403,7 +406,7 @@ def test_read_neglected_tails(nt_root: Path) -> None:
     assert cub.loc[0, "key"] == "black footed albatross" and cub.loc[1, "relevant_total"] == 9
     assert df[df.dataset == "eurosat"].relevant_total.isna().all()  # the satellite file lacks the field
     assert set(A.read_neglected_tails(nt_root, datasets=["cub2011"]).dataset) == {"cub"}
-    with pytest.raises(ValueError, match="unknown NeglectedTails datasets: birds"):
+    with pytest.raises(A.ArtifactsRequestError, match="unknown NeglectedTails datasets: birds"):
         A.read_neglected_tails(nt_root, datasets="birds")
 
 
@@ -426,7 +429,7 @@ def test_agreement(nt_root: Path) -> None:
     top = largest_disagreements(m, n=1).iloc[0]
     assert top.paper_concept == "Northern_Cardinal" and top.log10_ratio == pytest.approx(math.log10(3 / 1001))
     assert loose_key("Brewer's Blackbirds") == loose_key("brewer blackbird")
-    with pytest.raises(ValueError, match="cannot pair by class index"):
+    with pytest.raises(AnalysisError, match="cannot pair by class index"):
         match_neglected_tails(counts.iloc[:3], nt)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from wag.analysis.errors import AnalysisError
 from wag.analysis.sections import insights
 from wag.analysis.sections import let_it_wag_results as liw
 
@@ -30,7 +31,7 @@ def test_long_tail_normalises_drops_zeros_and_needs_all_datasets() -> None:
     assert set(pts.pretraining) == {"cc3m"}
     assert pts["concept"].tolist() == ["c", "a"] and pts["rank"].tolist() == [1, 2]
     assert pts["normalized_count"].tolist() == [1.0, 0.25]
-    with pytest.raises(ValueError, match="no pretraining set has counts for all of d1, d3"):
+    with pytest.raises(AnalysisError, match="no pretraining set has counts for all of d1, d3"):
         insights.long_tail(_freq(rows), datasets=["d1", "d3"])
 
 

@@ -199,7 +199,7 @@ def test_fast_path_equals_normaliser_on_punctuation(texts):
 @settings(max_examples=400, deadline=None)
 def test_ascii_fast_path_equals_unicode_path(text):
     """ASCII text skips NFKC and the Unicode regex: same folding and the same tokens."""
-    from wag.concepts import _ASCII_TOKEN, _TOKEN, _fold, _fold_unicode
+    from wag.concepts.normalizer import ASCII_TOKEN_RE, TOKEN_RE, fold, fold_unicode
 
-    assert _fold(text) == _fold_unicode(text)
-    assert _ASCII_TOKEN.findall(_fold(text)) == _TOKEN.findall(_fold_unicode(text))
+    assert fold(text) == fold_unicode(text)
+    assert ASCII_TOKEN_RE.findall(fold(text)) == TOKEN_RE.findall(fold_unicode(text))

@@ -15,6 +15,7 @@ import torch
 from wag.evaluate import datasets as D
 from wag.evaluate import features as F
 from wag.evaluate import models as M
+from wag.evaluate import registry as registry_module
 from wag.evaluate import zeroshot as Z
 from wag.evaluate.tiny import TINY_ARCH, make_image_folder, save_tiny_checkpoint
 
@@ -202,6 +203,13 @@ def test_ensemble_classifier_equals_direct_computation(tiny):
         torch.testing.assert_close(clf[:, j], m / m.norm(), rtol=1e-4, atol=1e-5)
 
 
+def test_a_class_without_prompts_is_a_prompt_error(tiny):
+    with pytest.raises(F.PromptError, match="class #1 has none"):
+        F.text_classifier(tiny, [["a dog"], []])
+    with pytest.raises(F.PromptError, match="no texts to encode"):
+        F.encode_texts(tiny, [])
+
+
 def test_prompt_styles():
     assert Z.class_prompts(["dog"], "class", "cifar10") == [["dog"]]
     assert Z.class_prompts(["dog"], "simple", "cifar10") == [["A photo of a dog."]]
@@ -213,13 +221,15 @@ def test_prompt_styles():
 
 
 @needs_released
-def test_description_prompts_come_from_gpt_descriptions():
+def test_description_prompts_come_from_the_papers_descriptions_when_asked_for():
     from wag.artifacts import read_descriptions
+    from wag.evaluate.descriptions import DescriptionsError, load_descriptions
 
-    desc = read_descriptions(PAPER, "cifar10")
+    desc = load_descriptions("paper", "cifar10")
+    assert desc == read_descriptions(PAPER, "cifar10")
     cls = list(desc)[:2]
     assert Z.class_prompts(cls, "descriptions", "cifar10", descriptions=desc) == [desc[c] for c in cls]
-    with pytest.raises(Exception, match="no descriptions"):
+    with pytest.raises(DescriptionsError, match="no descriptions"):
         Z.class_prompts(["not-a-class"], "descriptions", "cifar10", descriptions=desc)
 
 
@@ -291,7 +301,7 @@ def test_registry_checkpoint_entries_load_from_wag_checkpoints(monkeypatch, tiny
         "loader": "open_clip",
         "origin": "test",
     }
-    monkeypatch.setattr(M, "registry", lambda: {"Tiny/toyset": entry})
+    monkeypatch.setattr(registry_module, "registry", lambda: {"Tiny/toyset": entry})
     monkeypatch.setenv("WAG_CHECKPOINTS", str(tiny_ckpt.parent))
     lm = M.load_clip("backboneTiny_pretrainedtoyset")
     assert (lm.name, lm.paper_key, lm.pretrained) == ("Tiny/toyset", "backboneTiny_pretrainedtoyset", str(tiny_ckpt))
@@ -303,8 +313,7 @@ def test_hf_hub_models_fail_fast_offline(monkeypatch, tmp_path):
         M.load_clip("RN50/cc12m", cache_dir=str(tmp_path))
 
 
-@needs_released
-def test_torchvision_adapter_uses_paper_class_names_and_reports_paths(tmp_path, tiny):
+def test_torchvision_adapter_uses_shipped_class_names_and_reports_paths(tmp_path, tiny):
     classes = [
         "AnnualCrop",
         "Forest",
@@ -320,7 +329,7 @@ def test_torchvision_adapter_uses_paper_class_names_and_reports_paths(tmp_path, 
     make_image_folder(tmp_path / "eurosat" / "eurosat" / "2750", classes, 2, size=16)
     (tmp_path / "eurosat" / "eurosat" / "2750" / "River" / "0001.png").write_bytes(b"corrupt")
     data = D.load_classification("eurosat", tmp_path)
-    assert len(data) == 20 and data.classnames[0] == "Annual Crop Land" and data.classnames[-1] == "Sea or Lake"
+    assert len(data) == 20 and data.classnames[0] == "annual crop land" and data.classnames[-1] == "lake or sea"
     with pytest.warns(UserWarning):
         df = Z.evaluate_zeroshot(tiny, data, prompt="ensemble", progress=False)
     assert df.attrs["skipped"] == [str(tmp_path / "eurosat" / "eurosat" / "2750" / "River" / "0001.png")]
@@ -335,5 +344,5 @@ def test_shipped_model_configs_are_found_for_local_checkpoints(tmp_path):
         pytest.skip("no shipped model configs")
     arch = shipped[0].stem
     (tmp_path / "model.json").write_text('{"not": "a config"}')  # metadata beside a checkpoint is not taken as config
-    M._register_arch(arch, tmp_path / "model.safetensors")
+    M.register_arch(arch, tmp_path / "model.safetensors")
     assert arch in open_clip.list_models()

@@ -116,3 +116,22 @@ def test_models_listing(capsys, monkeypatch, tmp_path):
     assert _main(["evaluate", "models", "--set", "main"]) == 0
     out = capsys.readouterr().out
     assert "ViT-L-14/laion400m" in out and "slip (not loadable)" in out and "of 10 models have weights" in out
+
+
+def test_zeroshot_cli_descriptions_are_a_declared_input_checked_at_the_door(tmp_path, capsys):
+    ckpt = save_tiny_checkpoint(tmp_path / "m" / "tiny.safetensors")
+    folder = make_image_folder(tmp_path / "toy", ["cat", "dog"], 2)
+    base = ["evaluate", "zeroshot", "--model", f"{TINY_ARCH}@{ckpt}", "--dataset", str(folder), "--prompt"]
+    out = tmp_path / "out"
+    assert _main([*base, "descriptions", "--out", str(out)]) == 2
+    assert "needs descriptions: pass --descriptions FILE" in capsys.readouterr().err
+    desc = tmp_path / "desc.json"
+    desc.write_text(json.dumps({"cat": ["a small feline"]}))
+    assert _main([*base, "descriptions", "--descriptions", str(desc), "--out", str(out)]) == 2
+    assert "no descriptions for 1 of the 2 classes of 'toy'" in capsys.readouterr().err
+    assert not (out / "zeroshot").exists()  # refused before any model ran
+    desc.write_text(json.dumps({"cat": ["a small feline"], "dog": ["a loyal canine", "a pet that barks"]}))
+    assert _main([*base, "descriptions", "class", "--descriptions", str(desc), "--out", str(out)]) == 0
+    (table,) = [p for p in (out / "zeroshot").rglob("*.parquet") if p.parent.name == "descriptions"]
+    df = pd.read_parquet(table)
+    assert set(df["concept"]) == {"cat", "dog"} and set(df["prompt"]) == {"descriptions"}

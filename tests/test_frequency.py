@@ -129,10 +129,10 @@ def corpus(tmp_path_factory):
 )
 def test_parallel_runs_equal_single(corpus, variant, backend):
     """2 threads (cold shared engine), 2 local processes and a 2-worker Dask cluster give the single-worker tables."""
-    from wag.frequency import count as count_mod
+    from wag.frequency.engines import clear_engines
 
     one = count_captions(corpus, CONCEPTS, variant=variant, progress=False)
-    count_mod._ENGINES.clear()  # the parallel run starts from an empty vocabulary: threads race to extend it
+    clear_engines()  # the parallel run starts from an empty vocabulary: threads race to extend it
     if backend in ("threads", "processes"):
         two = count_captions(
             corpus, CONCEPTS, variant=variant, workers=2, backend=backend, progress=False, batch_size=97

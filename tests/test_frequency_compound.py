@@ -8,8 +8,7 @@ import pytest
 from wag.analysis.sections import frequency_demo as demo
 from wag.artifacts import locate_paper_root
 from wag.concepts import NORMALIZER_VERSION, compound_spellings, normalize
-from wag.frequency import count_captions, match_texts
-from wag.frequency.count import as_concept_table, build_spec
+from wag.frequency import as_concept_table, build_spec, count_captions, match_texts
 from wag.frequency.generate import write_caption_shards
 
 
@@ -78,13 +77,13 @@ def test_only_the_phrase_variant_respells():
 
 
 def test_normalizer_version_bumped_and_in_the_cache_key(monkeypatch):
-    from wag.frequency import count as count_mod
+    from wag.frequency import spec as spec_mod
 
     assert NORMALIZER_VERSION >= 3
     spec = build_spec(as_concept_table(["T-shirt"]), "phrase")
     current = spec.key
-    monkeypatch.setattr(count_mod, "NORMALIZER_VERSION", NORMALIZER_VERSION - 1)
-    stale = count_mod.Spec(spec.variant, spec.names, spec.alternatives)
+    monkeypatch.setattr(spec_mod, "NORMALIZER_VERSION", NORMALIZER_VERSION - 1)
+    stale = spec_mod.Spec(spec.variant, spec.names, spec.alternatives)
     assert stale.key != current  # counts cached under the previous normaliser are not reused
 
 

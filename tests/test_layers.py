@@ -166,3 +166,87 @@ def test_a_module_level_cycle_is_found_and_a_function_level_import_is_not(tmp_pa
         encoding="utf-8",
     )
     assert any("inside wag.study" in c and "wag.study.spec" in c for c in module_level_cycles(root))
+
+
+# ---------------------------------------------------------------------------------------------
+# No module imports another module's private name; notebooks call public names only
+# ---------------------------------------------------------------------------------------------
+
+
+def private_imports(paths: list[Path]) -> list[str]:
+    """``file:line name`` of every ``from wag.x import _name`` (a private name of another module)."""
+    out = []
+    for f in paths:
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("wag"):
+                where = f.relative_to(ROOT) if f.is_relative_to(ROOT) else f.name
+                out += [f"{where}:{node.lineno} {a.name}" for a in node.names if a.name.startswith("_")]
+    return out
+
+
+def test_no_module_imports_a_private_name_of_another():
+    files = [*sorted((ROOT / "wag").rglob("*.py")), *sorted((ROOT / "benchmarks").glob("*.py"))]
+    assert private_imports(files) == [], "make the name public (drop the underscore) or keep its use inside its module"
+
+
+def test_the_private_import_check_can_fail(tmp_path):
+    f = tmp_path / "m.py"
+    f.write_text("from wag.core.io import _hidden, write_text\nfrom wag.core import io\n", encoding="utf-8")
+    assert private_imports([f]) == ["m.py:1 _hidden"]
+
+
+def notebook_private_calls(path: Path) -> list[str]:
+    """``cell: name`` of every attribute access to a private name of a wag module alias in a notebook's code cells."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(cell.source)
+        aliases = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                aliases |= {a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("wag")}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("wag"):
+                aliases |= {a.asname or a.name for a in node.names}
+                out += [f"{cell.get('id')}: {a.name}" for a in node.names if a.name.startswith("_")]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                base = node.value
+                if isinstance(base, ast.Name) and (base.id in aliases or base.id in NOTEBOOK_MODULE_ALIASES):
+                    out.append(f"{cell.get('id')}: {base.id}.{node.attr}")
+    return out
+
+
+#: Module aliases the notebooks bind in one cell and use in later ones.
+NOTEBOOK_MODULE_ALIASES = {
+    "E",
+    "F",
+    "S",
+    "demo",
+    "liw",
+    "ag",
+    "sc",
+    "A",
+    "plots",
+    "figures",
+    "fits",
+    "inputs",
+    "scorecard",
+}
+
+
+@pytest.mark.parametrize("nb", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_notebooks_call_public_names_only(nb):
+    assert notebook_private_calls(nb) == []
+
+
+def test_the_notebook_check_finds_a_private_call(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import wag.experiments as E\nE._variant('text', sp)", id="x-01")]
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    assert notebook_private_calls(tmp_path / "n.ipynb") == ["x-01: E._variant"]

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from wag.analysis import plots
+from wag.analysis.errors import AnalysisError
 from wag.analysis.fits import binned_points, fit_table
 
 
@@ -95,9 +96,9 @@ def test_theme_and_errors(tmp_path):
     plots.enable_theme()
     assert alt.theme.active == "wag"
     pts, fits = _data()
-    with pytest.raises(ValueError, match="column 'nope'"):
+    with pytest.raises(AnalysisError, match="column 'nope'"):
         plots.log_linear_chart(pts, fits, color="nope")
-    with pytest.raises(ValueError, match="no kept bins"):
+    with pytest.raises(AnalysisError, match="no kept bins"):
         plots.log_linear_chart(pts.assign(kept=False), fits)
     path = tmp_path / "c.html"
     plots.log_linear_chart(pts, fits).save(str(path))

@@ -15,7 +15,7 @@ from wag.core.tables import parse_variant, validate
 from wag.study.example import CONCEPTS, write_example
 from wag.study.run import load_tables, study_status
 from wag.study.spec import StudySpec
-from wag.study.stages import phash_bits_for
+from wag.study.stages.letitwag import phash_bits_for
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "params" / "example_study.yaml"
 
@@ -239,6 +239,47 @@ def test_stage_names_the_cli_offers_are_the_stages():
     assert tuple(STAGES) == STAGE_NAMES
 
 
+def test_every_stage_writes_only_what_it_declares(study):
+    from wag.study.stages import STAGES
+
+    _, spec = study
+    ran = 0
+    for name, stage in STAGES.items():
+        rec = spec.output_path / "records" / f"{name}.json"
+        if rec.is_file():
+            outs = json.loads(rec.read_text())["outputs"]
+            assert outs and set(outs) <= set(stage.outputs), name
+            assert all((spec.output_path / o).exists() for o in outs), name
+            ran += 1
+    assert ran == 7  # every stage but t2i
+
+
+def test_an_undeclared_output_is_a_bug_the_runner_names(study, monkeypatch, tmp_path):
+    from dataclasses import replace
+
+    from wag.study.run import run_study
+    from wag.study.stages import STAGES
+
+    _, spec = study
+    monkeypatch.setitem(STAGES, "count", replace(STAGES["count"], outputs=("concepts.parquet",)))
+    with pytest.raises(RuntimeError, match=r"stage count wrote undeclared outputs \['count/corpus.json'"):
+        run_study(
+            spec.model_copy(update={"output": str(tmp_path / "x")}), ["count"], progress=False, log=lambda *_: None
+        )
+
+
+def test_a_context_uses_the_concept_table_it_is_given(study):
+    """A Dask worker's context gets the driver's concept table; without one, the context builds it from the spec."""
+    from wag.study.context import Context
+
+    _, spec = study
+    built = Context(spec, []).concepts
+    given = built.iloc[:2].copy()
+    ctx = Context(spec, [], concepts=given)
+    assert ctx.concepts is given and ctx.concept_names == given["concept"].tolist()
+    assert len(built) > 2 and set(CONCEPTS) <= set(built["concept"])
+
+
 def test_phash_bits_scale_with_image_size():
     assert phash_bits_for(224) == 10 and phash_bits_for(1024) == 10
     assert phash_bits_for(32) == 1 and phash_bits_for(112) == 5
@@ -444,9 +485,10 @@ def test_unknown_precision_is_one_clear_error(study, tmp_path, capsys):
 def test_excluded_samples_are_never_tagged_and_the_tables_equal_tagging_then_dropping(study, monkeypatch):
     """``corpus.exclude`` applies before images are decoded: the tagger never sees an excluded sample, and the tag and
     integrated tables are those of tagging every image and dropping the excluded samples afterwards."""
-    import wag.study.stages as st
+    import wag.study.stages.tag as st
+    from wag.study.checks import shard_files
+    from wag.study.context import Context
     from wag.study.run import run_study
-    from wag.study.spec import shard_files
 
     _, spec = study
     full = spec.output_path
@@ -482,8 +524,8 @@ def test_excluded_samples_are_never_tagged_and_the_tables_equal_tagging_then_dro
     assert seen and not set(seen) & set(gone)
     assert len(seen) == n_all - len(gone) == json.loads((out / "tag" / "summary.json").read_text())["images_tagged"]
     seen.clear()  # the Dask task (run here in-process) skips them too
-    ctx = st.Context(filt, shard_files(filt), progress=False)
-    n_task = sum(st._tag_shard_task(filt, ctx.concepts, str(p))[1] for p in ctx.shards)
+    ctx = Context(filt, shard_files(filt), progress=False)
+    n_task = sum(st.tag_shard_task(filt, ctx.concepts, str(p))[1] for p in ctx.shards)
     assert n_task == len(seen) == n_all - len(gone) and not set(seen) & set(gone)
 
     def without_gone(df: pd.DataFrame) -> pd.DataFrame:

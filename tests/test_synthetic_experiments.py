@@ -109,3 +109,95 @@ def test_t2i_studio_renders_are_deterministic_centred_objects():
     )
     assert np.all(np.abs(corner - 255 * view.background) < 30)  # plain background
     assert np.abs(centre - 255 * view.background).max(1).min() > 10  # every image shows an object in the middle
+
+
+# ------------------------------------------------------------------------------------------- the registry
+
+
+TINY = {
+    "world": {"n_concepts": 8, "min_count": 2, "max_count": 40, "n_test": 2, "n_retrieval": 0},
+    "model": {"widths": [32], "headline_width": 32},
+    "train": {"steps": 2, "batch_size": 8, "warmup": 1},
+    "experiments": {
+        "seeds": [0],
+        "tagger": {"per_concept": 6, "steps": 2, "n_val": 2},
+        "collisions": {"batch_sizes": [16]},
+    },
+}
+
+
+def _sp(**experiments):
+    """The tiny world's params with some ``synthetic.experiments`` blocks replaced."""
+    from wag.synthetic.params import SyntheticParams
+
+    return SyntheticParams.model_validate({**TINY, "experiments": {**TINY["experiments"], **experiments}})
+
+
+def test_each_experiment_is_declared_once_with_its_own_params_in_its_key():
+    import wag.experiments as E
+
+    assert list(E.EXPERIMENTS) == [
+        "count_check",
+        "headline",
+        "intervention",
+        "rebalance",
+        "collisions",
+        "similarity",
+        "letitwag",
+        "t2i",
+    ]
+    assert all(name == e.name for name, e in E.EXPERIMENTS.items())
+    sp = _sp()
+    blocks = {e.params for e in E.EXPERIMENTS.values()} - {None}
+    for e in E.EXPERIMENTS.values():
+        own = set(e.key(sp)["experiments"]) & blocks
+        assert own == ({e.params} if e.params else set()), e.name
+    # tuning one experiment changes its own key only: the headline and the others stay cached
+    tuned = _sp(rebalance={"cap_quantile": 0.5})
+    changed = {n for n, e in E.EXPERIMENTS.items() if e.key(sp) != e.key(tuned)}
+    assert changed == {"rebalance"}
+    assert E.EXPERIMENTS["headline"].table == "synthetic/headline-counts"
+
+
+def test_training_jobs_read_the_registry(tmp_path, monkeypatch):
+    import wag.experiments as E
+    from wag.core.cache import cache_path
+    from wag.core.io import write_parquet
+    from wag.synthetic.jobs import ClipJob, TaggerJob
+
+    monkeypatch.setenv("WAG_CACHE", str(tmp_path))
+    sp = _sp()
+    iv = E.training_jobs(sp, ["intervention"])
+    assert [type(j) for j in iv] == [ClipJob, TaggerJob, ClipJob]
+    assert iv[0].world != iv[2].world  # the intervened world's model
+    both = E.training_jobs(sp, ["headline", "collisions"])
+    assert both[:2] == iv[:2] and len(both) == 4  # shared trainings once; the masked-loss and batch-16 models
+    assert {j.train.loss for j in both[2:]} == {"masked", "standard"}
+    assert E.training_jobs(_sp(intervention={"enabled": False}), ["intervention"]) == []
+    e = E.EXPERIMENTS["intervention"]
+    write_parquet(cache_path(e.table, e.key(sp)), pd.DataFrame({"x": [1]}))  # cached: nothing to train
+    assert E.training_jobs(sp, ["intervention"]) == []
+    assert [type(j) for j in E.training_jobs(sp, ["count_check"], seed=3)] == [TaggerJob]
+    assert E.training_jobs(sp, ["count_check"], seed=3)[0].seed == 3  # the notebook's seed (only count_check reads it)
+
+
+def test_count_variant_names_the_profiles_tagger():
+    import wag.experiments as E
+
+    sp = _sp()
+    assert E.count_variant("text", sp) == "phrase" and E.count_variant("truth", sp) == "ground truth"
+    assert E.count_variant("image", sp) == "tagger:tagger@0.5"
+    clip = _sp(tagger={"kind": "clip"}, tagger_threshold=0.7)
+    assert E.count_variant("integrated", clip) == "integrated:clip@0.7"
+
+
+def test_requirements_missing_names_the_absent_package(monkeypatch):
+    import importlib.util
+
+    import wag.experiments as E
+
+    assert E.requirements_missing() is None  # pinned in requirements.txt
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "diffusers" else real(name, *a))
+    why = E.requirements_missing()
+    assert why is not None and why.startswith("diffusers not installed") and "make setup" in why

@@ -81,6 +81,28 @@ def test_render_is_deterministic_and_concept_specific():
     assert a.reshape(20, -1).std(axis=1).min() > 0.1 * 255
 
 
+def test_one_shape_renderer_both_boundary_paths_draw_the_same_shape():
+    """``draw_objects`` is the world's and the T2I studio's renderer; its two float paths of the boundary (kept for
+    byte-identical images) draw the same objects up to float rounding, where the object is and nowhere else."""
+    cs = gen.draw_concepts(6, np.random.default_rng(4))
+    n, s = 6, 24
+    pose = dict(
+        cx=np.full(n, s / 2, dtype=np.float32),
+        cy=np.full(n, s / 2, dtype=np.float32),
+        r=np.full(n, 0.3 * s, dtype=np.float32),
+        th=np.linspace(0, 3, n).astype(np.float32),
+    )
+    canvas = np.full((n, s, s, 3), 0.5, dtype=np.float32)
+    powers = gen.draw_objects(canvas, np.arange(n), cs, **pose)
+    angles = gen.draw_objects(canvas, np.arange(n), cs, **pose, boundary="angles")
+    assert canvas.min() == canvas.max() == 0.5  # the canvas is not drawn on in place
+    assert np.abs(powers - angles).max() < 1e-4
+    assert np.abs(powers[:, s // 2, s // 2] - 0.5).max(axis=1).min() > 0.02  # an object in the middle of every image
+    assert np.array_equal(powers[:, 0, 0], canvas[:, 0, 0])  # the corners are background
+    other = gen.draw_objects(canvas, np.arange(1, n + 1) % n, cs, **pose)
+    assert all(not np.array_equal(powers[i], other[i]) for i in range(n))  # each concept looks different
+
+
 def test_rebalanced_counts_keep_the_budget_and_lift_the_tail():
     c = np.round(np.exp(np.linspace(0, np.log(1000), 50))).astype(int)
     r = rebalanced_counts(c, 0.75)

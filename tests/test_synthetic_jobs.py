@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -77,6 +79,31 @@ def test_run_jobs_names_the_failed_job(tmp_path, monkeypatch):
             run_jobs(bad, workers, progress=False)
     with pytest.raises(WagError, match="workers must be at least 1"):
         run_jobs(bad, 0, progress=False)
+
+
+@dataclass(frozen=True)
+class _DyingJob:
+    """A job whose worker process dies (as when the OS kills it): there is no exception to name the job by."""
+
+    seed: int
+    threads = 1
+
+    def describe(self) -> str:
+        return f"dying job {self.seed}"
+
+    def done(self) -> bool:
+        return False
+
+    def cost(self) -> float:
+        return 1.0
+
+    def run(self) -> None:
+        os._exit(3)
+
+
+def test_a_worker_that_dies_is_one_job_error():
+    with pytest.raises(JobError, match=r"training job failed: a worker process ended abruptly .*synthetic.jobs 1"):
+        run_jobs([_DyingJob(0), _DyingJob(1)], 2, progress=False)
 
 
 def test_prepare_checks_the_experiment_names(monkeypatch, tmp_path):

@@ -109,7 +109,7 @@ def test_experiment_accuracy_runs_the_zeroshot_stage(shared):
     import wag.experiments as E
 
     w, m = shared["world"], shared["models"][32]
-    acc = E._acc(w, m, "synthetic-s0-check")
+    acc = E.concept_accuracy(w, m, "synthetic-s0-check")
     h = shared["headline"]
     head = h.performance[(h.performance["task"] == "classification")].set_index("concept")["value"]
     assert acc.sort_index().to_dict() == pytest.approx(head.sort_index().to_dict())  # same checkpoint, same test folder
@@ -174,8 +174,8 @@ def test_similarity_control_counts_the_filtered_corpus_by_the_count_stage(shared
 
 
 def test_corpus_exclude_file_must_exist(tmp_path):
-    from wag.study.spec import CorpusSpec, StudySpec
-    from wag.study.stages import StudyError, excluded_ids
+    from wag.study.context import excluded_ids
+    from wag.study.spec import CorpusSpec, StudyError, StudySpec
 
     spec = StudySpec(name="x", root=str(tmp_path), corpus=CorpusSpec(name="c", shards=["a.tar"], exclude="gone.txt"))
     with pytest.raises(StudyError, match="exclude"):

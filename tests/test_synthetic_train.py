@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from wag.synthetic.params import TrainParams, WorldParams
-from wag.synthetic.train import CHECKPOINT, arch_name, register_model_configs, train_clip
+from wag.synthetic.train import CHECKPOINT, TrainingError, arch_name, register_model_configs, train_clip
 from wag.synthetic.world import build_world
 
 TP = TrainParams(steps=6, batch_size=16, warmup=2)
@@ -63,7 +63,7 @@ def test_same_seed_same_weights_and_masked_loss_differs(world, tmp_path):
 
 
 def test_subset_training_needs_two_samples(world, tmp_path):
-    with pytest.raises(ValueError, match="at least 2"):
+    with pytest.raises(TrainingError, match="at least 2"):  # a WagError: the profile asks for too few samples
         train_clip(world, 32, TP, 0, subset=np.array([0]), out_dir=tmp_path / "s", progress=False)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from wag.core.errors import EXIT_BAD_INPUT, describe
 from wag.synthetic.params import WorldParams
 from wag.synthetic.world import WorldError, build_world, load_world
 
@@ -87,5 +88,6 @@ def test_same_seed_same_world_and_fixed_test_set_when_counts_change(world, tmp_p
 
 
 def test_missing_world_is_a_clear_error(tmp_path):
-    with pytest.raises(WorldError, match="not a complete synthetic world"):
+    with pytest.raises(WorldError, match="not a complete synthetic world") as err:
         load_world(tmp_path)
+    assert describe(err.value)[0] == EXIT_BAD_INPUT  # a WagError: one line, exit status 2

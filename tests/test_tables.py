@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from wag.core.tables import COLUMNS, TEXT_VARIANTS, TableError, Variant, parse_variant, validate, variant_name
-from wag.frequency.count import VARIANTS
+from wag.frequency import VARIANTS
 
 
 def _freq(**over) -> pd.DataFrame:
@@ -180,7 +180,7 @@ def test_values_off_their_metrics_scale_are_refused(metric, task, value):
 
 
 def test_a_recall_above_one_is_refused_at_write_and_a_clipscore_is_written(tmp_path):
-    from wag.study.stages import write_table
+    from wag.study.context import write_table
 
     bad = _perf().assign(task="retrieval", dataset="coco", prompt="t2i", metric="recall@1", value=[0.4, 1.3])
     with pytest.raises(TableError, match=r"recall@1.*1\.3"):

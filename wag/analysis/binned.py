@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from wag.analysis.errors import AnalysisError
+
 N_BINS = {"classification": 12, "retrieval": 7, "t2i": 7}
 TASKS = tuple(N_BINS)
 
@@ -44,7 +46,7 @@ def paper_n_bins(task: str) -> int:
     try:
         return N_BINS[task]
     except KeyError:
-        raise ValueError(f"unknown task {task!r}; use one of {', '.join(TASKS)}") from None
+        raise AnalysisError(f"unknown task {task!r}; use one of {', '.join(TASKS)}") from None
 
 
 def paper_slice(task: str, pretraining: str | None = None, *, keep_zero: bool = False) -> slice:
@@ -67,11 +69,11 @@ def paper_slice(task: str, pretraining: str | None = None, *, keep_zero: bool = 
 def _as_counts(counts: object) -> np.ndarray:
     c = np.asarray(counts, dtype=float)
     if c.ndim != 1:
-        raise ValueError(f"counts must be one-dimensional, got shape {c.shape}")
+        raise AnalysisError(f"counts must be one-dimensional, got shape {c.shape}; pass one count per concept")
     if np.isnan(c).any():
-        raise ValueError("counts contain NaN; every concept needs a count (0 is allowed)")
+        raise AnalysisError("counts contain NaN; every concept needs a count (0 is allowed)")
     if (c < 0).any():
-        raise ValueError(f"counts must be >= 0, got minimum {c.min()}")
+        raise AnalysisError(f"counts must be >= 0, got minimum {c.min()}; fix the count table")
     return np.where(c > 0, c, 1.0)
 
 
@@ -96,7 +98,9 @@ def paper_binned(counts: object, values: object, *, n_bins: int, keep: slice, ci
     """
     c, v, x = _log_pairs(counts, values, n_bins, min_bins=2)
     if x.min() == x.max():
-        raise ValueError("all counts are equal (after 0 → 1); the paper's equal-width bins are undefined")
+        raise AnalysisError(
+            "all counts are equal (after 0 → 1): the paper's equal-width bins are undefined; use the quantile recipe or more concepts"
+        )
     edges = np.linspace(x.min(), x.max(), num=n_bins)
     idx = np.digitize(x, edges, right=True)
     lefts = np.concatenate([edges[:1], edges[:-1]])
@@ -111,17 +115,17 @@ def _log_pairs(
     v = np.asarray(values, dtype=float)
     _check_pairs(c, v)
     if n_bins < min_bins:
-        raise ValueError(f"n_bins must be >= {min_bins}, got {n_bins}")
+        raise AnalysisError(f"n_bins must be >= {min_bins}, got {n_bins}")
     return c, v, np.log(_as_counts(c))
 
 
 def _check_pairs(c: np.ndarray, v: np.ndarray) -> None:
     if c.shape != v.shape:
-        raise ValueError(f"counts and values differ in length ({c.shape} vs {v.shape})")
+        raise AnalysisError(f"counts and values differ in length ({c.shape} vs {v.shape}); pass one value per count")
     if len(c) == 0:
-        raise ValueError("no (count, value) pairs to bin")
+        raise AnalysisError("no (count, value) pairs to bin; give at least one concept")
     if np.isnan(v).any():
-        raise ValueError("values contain NaN; drop those concepts first")
+        raise AnalysisError("values contain NaN; drop those concepts first")
 
 
 def _result(
@@ -218,7 +222,7 @@ class Binning:
 
     def __post_init__(self) -> None:
         if self.recipe not in ("paper", "quantile"):
-            raise ValueError(f"unknown binning recipe {self.recipe!r}; use 'paper' or 'quantile'")
+            raise AnalysisError(f"unknown binning recipe {self.recipe!r}; use 'paper' or 'quantile'")
 
     def bin(
         self,

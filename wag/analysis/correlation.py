@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from wag.analysis.errors import AnalysisError
+
 JOINS = ("name", "paper_position")
 TABLE4_COLUMNS = ["count_type", "pretraining_a", "pretraining_b", "spearman", "n_concepts", "join", "p"]
 
@@ -65,27 +67,31 @@ def spearman_matrix(
     n_concepts, join, p`` for each unordered pair (in ``pretrainings`` order, default sorted).
     """
     if join not in JOINS:
-        raise ValueError(f"unknown join {join!r}; use one of {', '.join(JOINS)}")
+        raise AnalysisError(f"unknown join {join!r}; use one of {', '.join(JOINS)}")
     missing = {"dataset", "pretraining", "method", "count"} - set(freq.columns)
     if missing:
-        raise ValueError(f"frequencies table lacks columns {sorted(missing)}; expected the frequencies contract")
+        raise AnalysisError(f"frequencies table lacks columns {sorted(missing)}; expected the frequencies contract")
     df = freq[freq["method"] == count_type]
     if df.empty:
-        raise ValueError(f"no counts with method {count_type!r}; available: {sorted(freq['method'].unique())}")
+        raise AnalysisError(f"no counts with method {count_type!r}; available: {sorted(freq['method'].unique())}")
     if variant is not None:
         df = df[df["variant"] == variant]
         if df.empty:
-            raise ValueError(f"no {count_type} counts with variant {variant!r}")
+            raise AnalysisError(
+                f"no {count_type} counts with variant {variant!r}; available: {sorted(freq.loc[freq['method'] == count_type, 'variant'].dropna().unique())}"
+            )
     elif "variant" in df.columns:
         per_set = df.groupby("pretraining")["variant"].nunique()
         if (per_set > 1).any():
-            raise ValueError(
+            raise AnalysisError(
                 f"{count_type} counts have several variants {sorted(df['variant'].unique())}; pass variant=..."
             )
     sets = list(pretrainings) if pretrainings is not None else sorted(df["pretraining"].unique())
     unknown = set(sets) - set(df["pretraining"].unique())
     if unknown:
-        raise ValueError(f"no {count_type} counts for pretraining sets {sorted(unknown)}")
+        raise AnalysisError(
+            f"no {count_type} counts for pretraining sets {sorted(unknown)}; available: {sorted(df['pretraining'].unique())}"
+        )
     # the paper de-duplicated raw concept strings; the name join uses the reconciled key
     name = _name_col(df) if join == "name" else "concept"
     ordered = {s: paper_order(df[df["pretraining"] == s], name) for s in sets}

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from wag.analysis.binned import BinnedResult, Binning, binned_slope, paper_binned, paper_n_bins, paper_slice
+from wag.analysis.errors import AnalysisError
 from wag.analysis.per_concept import fit_log_linear
 
 FIT_COLUMNS = [
@@ -55,11 +56,13 @@ def _check(joined: pd.DataFrame, task: str) -> None:
     paper_n_bins(task)
     missing = {"count", "value", "pretraining", "model"} - set(joined.columns)
     if missing:
-        raise ValueError(
+        raise AnalysisError(
             f"joined table lacks columns {sorted(missing)}; build it with wag.artifacts.join_counts_performance"
         )
     if joined.empty:
-        raise ValueError("joined table is empty: no concept has both a count and a performance value")
+        raise AnalysisError(
+            "joined table is empty: no concept has both a count and a performance value; check that both sides name the same datasets and concepts (wag artifacts names)"
+        )
 
 
 def iter_groups(
@@ -70,7 +73,9 @@ def iter_groups(
     keys = [c for c in dict.fromkeys([*_GROUP_SOURCE, *(by or [])]) if c in joined.columns]
     unknown = [c for c in (by or []) if c not in joined.columns]
     if unknown:
-        raise ValueError(f"cannot group by {unknown}: not columns of the joined table ({list(joined.columns)})")
+        raise AnalysisError(
+            f"cannot group by {unknown}: not columns of the joined table; group by some of {list(joined.columns)}"
+        )
     filled = joined.assign(**{k: joined[k].astype("object").where(joined[k].notna(), "") for k in keys})
     for vals, rows in filled.groupby(keys, sort=False, dropna=False):
         g = dict(zip(keys, vals if isinstance(vals, tuple) else (vals,)))
@@ -141,7 +146,7 @@ def fit_table(
     """
     unknown = set(methods) - {"binned", "per_concept"}
     if unknown:
-        raise ValueError(f"unknown fit methods {sorted(unknown)}; use 'binned' and/or 'per_concept'")
+        raise AnalysisError(f"unknown fit methods {sorted(unknown)}; use 'binned' and/or 'per_concept'")
     rows = []
     for ident, g in iter_groups(joined, task=task, by=by):
         if "binned" in methods:
@@ -233,7 +238,9 @@ def table6(joined: pd.DataFrame, *, edges: list[int] | None = None, percent: boo
     """
     edges = list(edges or [0, 1, 10, 100, 1000, 10000])
     if edges[0] != 0 or any(b <= a for a, b in zip(edges, edges[1:])):
-        raise ValueError(f"edges must start at 0 and increase strictly, got {edges}")
+        raise AnalysisError(
+            f"edges must start at 0 and increase strictly, got {edges}; pass e.g. [0, 1, 10, 100, 1000]"
+        )
     labels = ["0" if (a == 0 and b == 1) else f"{a}-{b}" for a, b in zip(edges, edges[1:])]
     _check(joined, "classification")
     rows = []

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from wag import artifacts
+from wag.analysis.errors import AnalysisError
 from wag.analysis.params import AnalysisParams
 
 
@@ -23,12 +24,16 @@ def _as_list(x: str | Iterable[str] | None) -> list[str] | None:
 def _select_models(perf: pd.DataFrame, params: AnalysisParams, pretraining: list[str]) -> pd.DataFrame:
     pairs = params.model_pairs(pretraining)
     if not pairs:
-        raise ValueError(f"no models selected for pretraining sets {pretraining}; analysis.models is {params.models}")
+        raise AnalysisError(
+            f"no models selected for pretraining sets {pretraining}; analysis.models is {params.models}"
+        )
     want = pd.MultiIndex.from_tuples(pairs, names=["pretraining", "model"])
     have = pd.MultiIndex.from_frame(perf[["pretraining", "model"]])
     missing = set(pairs) - set(have)
     if missing:
-        raise ValueError(f"models {sorted('/'.join(m) for m in missing)} have no results in the released files")
+        raise AnalysisError(
+            f"models {sorted('/'.join(m) for m in missing)} have no results in the released files; choose analysis.models the files evaluate"
+        )
     return perf[have.isin(want)]
 
 
@@ -101,7 +106,7 @@ def t2i(
     if params.t2i_models is not None:
         unknown = set(params.t2i_models) - set(perf["model"])
         if unknown:
-            raise ValueError(f"unknown T2I models {sorted(unknown)}; available: {sorted(perf['model'].unique())}")
+            raise AnalysisError(f"unknown T2I models {sorted(unknown)}; available: {sorted(perf['model'].unique())}")
         perf = perf[perf["model"].isin(params.t2i_models)]
     freq = artifacts.read_search_counts(
         root, downstream="t2i", pretraining=params.t2i_pretraining, method=method, variant=_as_list(variant)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import statsmodels.api as sm
 
+from wag.analysis.errors import AnalysisError
+
 FIT_KEYS = ("slope", "slope_lo", "slope_hi", "intercept", "r2", "p", "n")
 
 
@@ -16,7 +18,7 @@ def log10_counts(counts: object) -> np.ndarray:
     """log10 of counts with 0 → 1 (so zero-count concepts sit at x = 0)."""
     c = np.asarray(counts, dtype=float)
     if np.isnan(c).any() or (c < 0).any():
-        raise ValueError("counts must be non-negative numbers without NaN")
+        raise AnalysisError("counts must be non-negative numbers without NaN; fix or drop those concepts' counts")
     return np.log10(np.where(c > 0, c, 1.0))
 
 
@@ -56,7 +58,7 @@ def fit_log_linear(
     x = log10_counts(counts)
     y = np.asarray(values, dtype=float)
     if x.shape != y.shape:
-        raise ValueError(f"counts and values differ in length ({x.shape} vs {y.shape})")
+        raise AnalysisError(f"counts and values differ in length ({x.shape} vs {y.shape}); pass one value per count")
     ok = ~np.isnan(y)
     x, y = x[ok], y[ok]
     n = int(len(x))

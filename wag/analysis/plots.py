@@ -9,6 +9,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from wag.analysis.errors import AnalysisError
+
 THEME = "wag"
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 IDENTITY = ["task", "pretraining", "model", "count_type", "prompt_or_metric"]
@@ -183,10 +185,10 @@ def log_linear_chart(
     """
     for col in [color, *([column] if column else [])]:
         if col not in points.columns:
-            raise ValueError(f"column {col!r} not in points; columns are {list(points.columns)}")
+            raise AnalysisError(f"column {col!r} not in points; pass one of {list(points.columns)}")
     df = points[points["kept"]] if kept_only and "kept" in points.columns else points
     if df.empty:
-        raise ValueError("no kept bins to plot")
+        raise AnalysisError("no kept bins to plot; pass kept_only=False or bin more concepts")
     df = label_points(df, fits, color)
     tip = (
         list(tooltip)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from wag.analysis.errors import AnalysisError
+
 SEGMENT_COLUMNS = ["segment", "slope", "intercept", "n_models", "r2", "x_min", "x_max"]
 
 
@@ -29,11 +31,11 @@ def segment_fits(
     """
     for col in (x, y):
         if col not in df.columns:
-            raise ValueError(f"column {col!r} not in the table; columns are {list(df.columns)}")
+            raise AnalysisError(f"column {col!r} not in the table; columns are {list(df.columns)}")
     data = df[[x, y]].astype(float)
     if data.isna().any().any():
         bad = data[data.isna().any(axis=1)].index.tolist()[:5]
-        raise ValueError(f"missing values in {x!r}/{y!r} (rows {bad}); drop or fill them first")
+        raise AnalysisError(f"missing values in {x!r}/{y!r} (rows {bad}); drop or fill them first")
     xv, yv = data[x].to_numpy(), data[y].to_numpy()
     t = f"{threshold:g}"
     masks = {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from wag.artifacts.errors import ArtifactsRequestError
+
 UNMATCHED_COLUMNS = ["dataset", "side", "concept", "key"]
 
 
@@ -36,7 +38,7 @@ def join_counts_performance(freq: pd.DataFrame, perf: pd.DataFrame) -> tuple[pd.
         ("perf", perf, {"dataset", "key", "concept"}),
     ):
         if missing := need - set(df.columns):
-            raise ValueError(f"{name} lacks columns {sorted(missing)}; build it with wag.artifacts readers")
+            raise ArtifactsRequestError(f"{name} lacks columns {sorted(missing)}; build it with wag.artifacts readers")
     fcols = [
         c
         for c in ("dataset", "key", "pretraining", "method", "variant", "source_variant", "count", "concept")

@@ -12,6 +12,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from wag.artifacts.errors import ArtifactNameError
+
 #: Pretraining sets named in the released file names.
 PRETRAINING_SETS = (
     "cc3m",
@@ -66,10 +68,10 @@ class SearchCountsFile:
 
 
 def parse_search_counts_name(filename: str) -> SearchCountsFile:
-    """Parse a search-counts file name; an unknown pattern raises ``ValueError`` naming the file."""
+    """Parse a search-counts file name; an unknown pattern raises :class:`ArtifactNameError` naming the file."""
     m = _SEARCH_RE.match(filename)
     if not m:
-        raise ValueError(
+        raise ArtifactNameError(
             f"unrecognised search-counts file name {filename!r}; expected "
             "<downstream>_<pretraining>_<lemmatized|lowercased|rampp<t>|integrated_tlemmatized_i<t>>_search_counts.json"
         )
@@ -84,10 +86,10 @@ def parse_search_counts_name(filename: str) -> SearchCountsFile:
 
 
 def parse_model_key(model_key: str) -> tuple[str, str]:
-    """``backboneViT-B-16_pretrainedcc3m`` -> (``ViT-B-16``, ``cc3m``); other keys raise ``ValueError``."""
+    """``backboneViT-B-16_pretrainedcc3m`` -> (``ViT-B-16``, ``cc3m``); other keys raise :class:`ArtifactNameError`."""
     m = _MODEL_RE.match(model_key)
     if not m:
-        raise ValueError(f"unrecognised model key {model_key!r}; expected backbone<arch>_pretrained<source>")
+        raise ArtifactNameError(f"unrecognised model key {model_key!r}; expected backbone<arch>_pretrained<source>")
     return m.group("arch"), m.group("source")
 
 

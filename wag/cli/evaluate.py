@@ -21,24 +21,31 @@ from wag.core.io import read_json, write_json, write_parquet
 from wag.evaluate.params import EvaluateParams
 
 
-def _params(profile: str | None) -> Any:
+def _profile(profile: str | None) -> Any:
+    """The loaded profile, or None without ``--profile``."""
     if profile is None:
-        return EvaluateParams()
+        return None
     from wag.run.profile import load_profile  # lazy: the Profile imports every section's params (scipy, statsmodels)
 
-    return load_profile(profile).evaluate
+    return load_profile(profile)
+
+
+def _params(profile: str | None) -> Any:
+    """The profile's ``evaluate:`` section (defaults without ``--profile``)."""
+    prof = _profile(profile)
+    return prof.evaluate if prof is not None else EvaluateParams()
 
 
 def _door(args: argparse.Namespace, P: Any, models: list[str]) -> None:
     """Checks before any work: output folder, device, local checkpoints (format recognised)."""
     check_output_dir(args.out)
     check_device(args.device or P.device)
-    from wag.evaluate.models import (
-        ModelWeightsMissingError,
-        _register_arch,
+    from wag.evaluate.checkpoints import (  # lazy: the engine loads when a subcommand runs
         check_checkpoint,
-        resolve_name,
-    )  # lazy: the engine loads when a subcommand runs
+        register_arch,
+    )
+    from wag.evaluate.models import ModelWeightsMissingError
+    from wag.evaluate.registry import resolve_name
 
     for m in models:
         if "@" in m:
@@ -49,7 +56,7 @@ def _door(args: argparse.Namespace, P: Any, models: list[str]) -> None:
                     f"checkpoint of model '{m}' not found: {ckpt} (give ARCH@/path/to/existing/file)"
                 )
             check_checkpoint(ckpt)
-            _register_arch(arch, ckpt)
+            register_arch(arch, ckpt)
         else:
             resolve_name(m)
 
@@ -61,13 +68,15 @@ def _cmd_zeroshot(args: argparse.Namespace) -> int:
     from wag.evaluate.models import load_clip
     from wag.evaluate.zeroshot import write_paper_json  # lazy: imports torch
 
-    P = _params(args.profile)
+    prof = _profile(args.profile)
+    P = prof.evaluate if prof is not None else EvaluateParams()
     models = args.model or P.models
     dsets = args.dataset or P.datasets
     prompts = args.prompt or P.zeroshot.prompts
     if not models or not dsets:
         raise WagError("give --model and --dataset (or evaluate.models / evaluate.datasets in the profile)")
     _door(args, P, models)
+    desc_source = _descriptions_source(args, P, prompts, prof)
     out = Path(args.out)
     root = args.data_root or P.data_root
     jobs = [(m, d, p) for m in models for d in dsets for p in prompts]
@@ -77,6 +86,10 @@ def _cmd_zeroshot(args: argparse.Namespace) -> int:
     datasets = {
         d: load_classification(d, root) for d in dict.fromkeys(j[1] for j in todo)
     }  # all found before any model runs
+    descriptions = {
+        d: _descriptions(desc_source, datasets[d], prof)
+        for d in dict.fromkeys(j[1] for j in todo if j[2] == "descriptions")
+    }  # every class covered before any model runs
     print(f"{len(jobs) - len(todo)} of {len(jobs)} results already in {out}; running {len(todo)}")
     for m, d, p, model in _per_model(
         todo,
@@ -85,7 +98,7 @@ def _cmd_zeroshot(args: argparse.Namespace) -> int:
         ),
     ):
         data = datasets[d]
-        df = _zeroshot(model, data, p, args.batch_size or P.zeroshot.batch_size, P)
+        df = _zeroshot(model, data, p, args.batch_size or P.zeroshot.batch_size, P, descriptions.get(d))
         write_parquet(out / "zeroshot" / slug(d) / p / f"{slug(m)}.parquet", df)
         write_paper_json(df, out / "zero_shot_evaluations")
         skipped = df.attrs.get("skipped", [])
@@ -110,7 +123,7 @@ def _per_model(todo: list[tuple[str, str, str]], load: Any) -> Any:
             yield m, d, p, model
 
 
-def _zeroshot(model: Any, data: Any, prompt: str, batch_size: int, P: Any) -> Any:
+def _zeroshot(model: Any, data: Any, prompt: str, batch_size: int, P: Any, descriptions: Any = None) -> Any:
     from wag.evaluate.zeroshot import evaluate_zeroshot  # lazy: imports torch
 
     return evaluate_zeroshot(
@@ -121,7 +134,36 @@ def _zeroshot(model: Any, data: Any, prompt: str, batch_size: int, P: Any) -> An
         batch_size=batch_size,
         cache=P.cache_features,
         num_workers=P.num_workers,
+        descriptions=descriptions if prompt == "descriptions" else None,
     )
+
+
+def _descriptions_source(args: argparse.Namespace, P: Any, prompts: list[str], prof: Any) -> str | None:
+    """At the door: the declared descriptions of the ``descriptions`` prompt style (a file or ``paper``), checked."""
+    from wag.evaluate.descriptions import (  # lazy: the engine loads when a subcommand runs
+        DescriptionsError,
+        check_descriptions_source,
+    )
+
+    source = args.descriptions or P.zeroshot.descriptions
+    if "descriptions" not in prompts:
+        return None
+    if not source:
+        raise DescriptionsError(
+            "prompt style 'descriptions' needs descriptions: pass --descriptions FILE (a JSON object: class name -> "
+            "list of descriptions) or --descriptions paper (the paper's released gpt_descriptions)"
+        )
+    check_descriptions_source(source, prof)
+    return source
+
+
+def _descriptions(source: str, data: Any, prof: Any) -> dict[str, list[str]]:
+    """The descriptions of one dataset, checked to cover every class (before any model runs)."""
+    from wag.evaluate.descriptions import descriptions_for, load_descriptions  # lazy: as in _descriptions_source
+
+    desc = load_descriptions(source, data.name, prof)
+    descriptions_for(data.classnames, desc, data.name)
+    return desc
 
 
 def _read_lines(path: str) -> list[str]:
@@ -228,7 +270,7 @@ def _cmd_t2i(args: argparse.Namespace) -> int:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from wag.evaluate.models import model_status  # lazy: as in _cmd_zeroshot
+    from wag.evaluate.registry import model_status  # lazy: as in _cmd_zeroshot
 
     df = model_status(args.set)
     print(df.to_string(index=False))
@@ -277,6 +319,12 @@ def register(subparsers: Any) -> None:
     )
     zs.add_argument("--prompt", nargs="+", action="extend", choices=["class", "simple", "ensemble", "descriptions"])
     zs.add_argument("--data-root", help="folder holding the datasets (default: evaluate.data_root)")
+    zs.add_argument(
+        "--descriptions",
+        metavar="FILE|paper",
+        help="descriptions of the 'descriptions' prompt style: a JSON file (class name -> list of descriptions) or "
+        "'paper' (the paper's released gpt_descriptions) (default: evaluate.zeroshot.descriptions)",
+    )
     zs.set_defaults(func=_cmd_zeroshot)
 
     rt = sub.add_parser("retrieval", help="per-concept recall@k, image->text and text->image")

@@ -9,8 +9,7 @@ from wag.concepts import read_concepts
 from wag.core.checks import check_output_dir, check_scheduler, positive_float, positive_int
 from wag.core.errors import WagError
 from wag.corpus import iter_shards
-from wag.frequency import count_captions
-from wag.frequency.count import BACKENDS, VARIANTS
+from wag.frequency import BACKENDS, VARIANTS, count_captions
 
 
 def _cmd_count(args: argparse.Namespace) -> int:

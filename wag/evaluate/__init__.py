@@ -2,6 +2,7 @@
 
 Public API (imported lazily so ``wag.run.profile`` stays light):
 ``load_clip`` (models), ``image_folder`` / ``load_classification`` / ``load_retrieval`` (datasets),
+``load_descriptions`` (descriptions: the declared input of the ``descriptions`` prompt style),
 ``evaluate_zeroshot`` / ``to_paper_json`` (zeroshot), ``evaluate_retrieval`` (retrieval),
 ``evaluate_t2i`` / ``load_pipeline`` (t2i), ``ClassConditionalPipeline`` (class_pipeline: class-conditional
 diffusion models as a diffusers pipeline prompted by class name), ``OpenClipTagger`` (tagger: zero-shot image tags for the
@@ -20,6 +21,7 @@ _API = {
     "load_classification": "datasets",
     "load_retrieval": "datasets",
     "webdataset_classification": "datasets",
+    "load_descriptions": "descriptions",
     "evaluate_zeroshot": "zeroshot",
     "to_paper_json": "zeroshot",
     "write_paper_json": "zeroshot",

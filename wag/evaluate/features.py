@@ -20,11 +20,16 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from wag.core.errors import WagError
 from wag.core.ids import content_key
 from wag.core.io import atomic_path, write_json
 from wag.core.paths import cache_dir
-from wag.evaluate.datasets import CorruptImageError
+from wag.evaluate.images import CorruptImageError
 from wag.evaluate.models import LoadedModel
+
+
+class PromptError(WagError, ValueError):
+    """Texts to encode are missing: no prompts at all, or a class without any."""
 
 
 @dataclass
@@ -226,7 +231,7 @@ def encode_texts(
             tok = model.tokenizer(list(texts[s : s + batch_size])).to(model.device)
             out.append(torch.nn.functional.normalize(encode_text_trimmed(model.model, tok).float(), dim=-1).cpu())
     if not out:
-        raise ValueError("no texts to encode")
+        raise PromptError("no texts to encode; give at least one prompt or concept")
     return torch.cat(out)
 
 
@@ -246,8 +251,8 @@ def text_classifier(
     from safetensors.torch import load_file, save_file
 
     flat = [p for ps in prompts for p in ps]
-    if any(len(ps) == 0 for ps in prompts):
-        raise ValueError("every class needs at least one prompt")
+    if empty := [c for c, ps in enumerate(prompts) if len(ps) == 0]:
+        raise PromptError(f"every class needs at least one prompt; class #{empty[0]} has none (check the templates)")
     path = (
         cache_dir()
         / "text"

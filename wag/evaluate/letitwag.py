@@ -33,7 +33,7 @@ from wag.core.errors import WagError
 from wag.core.ids import slug
 from wag.core.io import write_json, write_text
 from wag.corpus import iter_wds_groups
-from wag.evaluate.datasets import IMAGE_EXTS, CorruptImageError, open_image
+from wag.evaluate.images import IMAGE_EXTS, CorruptImageError, open_image
 
 RELEASED_HF_NAME = "bethgelab/Let-It-Wag"
 

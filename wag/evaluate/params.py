@@ -14,7 +14,11 @@ class ZeroShotParams(StrictModel):
 
     prompts: list[Literal["class", "simple", "ensemble", "descriptions"]] = Field(
         ["class"],
-        description="prompt styles to evaluate: class '{c}', simple 'A photo of a {c}.', ensemble (per-dataset templates), descriptions (gpt_descriptions)",
+        description="prompt styles to evaluate: class '{c}', simple 'A photo of a {c}.', ensemble (per-dataset templates), descriptions (class descriptions: see descriptions)",
+    )
+    descriptions: str | None = Field(
+        None,
+        description="descriptions of the 'descriptions' prompt style: a JSON file (class name -> list of descriptions) or 'paper' (the paper's released gpt_descriptions); required by that style, never read otherwise",
     )
     batch_size: int = Field(256, ge=1, description="images (and prompts) per forward pass")
 

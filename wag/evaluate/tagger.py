@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from wag.core.errors import WagError
 from wag.evaluate.features import prefetched, text_classifier
-from wag.frequency.tagging import BACKGROUND_PROMPT, TAG_COLUMNS, _batches, _tag_frame
+from wag.frequency.tagging import BACKGROUND_PROMPT, TAG_COLUMNS, batched, tag_frame
 
 
 class OpenClipTagger:
@@ -77,7 +77,7 @@ class OpenClipTagger:
     def tag(self, samples: Iterable[tuple[str, Any]]) -> pd.DataFrame:
         """Tags of every sample; ``loader_threads`` threads decode and preprocess the next batches while the model runs."""
         parts = []
-        batches = prefetched(_batches(samples, self.batch_size), self.preprocess, self.loader_threads)
+        batches = prefetched(batched(samples, self.batch_size), self.preprocess, self.loader_threads)
         for ids, x in tqdm(batches, desc="tagging", unit="batch", disable=not self.progress):
-            parts.append(_tag_frame(ids, self.concepts, self.score_tensor(x), self.min_score))
+            parts.append(tag_frame(ids, self.concepts, self.score_tensor(x), self.min_score))
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)

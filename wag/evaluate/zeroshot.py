@@ -1,7 +1,8 @@
 """Per-class zero-shot classification (paper §3) with the prompt styles of the paper.
 
 Prompt styles: ``class`` ("{c}"), ``simple`` ("A photo of a {c}."), ``ensemble`` (the dataset's template list
-in ``templates.yaml``), ``descriptions`` (CuPL-style: the gpt_descriptions of each class). The classifier of a
+in ``templates.yaml``), ``descriptions`` (CuPL-style: each class's descriptions, passed in: see
+:mod:`wag.evaluate.descriptions`; never read implicitly). The classifier of a
 class is the normalised mean of its normalised prompt embeddings; an image is assigned the class of highest
 cosine similarity. Output: the performance table (fractions) and the paper's JSON schema (percent).
 """
@@ -19,9 +20,9 @@ import pandas as pd
 import torch
 import yaml
 
-from wag.artifacts import paper_root, read_descriptions
 from wag.core.errors import WagError
 from wag.core.io import read_json, write_json
+from wag.evaluate.descriptions import DescriptionsError, descriptions_for
 from wag.evaluate.features import encode_images, text_classifier
 from wag.evaluate.models import LoadedModel
 
@@ -50,19 +51,17 @@ def class_prompts(
     templates: Sequence[str] | None = None,
     descriptions: dict[str, list[str]] | None = None,
 ) -> list[list[str]]:
-    """The prompts of each class for a prompt style."""
+    """The prompts of each class for a prompt style (``descriptions`` needs ``descriptions``: class -> texts)."""
     if prompt not in PROMPTS:
         raise WagError(f"unknown prompt style '{prompt}'; use one of {', '.join(PROMPTS)}")
     if prompt == "descriptions":
         if descriptions is None:
-            descriptions = read_descriptions(paper_root(), dataset)
-        missing = [c for c in classnames if not descriptions.get(c)]
-        if missing:
-            raise WagError(
-                f"no descriptions for {len(missing)} classes of '{dataset}' (e.g. {missing[:3]}); "
-                "pass descriptions={class: [texts]} or use another prompt style"
+            raise DescriptionsError(
+                f"prompt style 'descriptions' of '{dataset}' needs descriptions; pass descriptions= "
+                "(wag.evaluate.descriptions.load_descriptions(FILE or 'paper', dataset)), or on the command line "
+                "--descriptions FILE|paper"
             )
-        return [list(descriptions[c]) for c in classnames]
+        return descriptions_for(classnames, descriptions, dataset)
     tpl = {"class": ["{c}"], "simple": ["A photo of a {c}."]}.get(prompt) or list(templates or templates_for(dataset))
     return [[t.replace("{c}", c) for t in tpl] for c in classnames]
 

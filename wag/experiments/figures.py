@@ -11,6 +11,7 @@ import pandas as pd
 from wag import artifacts
 from wag.analysis.fits import binned_points, fit_table
 from wag.analysis.plots import log_linear_chart
+from wag.core.io import InputFileError
 from wag.synthetic.params import SyntheticParams
 
 FIG4_METHODS = {"image": "rampp@0.7", "text": "lemmatized", "integrated": "integrated@0.7"}
@@ -25,7 +26,10 @@ def released_fig4(
     perf = artifacts.read_zero_shot(root, datasets=list(datasets) if datasets else None, prompts="class")
     perf = perf[perf["pretraining"] == pretraining]
     if perf.empty:
-        raise ValueError(f"no zero-shot results of a model pretrained on '{pretraining}' in {root}")
+        raise InputFileError(
+            f"no zero-shot results of a model pretrained on '{pretraining}' in {root} for these datasets: "
+            "check the released files with `wag artifacts verify`"
+        )
     frames = []
     for m in methods:
         freq = artifacts.read_search_counts(

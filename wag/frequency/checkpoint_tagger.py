@@ -25,7 +25,7 @@ import pandas as pd
 
 from wag.core.errors import WagError
 from wag.core.io import atomic_path, read_json, write_json
-from wag.frequency.tagging import TAG_COLUMNS, _batches, _tag_frame
+from wag.frequency.tagging import TAG_COLUMNS, batched, tag_frame
 
 CONFIG = "tagger.json"
 WEIGHTS = "tagger.safetensors"
@@ -112,8 +112,8 @@ class CheckpointTagger:
     def tag(self, samples: Iterable[tuple[str, Any]]) -> pd.DataFrame:
         """(sample_id, PIL image) pairs -> tags ``sample_id, concept, score`` (scores below ``min_score`` dropped)."""
         parts = [
-            _tag_frame([s for s, _ in b], self.concepts, self.scores([im for _, im in b]), self.min_score)
-            for b in _batches(samples, self.batch_size)
+            tag_frame([s for s, _ in b], self.concepts, self.scores([im for _, im in b]), self.min_score)
+            for b in batched(samples, self.batch_size)
         ]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
 

@@ -23,11 +23,13 @@ ChunkFn = Callable[[str], Sequence[str]]
 _ASCII_SEPARATORS = r'[!"#$%&()*+,./:;?@\[\\\]^_`{|}~]'
 
 
-def _lemma_chunk(chunk: str) -> tuple[str, ...]:
+def lemma_chunk(chunk: str) -> tuple[str, ...]:
+    """The normalised (lemmatised) tokens of a whitespace chunk."""
     return chunk_tokens(chunk, True)
 
 
-def _surface_chunk(chunk: str) -> tuple[str, ...]:
+def surface_chunk(chunk: str) -> tuple[str, ...]:
+    """The case-folded tokens of a whitespace chunk, not lemmatised."""
     return chunk_tokens(chunk, False)
 
 
@@ -38,7 +40,7 @@ class Encoder:
     share them, so every distinct chunk is normalised once); the vectorised work runs unlocked.
     """
 
-    def __init__(self, chunk_fn: ChunkFn = _lemma_chunk, *, canonicalize: bool = True) -> None:
+    def __init__(self, chunk_fn: ChunkFn = lemma_chunk, *, canonicalize: bool = True) -> None:
         """``canonicalize``: merge chunks differing only in ASCII case/punctuation before ``chunk_fn`` (only valid
         when ``chunk_fn`` case-folds and treats ASCII punctuation other than ' - < = > as a separator)."""
         self.chunk_fn = chunk_fn

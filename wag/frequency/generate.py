@@ -22,6 +22,7 @@ import pandas as pd
 from wag.concepts import COMPOUND_EDGE_WORDS, normalize_tokens
 from wag.concepts.lexicon import word_lemmas
 from wag.core.io import write_parquet
+from wag.frequency.spec import FrequencyError
 
 FILLERS = (
     "photo picture image view scene shot closeup portrait snapshot illustration render drawing painting "
@@ -232,7 +233,7 @@ def write_caption_shards(
                     tar.addfile(info, io.BytesIO(data))
             paths.append(p)
         else:
-            raise ValueError(f"unknown shard format {fmt!r}; use parquet, jsonl, tsv or wds")
+            raise FrequencyError(f"unknown shard format {fmt!r}; use parquet, jsonl, tsv or wds")
     return paths
 
 

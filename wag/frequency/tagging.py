@@ -39,7 +39,8 @@ class Tagger(Protocol):
         ...
 
 
-def _batches(samples: Iterable[tuple[str, Any]], n: int) -> Iterator[list[tuple[str, Any]]]:
+def batched(samples: Iterable[tuple[str, Any]], n: int) -> Iterator[list[tuple[str, Any]]]:
+    """``samples`` in lists of ``n`` (the last one shorter)."""
     buf: list[tuple[str, Any]] = []
     for s in samples:
         buf.append(s)
@@ -50,7 +51,8 @@ def _batches(samples: Iterable[tuple[str, Any]], n: int) -> Iterator[list[tuple[
         yield buf
 
 
-def _tag_frame(ids: list[str], concepts: Sequence[str], scores: np.ndarray, min_score: float) -> pd.DataFrame:
+def tag_frame(ids: list[str], concepts: Sequence[str], scores: np.ndarray, min_score: float) -> pd.DataFrame:
+    """The tags (``sample_id, concept, score``) of a score matrix (images x concepts) at or above ``min_score``."""
     r, c = np.nonzero(scores >= min_score)
     return pd.DataFrame(
         {
@@ -131,7 +133,7 @@ class RamPlusPlusTagger:
         from ram import inference_ram_openset
 
         parts = []
-        for batch in _batches(samples, self.batch_size):
+        for batch in batched(samples, self.batch_size):
             x = torch.stack([self.transform(im) for _, im in batch]).to(self.device)
             with torch.inference_mode():
                 try:
@@ -141,7 +143,7 @@ class RamPlusPlusTagger:
                         "this 'ram' package does not return probabilities (return_logits); use the paper's patched ram_model/ram"
                     ) from None
             probs = np.asarray(logits.float().cpu())[:, self.order]
-            parts.append(_tag_frame([s for s, _ in batch], self.concepts, probs, self.min_score))
+            parts.append(tag_frame([s for s, _ in batch], self.concepts, probs, self.min_score))
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
 
 

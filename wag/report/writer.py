@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from wag.analysis.scorecard import ROWS_NAME, rows_frame
+from wag.core.errors import WagError
 from wag.core.io import write_bytes, write_csv, write_json, write_text
 from wag.core.paths import resolve
 
@@ -31,6 +32,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 INDEX_NAME = "index.json"
 README_NAME = "README.md"
+
+
+class ReportError(WagError, ValueError):
+    """A notebook asked the report for something it cannot write (an unknown format, an empty figure)."""
 
 
 @dataclass
@@ -101,7 +106,7 @@ def _render(chart: alt.TopLevelMixin, formats: tuple[str, ...], *, title: str, b
         elif fmt == "html":
             out[fmt] = _HTML.format(title=title, bundle=bundle, spec=json.dumps(spec)).encode("utf-8")
         else:
-            raise ValueError(f"unsupported figure format {fmt!r}; use png, svg or html")
+            raise ReportError(f"unsupported figure format {fmt!r}; use png, svg or html")
     return out
 
 
@@ -132,7 +137,7 @@ class Report:
     ) -> list[Path]:
         """Save ``chart`` as ``<id>.png/.svg/.html`` plus ``<id>_data.csv`` (and ``<id>_fits.csv``)."""
         if data is None or len(data) == 0:
-            raise ValueError(f"figure {fig_id}: no plotted points to save; refusing to write an empty figure")
+            raise ReportError(f"figure {fig_id}: no plotted points to save; refusing to write an empty figure")
         paths = []
         if "html" in formats:
             ensure_vendor_bundle(self.root)

@@ -19,8 +19,10 @@ import pandas as pd
 import wag
 from wag.core.ids import content_key
 from wag.core.io import read_json, write_json
-from wag.study.spec import StudyError, StudySpec, check_inputs
-from wag.study.stages import STAGES, Context
+from wag.study.checks import check_inputs
+from wag.study.context import Context
+from wag.study.spec import StudyError, StudySpec
+from wag.study.stages import STAGES
 
 
 @dataclass
@@ -44,7 +46,7 @@ def _keys(ctx: Context) -> dict[str, tuple[str, dict[str, Any]]]:
         if not st.enabled(ctx.spec):
             continue
         inputs = dict(st.inputs(ctx))
-        inputs["upstream"] = {d: out[d][0] for d in st.deps if d in out}
+        inputs["upstream"] = {d: out[d][0] for d in st.upstream if d in out}
         out[name] = (content_key(inputs), inputs)
     return out
 
@@ -93,7 +95,7 @@ def _closure(names: list[str]) -> list[str]:
     def add(n: str) -> None:
         if n not in need:
             need.add(n)
-            for d in STAGES[n].deps:
+            for d in STAGES[n].upstream:
                 add(d)
 
     for n in names:
@@ -124,13 +126,20 @@ def run_study(
             continue
         st = states[name]
         explicit = stages is not None and name in stages
-        if st.state == "done" and not (force and (explicit or stages is None)) and not (set(STAGES[name].deps) & rerun):
+        if (
+            st.state == "done"
+            and not (force and (explicit or stages is None))
+            and not (set(STAGES[name].upstream) & rerun)
+        ):
             log(f"[{name}] up to date")
             continue
         log(f"[{name}] running ({st.reason if st.state != 'done' else 'forced'})")
         t0 = time.perf_counter()
         outputs = STAGES[name].run(ctx)
         secs = time.perf_counter() - t0
+        undeclared = sorted(set(outputs) - set(STAGES[name].outputs))
+        if undeclared:  # a bug in the stage, not a user error
+            raise RuntimeError(f"stage {name} wrote undeclared outputs {undeclared}; add them to its Stage.outputs")
         write_json(
             _record_path(ctx, name),
             {

@@ -5,15 +5,14 @@ name, ``model`` = a model's name, ``dataset`` = a downstream set's name, so the 
 join the next one's on those columns with no hand-made key.
 
 Two checks: the schema (pydantic, strict) rejects unknown keys, bad kinds, duplicate names and
-thresholds outside (0, 1) when the profile is loaded; :func:`check_inputs` (run by ``wag study run``
-before any stage) checks what needs the file system or the model registry: shard globs that match
+thresholds outside (0, 1) when the profile is loaded; :func:`wag.study.checks.check_inputs` (run by
+``wag study run`` before any stage) checks what needs the file system or the model registry: shard globs that match
 nothing, missing folders and checkpoints, unknown model and torchvision names. Relative paths are
 resolved against ``root`` (itself relative to the project root).
 """
 
 from __future__ import annotations
 
-import glob as globmod
 import os
 from pathlib import Path
 from typing import Literal
@@ -418,167 +417,6 @@ class StudySpec(StrictModel):
         )
 
 
-# ---------------------------------------------------------------------------------------------
-# Checks that need the file system or the registries (run before any stage)
-#
-# Their engines are imported inside the functions: this module is the `study:` schema, which `wag --help`
-# (the choices of `--stages`) and every profile load; the checks run only when a study does.
-# ---------------------------------------------------------------------------------------------
-
-
-def shard_files(spec: StudySpec) -> list[Path]:
-    """The corpus shard files (raises :class:`StudyError` if a glob or path matches nothing)."""
-    from wag.corpus import CorpusError, iter_shards  # lazy: see the section comment
-
-    try:
-        return [s.path for s in iter_shards([str(spec.path(s)) for s in spec.corpus.shards], spec.corpus.format)]
-    except CorpusError as exc:
-        raise StudyError(f"study.corpus.shards: {exc}") from None
-
-
-def _model_problem(spec: StudySpec, where: str, value: str) -> str | None:
-    from wag.evaluate.models import UnknownModelError, resolve_name  # lazy: see the section comment
-
-    s = spec.model_spec(value)
-    if "@" in s:
-        arch, _, p = s.partition("@")
-        if not Path(p).is_file():
-            return f"{where}: checkpoint {p} not found (give ARCH@path/to/checkpoint)"
-        import open_clip
-
-        if arch not in open_clip.list_models() and not (Path(p).parent / f"{arch}.json").is_file():
-            return f"{where}: unknown open_clip architecture '{arch}' (put {arch}.json beside the checkpoint or use one of open_clip.list_models())"
-        return None
-    try:
-        resolve_name(s)
-        return None
-    except UnknownModelError:
-        pass
-    if "/" in s:
-        import open_clip
-
-        arch, _, tag = s.partition("/")
-        if (arch, tag) in set(open_clip.list_pretrained()):
-            return None
-    return f"{where}: unknown model '{value}'; use a registry name (wag evaluate models), an open_clip ARCH/pretrained-tag or ARCH@path/to/checkpoint"
-
-
 def t2i_clip_model(spec: StudySpec) -> str | None:
     """The model that computes the T2I stage's CLIP-score: ``stages.t2i.clip_model``, else the first declared model (None: CLIP-score off)."""
     return spec.stages.t2i.clip_model or (spec.models[0].name if spec.models else None)
-
-
-def _t2i_problems(spec: StudySpec) -> list[str]:
-    """Problems of the declared T2I pipelines, their CLIP-score model and judge."""
-    if not spec.t2i:
-        return []
-    problems = []
-    o = spec.stages.t2i
-    for i, m in enumerate(spec.t2i):
-        local = m.model.startswith((".", "/", "~")) or spec.path(m.model).exists()
-        if local and not spec.path(m.model).is_dir():
-            problems.append(
-                f"study.t2i[{i}] ('{m.name}'): pipeline folder {spec.path(m.model)} not found (give a pipeline.save_pretrained() folder or a hub name)"
-            )
-        elif local and o.guidance_scale > 1 and _class_name(spec.path(m.model)) == "ClassConditionalPipeline":
-            problems.append(
-                f"study.t2i[{i}] ('{m.name}'): a class-conditional pipeline has no unconditional class, so classifier-free guidance "
-                f"is impossible; set study.stages.t2i.guidance_scale to 1 (now {o.guidance_scale})"
-            )
-    clip = t2i_clip_model(spec)
-    if clip is None and o.judge is None:
-        problems.append(
-            "study.stages.t2i.clip_model: T2I needs a CLIP model for CLIP-score or a judge; declare a model, set stages.t2i.clip_model or stages.t2i.judge"
-        )
-    elif clip is not None and (p := _model_problem(spec, "study.stages.t2i.clip_model", clip)) is not None:
-        problems.append(p)
-    j = o.judge
-    if (
-        j is not None
-        and j.kind == "openclip"
-        and (p := _model_problem(spec, "study.stages.t2i.judge.model", j.model)) is not None
-    ):
-        problems.append(p)
-    if j is not None and j.kind == "checkpoint":
-        from wag.frequency.checkpoint_tagger import checkpoint_problem  # lazy: see the section comment
-
-        if (why := checkpoint_problem(spec.path(j.model))) is not None:
-            problems.append(f"study.stages.t2i.judge.model: {why}")
-    if o.aesthetic_weights and not spec.path(o.aesthetic_weights).is_file():
-        problems.append(f"study.stages.t2i.aesthetic_weights: {spec.path(o.aesthetic_weights)} not found")
-    return problems
-
-
-def _class_name(folder: Path) -> str | None:
-    """``_class_name`` of a pipeline folder's ``model_index.json`` (None without one or when unreadable)."""
-    import json
-
-    try:
-        cfg = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return cfg.get("_class_name") if isinstance(cfg, dict) else None
-
-
-def check_inputs(spec: StudySpec) -> list[Path]:
-    """Every input a study names exists and every name is known; returns the shard files. One :class:`StudyError` lists all problems."""
-    from wag.evaluate.datasets import known_datasets  # lazy: see the section comment
-
-    problems: list[str] = []
-    shards: list[Path] = []
-    try:
-        shards = shard_files(spec)
-    except StudyError as exc:
-        problems.append(str(exc))
-    if spec.corpus.image_column and spec.corpus.format not in (None, "parquet"):
-        problems.append(
-            "study.corpus.image_column applies to Parquet shards only (WebDataset images are read from their .jpg/.png members)"
-        )
-    for i, c in enumerate(spec.concepts):
-        if c.file and not spec.path(c.file).is_file():
-            problems.append(f"study.concepts[{i}].file: {spec.path(c.file)} not found")
-    for i, m in enumerate(spec.models):
-        if (p := _model_problem(spec, f"study.models[{i}] ('{m.name}')", m.model)) is not None:
-            problems.append(p)
-    t = spec.tagger
-    if t.kind == "openclip" and t.model and (p := _model_problem(spec, "study.tagger.model", t.model)) is not None:
-        problems.append(p)
-    if t.kind == "rampp" and t.model and not spec.path(t.model).is_file():
-        problems.append(f"study.tagger.model: RAM++ checkpoint {spec.path(t.model)} not found")
-    if t.kind == "rampp" and not t.descriptions:
-        problems.append("study.tagger.descriptions: RAM++ needs a JSON file of concept descriptions")
-    if t.kind == "checkpoint" and t.model:
-        from wag.frequency.checkpoint_tagger import checkpoint_problem  # lazy: see the section comment
-
-        if (why := checkpoint_problem(spec.path(t.model))) is not None:
-            problems.append(f"study.tagger.model: {why}")
-    if t.kind != "none":
-        from wag.core.tables import TableError, variant_name  # lazy: pandera takes ~0.25 s to import
-
-        try:
-            variant_name("image", tagger=spec.tagger_label, threshold=t.headline)
-        except TableError as exc:
-            problems.append(f"study.tagger.name: {exc}")
-    if t.descriptions and not spec.path(t.descriptions).is_file():
-        problems.append(f"study.tagger.descriptions: {spec.path(t.descriptions)} not found")
-    for i, d in enumerate(spec.datasets):
-        where = f"study.datasets[{i}] ('{d.name}')"
-        if d.kind == "torchvision":
-            tv = d.torchvision or d.name
-            if tv not in known_datasets():
-                problems.append(f"{where}: unknown dataset name '{tv}'; known: {', '.join(known_datasets())}")
-        elif d.kind in ("imagefolder", "retrieval") and not spec.path(d.path or "").is_dir():
-            problems.append(f"{where}: folder {spec.path(d.path or '')} not found")
-        elif d.kind == "wds" and not any(spec.path(d.path or "").glob("*.tar")):
-            problems.append(f"{where}: no WebDataset shards (*.tar) in {spec.path(d.path or '')}")
-        if d.kind == "retrieval" and d.annotations and not spec.path(d.annotations).is_file():
-            problems.append(f"{where}: annotations {spec.path(d.annotations)} not found")
-    problems += _t2i_problems(spec)
-    lw = spec.stages.letitwag
-    if lw.images:
-        p = spec.path(lw.images)
-        if not (p.is_dir() or globmod.glob(str(p))):
-            problems.append(f"study.stages.letitwag.images: {p} not found")
-    if problems:
-        raise StudyError(f"study '{spec.name}' cannot run:\n  " + "\n  ".join(problems))
-    return shards

@@ -10,6 +10,7 @@ parts and a rare concept cannot be learned by composing frequent ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -263,61 +264,106 @@ def _texture(
     return s2 * np.cos(a) + c2 * np.sin(a)
 
 
+#: How :func:`draw_objects` evaluates the boundary 1 + Σ_h amp_h cos(h φ + phase_h), h = 2..H+1: the same function
+#: by two float paths. ``powers`` (complex powers of e^{iφ}) draws the world's corpus, test and tagger images;
+#: ``angles`` (cos of h φ + phase, φ from arctan2) draws the T2I analogue's studio renders. Pixels differ in the last
+#: rounding step (about 1 value in 25,000, by one level), so each keeps its own path: the images, the models trained
+#: on them and every table made from them stay the same bytes.
+Boundary = Literal["powers", "angles"]
+
+
+def _boundary(cs: Concepts, c: np.ndarray, cos_p: np.ndarray, sin_p: np.ndarray, how: Boundary) -> np.ndarray:
+    """Boundary radius of concepts ``c`` at the polar angle (cos_p, sin_p) of each pixel, in object units."""
+    edge = np.ones_like(cos_p)
+    if how == "angles":
+        phi = np.arctan2(sin_p, cos_p)
+        for hh in range(N_HARMONICS):
+            edge += _col(cs.amp[c, hh]) * np.cos((hh + 2) * phi + _col(cs.phase[c, hh]))
+        return edge
+    z = cos_p + 1j * sin_p
+    zh = z * z
+    for hh in range(N_HARMONICS):
+        ph = cs.phase[c, hh]
+        edge += _col(cs.amp[c, hh]) * (zh.real * _col(np.cos(ph)) - zh.imag * _col(np.sin(ph)))
+        zh = zh * z
+    return edge
+
+
+def _col(values: np.ndarray) -> np.ndarray:
+    """Per-object values as float32 (n, 1, 1), broadcasting over an image's pixels."""
+    return np.asarray(values, dtype=np.float32)[:, None, None]
+
+
+def draw_objects(
+    canvas: np.ndarray,
+    concept_ids: np.ndarray,
+    cs: Concepts,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    r: np.ndarray,
+    th: np.ndarray,
+    *,
+    boundary: Boundary = "powers",
+) -> np.ndarray:
+    """The one shape renderer: object ``concept_ids[i]`` drawn on image ``i`` of ``canvas`` (float32 (n, S, S, 3),
+    values in [0, 1]) at centre (``cx``, ``cy``) pixels, radius ``r`` pixels and angle ``th``; returns the new canvas.
+
+    The concept's identity: boundary harmonics (~1 px anti-aliased edge), texture (kind, frequency, angle) blending
+    the palette's first two colours, and a rim in the third. Used by the world's renderer (:func:`render`) and the
+    T2I analogue's studio renders (:func:`wag.synthetic.t2i.render_studio`; ``boundary`` is explained at
+    :data:`Boundary`)."""
+    c = np.asarray(concept_ids)
+    r, cx, cy, th = _col(r), _col(cx), _col(cy), _col(th)
+    coords = np.arange(canvas.shape[1], dtype=np.float32) + 0.5
+    dx, dy = coords[None, None, :] - cx, coords[None, :, None] - cy
+    u = (np.cos(th) * dx + np.sin(th) * dy) / r
+    v = (-np.sin(th) * dx + np.cos(th) * dy) / r
+    rho = np.sqrt(u * u + v * v) + np.float32(1e-6)
+    cos_p, sin_p = u / rho, v / rho
+    edge = _boundary(cs, c, cos_p, sin_p, boundary)
+    inside = np.clip((edge - rho) * r, 0, 1)  # ~1 px anti-aliased edge
+    a = _col(cs.tex_angle[c])
+    ca, sa = np.cos(a), np.sin(a)
+    along, across = u * ca + v * sa, -u * sa + v * ca
+    t = np.empty_like(rho)
+    f = _col(cs.tex_freq[c])
+    kinds = cs.texture[c]
+    for kind in range(len(TEXTURES)):
+        sel = kinds == kind
+        if sel.any():
+            t[sel] = _texture(kind, f[sel], along[sel], across[sel], rho[sel], cos_p[sel], sin_p[sel])
+    w = (0.5 + 0.5 * np.tanh(3.0 * t))[..., None]
+    pal = cs.palette[c].astype(np.float32)
+    col = pal[:, 1, None, None, :] + (pal[:, 0, None, None, :] - pal[:, 1, None, None, :]) * w
+    rim = np.clip((rho - (edge - 0.22)) * 4, 0, 1)[..., None]
+    col += (pal[:, 2, None, None, :] - col) * rim
+    return canvas + (col - canvas) * inside[..., None]
+
+
+def to_uint8(img: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
+    """Float images in [0, 1] plus Gaussian pixel noise of std ``noise``, clipped and rounded to uint8."""
+    img += rng.standard_normal(size=img.shape, dtype=np.float32) * np.float32(noise)
+    np.clip(img, 0, 1, out=img)
+    return (img * 255 + 0.5).astype(np.uint8)
+
+
 def _render_chunk(grid: np.ndarray, cs: Concepts, size: int, noise: float, rng: np.random.Generator) -> np.ndarray:
     n, m = grid.shape
     img = _backgrounds(n, size, rng)
     n_obj = np.maximum((grid >= 0).sum(1), 1)
     radius = size * np.array([0.0, 0.30, 0.24, 0.20])[n_obj] * rng.uniform(0.85, 1.15, size=n)
-    coords = np.arange(size, dtype=np.float32) + 0.5
     for j in range(m):
         cid = grid[:, j]
         idx = np.nonzero(cid >= 0)[0]
         if len(idx) == 0:
             continue
-        c = cid[idx]
         k = len(idx)
-        r = radius[idx].astype(np.float32)[:, None, None]
-        cx = rng.uniform(0, 1, size=k).astype(np.float32)[:, None, None] * (size - 2 * r) + r
-        cy = rng.uniform(0, 1, size=k).astype(np.float32)[:, None, None] * (size - 2 * r) + r
-        th = rng.uniform(0, 2 * np.pi, size=k).astype(np.float32)[:, None, None]
-        dx, dy = coords[None, None, :] - cx, coords[None, :, None] - cy
-        u = (np.cos(th) * dx + np.sin(th) * dy) / r
-        v = (-np.sin(th) * dx + np.cos(th) * dy) / r
-        rho = np.sqrt(u * u + v * v) + np.float32(1e-6)
-        cos_p, sin_p = u / rho, v / rho
-        # boundary: 1 + sum_h amp_h cos(h phi + phase_h), h = 2..H+1, via complex powers of e^{i phi}
-        z = cos_p + 1j * sin_p
-        zh = z * z
-        edge = np.ones_like(rho)
-        for hh in range(N_HARMONICS):
-            e = cs.amp[c, hh].astype(np.float32)[:, None, None]
-            ph = cs.phase[c, hh]
-            edge += e * (
-                zh.real * np.cos(ph).astype(np.float32)[:, None, None]
-                - zh.imag * np.sin(ph).astype(np.float32)[:, None, None]
-            )
-            zh = zh * z
-        inside = np.clip((edge - rho) * r, 0, 1)  # ~1 px anti-aliased edge
-        a = cs.tex_angle[c].astype(np.float32)[:, None, None]
-        ca, sa = np.cos(a), np.sin(a)
-        along, across = u * ca + v * sa, -u * sa + v * ca
-        t = np.empty_like(rho)
-        f = cs.tex_freq[c].astype(np.float32)[:, None, None]
-        kinds = cs.texture[c]
-        for kind in range(len(TEXTURES)):
-            sel = kinds == kind
-            if sel.any():
-                t[sel] = _texture(kind, f[sel], along[sel], across[sel], rho[sel], cos_p[sel], sin_p[sel])
-        w = (0.5 + 0.5 * np.tanh(3.0 * t))[..., None]
-        pal = cs.palette[c].astype(np.float32)
-        col = pal[:, 1, None, None, :] + (pal[:, 0, None, None, :] - pal[:, 1, None, None, :]) * w
-        rim = np.clip((rho - (edge - 0.22)) * 4, 0, 1)[..., None]
-        col += (pal[:, 2, None, None, :] - col) * rim
-        alpha = inside[..., None]
-        img[idx] += (col - img[idx]) * alpha
-    img += rng.standard_normal(size=img.shape, dtype=np.float32) * np.float32(noise)
-    np.clip(img, 0, 1, out=img)
-    return (img * 255 + 0.5).astype(np.uint8)
+        r = radius[idx].astype(np.float32)
+        cx = rng.uniform(0, 1, size=k).astype(np.float32) * (size - 2 * r) + r
+        cy = rng.uniform(0, 1, size=k).astype(np.float32) * (size - 2 * r) + r
+        th = rng.uniform(0, 2 * np.pi, size=k).astype(np.float32)
+        img[idx] = draw_objects(img[idx], cid[idx], cs, cx, cy, r, th)
+    return to_uint8(img, noise, rng)
 
 
 def single_concept_grid(concept_ids: np.ndarray) -> np.ndarray:

@@ -3,8 +3,8 @@
 Every training here is a pure, disk-cached function of its inputs (:func:`wag.synthetic.train.train_clip` keyed by
 world, width, training params, seed and subset; :func:`wag.synthetic.tagger.train_world_tagger` by world, tagger
 params, seed and threads). A notebook lists what its experiments will train as picklable jobs, :func:`run_jobs` trains
-the missing ones ``workers`` at a time (``concurrent.futures`` with the *spawn* start method, which works inside a
-Jupyter kernel), and the experiments then run as before and find every checkpoint in the cache. A job runs exactly
+the missing ones ``workers`` at a time (:func:`wag.core.parallel.map_shards` on *spawned* processes, which work inside
+a Jupyter kernel), and the experiments then run as before and find every checkpoint in the cache. A job runs exactly
 the call the experiment would make, with the params' own thread count, so the checkpoints are the same bytes
 whichever process trained them and however many ran at once.
 
@@ -15,19 +15,18 @@ processes ever build the same world.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import time
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from wag.core.errors import WagError, WagWarning, describe
+from wag.core.parallel import map_shards
 from wag.core.paths import cache_dir
 from wag.synthetic.params import T2IParams, TaggerParams, TrainParams
 from wag.synthetic.t2i import run_t2i, t2i_dir
@@ -154,10 +153,16 @@ def _init_worker() -> None:
 
 
 def _run_one(job: Job) -> float:
-    """Train one job (a no-op when another process already did); returns its wall time."""
+    """Train one job (a no-op when another process already did); returns its wall time. A failure is one
+    :class:`JobError` naming the job (raised where the job ran, so it names it whichever process that was)."""
     t0 = time.perf_counter()
-    if not job.done():
-        job.run()
+    try:
+        if not job.done():
+            job.run()
+    except (KeyboardInterrupt, JobError):
+        raise
+    except Exception as exc:  # the training's own error, as one line naming the job
+        raise JobError(f"training job failed: {job.describe()}: {describe(exc)[1]}") from exc
     return time.perf_counter() - t0
 
 
@@ -185,39 +190,18 @@ def run_jobs(jobs: Sequence[Job], workers: int, *, progress: bool = True) -> lis
             WagWarning,
             stacklevel=2,
         )
-    bar = tqdm(
-        total=len(todo), desc=f"training {len(todo)} models ({n} process{'es' if n > 1 else ''})", disable=not progress
-    )
     try:
-        if n == 1:
-            for job in todo:
-                _guarded(job, _run_one, job)
-                bar.update()
-            return todo
-        pool = ProcessPoolExecutor(
-            max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
+        map_shards(
+            _run_one,
+            todo,
+            backend="processes",
+            workers=n,
+            initializer=_init_worker,
+            progress=f"training {len(todo)} models ({n} process{'es' if n > 1 else ''})" if progress else None,
         )
-        ok = False
-        try:
-            futures = {pool.submit(_run_one, job): job for job in todo}
-            remaining = set(futures)
-            while remaining:
-                finished, remaining = wait(remaining, return_when=FIRST_EXCEPTION)
-                for f in sorted(finished, key=lambda f: f.exception() is None):  # a failure first: it stops the rest
-                    _guarded(futures[f], f.result)
-                    bar.update()
-            ok = True
-        finally:
-            pool.shutdown(wait=True, cancel_futures=not ok)  # on a failure or Ctrl-C: queued jobs never start
-        return todo
-    finally:
-        bar.close()
-
-
-def _guarded(job: Job, fn, *args):
-    try:
-        return fn(*args)
-    except (KeyboardInterrupt, JobError):
-        raise
-    except BaseException as exc:  # a worker's exception (or a broken pool) as one line naming the job
-        raise JobError(f"training job failed: {job.describe()}: {describe(exc)[1]}") from exc
+    except BrokenProcessPool as exc:  # a worker process died (killed, out of memory): no job to name
+        raise JobError(
+            f"training job failed: a worker process ended abruptly ({describe(exc)[1]}); "
+            "rerun with synthetic.jobs 1 to see which training fails"
+        ) from exc
+    return todo

@@ -74,50 +74,22 @@ def render_studio(
 ) -> np.ndarray:
     """One centred object per image on a plain background: uint8 (N, S, S, 3).
 
-    Reuses the concepts' identities (boundary harmonics, palette with rim colour, texture via
-    :func:`wag.synthetic.generator._texture`) exactly as the world's renderer draws them; only the
-    pose, scale, background and noise differ.
+    Drawn by the world's shape renderer (:func:`wag.synthetic.generator.draw_objects`: the concepts' boundary
+    harmonics, palette with rim colour and texture); only the pose, scale, background and noise differ.
     """
     labels = np.asarray(labels)
     s = view.size
     out = np.empty((len(labels), s, s, 3), dtype=np.uint8)
-    coords = np.arange(s, dtype=np.float32) + 0.5
     for a0 in range(0, len(labels), chunk):
         c = labels[a0 : a0 + chunk]
         n = len(c)
-        col3 = lambda v: np.asarray(v, dtype=np.float32)[:, None, None]  # noqa: E731
-        r = col3(view.radius * s * rng.uniform(1 - view.scale_jitter, 1 + view.scale_jitter, size=n))
-        cx = col3(s / 2 + rng.uniform(-view.shift, view.shift, size=n))
-        cy = col3(s / 2 + rng.uniform(-view.shift, view.shift, size=n))
-        th = col3(rng.uniform(-view.rotation, view.rotation, size=n))
-        dx, dy = coords[None, None, :] - cx, coords[None, :, None] - cy
-        u = (np.cos(th) * dx + np.sin(th) * dy) / r
-        v = (-np.sin(th) * dx + np.cos(th) * dy) / r
-        rho = np.sqrt(u * u + v * v) + np.float32(1e-6)
-        cos_p, sin_p = u / rho, v / rho
-        phi = np.arctan2(sin_p, cos_p)
-        edge = np.ones_like(rho)
-        for hh in range(gen.N_HARMONICS):  # 1 + sum_h amp_h cos(h phi + phase_h), h = 2..H+1 (as the world's renderer)
-            edge += col3(cs.amp[c, hh]) * np.cos((hh + 2) * phi + col3(cs.phase[c, hh]))
-        inside = np.clip((edge - rho) * r, 0, 1)
-        ang = col3(cs.tex_angle[c])
-        along, across = u * np.cos(ang) + v * np.sin(ang), -u * np.sin(ang) + v * np.cos(ang)
-        t = np.empty_like(rho)
-        f = col3(cs.tex_freq[c])
-        for kind in range(len(gen.TEXTURES)):
-            sel = cs.texture[c] == kind
-            if sel.any():
-                t[sel] = gen._texture(kind, f[sel], along[sel], across[sel], rho[sel], cos_p[sel], sin_p[sel])
-        w = (0.5 + 0.5 * np.tanh(3.0 * t))[..., None]
-        pal = cs.palette[c].astype(np.float32)
-        col = pal[:, 1, None, None, :] + (pal[:, 0, None, None, :] - pal[:, 1, None, None, :]) * w
-        rim = np.clip((rho - (edge - 0.22)) * 4, 0, 1)[..., None]
-        col += (pal[:, 2, None, None, :] - col) * rim
-        img = np.full((n, s, s, 3), view.background, dtype=np.float32)
-        img += (col - img) * inside[..., None]
-        img += rng.standard_normal(size=img.shape, dtype=np.float32) * np.float32(view.noise)
-        np.clip(img, 0, 1, out=img)
-        out[a0 : a0 + n] = (img * 255 + 0.5).astype(np.uint8)
+        r = view.radius * s * rng.uniform(1 - view.scale_jitter, 1 + view.scale_jitter, size=n)
+        cx = s / 2 + rng.uniform(-view.shift, view.shift, size=n)
+        cy = s / 2 + rng.uniform(-view.shift, view.shift, size=n)
+        th = rng.uniform(-view.rotation, view.rotation, size=n)
+        canvas = np.full((n, s, s, 3), view.background, dtype=np.float32)
+        img = gen.draw_objects(canvas, c, cs, cx, cy, r, th, boundary="angles")
+        out[a0 : a0 + n] = gen.to_uint8(img, view.noise, rng)
     return out
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from wag.core.errors import WagError
 from wag.core.ids import content_key
 from wag.core.io import atomic_path, read_json, write_json
 from wag.core.paths import cache_dir
@@ -29,6 +30,10 @@ from wag.synthetic.world import World
 CONFIG_DIR = Path(__file__).with_name("model_configs")
 CHECKPOINT = "open_clip_model.safetensors"
 TRAIN_VERSION = 1
+
+
+class TrainingError(WagError):
+    """A training that cannot run on what it was given (too few samples)."""
 
 
 def arch_name(width: int) -> str:
@@ -88,7 +93,8 @@ def deterministic_training(seed: int, threads: int) -> Iterator[None]:
             torch.use_deterministic_algorithms(was_on, warn_only=was_warn)
 
 
-def _normalise(images: np.ndarray):
+def normalise(images: np.ndarray):
+    """uint8 images (N, S, S, 3) as the float tensor (N, 3, S, S) the models take (OpenAI CLIP mean and std)."""
     import torch
     from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 
@@ -165,8 +171,11 @@ def train_clip(
         images = np.asarray(world.images())
         idx_all = np.arange(len(meta)) if subset is None else np.asarray(subset, dtype=np.int64)
         if len(idx_all) < 2:
-            raise ValueError(f"cannot train on {len(idx_all)} samples; the world (or subset) needs at least 2")
-        x = _normalise(images[idx_all])
+            raise TrainingError(
+                f"cannot train on {len(idx_all)} samples: the world (or subset) needs at least 2; "
+                "raise synthetic.world.min_count or n_concepts"
+            )
+        x = normalise(images[idx_all])
         tokenizer = open_clip.get_tokenizer(arch)
         tokens = tokenizer(meta["caption"].iloc[idx_all].tolist())
         model = open_clip.create_model(arch)

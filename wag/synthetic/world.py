@@ -26,6 +26,7 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
+from wag.core.errors import WagError
 from wag.core.ids import content_key
 from wag.core.io import atomic_path, read_json, write_json, write_parquet
 from wag.core.paths import cache_dir
@@ -36,8 +37,8 @@ FORMAT_VERSION = 1
 DATASET = "synthetic"
 
 
-class WorldError(ValueError):
-    """A world folder is missing or incomplete."""
+class WorldError(WagError):
+    """A world folder is missing or incomplete, or its concepts cannot be re-drawn from its seed."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ class World:
         concepts = gen.draw_concepts(self.info["params"]["n_concepts"], Streams.from_seed(self.info["seed"]).identity)
         if concepts.names != self.names:
             raise WorldError(
-                f"{self.root}: the world's concepts could not be re-drawn from its seed (built by another generator version?)"
+                f"{self.root}: the world's concepts could not be re-drawn from its seed (built by another generator "
+                "version?); delete the folder and build it again"
             )
         return concepts
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from wag.analysis.errors import AnalysisError
 from wag.artifacts.names import normalize_name
 
 _STOP = {"and", "or", "the", "a", "an", "of"}
@@ -55,10 +56,10 @@ def match_neglected_tails(
         if g_p.empty:
             continue
         if g_p["source_variant"].nunique() != 1 or g_p["pretraining"].nunique() != 1:
-            raise ValueError(f"{ds}: pass counts of exactly one pretraining set and one count variant")
+            raise AnalysisError(f"{ds}: pass counts of exactly one pretraining set and one count variant")
         if len(g_p) != len(g_nt):
-            raise ValueError(
-                f"{ds}: {len(g_p)} classes in the paper's counts but {len(g_nt)} in NeglectedTails; cannot pair by class index"
+            raise AnalysisError(
+                f"{ds}: {len(g_p)} classes in the paper's counts but {len(g_nt)} in NeglectedTails; cannot pair by class index; pass the counts of the dataset version NeglectedTails used"
             )
         g_nt = g_nt.sort_values("class_index", kind="stable")
         for pos, (p, n) in enumerate(zip(g_p.itertuples(index=False), g_nt.itertuples(index=False))):

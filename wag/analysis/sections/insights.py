@@ -7,6 +7,7 @@ import altair as alt
 import pandas as pd
 
 from wag.analysis.correlation import spearman_matrix
+from wag.analysis.errors import AnalysisError
 
 #: The 17 classification sets of Fig. 5 (the paper's notebook comments ImageNet-Sketch out).
 CLASSIFICATION_17 = [
@@ -96,7 +97,9 @@ def long_tail(
             )
         )
     if not parts:
-        raise ValueError(f"no pretraining set has counts for all of {', '.join(ds)}")
+        raise AnalysisError(
+            f"no pretraining set has counts for all of {', '.join(ds)}; choose datasets one pretraining set counts"
+        )
     return pd.concat(parts, ignore_index=True)
 
 

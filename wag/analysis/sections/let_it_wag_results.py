@@ -8,6 +8,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from wag.analysis.errors import AnalysisError
 from wag.analysis.segments import segment_fits
 from wag.artifacts import read_imagenet_accuracy, read_let_it_wag_summary
 
@@ -21,7 +22,9 @@ def fig6_points(root: str | Path) -> pd.DataFrame:
     liw = read_let_it_wag_summary(root)
     df = liw.merge(im[["model_key", "imagenet_accuracy", "source"]], on="model_key", how="left", validate="one_to_one")
     if df["imagenet_accuracy"].isna().any():
-        raise ValueError(f"no ImageNet accuracy for {', '.join(df.loc[df.imagenet_accuracy.isna(), 'model_key'])}")
+        raise AnalysisError(
+            f"no ImageNet accuracy for {', '.join(df.loc[df.imagenet_accuracy.isna(), 'model_key'])}; add them to imagenet_accuracy_extra.csv"
+        )
     df["gap"] = df["imagenet_accuracy"] - df["let_it_wag_accuracy"]
     df = df.rename(columns={"source": "imagenet_source"})
     return df.sort_values(["imagenet_accuracy", "model_key"], kind="stable", ignore_index=True)[

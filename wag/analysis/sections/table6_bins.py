@@ -17,6 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from wag.analysis.errors import AnalysisError
 from wag.analysis.fits import table6
 
 PAPER_LABELS = ["0", "1-10", "10-100", "100-1000", "1000-10000"]
@@ -29,7 +30,7 @@ def paper_bin_index(counts: object) -> np.ndarray:
     """Column of Tab. 6 (0 = ``Freq=0`` … 4 = ``1000-10000``, 5+ = outside) of every count, as the paper computed it."""
     c = np.asarray(counts, dtype=float)
     if (c < 0).any() or np.isnan(c).any():
-        raise ValueError("counts must be non-negative numbers")
+        raise AnalysisError("counts must be non-negative numbers; fix the count table")
     x = np.log(np.where(c > 0, c, 1.0)) / np.log(10)  # not np.log10: the paper's float division puts 1000 below 3
     return np.where(x == 0, 0, np.floor(x).astype(int) + 1)
 
@@ -37,7 +38,7 @@ def paper_bin_index(counts: object) -> np.ndarray:
 def table6_paper(joined: pd.DataFrame, *, percent: bool = True) -> pd.DataFrame:
     """Tab. 6 by the paper's binning: ``pretraining, model, bin, mean_accuracy, n_concepts, count_type, prompt``."""
     if joined.empty or not {"count", "value", "pretraining", "model"} <= set(joined.columns):
-        raise ValueError(
+        raise AnalysisError(
             "joined table is empty or lacks count/value/pretraining/model; build it with wag.analysis.inputs"
         )
     keys = [c for c in ("pretraining", "model", "variant", "prompt") if c in joined.columns]
