@@ -25,6 +25,7 @@ import pandas as pd
 from wag.core.cache import cached_table
 from wag.core.errors import WagError
 from wag.core.ids import file_sha256
+from wag.evaluate.registry import registry
 
 SLIP_VITB16 = "slip:CLIP_VITB16"
 #: SLIP's CLIP_VITB16: timm vision trunk, image projection (vision width x embed dim), text tower of open_clip ViT-B-16
@@ -161,8 +162,6 @@ def counting_config(entry: dict[str, Any]) -> tuple[str, str]:
 def parameter_table(model_set: str = "let_it_wag") -> pd.DataFrame:
     """One row per registry model of ``model_set``: the configuration counted, its parameters, how it was chosen and
     (``paper_code``) what the paper's code loaded where the registry records it."""
-    from wag.evaluate.models import registry  # the registry reads only YAML
-
     entries = {k: v for k, v in registry().items() if model_set in v.get("sets", [])}
     chosen = {k: counting_config(v) for k, v in entries.items()}
     sizes = count_parameters([c for c, _ in chosen.values()]).set_index("config")
