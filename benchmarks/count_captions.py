@@ -257,8 +257,10 @@ def run_method(method: str, shards: list[Path], names: list[str], workers: int, 
 
 
 def _median_run(rs: list[dict]) -> dict:
-    """The run with the median wall time (its CPU seconds and results belong to that same run)."""
-    return sorted(rs, key=lambda r: r["wall"])[len(rs) // 2]
+    """The run with the median wall time (its results and peak RSS), with the median wall and CPU seconds of all runs
+    (the CPU median taken on its own: a run slowed by the shared machine is not always the one that used more CPU)."""
+    mid = sorted(rs, key=lambda r: r["wall"])[len(rs) // 2]
+    return {**mid, "cpu": sorted(r["cpu"] for r in rs)[len(rs) // 2]}
 
 
 def main(argv=None) -> int:
@@ -341,7 +343,9 @@ def main(argv=None) -> int:
         if cold in runs:
             runs[warm] = [r["warm"] for r in runs[cold]]
     results = {m: _median_run(rs) for m, rs in runs.items()}
-    print(f"median of {args.repeats} fresh-process runs per method; wall seconds of every run:")
+    print(
+        f"medians of {args.repeats} fresh-process runs per method (wall and CPU seconds each); wall seconds of every run:"
+    )
     for m, rs in runs.items():
         print(f"  {m:<12} " + "  ".join(f"{r['wall']:.2f}" for r in rs))
 
