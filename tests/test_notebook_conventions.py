@@ -110,6 +110,21 @@ def _old_nbformat(nb):
     nb.nbformat_minor = 4
 
 
+def _tests_source_kind(nb):
+    nb.cells[3].source = "from wag.sources import open_source\n\nsrc = open_source(P)"
+    nb.cells.append(
+        nbformat.v4.new_code_cell('label = "integrated counts" if src.kind == "released" else "counts"', id="test-04")
+    )
+
+
+def _isinstance_source(nb):
+    nb.cells[3].source = "s = wag.sources.open_source(P)\nif isinstance(s, StudySource):\n    print(s.name)"
+
+
+def _source_kind_call(nb):
+    nb.cells[3].source = "from wag.sources import source_kind\nif source_kind(P) != 'study':\n    print('no study')"
+
+
 @pytest.mark.parametrize(
     "change,expected",
     [
@@ -128,6 +143,9 @@ def _old_nbformat(nb):
         (_duplicate_id, "id 'test-01' repeats cell 2"),
         (_missing_id, "cell 4 has no id"),
         (_old_nbformat, "save as 4.5+"),
+        (_tests_source_kind, "cell 5 tests which source it holds (`src.kind`)"),
+        (_isinstance_source, "cell 4 tests which source it holds (`isinstance(s, ...)`)"),
+        (_source_kind_call, "cell 4 tests which source it holds (`source_kind(...)`)"),
     ],
     ids=lambda v: getattr(v, "__name__", "")[1:] if callable(v) else "",
 )
@@ -135,6 +153,12 @@ def test_checker_catches_each_broken_convention(change, expected: str) -> None:
     assert check_notebook(_good()) == []
     problems = check_notebook(_broken(change))
     assert any(expected in p for p in problems), problems
+
+
+def test_kind_of_other_objects_is_not_a_source_test() -> None:
+    nb = _good()
+    nb.cells[3].source = "src = open_source(P)\nprint(src.spec.tagger.kind, P.study.tagger.kind)\nkind = 'x'"
+    assert check_notebook(nb) == []
 
 
 def test_fix_ids_renames_only_random_ids(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from wag.core.io import InputFileError, atomic_path, read_json
-from wag.report import Report
+from wag.report import Report, read_cell_record
 from wag.run.profile import load_profile
 
 
@@ -78,3 +78,32 @@ def test_read_json_names_file_on_corruption(tmp_path: Path) -> None:
         read_json(p)
     with pytest.raises(InputFileError, match="missing file"):
         read_json(tmp_path / "absent.json")
+
+
+def test_outputs_record_the_cell_that_wrote_them(report: Report, tmp_path: Path) -> None:
+    df = pd.DataFrame({"a": [1]})
+    report.cell_started("t-03")
+    report.table(df, "t1", paper="Tab. 1", claim="c")
+    report.cell_finished("t-03")
+    report.cell_started("t-04")  # ran and wrote nothing
+    report.cell_finished("t-04")
+    report.cell_started("t-05")  # failed: not recorded as having run
+    report.missing("t2", paper="Tab. 2", reason="input absent")
+    report.cell_finished("t-05", success=False)
+    idx = json.loads((tmp_path / "3_test" / "index.json").read_text())
+    assert [(e["id"], e["cell"]) for e in idx["entries"]] == [("t1", "t-03"), ("t2", "t-05")]
+    assert idx["cells"] == ["t-03", "t-04"]
+    record = read_cell_record(tmp_path, "3_test")
+    assert record is not None and record.knows("t-04") and record.outputs_of("t-04") == []
+    assert [e["id"] for e in record.outputs_of("t-03")] == ["t1"] and record.knows("t-05")
+    assert not record.knows("t-06") and read_cell_record(tmp_path, "other_notebook") is None
+    readme = (tmp_path / "README.md").read_text()
+    assert "| notebook | cell | profile |" in readme and "| `notebooks/3_test.ipynb` | `t-03` | ci |" in readme
+    assert "| 3_test/t2 | Tab. 2 | input absent | `notebooks/3_test.ipynb` | `t-05` |" in readme
+
+
+def test_outside_a_notebook_the_cell_is_none_and_nothing_is_recorded(report: Report, tmp_path: Path) -> None:
+    report.table(pd.DataFrame({"a": [1]}), "t1", paper="Tab. 1", claim="c")
+    idx = json.loads((tmp_path / "3_test" / "index.json").read_text())
+    assert idx["entries"][0]["cell"] is None and idx["cells"] == []
+    assert read_cell_record(tmp_path, "3_test") is None  # no cell ids: a run cannot say what a cell makes

@@ -9,8 +9,9 @@ import nbformat
 import pytest
 
 from wag.cli import main
+from wag.report import CellRecord
 from wag.run.notebook import RELEASED_FILES_TAG
-from wag.run.reproduce import outputs_of_cell, skip_tagged_cells
+from wag.run.reproduce import UNRECORDED, SkippedOutput, skip_tagged_cells, skipped_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,29 +24,12 @@ def _hide_released_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     monkeypatch.setenv("WAG_NEGLECTED_TAILS", str(empty))
 
 
-def test_outputs_of_cell_reads_literal_looped_and_computed_ids() -> None:
-    src = (
-        'report.figure(chart, "fig2", paper="Fig. 2", claim="c", data=d)\n'
-        'report.table(df, table_id="table6", paper="Tab. 6", claim="c")\n'
-        'specs = {"fig18": ("Fig. 18", "image"), "fig19": ("Fig. 19", "text")}\n'
-        "for fig_id, (paper, method) in specs.items():\n"
-        "    report.figure(c, fig_id, paper=paper, claim=method, data=d)\n"
-        "for metric in data:\n"
-        '    fid = "fig3" if metric == "a" else f"t2i_{metric}"\n'
-        '    report.figure(c, fid, paper="Fig. 3" if metric == "a" else "Figs. 11-15", claim="c", data=d)\n'
-        "    report.figure(c, metric.upper(), paper=metric, claim='c', data=d)\n"
-        "other.figure(c, 'not_a_report', paper='x')\n"
-    )
-    got = [(o.id, o.paper) for o in outputs_of_cell(src, "x-03")]
-    assert got == [
-        ("fig2", "Fig. 2"),
-        ("table6", "Tab. 6"),
-        ("fig18", "Fig. 18"),
-        ("fig19", "Fig. 19"),
-        ("fig3", "Fig. 3"),
-        ("t2i_{metric}", "Figs. 11-15"),
-        ("x-03:metric.upper()", "computed at run time"),
-    ]
+def test_skipped_outputs_come_from_the_record() -> None:
+    record = CellRecord("x", cells=["x-02", "x-03"], outputs={"x-03": [{"id": "t1", "paper": "Tab. 1"}]})
+    assert skipped_outputs(record, "x-02") == []  # it ran and wrote nothing
+    assert skipped_outputs(record, "x-03") == [SkippedOutput("t1", "Tab. 1", "x-03")]
+    unknown = [SkippedOutput("unknown outputs of cell x-04", UNRECORDED, "x-04")]
+    assert skipped_outputs(record, "x-04") == unknown and skipped_outputs(None, "x-04") == unknown
 
 
 def test_skip_tagged_cells_replaces_only_tagged_cells() -> None:
@@ -56,7 +40,8 @@ def test_skip_tagged_cells_replaces_only_tagged_cells() -> None:
     )
     tagged.metadata["tags"] = [RELEASED_FILES_TAG]
     nb.cells = [keep, tagged]
-    out, skipped, made = skip_tagged_cells(nb, "files not found")
+    record = CellRecord("t", cells=["t-01", "t-02"], outputs={"t-02": [{"id": "t1", "paper": "Tab. 1"}]})
+    out, skipped, made = skip_tagged_cells(nb, "files not found", record=record)
     assert skipped == ["t-02"] and [(o.id, o.paper, o.cell) for o in made] == [("t1", "Tab. 1", "t-02")]
     assert (
         out.cells[0].source == "x = 1"
@@ -69,13 +54,14 @@ def test_skip_tagged_cells_replaces_only_tagged_cells() -> None:
 
 
 def _notebook(*cells: tuple[str, bool]) -> nbformat.NotebookNode:
+    """A notebook with readable cell ids ``x-NN`` (the claim is x-00, the parameters x-01)."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "wag", "display_name": "Python (wag)", "language": "python"}
-    params = nbformat.v4.new_code_cell('profile = "ci"\nout_dir = None\noverrides = {}')
+    params = nbformat.v4.new_code_cell('profile = "ci"\nout_dir = None\noverrides = {}', id="x-01")
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# test"), params]
-    for source, released in cells:
-        cell = nbformat.v4.new_code_cell(source)
+    nb.cells = [nbformat.v4.new_markdown_cell("# test", id="x-00"), params]
+    for i, (source, released) in enumerate(cells, start=2):
+        cell = nbformat.v4.new_code_cell(source, id=f"x-{i:02d}")
         if released:
             cell.metadata["tags"] = [RELEASED_FILES_TAG]
         nb.cells.append(cell)
@@ -97,7 +83,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "project"
     (root / "params").mkdir(parents=True)
     (root / "pyproject.toml").write_text('[project]\nname = "wag"\n')
-    (root / "params" / "ci.yaml").write_text("name: ci\nfigures_dir: figs\ndownload: false\n")
+    (root / "params" / "ci.yaml").write_text("name: ci\nfigures_dir: figures\ndownload: false\n")
     nbdir = root / "notebooks"
     nbdir.mkdir()
     nbformat.write(
@@ -115,22 +101,48 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_reproduce_skips_released_file_cells_and_lists_what_they_make(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["reproduce", "--profile", "ci", "--only", "x_mixed"]) == 0  # nothing that could run failed
-    out = capsys.readouterr().out
-    assert "not produced (1; cells tagged released-files were skipped)" in out and "x_mixed: table7 (Tab. 7)" in out
-    assert (project / "figs" / "x_mixed" / "own.csv").is_file()  # the rest of the notebook ran
-    assert not (project / "figs" / "x_mixed" / "table7.csv").exists()
-    manifest = json.loads((project / "runs" / "ci" / "manifest.json").read_text())
+    nbdir = project / "notebooks"
+    # 1. a run where the cell could run: the committed record (figures/, the profile's figures_dir) names its cell
+    made_here = PAPER_CELL.replace("from wag.artifacts import paper_root\nroot = paper_root(P)\n", "")
+    nbformat.write(
+        _notebook((SETUP.format(name="x_mixed"), False), (made_here, False), (OWN_CELL, False)), nbdir / "x_mixed.ipynb"
+    )
+    assert main(["reproduce", "--profile", "ci", "--only", "x_mixed"]) == 0
+    index = json.loads((project / "figures" / "x_mixed" / "index.json").read_text())
+    assert {e["id"]: e["cell"] for e in index["entries"]} == {"table7": "x-03", "own": "x-04"}
+    assert index["cells"] == ["x-02", "x-03", "x-04"]  # papermill (wag's engine) sent each cell's id
+    assert "| `notebooks/x_mixed.ipynb` | `x-03` | ci |" in (project / "figures" / "README.md").read_text()
+
+    # 2. the cell now needs the released files (absent) and a new tagged cell no record knows: run into --out
+    nbformat.write(
+        _notebook((SETUP.format(name="x_mixed"), False), (PAPER_CELL, True), (OWN_CELL, False), ("x = 1", True)),
+        nbdir / "x_mixed.ipynb",
+    )
+    capsys.readouterr()
+    out = project / "elsewhere"
+    for run in range(2):  # the second run reads the record the first wrote into --out
+        assert main(["reproduce", "--profile", "ci", "--only", "x_mixed", "--out", str(out)]) == 0  # nothing failed
+        printed = capsys.readouterr().out
+        assert "not produced (2; cells tagged released-files were skipped)" in printed, run
+        assert "x_mixed: table7 (Tab. 7), cell x-03" in printed, run
+        assert "x_mixed: unknown outputs of cell x-05 (not recorded), cell x-05" in printed, run
+    assert (out / "x_mixed" / "own.csv").is_file()  # the rest of the notebook ran
+    assert not (out / "x_mixed" / "table7.csv").exists()
+    manifest = json.loads((out / "notebooks" / "manifest.json").read_text())
     assert (
         manifest["released_files"]["available"] is False
         and "no `search_counts` inside" in manifest["released_files"]["reason"]
     )
     [run] = manifest["notebooks"]
-    assert run["status"] == "ok" and len(run["skipped_cells"]) == 1
-    assert [(n["notebook"], n["id"], n["paper"]) for n in manifest["not_produced"]] == [("x_mixed", "table7", "Tab. 7")]
-    readme = (project / "figs" / "README.md").read_text()
+    assert run["status"] == "ok" and run["skipped_cells"] == ["x-03", "x-05"]
+    assert [(n["notebook"], n["id"], n["paper"], n["cell"]) for n in manifest["not_produced"]] == [
+        ("x_mixed", "table7", "Tab. 7", "x-03"),
+        ("x_mixed", "unknown outputs of cell x-05", UNRECORDED, "x-05"),
+    ]
+    readme = (out / "README.md").read_text()
     assert "## Not reproduced (inputs missing)" in readme and "| x_mixed/table7 | Tab. 7 |" in readme
-    executed = nbformat.read(project / "runs" / "ci" / "x_mixed.ipynb", as_version=4)
+    assert "| `notebooks/x_mixed.ipynb` | `x-03` |" in readme
+    executed = nbformat.read(out / "notebooks" / "x_mixed.ipynb", as_version=4)
     assert any("skipped cell" in o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
 
 
@@ -148,7 +160,8 @@ def test_reproduce_fails_when_a_cell_that_could_run_fails(project: Path, capsys:
 def test_real_notebook_on_ci_without_released_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A project notebook whose every analysis cell reads the released files: it runs, and its figure is named as skipped."""
+    """A project notebook whose every analysis cell reads the released files: it runs, and its figure is named as
+    skipped from the committed record (``figures/A_prompting/index.json``: the cell that made it)."""
     _hide_released_files(monkeypatch, tmp_path)
     out = tmp_path / "out"
     assert main(["reproduce", "--profile", "ci", "--only", "A_prompting", "--out", str(out)]) == 0

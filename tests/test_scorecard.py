@@ -111,6 +111,26 @@ def test_assemble_lists_every_entry_with_a_status(report: Report, tmp_path: Path
     assert sum(line.startswith("| tab6/") for line in readme.splitlines()) == 50
 
 
+def test_scorecard_call_returns_the_section_entries_that_differ(
+    report: Report, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shown = report.scorecard(
+        [sc.row("fig6/slope_above_50", 1.581), sc.row("fig6/slope_below_50", 0.70, note="a reason")]
+    )
+    assert (tmp_path / "6_let_it_wag" / sc.ROWS_NAME).is_file()
+    mine = [e for e in sc.paper_reported().entries if e.notebook == "6_let_it_wag"]
+    out = capsys.readouterr().out
+    assert f"scorecard of 6_let_it_wag: 1 match · 1 differ · {len(mine) - 2} not reproducible here" in out
+    assert list(shown.columns) == sc.SECTION_COLUMNS and sc.MATCH not in set(shown["status"])
+    assert "fig6/slope_below_50" in set(shown["id"]) and len(shown) == len(mine) - 1
+    matching = [  # a value of each entry that matches the printed one
+        next(sc.row(e.id, x) for x in (e.value, e.low, e.high) if x is not None and e.judge(float(x))[0] == sc.MATCH)
+        for e in mine
+    ]
+    shown = Report("6_let_it_wag", report.profile, out_dir=tmp_path / "b").scorecard(matching)
+    assert len(shown) == len(mine) and (shown["status"] == sc.MATCH).all()  # all match: all are shown
+
+
 def test_index_html_links_figures_relatively_with_their_rows(report: Report, tmp_path: Path) -> None:
     import altair as alt
 

@@ -1,4 +1,4 @@
-"""The paper's binned log-linear recipe (PAPER_MAP.md §3), reproduced exactly.
+"""The paper's binned log-linear recipe (docs/PAPER_MAP.md §3), reproduced exactly.
 
 Recipe (official notebooks ``*_search_results.ipynb``): counts of 0 become 1; ``x = ln(count)``;
 ``edges = np.linspace(min x, max x, NB)`` (NB *edges*, not NB bins); ``idx = np.digitize(x, edges,

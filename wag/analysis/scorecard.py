@@ -296,6 +296,22 @@ def summary(card: pd.DataFrame) -> dict[str, int]:
     return {s: int(counts.get(s, 0)) for s in STATUSES}
 
 
+def summary_line(card: pd.DataFrame) -> str:
+    """``"48 match · 2 differ · 0 not reproducible here"``."""
+    s = summary(card)
+    return f"{s[MATCH]} match · {s[DIFFERS]} differ · {s[MISSING]} not reproducible here"
+
+
+#: The columns a notebook shows of its section's scorecard entries.
+SECTION_COLUMNS = ["id", "paper", "ours", "delta", "status", "reason", "ours_corrected"]
+
+
+def section_card(root: str | Path, notebook: str) -> pd.DataFrame:
+    """The entries of the scorecard assembled under ``root`` that ``notebook`` computes (:data:`SECTION_COLUMNS`)."""
+    card = assemble(root)
+    return card.loc[card["notebook"] == notebook, SECTION_COLUMNS].reset_index(drop=True)
+
+
 # ------------------------------------------------------------------------------ binned vs per-concept view
 
 STORY_COLUMNS = [
@@ -375,7 +391,8 @@ def paper_ids(text: str) -> set[str]:
     return {f"{a}. {n}" for a, n in _FIG_RE.findall(text or "")}
 
 
-def _md_cell(v: Any) -> str:
+def md_cell(v: Any) -> str:
+    """One value as a Markdown table cell: floats at 4 significant digits (NaN empty), pipes escaped."""
     if isinstance(v, float):
         if v != v:
             return ""
@@ -404,7 +421,7 @@ def markdown(card: pd.DataFrame, stories: pd.DataFrame, not_plotted: list[tuple[
         lines.append(
             "| "
             + " | ".join(
-                _md_cell(v)
+                md_cell(v)
                 for v in (
                     r.id,
                     r.where,
@@ -440,7 +457,7 @@ def markdown(card: pd.DataFrame, stories: pd.DataFrame, not_plotted: list[tuple[
             lines.append(
                 "| "
                 + " | ".join(
-                    _md_cell(v)
+                    md_cell(v)
                     for v in (
                         r.panel,
                         r.pretraining,
@@ -459,5 +476,5 @@ def markdown(card: pd.DataFrame, stories: pd.DataFrame, not_plotted: list[tuple[
             )
     if not_plotted:
         lines += ["", "## Figures not reproduced here", "", "| output | paper | reason |", "|---|---|---|"]
-        lines += [f"| {o} | {p} | {_md_cell(why)} |" for o, p, why in not_plotted]
+        lines += [f"| {o} | {p} | {md_cell(why)} |" for o, p, why in not_plotted]
     return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""Table contracts between stages (``DESIGN.md``) as pandera schemas, and the one function for variant names.
+"""Table contracts between stages (``docs/ARCHITECTURE.md``) as pandera schemas, and the one function for variant names.
 
 Tables: ``concepts``, ``hits`` (sample level), ``frequencies``, ``performance``, ``fits``. Each contract
 names the columns every producer writes and every consumer may rely on; extra columns are allowed

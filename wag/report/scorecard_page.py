@@ -40,12 +40,11 @@ def write_scorecard(root: str | Path) -> list[str]:
     write_csv(root / FITS_CSV, stories)
     write_text(root / CARD_MD, sc.markdown(card, stories, not_plotted))
     write_index_html(root, card, stories, idx)
-    s = sc.summary(card)
     lines = [
         "",
         "## Scorecard: the paper's printed numbers beside ours",
         "",
-        f"{s[sc.MATCH]} match · {s[sc.DIFFERS]} differ · {s[sc.MISSING]} not reproducible here "
+        f"{sc.summary_line(card)} "
         f"(details, corrected values and the binned-vs-per-concept view: [{CARD_MD}]({CARD_MD}); all figures: [{INDEX_HTML}]({INDEX_HTML})).",
         "",
         f"| id | where | paper | ours | Δ | status | reason | {sc.CORRECTED_LABEL} |",
@@ -55,7 +54,7 @@ def write_scorecard(root: str | Path) -> list[str]:
         lines.append(
             "| "
             + " | ".join(
-                sc._md_cell(v) for v in (r.id, r.where, r.paper, r.ours, r.delta, r.status, r.reason, r.ours_corrected)
+                sc.md_cell(v) for v in (r.id, r.where, r.paper, r.ours, r.delta, r.status, r.reason, r.ours_corrected)
             )
             + " |"
         )
@@ -71,11 +70,11 @@ def _rows_html(rows: pd.DataFrame) -> str:
         cells = [
             r.id,
             r.paper,
-            sc._md_cell(r.ours),
-            sc._md_cell(r.delta),
+            sc.md_cell(r.ours),
+            sc.md_cell(r.delta),
             r.status,
             r.reason,
-            sc._md_cell(r.ours_corrected),
+            sc.md_cell(r.ours_corrected),
         ]
         body.append(
             f"<tr class='{r.status.split()[0]}'>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
@@ -147,6 +146,6 @@ def write_index_html(root: Path, card: pd.DataFrame, stories: pd.DataFrame, inde
                     + "</pre></details>"
                 )
             parts.append(head + media + _rows_html(rows.drop(columns="_ids")) + extra)
-    s = sc.summary(card)
-    summary = f"{s[sc.MATCH]} match · {s[sc.DIFFERS]} differ · {s[sc.MISSING]} not reproducible here"
-    return write_text(root / INDEX_HTML, _PAGE.format(summary=summary, md=CARD_MD, csv=CARD_CSV, body="\n".join(parts)))
+    return write_text(
+        root / INDEX_HTML, _PAGE.format(summary=sc.summary_line(card), md=CARD_MD, csv=CARD_CSV, body="\n".join(parts))
+    )

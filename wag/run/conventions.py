@@ -14,7 +14,9 @@ Rules (``docs/CONVENTIONS.md`` explains them):
 4. cell 3 calls ``setup(profile, "<section>", out_dir, overrides)``;
 5. no outputs and no execution counts;
 6. every cell has an id that is unique in the notebook, readable and stable: letters, digits and single
-   dashes (``<section-slug>-NN``, e.g. ``insights-04``), not the random 8-hex or UUID id an editor assigns.
+   dashes (``<section-slug>-NN``, e.g. ``insights-04``), not the random 8-hex or UUID id an editor assigns;
+7. no cell tests which kind of source it holds (``src.kind``, ``isinstance(src, StudySource)``): it asks the
+   source (``wag.sources.Source``) instead.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ PARAMETER_DEFAULTS: dict[str, Any] = {"profile": "ci", "out_dir": None, "overrid
 ID_PATTERN = re.compile(r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$")
 RANDOM_ID = re.compile(r"^(?:[0-9a-f]{8}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 CLAIM = re.compile(r"\*\*\s*(claims?|question)\b", re.IGNORECASE)
+#: Calls that return a source (``wag.sources``): a name bound to one may not have its kind tested.
+SOURCE_CONSTRUCTORS = ("open_source", "ReleasedSource", "StudySource")
 
 
 def _read(nb: nbformat.NotebookNode | str | Path) -> tuple[nbformat.NotebookNode, str]:
@@ -115,6 +119,44 @@ def _check_setup(cell: Any) -> list[str]:
     return [f"cell 3: setup(...) must receive the parameters {', '.join(missing)}"] if missing else []
 
 
+def _callee(node: ast.Call) -> str | None:
+    return getattr(node.func, "id", getattr(node.func, "attr", None))
+
+
+def _check_source_kind(cells: list[Any]) -> list[str]:
+    """Cells that test which kind of source a name bound to ``open_source(...)`` holds."""
+    trees = [(i, _parse(c.source)) for i, c in enumerate(cells, start=1) if c.cell_type == "code"]
+    trees = [(i, t) for i, t in trees if t is not None]
+    sources = {
+        target.id
+        for _, tree in trees
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Call)
+        and _callee(node.value) in SOURCE_CONSTRUCTORS
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    out = []
+    for i, tree in trees:
+        for node in ast.walk(tree):
+            tested = None
+            if isinstance(node, ast.Attribute) and node.attr == "kind" and getattr(node.value, "id", None) in sources:
+                tested = f"{node.value.id}.kind"  # type: ignore[attr-defined]
+            elif isinstance(node, ast.Call) and _callee(node) == "isinstance" and node.args:
+                if getattr(node.args[0], "id", None) in sources:
+                    tested = f"isinstance({node.args[0].id}, ...)"  # type: ignore[attr-defined]
+            elif isinstance(node, ast.Call) and _callee(node) == "source_kind":
+                tested = "source_kind(...)"
+            if tested:
+                out.append(
+                    f"cell {i} tests which source it holds (`{tested}`); ask the source instead "
+                    "(src.claim(...), src.count_type(...), src.missing(...): wag.sources.Source; study_source(P) for a study-only section)"
+                )
+                break
+    return out
+
+
 def check_notebook(nb: nbformat.NotebookNode | str | Path) -> list[str]:
     """Every way the notebook (object or path) breaks the conventions above, one line each; empty if none."""
     nb, name = _read(nb)
@@ -164,6 +206,7 @@ def check_notebook(nb: nbformat.NotebookNode | str | Path) -> list[str]:
             problems.append(f"cell {i}: id {cid!r} repeats cell {seen[cid]}")
         elif cid:
             seen[cid] = i
+    problems += _check_source_kind(cells)
     return [f"{name}: {p}" for p in problems]
 
 

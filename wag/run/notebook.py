@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,9 @@ RELEASED_FILES_TAG = "released-files"
 #: Cell tag of notebook cells that read the profile's analysis source (``wag.sources``): they need the released
 #: files only when the source is the released files, and run on a study without them.
 SOURCE_TAG = "source"
+
+#: The IPython event hooks :func:`track_cells` installed last (replaced when a notebook calls ``setup`` again).
+_cell_hooks: list[tuple[str, Callable[..., None]]] = []
 
 
 def skip_tags(profile: Profile | None = None) -> tuple[str, ...]:
@@ -59,6 +62,7 @@ def setup(
     except ImportError:  # plotting extras missing: tables still work
         pass
     report = Report(section, params, out_dir=out_dir)
+    track_cells(report)
     print(f"wag profile '{params.name}' → outputs in {report.dir}")
     return params, report
 
@@ -82,6 +86,39 @@ def released_files_missing(profile: Profile | None = None) -> str | None:
         reason = str(exc).splitlines()[0].split(" Provide them in")[0]
         return reason if len(reason) <= 300 else reason[:297] + "…"
     return None
+
+
+def track_cells(report: Report) -> bool:
+    """Tell ``report`` which notebook cell runs and which ran, so every output records the cell that made it.
+
+    The id is the one the front end sends in the execute request's metadata (``cellId``): JupyterLab does, and so
+    does ``wag reproduce`` (:mod:`wag.run.engine`); plain papermill and nbval send none (the id is then None).
+    ipykernel hands it to IPython's ``pre_run_cell`` / ``post_run_cell`` events (``ExecutionInfo.cell_id``).
+    Returns whether IPython is running; the hooks of an earlier ``setup`` in the same kernel are replaced.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    for event, hook in _cell_hooks:
+        try:
+            shell.events.unregister(event, hook)
+        except ValueError:  # already gone
+            pass
+
+    def started(info: Any) -> None:
+        report.cell_started(getattr(info, "cell_id", None))
+
+    def finished(result: Any) -> None:
+        report.cell_finished(getattr(result.info, "cell_id", None), success=bool(result.success))
+
+    _cell_hooks[:] = [("pre_run_cell", started), ("post_run_cell", finished)]
+    for event, hook in _cell_hooks:
+        shell.events.register(event, hook)
+    return True
 
 
 def install_error_handler() -> bool:

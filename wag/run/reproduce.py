@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import copy
 import datetime as _dt
 import os
@@ -22,12 +21,17 @@ from wag.core.errors import WagError
 from wag.core.io import write_json
 from wag.core.manifest import environment, folder_checksums
 from wag.core.paths import project_root, resolve
+from wag.report import CellRecord, read_cell_record
 from wag.report.scorecard_page import write_index_with_scorecard
 from wag.run.notebook import RELEASED_FILES_TAG, released_files_missing, skip_tags
 from wag.run.profile import Profile, load_profile
 from wag.study.run import run_study
 
 KERNEL_NAME = "wag"
+#: The paper reference of a skipped cell's outputs when no record names them.
+UNRECORDED = "not recorded"
+#: The committed outputs (the default profile's ``figures_dir``): the record of last resort of what a cell makes.
+COMMITTED_FIGURES = "figures"
 
 
 @dataclass
@@ -47,7 +51,7 @@ class NotebookRun:
 
 @dataclass
 class SkippedOutput:
-    """A figure or table a skipped cell would have written (``id`` is ``<cell>:<expression>`` when computed at run time)."""
+    """A figure or table a skipped cell would have written, as the notebook's record names it."""
 
     id: str
     paper: str
@@ -113,120 +117,34 @@ def kernel_options() -> dict:
     return {"extra_arguments": ["--IPKernelApp.log_level=ERROR"]}
 
 
-def _strings(node: ast.AST | None, env: dict[str, Any], tree: ast.AST, depth: int = 0) -> list[str]:
-    """The strings an id or paper expression can take, read from the cell's source without running it.
-
-    A constant; a name bound by an enclosing loop over a dict literal (``env``) or assigned once in the cell;
-    both branches of ``a if cond else b``; an f-string as its template (``t2i_{metric}``). Else nothing.
-    """
-    if node is None or depth > 5:
-        return []
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return [node.value]
-    if isinstance(node, ast.Name):
-        if node.id in env:
-            return [env[node.id]] if isinstance(env[node.id], str) else []
-        values = [
-            n.value
-            for n in ast.walk(tree)
-            if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == node.id for t in n.targets)
-        ]
-        return _strings(values[0], env, tree, depth + 1) if len(values) == 1 else []
-    if isinstance(node, ast.IfExp):
-        return _strings(node.body, env, tree, depth + 1) + _strings(node.orelse, env, tree, depth + 1)
-    if isinstance(node, ast.JoinedStr):
-        return [
-            "".join(v.value if isinstance(v, ast.Constant) else "{" + ast.unparse(v.value) + "}" for v in node.values)
-        ]  # type: ignore[attr-defined]
-    return []
+def skipped_outputs(record: CellRecord | None, cell_id: str) -> list[SkippedOutput]:
+    """What a skipped cell would have made: the outputs the record names for it (none when it ran and wrote
+    none); a cell the record does not know is listed as ``unknown outputs of cell <id>``."""
+    if record is None or not record.knows(cell_id):
+        return [SkippedOutput(f"unknown outputs of cell {cell_id}", UNRECORDED, cell_id)]
+    return [SkippedOutput(e["id"], e["paper"], cell_id) for e in record.outputs_of(cell_id)]
 
 
-def _bind(target: ast.AST, value: Any, env: dict[str, Any]) -> None:
-    if isinstance(target, ast.Name):
-        env[target.id] = value
-    elif (
-        isinstance(target, (ast.Tuple, ast.List))
-        and isinstance(value, (tuple, list))
-        and len(value) == len(target.elts)
-    ):
-        for t, v in zip(target.elts, value):
-            _bind(t, v, env)
-
-
-def _loop_bindings(tree: ast.AST, loop: ast.For) -> list[dict[str, Any]]:
-    """Bindings of ``for <target> in <name or dict literal>.items()`` when the dict is a literal in the same cell."""
-    it = loop.iter
-    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr == "items"):
-        return []
-    source: Any = it.func.value
-    if isinstance(source, ast.Name):
-        assigned = [
-            n.value
-            for n in ast.walk(tree)
-            if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == source.id for t in n.targets)
-        ]
-        source = assigned[0] if len(assigned) == 1 else None
-    try:
-        mapping = ast.literal_eval(source) if source is not None else None
-    except ValueError:
-        return []
-    if not isinstance(mapping, dict):
-        return []
-    out = []
-    for item in mapping.items():
-        env: dict[str, Any] = {}
-        _bind(loop.target, item, env)
-        out.append(env)
-    return out
-
-
-def outputs_of_cell(source: str, cell_id: str = "") -> list[SkippedOutput]:
-    """The figures and tables a cell writes: ``report.figure(chart, "<id>", paper=...)`` / ``report.table(df, "<id>", ...)``.
-
-    Ids given as literals, or bound by a loop over a dict literal of the same cell, are resolved; any other
-    id is reported as the expression that computes it (e.g. ``fig_id``), so nothing a cell makes goes unlisted.
-    """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    calls: list[tuple[ast.Call, ast.For | None]] = []
-
-    def visit(node: ast.AST, loop: ast.For | None) -> None:  # each report call with its innermost enclosing loop
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("figure", "table")
-        ):
-            if isinstance(node.func.value, ast.Name) and node.func.value.id == "report":
-                calls.append((node, loop))
-        for child in ast.iter_child_nodes(node):
-            visit(child, node if isinstance(node, ast.For) else loop)
-
-    visit(tree, None)
-    found: list[SkippedOutput] = []
-    for node, loop in calls:
-        kw = {k.arg: k.value for k in node.keywords}
-        id_node = node.args[1] if len(node.args) > 1 else kw.get("fig_id", kw.get("table_id"))
-        paper_node = kw.get("paper")
-        envs = _loop_bindings(tree, loop) if loop is not None else []
-        for env in envs or [{}]:
-            ids, papers = _strings(id_node, env, tree), _strings(paper_node, env, tree)
-            if not ids:  # computed from data: name the expression so the output is still listed
-                ids = [f"{cell_id}:{ast.unparse(id_node) if id_node is not None else '?'}"]
-            if len(papers) != len(ids):
-                papers = [" / ".join(dict.fromkeys(papers)) or "computed at run time"] * len(ids)
-            found += [SkippedOutput(i, pp, cell_id) for i, pp in zip(ids, papers)]
-    return found
+def notebook_record(name: str, roots: list[Path]) -> CellRecord | None:
+    """The first record of notebook ``name`` among the output roots (the run's own, then the committed ``figures/``)."""
+    for root in dict.fromkeys(roots):
+        record = read_cell_record(root, name)
+        if record is not None:
+            return record
+    return None
 
 
 def skip_tagged_cells(
-    nb: nbformat.NotebookNode, reason: str, tag: str | tuple[str, ...] = RELEASED_FILES_TAG
+    nb: nbformat.NotebookNode,
+    reason: str,
+    tag: str | tuple[str, ...] = RELEASED_FILES_TAG,
+    record: CellRecord | None = None,
 ) -> tuple[nbformat.NotebookNode, list[str], list[SkippedOutput]]:
     """A copy of ``nb`` whose cells tagged ``tag`` (or any of several tags) print why they were skipped and record what they would have made.
 
     Each replacement keeps the cell's id and tags and calls ``report.missing(id, paper=, reason=)`` for every
-    figure or table the original would have written, so ``figures/README.md`` lists them as not reproduced.
+    figure or table the notebook's ``record`` says the cell writes (:func:`skipped_outputs`), so
+    ``figures/README.md`` lists them as not reproduced and the next run's record still knows them.
     """
     out = copy.deepcopy(nb)
     skipped: list[str] = []
@@ -237,7 +155,7 @@ def skip_tagged_cells(
         if cell.cell_type != "code" or not hit:
             continue
         cid = cell.get("id") or f"cell-{i + 1}"
-        made = outputs_of_cell(cell.source, cid)
+        made = skipped_outputs(record, cid)
         lines = [
             f"# `wag reproduce` skipped this cell (tag {hit[0]}): its inputs are unavailable.",
             f"print({f'skipped cell {cid}: {reason}'!r})",
@@ -292,6 +210,8 @@ def run_notebooks(
     import papermill as pm
     from tqdm.auto import tqdm
 
+    from wag.run.engine import cell_id_engine  # lazy: papermill, as above
+
     overrides = dict(overrides or {})
     profile = load_profile(profile_name, overrides)
     names = select_notebooks(profile, only)
@@ -321,7 +241,9 @@ def run_notebooks(
         skipped: list[str] = []
         made: list[SkippedOutput] = []
         if missing_reason is not None:
-            src, skipped, made = skip_tagged_cells(src, missing_reason, tags)
+            # what each skipped cell makes: read before this run rewrites the out dir's index
+            record = notebook_record(name, [fig_root, project_root() / COMMITTED_FIGURES])
+            src, skipped, made = skip_tagged_cells(src, missing_reason, tags, record)
         dst = run_dir / f"{name}.ipynb"
         t0 = time.perf_counter()
         run = NotebookRun(name, "ok", 0.0, str(dst), skipped_cells=skipped, not_produced=[asdict(o) for o in made])
@@ -334,6 +256,7 @@ def run_notebooks(
                 cwd=str(notebooks_dir()),
                 progress_bar=False,
                 store_widget_state=False,
+                engine_name=cell_id_engine(),  # each cell's id reaches the kernel, so outputs record their cell
                 **kernel_options(),
             )
         except pm.PapermillExecutionError as exc:
