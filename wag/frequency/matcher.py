@@ -104,8 +104,6 @@ class PhraseMatcher:
         n_tok = len(ids)
         if n_tok == 0 or len(self._root) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        if offsets[0] != 0 or offsets[-1] != n_tok:
-            raise ValueError(f"offsets must run from 0 to len(ids) = {n_tok} (got {offsets[0]} .. {offsets[-1]})")
         node = tab.root_lut[ids]
         pos = np.flatnonzero(node >= 0)
         node = node[pos].astype(np.int64)
