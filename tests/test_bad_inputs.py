@@ -1,4 +1,6 @@
-"""The bad-input suite (issue 13): every bad input ends in ONE line naming the problem and the fix.
+"""The bad-input suite (issue 13): every bad input ends in ONE line naming the problem and the fix (issue 20's
+cases, silently wrong numbers, limits and state, are in ``test_bad_inputs_data.py`` and ``test_bad_inputs_state.py``;
+the helpers all share are in ``bad_inputs_support.py``).
 
 Each CLI case runs ``wag.cli.main`` in-process and asserts the exit status, that stderr holds exactly one
 line (``error: ...``, no traceback), that the line holds the words naming the problem and the fix, and that
@@ -14,32 +16,23 @@ import os
 import pickle
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from bad_inputs_support import Case, count_argv, quiet  # noqa: F401 - quiet: the suite's autouse fixture
+from bad_inputs_support import concepts_file as _concepts
+from bad_inputs_support import corpus as _corpus
+from bad_inputs_support import error_line as _error_line
+from bad_inputs_support import mkdir as _mkdir
+from bad_inputs_support import write as _write
 
 from wag.cli import main
 from wag.core.errors import WagError, WagWarning
 
 
-@dataclass
-class Case:
-    """One bad command line: expected status, words of the message, where output must not appear."""
-
-    argv: list[str]
-    code: int
-    words: tuple[str, ...]
-    out: Path | None = None
-    env: dict[str, str] = field(default_factory=dict)
-
-
-@pytest.fixture(autouse=True)
-def _quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TQDM_DISABLE", "1")  # no progress bars on stderr: the error line must be alone there
-    monkeypatch.setenv("WAG_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("WAG_DEBUG", raising=False)
+def _count(tmp: Path, *extra: str, corpus: Path | None = None, concepts: Path | None = None) -> list[str]:
+    return count_argv(tmp, *extra, corpus_path=corpus, concepts=concepts)
 
 
 @pytest.fixture(scope="module")
@@ -73,33 +66,6 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (d / "noclasses").mkdir()
     Image.new("RGB", (8, 8)).save(d / "noclasses" / "loose.png")
     return {"dir": d, "ckpt": ckpt, "images": folder, "corrupt": corrupt}
-
-
-def _concepts(tmp: Path, text: str = "dog\ncat\n", name: str = "concepts.txt") -> Path:
-    p = tmp / name
-    p.write_text(text, encoding="utf-8")
-    return p
-
-
-def _corpus(tmp: Path) -> Path:
-    d = tmp / "corpus"
-    d.mkdir(exist_ok=True)
-    pd.DataFrame({"sample_id": ["a", "b"], "caption": ["a dog", "a cat"]}).to_parquet(d / "part-0.parquet")
-    return d
-
-
-def _count(tmp: Path, *extra: str, corpus: Path | None = None, concepts: Path | None = None) -> list[str]:
-    return [
-        "count",
-        "--corpus",
-        str(corpus or _corpus(tmp)),
-        "--concepts",
-        str(concepts or _concepts(tmp)),
-        "--out",
-        str(tmp / "out"),
-        "--quiet",
-        *extra,
-    ]
 
 
 def _closed_port() -> int:
@@ -586,24 +552,6 @@ CLI: dict[str, Callable[[Path, dict[str, Path]], Case]] = {
         env={"WAG_PAPER_ARTIFACTS": str(_write(t / "f.txt", "x"))},
     ),
 }
-
-
-def _write(p: Path, content: str | bytes) -> Path:
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-    return p
-
-
-def _mkdir(p: Path) -> Path:
-    p.mkdir(parents=True, exist_ok=True)
-    return p
-
-
-def _error_line(err: str) -> str:
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1, f"stderr is not one line: {err!r}"
-    assert lines[0].startswith("error: "), lines[0]
-    return lines[0]
 
 
 @pytest.mark.parametrize("name", list(CLI))

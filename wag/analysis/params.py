@@ -66,7 +66,12 @@ class BinningParams(StrictModel):
 class AnalysisParams(StrictModel):
     """Parameters of the analysis stage. Every field has a default so small profiles can omit the section."""
 
-    n_boot: int = Field(1000, ge=0, description="bootstrap resamples for the per-concept slope CI (0 = no CI)")
+    n_boot: int = Field(
+        1000,
+        ge=0,
+        le=1_000_000,
+        description="bootstrap resamples for the per-concept slope CI (0 = no CI; at most 10^6)",
+    )
     ci_level: float = Field(0.95, gt=0, lt=1, description="level of every confidence interval")
     pretraining: list[str] = Field(
         ["cc3m", "cc12m", "yfcc15m", "laion400m"], description="pretraining sets shown in the §3 figures"

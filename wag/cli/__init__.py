@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from wag.core.errors import EXIT_INTERRUPTED, UsageError, debug_enabled, describe, one_line
+from wag.core.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, UsageError, debug_enabled, describe, one_line
 
 #: Stage CLIs (modules of this package, the top floor: they may load a profile) that add their own
 #: subcommands through ``register(subparsers)``.
@@ -105,6 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush does not fail a second time on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout replaced by an object without a descriptor (tests)
+        pass
+
+
 @contextmanager
 def _one_line_warnings() -> Iterator[None]:
     """Print warnings as one ``warning: ...`` line on stderr (no source line)."""
@@ -121,8 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script: the one error boundary of wag.
 
     Every exception becomes one line on stderr and an exit status: 2 for bad input (:class:`WagError`, a
-    missing or unreadable path), 1 for a failure of wag itself, 130 for Ctrl-C. ``--debug`` (anywhere on the
-    line) or ``WAG_DEBUG=1`` adds the traceback.
+    missing or unreadable path, a full disk), 1 for a failure of wag itself, 130 for Ctrl-C. A closed output
+    pipe (``wag ... | head``) ends quietly with status 141, as a process stopped by SIGPIPE. ``--debug``
+    (anywhere on the line) or ``WAG_DEBUG=1`` adds the traceback.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or debug_enabled()
@@ -133,6 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.func(args) or 0)
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except BrokenPipeError:  # the reader of stdout is gone (`wag ... | head`): nothing to say, nowhere to say it
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         if debug:
             traceback.print_exc()

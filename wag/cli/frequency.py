@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from typing import Any
 
 from wag.concepts import read_concepts
 from wag.core.checks import check_output_dir, check_scheduler, positive_float, positive_int
-from wag.core.errors import WagError
+from wag.core.errors import WagError, WagWarning
+from wag.core.io import clean_temp_files
+from wag.core.lock import folder_lock
 from wag.corpus import iter_shards
 from wag.frequency import BACKENDS, VARIANTS, count_captions
 
@@ -32,6 +36,14 @@ def _cmd_count(args: argparse.Namespace) -> int:
                 f"Dask scheduler at {args.scheduler} did not accept a client within {args.connect_timeout:g} s "
                 f"({type(exc).__name__}); check that it is a Dask scheduler and its version matches, or raise --connect-timeout"
             ) from None
+    with folder_lock(args.out, "wag count") as lock:  # one count per folder; what a killed one left is cleaned
+        if (took := lock.describe_stale()) is not None:
+            warnings.warn(took, WagWarning, stacklevel=1)
+        clean_temp_files(args.out)
+        return _count(args, concepts, client)
+
+
+def _count(args: argparse.Namespace, concepts: Any, client: Any) -> int:
     res = count_captions(
         args.corpus if len(args.corpus) > 1 else args.corpus[0],
         concepts,

@@ -21,8 +21,8 @@ import regex
 
 from wag.concepts.errors import ConceptError
 from wag.concepts.normalizer import normalize, normalize_tokens
-from wag.core.checks import read_utf8_text
-from wag.core.errors import WagWarning, one_line
+from wag.core.checks import check_input_file, read_utf8_text
+from wag.core.errors import WagWarning, excerpt, one_line
 
 TASKS = ("classification", "retrieval", "t2i")
 CONCEPT_COLUMNS = ["concept", "key", "dataset", "task", "aliases", "qualifier"]
@@ -90,7 +90,8 @@ def concept_table(
     every searched phrase, normalised (``[key]`` unless the name is ``"A or B"`` or aliases were
     given). Duplicate names are merged by one rule: names equal after Unicode NFKC, case folding and
     whitespace collapsing (``"dog"``, ``"Dog"``, ``"dog "``) are one concept, kept under its first spelling
-    (aliases of the later spellings join it); a :class:`~wag.core.errors.WagWarning` lists every merge.
+    (aliases of the later spellings join it); a :class:`~wag.core.errors.WagWarning` lists every merge. A name
+    with no letter or digit (an emoji) can never match a caption: a warning names it.
     """
     if task not in TASKS:
         raise ConceptError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
@@ -121,6 +122,16 @@ def concept_table(
             WagWarning,
             stacklevel=2,
         )
+    wordless = [n for n in merged if not normalize_tokens(n) and not any(normalize_tokens(a) for a in extras[n])]
+    if wordless:
+        warnings.warn(
+            f"concept list of dataset {dataset!r}: {len(wordless)} name(s) without a letter or digit "
+            f"({', '.join(excerpt(n, 20) for n in wordless[:5])}) can never be counted in captions, which are matched "
+            "word by word (runs of letters and digits; emoji and symbols separate words); name them in words or "
+            "give word aliases",
+            WagWarning,
+            stacklevel=2,
+        )
     rows = []
     for n in merged:
         pc = parse_concept(n, tuple(dict.fromkeys(extras[n])))
@@ -142,8 +153,18 @@ def fold_name(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
+#: Largest concept file read (a list of a million names is about 20 MB).
+MAX_CONCEPT_FILE_BYTES = 256 << 20
+
+
 def read_concepts(path: str, *, dataset: str | None = None, task: str = "classification") -> pd.DataFrame:
-    """Read a concept file: ``.txt`` (one name per line), ``.json`` (list, or name -> aliases), ``.csv``/``.parquet`` (column ``concept``)."""
+    """Read a concept file: ``.txt`` (one name per line), ``.json`` (list, or name -> aliases), ``.csv``/``.parquet`` (column ``concept``).
+
+    A JSON alias given as one string is one alias; blank CSV cells are no concept (never ``"nan"``); a leading
+    byte-order mark is dropped; a file that is not a regular file (a FIFO) or is over :data:`MAX_CONCEPT_FILE_BYTES`
+    is refused before it is read. A CSV/Parquet concepts table (``concept, key, dataset, task, aliases``) is kept
+    as it is; in a CSV its ``aliases`` cells are a JSON list or names separated by ``|``.
+    """
     p = Path(path)
     if not p.exists():
         raise ConceptError(
@@ -154,25 +175,22 @@ def read_concepts(path: str, *, dataset: str | None = None, task: str = "classif
     aliases: dict[str, list[str]] = {}
     if suf not in (".txt", ".json", ".csv", ".parquet"):
         raise ConceptError(f"concept file {p}: unknown extension {suf!r}; use .txt, .json, .csv or .parquet")
-    text = read_utf8_text(p, "concept file") if suf != ".parquet" else ""
+    if suf == ".parquet":
+        check_input_file(p, "concept file", MAX_CONCEPT_FILE_BYTES)
+        text = ""
+    else:
+        text = read_utf8_text(p, "concept file", MAX_CONCEPT_FILE_BYTES)
     if suf == ".txt":
         names = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     elif suf == ".json":
+        names, aliases = _json_concepts(p, text)
+    else:
         try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConceptError(
-                f"concept file {p} is not valid JSON: {exc}; fix it (a list of names, or an object name -> aliases)"
-            ) from None
-        if isinstance(obj, dict):
-            names, aliases = list(obj), {k: list(v or []) for k, v in obj.items()}
-        elif isinstance(obj, list):
-            names = [str(x) for x in obj]
-        else:
-            raise ConceptError(f"concept file {p} must hold a JSON list of names or an object name -> aliases")
-    elif suf in (".csv", ".parquet"):
-        try:
-            df = pd.read_csv(io.StringIO(text)) if suf == ".csv" else pd.read_parquet(p)
+            df = (
+                pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+                if suf == ".csv"
+                else pd.read_parquet(p)
+            )
         except (ValueError, OSError) as exc:  # pandas' EmptyDataError/ParserError and Arrow errors are ValueErrors
             raise ConceptError(
                 f"concept file {p} cannot be read as {suf[1:]} ({type(exc).__name__}: {one_line(str(exc))[:200]}); fix or re-export it"
@@ -181,13 +199,70 @@ def read_concepts(path: str, *, dataset: str | None = None, task: str = "classif
             raise ConceptError(
                 f"concept file {p} has no 'concept' column (columns: {', '.join(map(str, df.columns))}); name the column of concept names 'concept'"
             )
+        blank = df["concept"].isna() | (df["concept"].astype(str).str.strip() == "")
+        df = df[~blank].reset_index(drop=True)
         if {"key", "dataset", "task", "aliases"} <= set(df.columns):
-            return df
+            return (
+                df.assign(aliases=[_cell_aliases(p, i, a) for i, a in enumerate(df["aliases"])])
+                if suf == ".csv"
+                else df
+            )
         names = [str(x) for x in df["concept"].tolist()]
-    else:
-        raise ConceptError(f"concept file {p}: unknown extension {suf!r}; use .txt, .json, .csv or .parquet")
     if not names:
         raise ConceptError(
             f"concept file {p} holds no concept names; put one concept name per line (.txt) or a list (.json)"
         )
     return concept_table(names, dataset=ds, task=task, aliases=aliases)
+
+
+def _json_concepts(p: Path, text: str) -> tuple[list[str], dict[str, list[str]]]:
+    """Names and aliases of a JSON concept file: a list of names, or an object name -> aliases (a list, one string,
+    or null)."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConceptError(
+            f"concept file {p} is not valid JSON: {exc}; fix it (a list of names, or an object name -> aliases)"
+        ) from None
+    if isinstance(obj, list):
+        bad = [i for i, x in enumerate(obj) if not isinstance(x, str)]
+        if bad:
+            raise ConceptError(
+                f"concept file {p}: item {bad[0]} of the list is {excerpt(obj[bad[0]])}, not a name; "
+                "give every concept as a string"
+            )
+        return list(obj), {}
+    if not isinstance(obj, dict):
+        raise ConceptError(f"concept file {p} must hold a JSON list of names or an object name -> aliases")
+    aliases: dict[str, list[str]] = {}
+    for name, val in obj.items():
+        if val is None:
+            val = []
+        elif isinstance(val, str):
+            val = [val]  # one alias, not its letters
+        if not isinstance(val, list) or not all(isinstance(a, str) for a in val):
+            raise ConceptError(
+                f"concept file {p}: the aliases of {excerpt(name)} are {excerpt(val)}; give a list of strings "
+                '(e.g. {"dog": ["puppy", "hound"]}), one string, or null'
+            )
+        aliases[name] = val
+    return list(obj), aliases
+
+
+def _cell_aliases(p: Path, row: int, cell: object) -> list[str]:
+    """The aliases of one CSV cell: a JSON list of strings, or names separated by ``|`` (blank: none)."""
+    text = str(cell).strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        try:
+            val = json.loads(text)
+        except json.JSONDecodeError:
+            val = None
+        if not isinstance(val, list) or not all(isinstance(a, str) for a in val):
+            raise ConceptError(
+                f"concept file {p}: the aliases cell of row {row + 1} ({excerpt(text)}) is not a JSON list of strings; "
+                'write ["puppy", "hound"] or puppy|hound'
+            )
+        return val
+    return [a.strip() for a in text.split("|") if a.strip()]

@@ -1,9 +1,10 @@
 """Checks at the door: run before any work so a bad path, value, device or address fails in one line.
 
 Argparse ``type=`` validators (:func:`positive_int`, :func:`unit_float`, ...) and checks of output folders,
-input files (existence, permissions, UTF-8 with the line number of the first bad byte), torch devices,
-Dask scheduler addresses and checkpoint files. Each raises :class:`InputCheckError` naming the problem and
-the fix.
+input files (existence, permissions, a regular file (never a FIFO, which would block), a size limit, UTF-8 with the
+line number of the first bad byte, a byte-order mark dropped), YAML with limits (size, and the node count with aliases
+expanded, so an alias bomb is refused before it is built), torch devices, Dask scheduler addresses and checkpoint
+files. Each raises :class:`InputCheckError` naming the problem and the fix, quoting at most a short excerpt.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import yaml
 
 from wag.core.errors import WagError
 
@@ -110,15 +113,33 @@ def check_output_dir(path: str | os.PathLike[str], what: str = "--out") -> Path:
     return p
 
 
-def check_input_file(path: str | os.PathLike[str], what: str = "input file") -> Path:
-    """A file that exists and is readable."""
+def _size_text(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.4g} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def check_input_file(path: str | os.PathLike[str], what: str = "input file", max_bytes: int | None = None) -> Path:
+    """A regular file (not a folder, FIFO or device) that exists, is readable and holds at most ``max_bytes``."""
     p = Path(os.path.expanduser(str(path)))
     if not p.exists():
         raise InputCheckError(f"{what} {p} does not exist; check the path")
     if p.is_dir():
         raise InputCheckError(f"{what} {p} is a folder; give a file")
+    if not p.is_file():
+        raise InputCheckError(
+            f"{what} {p} is not a regular file (a FIFO, socket or device, which could block or never end); "
+            "give a regular file (copy the data into one)"
+        )
     if not os.access(p, os.R_OK):
         raise InputCheckError(f"{what} {p} is not readable (permission denied); fix its permissions (chmod u+r)")
+    if max_bytes is not None and (size := p.stat().st_size) > max_bytes:
+        raise InputCheckError(
+            f"{what} {p} is {_size_text(size)}, more than the limit of {_size_text(max_bytes)}; "
+            "check that it is the right file, or split it"
+        )
     return p
 
 
@@ -134,12 +155,13 @@ def check_input_dir(path: str | os.PathLike[str], what: str = "input folder") ->
     return p
 
 
-def read_utf8_text(path: str | os.PathLike[str], what: str = "text file") -> str:
-    """The text of a UTF-8 file; a bad byte raises naming the file, the line and the column."""
-    p = check_input_file(path, what)
+def read_utf8_text(path: str | os.PathLike[str], what: str = "text file", max_bytes: int | None = None) -> str:
+    """The text of a UTF-8 file (a leading byte-order mark dropped); a bad byte raises naming the file, the line and
+    the column; a file over ``max_bytes`` is refused before it is read."""
+    p = check_input_file(path, what, max_bytes)
     data = p.read_bytes()
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
@@ -147,6 +169,61 @@ def read_utf8_text(path: str | os.PathLike[str], what: str = "text file") -> str
             f"{what} {p} is not UTF-8: byte 0x{data[exc.start]:02x} at line {line}, column {col} ({exc.reason}); "
             "re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
         ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML with limits
+# ---------------------------------------------------------------------------------------------
+
+#: Largest YAML document read (profiles are a few KiB).
+MAX_YAML_BYTES = 1 << 20
+#: Most YAML nodes, counting each alias as the nodes it stands for: a 500-byte alias bomb names billions.
+MAX_YAML_NODES = 200_000
+
+
+def load_yaml(text: str, source: str, *, max_nodes: int = MAX_YAML_NODES) -> Any:
+    """``yaml.safe_load(text)`` after the document's size with every alias expanded is checked against ``max_nodes``
+    (an alias bomb, a recursive alias or a too-deep nesting is one :class:`InputCheckError` naming ``source``).
+    A YAML syntax error raises ``yaml.YAMLError`` as usual."""
+    if len(text.encode("utf-8")) > MAX_YAML_BYTES:
+        raise InputCheckError(
+            f"{source} is {_size_text(len(text.encode('utf-8')))} of YAML, more than the limit of "
+            f"{_size_text(MAX_YAML_BYTES)}; check that it is the right file"
+        )
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None:
+            _count_nodes(node, {}, set(), max_nodes, source)
+    except RecursionError:
+        raise InputCheckError(f"{source}: the YAML is nested too deeply to read; flatten it") from None
+    return yaml.safe_load(text)
+
+
+def _count_nodes(node: yaml.Node, memo: dict[int, int], active: set[int], limit: int, source: str) -> int:
+    """Nodes under ``node`` with aliases expanded (``memo``: per node object, so shared anchors cost once)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in active:
+        raise InputCheckError(f"{source}: a YAML alias refers to itself (a recursive structure); remove the loop")
+    active.add(key)
+    n = 1
+    if isinstance(node, yaml.SequenceNode):
+        children: list[yaml.Node] = list(node.value)
+    elif isinstance(node, yaml.MappingNode):
+        children = [x for pair in node.value for x in pair]
+    else:
+        children = []
+    for child in children:
+        n += _count_nodes(child, memo, active, limit, source)
+        if n > limit:
+            raise InputCheckError(
+                f"{source}: the YAML expands to more than {limit:,} values (each alias counted as what it repeats); "
+                "a profile is never that large: remove the nested aliases (a YAML 'billion laughs' document?)"
+            )
+    active.discard(key)
+    memo[key] = n
+    return n
 
 
 # ---------------------------------------------------------------------------------------------

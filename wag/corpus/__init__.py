@@ -29,7 +29,7 @@ from wag.corpus.shards import (
     detect_format,
     iter_shards,
 )
-from wag.corpus.webdataset import iter_wds_groups
+from wag.corpus.webdataset import iter_wds_groups, whole_tar_members
 
 __all__ = [
     "BATCH_SIZE",
@@ -44,4 +44,5 @@ __all__ = [
     "iter_samples",
     "iter_shards",
     "iter_wds_groups",
+    "whole_tar_members",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,6 +37,17 @@ def pick_column(
     return None
 
 
+def not_utf8(shard: Shard, where: str, data: bytes, exc: UnicodeDecodeError) -> CorpusError:
+    """The error of text that is not UTF-8, naming the shard, ``where`` in it (a line, a member) and the first bad byte."""
+    line = data.count(b"\n", 0, exc.start) + 1
+    col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+    at = f"line {line}, column {col}" if line > 1 else f"column {col}"
+    return CorpusError(
+        f"{shard.path}: {where} is not UTF-8 text (byte 0x{data[exc.start]:02x} at {at}); "
+        "re-encode the captions as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+    )
+
+
 def chunks(it: Iterator[dict], n: int) -> Iterator[list[dict]]:
     """Lists of up to ``n`` items of ``it``."""
     buf: list[dict] = []
@@ -46,3 +58,14 @@ def chunks(it: Iterator[dict], n: int) -> Iterator[list[dict]]:
             buf = []
     if buf:
         yield buf
+
+
+def iter_lines(raw: Any, block: int = 1 << 20) -> Iterator[bytes]:
+    """The lines of a binary stream (without the newline), read in blocks."""
+    rest = b""
+    while chunk := raw.read(block):
+        parts = (rest + chunk).split(b"\n")
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest

@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 
 import pyarrow as pa
 
-from wag.corpus.batches import pick_column, record_batch
+from wag.corpus.batches import iter_lines, not_utf8, pick_column, record_batch
 from wag.corpus.shards import CAPTION_COLUMNS, ID_COLUMNS, CorpusError, Shard
 
 
 def read_jsonl(
     shard: Shard, batch_size: int, caption_column: str | None, id_column: str | None
 ) -> Iterator[pa.RecordBatch]:
-    """``(sample_id, caption)`` batches of a JSONL shard; a line that is not a JSON object is named."""
+    """``(sample_id, caption)`` batches of a JSONL shard; a line that is not UTF-8 or not a JSON object is named (a
+    byte-order mark before the first line is dropped)."""
     row = 0
     ids: list[str] = []
     caps: list[str] = []
     cap_col, id_col = caption_column, id_column
     with pa.input_stream(str(shard.path), compression="detect") as raw:
-        for lineno, line in enumerate(io.TextIOWrapper(raw, encoding="utf-8"), 1):
+        for lineno, data in enumerate(iter_lines(raw), 1):
+            try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise not_utf8(shard, f"line {lineno}", data, exc) from None
+            if lineno == 1:
+                line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
             try:

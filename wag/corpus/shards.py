@@ -67,6 +67,8 @@ def iter_shards(
             files.extend(found)
         elif p.is_file():
             files.append(p)
+        elif p.exists():
+            raise CorpusError(f"corpus path {p} is not a regular file (a FIFO or device); give shard files or a folder")
         elif any(c in s for c in "*?["):
             found = sorted(Path(f) for f in globmod.glob(s, recursive=True) if Path(f).is_file())
             if not found:

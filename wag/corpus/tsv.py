@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from wag.corpus.batches import pick_column, record_batch, row_ids
+from wag.corpus.batches import iter_lines, not_utf8, pick_column, record_batch, row_ids
 from wag.corpus.shards import CAPTION_COLUMNS, ID_COLUMNS, TSV_LAYOUTS, CorpusError, Shard
 
 
@@ -17,7 +17,7 @@ def tsv_columns(shard: Shard) -> tuple[list[str], bool]:
     if shard.fmt in TSV_LAYOUTS:
         return list(TSV_LAYOUTS[shard.fmt]), False
     with pa.input_stream(str(shard.path), compression="detect") as fh:
-        first = fh.read(1 << 16).decode("utf-8", errors="replace").split("\n", 1)[0].rstrip("\r")
+        first = fh.read(1 << 16).decode("utf-8", errors="replace").split("\n", 1)[0].rstrip("\r").removeprefix("\ufeff")
     fields = first.split("\t")
     if any(f in CAPTION_COLUMNS or f in ID_COLUMNS or f.lower() in ("url", "link") for f in fields):
         return fields, True
@@ -60,6 +60,8 @@ def read_tsv(
             for off in range(0, b.num_rows, batch_size):
                 yield record_batch(ids.slice(off, batch_size), b.column(cap).slice(off, batch_size))
     except pa.ArrowInvalid as exc:
+        if "invalid UTF8" in str(exc):
+            _raise_first_bad_line(shard)
         ragged = _first_ragged_line(shard, len(names)) if "CSV parse error" in str(exc) else None
         if ragged is None:
             raise
@@ -81,3 +83,13 @@ def _first_ragged_line(shard: Shard, n_fields: int) -> tuple[int, int, str] | No
             if text and text.count("\t") + 1 != n_fields:
                 return lineno, text.count("\t") + 1, text
     return None
+
+
+def _raise_first_bad_line(shard: Shard) -> None:
+    """Raise the error naming the first line of a TSV shard that is not UTF-8 (error path only)."""
+    with pa.input_stream(str(shard.path), compression="detect") as raw:
+        for lineno, data in enumerate(iter_lines(raw), 1):
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise not_utf8(shard, f"line {lineno}", data, exc) from None

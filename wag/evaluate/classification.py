@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tarfile
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any
 
 from PIL import Image
 
+from wag.core.errors import WagWarning, excerpt
+from wag.corpus import whole_tar_members
 from wag.evaluate.images import IMAGE_EXTS, DatasetError, DatasetMissingError, files_fingerprint, open_image
 
 
@@ -41,22 +44,59 @@ class ClassificationData:
         return self.refs(i)
 
 
+def _images_in(d: Path) -> list[Path]:
+    return sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith("."))
+
+
+def empty_class_folders(root: str | os.PathLike[str]) -> list[str]:
+    """The class folders of an image folder that hold no image (sorted names; none when ``root`` is not a folder)."""
+    r = Path(root)
+    if not r.is_dir():
+        return []
+    return [d.name for d in sorted(r.iterdir()) if d.is_dir() and not d.name.startswith(".") and not _images_in(d)]
+
+
+def require_classes(n: int, where: str, names: Sequence[str]) -> None:
+    """A classification set needs two classes: among one, zero-shot accuracy is 1 whatever the model (meaningless)."""
+    if n < 2:
+        raise DatasetError(
+            f"{where} has {n} class{'' if n == 1 else 'es'} ({', '.join(names) or 'none'}): zero-shot accuracy among "
+            "one class is always 1 whatever the model, so it measures nothing; give at least two classes"
+        )
+
+
 def image_folder(
-    root: str | os.PathLike[str], *, name: str | None = None, classnames: Sequence[str] | None = None
+    root: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    classnames: Sequence[str] | None = None,
+    empty_classes: str = "skip",
 ) -> ClassificationData:
     """``root/<class>/*.png|jpg|...`` as a classification set (classes sorted by folder name).
 
-    ``classnames`` optionally gives display names in folder order (default: the folder names with ``_`` → space).
+    A class folder without images is not a class (``empty_classes="skip"``, with a warning naming it), unless
+    ``empty_classes="keep"`` (zero-shot over a full label space: such classes compete as answers but have no test
+    image). One class is an error (1-way accuracy is meaningless). ``classnames`` optionally gives display names in
+    the order of the class folders used (default: the folder names with ``_`` → space).
     """
     r = Path(root)
     if not r.is_dir():
         raise DatasetMissingError(f"image folder {r} does not exist (expected {r}/<class>/<image>.jpg|png)")
+    if empty_classes not in ("skip", "keep"):
+        raise DatasetError(f"empty_classes must be 'skip' or 'keep', got {empty_classes!r}")
     folders = sorted(d for d in r.iterdir() if d.is_dir() and not d.name.startswith("."))
-    samples: list[tuple[Path, int]] = []
-    for label, d in enumerate(folders):
-        samples += [
-            (p, label) for p in sorted(d.iterdir()) if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")
-        ]
+    images = {d: _images_in(d) for d in folders}
+    empty = [d.name for d in folders if not images[d]]
+    if empty and empty_classes == "skip" and len(empty) < len(folders):
+        warnings.warn(
+            f"image folder {r}: {len(empty)} class folder(s) hold no images and are not classes "
+            f"({', '.join(empty[:5])}{', ...' if len(empty) > 5 else ''}); put images in them or remove them "
+            "(or, in a study, set empty_classes: keep to keep them as answers)",
+            WagWarning,
+            stacklevel=2,
+        )
+        folders = [d for d in folders if images[d]]
+    samples: list[tuple[Path, int]] = [(p, label) for label, d in enumerate(folders) for p in images[d]]
     if not samples:
         raise DatasetMissingError(
             f"image folder {r} has no images in class sub-folders (expected {r}/<class>/<image>.jpg|png); put each class's images in its own sub-folder"
@@ -64,6 +104,7 @@ def image_folder(
     names = list(classnames) if classnames is not None else [d.name.replace("_", " ") for d in folders]
     if len(names) != len(folders):
         raise DatasetError(f"{len(names)} class names given for {len(folders)} class folders in {r}")
+    require_classes(len(names), f"image folder {r}", names)
     paths = [p for p, _ in samples]
     return ClassificationData(
         name=name or r.name,
@@ -102,15 +143,20 @@ def webdataset_classification(
     for si, f in enumerate(files):
         imgs: dict[str, tarfile.TarInfo] = {}
         cls: dict[str, int] = {}
-        with tarfile.open(f) as tf:
-            for m in tf:
-                if not m.isfile():
-                    continue
+        try:
+            tf = tarfile.open(f)
+        except tarfile.ReadError as exc:
+            raise DatasetError(f"{f} is not a readable tar file ({exc}); check the WebDataset test set") from None
+        with tf:
+            for m in whole_tar_members(tf, f):  # a shard cut short is an error, not fewer test images
                 key, _, ext = m.name.partition(".")
                 if "." + ext.lower() in IMAGE_EXTS:
                     imgs[key] = m
                 elif ext == "cls":
-                    cls[key] = int(tf.extractfile(m).read().decode().strip())  # type: ignore[union-attr]
+                    text = tf.extractfile(m).read().decode("utf-8", "replace").strip()  # type: ignore[union-attr]
+                    if not text.lstrip("-").isdigit():
+                        raise DatasetError(f"{f}: label member {m.name} holds {excerpt(text)}, not a class number")
+                    cls[key] = int(text)
         for key in sorted(imgs):
             if key in cls:
                 m = imgs[key]
@@ -127,6 +173,7 @@ def webdataset_classification(
         classnames = [line.strip() for line in cn.read_text(encoding="utf-8").splitlines() if line.strip()]
     if max(labels) >= len(classnames):
         raise DatasetError(f"WebDataset label {max(labels)} out of range for {len(classnames)} class names")
+    require_classes(len(classnames), f"WebDataset test set {files[0].parent}", list(classnames))
 
     def getter(i: int) -> tuple[bytes, int]:
         si, off, size, _ = index[i]

@@ -10,7 +10,13 @@ name, torchvision and image folders; class names from :mod:`~wag.evaluate.classn
 :mod:`~wag.evaluate.retrieval_sets` (:class:`RetrievalData`); this module re-exports their public names.
 """
 
-from wag.evaluate.classification import ClassificationData, image_folder, webdataset_classification
+from wag.evaluate.classification import (
+    ClassificationData,
+    empty_class_folders,
+    image_folder,
+    require_classes,
+    webdataset_classification,
+)
 from wag.evaluate.classnames import package_classnames
 from wag.evaluate.images import (
     IMAGE_EXTS,
@@ -42,6 +48,7 @@ __all__ = [
     "RetrievalData",
     "TorchvisionSpec",
     "UnknownDatasetError",
+    "empty_class_folders",
     "files_fingerprint",
     "image_folder",
     "known_datasets",
@@ -50,5 +57,6 @@ __all__ = [
     "load_torchvision",
     "open_image",
     "package_classnames",
+    "require_classes",
     "webdataset_classification",
 ]

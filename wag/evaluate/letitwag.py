@@ -11,7 +11,9 @@ Builder steps (each recorded in the datasheet with images kept/removed per class
 5. class balance: classes with at least ``images_per_class`` images are kept, and that many images sampled
    with ``seed`` (the paper: 450 per class; its script kept classes with strictly more than 450).
 Output: ``<out_dir>/images/<concept>/*`` (an image folder :func:`wag.evaluate.datasets.image_folder` reads),
-``datasheet.json`` and ``datasheet.md``; written to a temporary folder and renamed, so nothing is half-written.
+``datasheet.json`` and ``datasheet.md``; written to a temporary folder beside it and renamed, so nothing is
+half-written, no rename crosses a filesystem and the folder gets the umask's mode. Step 4 skipped for want of a
+model is said in a warning (and in the datasheet).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import io
 import os
 import re
 import shutil
-import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,9 +31,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from wag.core.errors import WagError
+from wag.core.errors import WagError, WagWarning
 from wag.core.ids import slug
-from wag.core.io import write_json, write_text
+from wag.core.io import atomic_dir, write_json, write_text
 from wag.corpus import iter_wds_groups
 from wag.evaluate.images import IMAGE_EXTS, CorruptImageError, open_image
 
@@ -189,11 +191,18 @@ def build_let_it_wag(
         )
     chosen = select_tail_concepts(freq, k=k, source=source, method=method, variant=variant)
     cands = _candidates(images, chosen["concept"].tolist())
+    if model is None and outlier_std is not None:
+        warnings.warn(
+            f"Let It Wag!: the feature-outlier filter (outlier_std {outlier_std:g}) is skipped: no model is named to "
+            "compute image features (in a study: stages.letitwag.outlier_model); name one to filter outliers as the "
+            "paper did, or turn the filter off (outlier_std: null)",
+            WagWarning,
+            stacklevel=2,
+        )
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if out.parent.exists() else None))
     steps: list[dict[str, Any]] = []
-    try:
+    with atomic_dir(out) as tmp:  # next to out: never renamed across filesystems; mode from the umask
         for row in tqdm(chosen.itertuples(), total=len(chosen), desc="Let It Wag!", disable=not progress):
             c = row.concept
             rec: dict[str, Any] = {"concept": c, "count": int(row.count), "candidates": len(cands[c])}
@@ -255,13 +264,6 @@ def build_let_it_wag(
         }
         write_json(tmp / "datasheet.json", sheet)
         write_text(tmp / "datasheet.md", _markdown(sheet, table))
-        if out.exists():
-            shutil.rmtree(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

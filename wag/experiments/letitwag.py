@@ -48,7 +48,12 @@ def letitwag_options(sp: SyntheticParams) -> LetItWagOptions:
     no outlier filter (no ``outlier_model``), as before."""
     lp = sp.experiments.letitwag
     return LetItWagOptions(
-        images="letitwag_pool", k=lp.k, images_per_class=max(1, lp.n_candidates // 2), phash_bits=10, min_classes=1
+        images="letitwag_pool",
+        k=lp.k,
+        images_per_class=max(1, lp.n_candidates // 2),
+        phash_bits=10,
+        min_classes=1,
+        outlier_std=None,  # no outlier filter, said explicitly (the builder warns when a filter asked for cannot run)
     )
 
 
@@ -90,7 +95,12 @@ def run_letitwag(sp: SyntheticParams, *, refresh: bool = False) -> pd.DataFrame:
                     "output": "study/letitwag-all-classes",
                     "concepts": [],
                     "datasets": [
-                        DatasetSpec(name="letitwag-all-classes", kind="imagefolder", path="letitwag_all_classes")
+                        DatasetSpec(
+                            name="letitwag-all-classes",
+                            kind="imagefolder",
+                            path="letitwag_all_classes",
+                            empty_classes="keep",  # the other concepts compete as answers
+                        )
                     ],
                 }
             )

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from wag.artifacts import ArtifactsMissingError, neglected_tails_root, paper_root
+from wag.core.checks import check_output_dir
 from wag.core.errors import WagError, debug_enabled, one_line
 from wag.report import Report
-from wag.run.profile import Profile, load_profile
+from wag.run.profile import Profile, coerce_overrides, load_profile
 from wag.sources import source_kind
 
 #: Cell tag of notebook cells that read the paper's released files (or the NeglectedTails estimates); the test
@@ -47,7 +48,7 @@ def setup(
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     install_error_handler()
-    params = load_profile(profile, {**(overrides or {}), **sections} or None)
+    params = load_profile(profile, {**(coerce_overrides(overrides) or {}), **sections} or None)
     try:  # lazy: altair takes ~1.5 s to import; tests/conftest.py and `wag reproduce` import this module without charts
         import altair as alt
 
@@ -62,6 +63,9 @@ def setup(
     except ImportError:  # plotting extras missing: tables still work
         pass
     report = Report(section, params, out_dir=out_dir)
+    check_output_dir(
+        report.root, "out_dir" if out_dir else f"figures_dir of profile '{params.name}'"
+    )  # before any work
     track_cells(report)
     print(f"wag profile '{params.name}' → outputs in {report.dir}")
     return params, report

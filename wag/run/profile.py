@@ -12,8 +12,8 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from wag.analysis.params import AnalysisParams
-from wag.core.checks import read_utf8_text
-from wag.core.errors import WagError
+from wag.core.checks import MAX_YAML_BYTES, load_yaml, read_utf8_text
+from wag.core.errors import WagError, excerpt, one_line
 from wag.core.paths import project_root, resolve
 from wag.core.schema import StrictModel
 from wag.evaluate.params import EvaluateParams
@@ -99,7 +99,7 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
             allowed = sorted(parent.model_fields) if hasattr(parent, "model_fields") else []
             lines.append(f"  unknown key '{loc}'; allowed keys here: {', '.join(allowed)}")
         else:
-            lines.append(f"  '{loc}': {e['msg']} (got {e.get('input')!r})")
+            lines.append(f"  '{loc}': {e['msg']} (got {excerpt(e.get('input'))})")
     return "\n".join(lines)
 
 
@@ -108,6 +108,21 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     for k, v in over.items():
         out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
+
+
+def coerce_overrides(value: Any) -> Mapping[str, Any] | None:
+    """A notebook's ``overrides`` parameter as a mapping: a mapping as it is, ``"KEY=VALUE"`` or a list of them as
+    ``--set`` reads them (papermill ``-p overrides "analysis.n_boot=50"``); anything else is one :class:`ParamsError`."""
+    if value is None or isinstance(value, Mapping):
+        return value
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return parse_set_options(list(value))
+    raise ParamsError(
+        f"overrides must map dotted profile keys to values, got {type(value).__name__} {excerpt(value)}; "
+        'pass -y \'{"overrides": {"analysis.n_boot": 50}}\' or -p overrides analysis.n_boot=50'
+    )
 
 
 def expand_overrides(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -120,7 +135,7 @@ def expand_overrides(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
         return {}
     if not isinstance(overrides, Mapping):
         raise ParamsError(
-            f"overrides must be a mapping of dotted profile keys to values (e.g. {{'analysis.n_boot': 200}}), got {type(overrides).__name__}"
+            f"overrides must be a mapping of dotted profile keys to values (e.g. {{'analysis.n_boot': 200}}), got {type(overrides).__name__} {excerpt(overrides)}"
         )
     out: dict[str, Any] = {}
     for key, value in overrides.items():
@@ -173,13 +188,13 @@ def parse_set_options(pairs: list[str] | None) -> dict[str, Any]:
         key, sep, text = pair.partition("=")
         if not sep or not key.strip():
             raise ParamsError(
-                f"--set {pair!r}: expected KEY=VALUE with a dotted profile key, e.g. --set analysis.n_boot=200"
+                f"--set {excerpt(pair)}: expected KEY=VALUE with a dotted profile key, e.g. --set analysis.n_boot=200"
             )
         try:
-            out[key.strip()] = yaml.safe_load(text)
+            out[key.strip()] = load_yaml(text, f"--set {key.strip()}")
         except yaml.YAMLError as exc:
             raise ParamsError(
-                f"--set {pair!r}: the value is not valid YAML ({exc.__class__.__name__}); quote it"
+                f"--set {excerpt(pair)}: the value is not valid YAML ({exc.__class__.__name__}); quote it"
             ) from None
     return out
 
@@ -204,10 +219,10 @@ def load_profile(name_or_path: str | os.PathLike[str], overrides: Mapping[str, A
         raise ParamsError(
             f"profile file {path} does not exist; check the path, or give a profile name: {', '.join(available_profiles()) or '(none)'}"
         )
-    try:
-        data = yaml.safe_load(read_utf8_text(path, "profile"))
+    try:  # size and aliases limited before anything is built (a YAML alias bomb is refused)
+        data = load_yaml(read_utf8_text(path, "profile", MAX_YAML_BYTES), f"profile {path}")
     except yaml.YAMLError as exc:
-        raise ParamsError(f"profile {path} is not valid YAML: {exc}") from None
+        raise ParamsError(f"profile {path} is not valid YAML: {one_line(str(exc))[:300]}") from None
     if data is None:
         raise ParamsError(
             f"profile {path} is empty (no keys); add at least `description: ...`, or start from a copy of params/ci.yaml"
@@ -227,7 +242,7 @@ def load_profile(name_or_path: str | os.PathLike[str], overrides: Mapping[str, A
         return Profile.model_validate(_deep_merge(data, nested))
     except ValidationError as exc:
         problems = [
-            f"'{'.'.join(str(x) for x in e['loc']) or '<top level>'}': {e['msg']} (got {e.get('input')!r})"
+            f"'{'.'.join(str(x) for x in e['loc']) or '<top level>'}': {e['msg']} (got {excerpt(e.get('input'))})"
             for e in exc.errors()
         ]
         raise ParamsError(f"invalid override for profile '{profile.name}': {'; '.join(problems)}") from None

@@ -3,19 +3,30 @@
 :func:`check_inputs` (``wag study run`` and ``status`` call it first) finds every problem at once: shard globs that
 match nothing, missing files and folders, unknown model, architecture and torchvision names, T2I pipelines that cannot
 run as declared; one :class:`~wag.study.spec.StudyError` lists them all. The schema checks (unknown keys, bad kinds,
-duplicate names) happen earlier, when the profile is loaded (:mod:`wag.study.spec`).
+duplicate names) happen earlier, when the profile is loaded (:mod:`wag.study.spec`). :func:`check_resources` (``wag
+study run``, for the stages about to run) checks what they need of this machine, as ``wag evaluate`` does at its door:
+the torch device, the Dask schedulers (they answer), and the weights of registry and open_clip models when downloads
+are off (``HF_HUB_OFFLINE``).
 """
 
 from __future__ import annotations
 
 import glob as globmod
 import json
+import os
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from wag.core.checks import InputCheckError, check_device, check_scheduler
+from wag.core.errors import WagError
 from wag.core.tables import TableError, variant_name
 from wag.corpus import CorpusError, iter_shards
 from wag.evaluate.datasets import known_datasets
+from wag.evaluate.descriptions import read_descriptions_file
 from wag.evaluate.models import UnknownModelError, resolve_name
+from wag.evaluate.registry import hf_repo_on_disk, registry_entry, weights_on_disk
 from wag.frequency.checkpoint_tagger import checkpoint_problem
 from wag.study.spec import StudyError, StudySpec, t2i_clip_model
 
@@ -92,6 +103,27 @@ def _t2i_problems(spec: StudySpec) -> list[str]:
     return problems
 
 
+def _image_column_problem(shard: Path, column: str) -> str | None:
+    """Why a Parquet shard's image column cannot hold encoded images (text: paths?), from its schema alone."""
+    if shard.suffix.lower() not in (".parquet", ".pq"):
+        return None
+    try:
+        schema = pq.read_schema(shard)
+    except (OSError, ValueError):
+        return None  # an unreadable shard is reported by the stage that reads it
+    if column not in schema.names:
+        return f"{shard} has no column '{column}' (columns: {', '.join(schema.names)})"
+    typ = schema.field(column).type
+    if pa.types.is_struct(typ):
+        typ = typ.field("bytes").type if typ.get_field_index("bytes") >= 0 else typ
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return (
+            f"column '{column}' of {shard} holds text (paths?), not encoded images; store each image file's bytes in it "
+            "(a binary column, or Hugging Face {bytes, path} structs with the bytes filled in)"
+        )
+    return None
+
+
 def _class_name(folder: Path) -> str | None:
     """``_class_name`` of a pipeline folder's ``model_index.json`` (None without one or when unreadable)."""
     try:
@@ -114,7 +146,9 @@ def check_inputs(spec: StudySpec) -> list[Path]:
             "study.corpus.image_column applies to Parquet shards only (WebDataset images are read from their .jpg/.png members)"
         )
     for i, c in enumerate(spec.concepts):
-        if c.file and not spec.path(c.file).is_file():
+        if c.file and spec.path(c.file).exists() and not spec.path(c.file).is_file():
+            problems.append(f"study.concepts[{i}].file: {spec.path(c.file)} is not a regular file (a folder or FIFO)")
+        elif c.file and not spec.path(c.file).is_file():
             problems.append(f"study.concepts[{i}].file: {spec.path(c.file)} not found")
     for i, m in enumerate(spec.models):
         if (p := _model_problem(spec, f"study.models[{i}] ('{m.name}')", m.model)) is not None:
@@ -136,6 +170,14 @@ def check_inputs(spec: StudySpec) -> list[Path]:
             problems.append(f"study.tagger.name: {exc}")
     if t.descriptions and not spec.path(t.descriptions).is_file():
         problems.append(f"study.tagger.descriptions: {spec.path(t.descriptions)} not found")
+    elif t.descriptions:
+        try:  # every value a list of texts (a string would be read letter by letter)
+            read_descriptions_file(spec.path(t.descriptions))
+        except WagError as exc:
+            problems.append(f"study.tagger.descriptions: {exc}")
+    if spec.corpus.image_column and shards and t.kind != "none":
+        if (why := _image_column_problem(shards[0], spec.corpus.image_column)) is not None:
+            problems.append(f"study.corpus.image_column: {why}")
     for i, d in enumerate(spec.datasets):
         where = f"study.datasets[{i}] ('{d.name}')"
         if d.kind == "torchvision":
@@ -157,3 +199,85 @@ def check_inputs(spec: StudySpec) -> list[Path]:
     if problems:
         raise StudyError(f"study '{spec.name}' cannot run:\n  " + "\n  ".join(problems))
     return shards
+
+
+#: Stages that run models on the study's device (the tagger only when it is a model).
+_DEVICE_STAGES = ("zeroshot", "retrieval", "t2i", "letitwag")
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _weights_problem(spec: StudySpec, where: str, value: str) -> str | None:
+    """Why a registry or open_clip ``ARCH/tag`` model cannot load here with downloads off (None: it can, or it is a
+    checkpoint file, checked by :func:`check_inputs`)."""
+    s = spec.model_spec(value)
+    if "@" in s or not _offline():
+        return None
+    try:
+        key, e = registry_entry(s)
+    except UnknownModelError:
+        arch, _, tag = s.partition("/")
+        if tag and not weights_on_disk(arch, tag, None):
+            return f"{where}: the weights of open_clip {arch} / {tag} are not on this machine and downloads are off (HF_HUB_OFFLINE); download them once with internet, or give ARCH@path/to/checkpoint"
+        return None
+    if e.get("checkpoint"):
+        d = os.environ.get("WAG_CHECKPOINTS")
+        if e.get("loader") == "slip" or not (d and (Path(d) / e["checkpoint"]).is_file()):
+            return f"{where}: model '{key}' needs its checkpoint file {e['checkpoint']} in $WAG_CHECKPOINTS (see wag evaluate models)"
+        return None
+    arch = e["arch"]
+    ok = (
+        hf_repo_on_disk(arch[len("hf-hub:") :], None)
+        if arch.startswith("hf-hub:")
+        else weights_on_disk(arch, e["pretrained"], None)
+    )
+    if not ok:
+        return f"{where}: the weights of model '{key}' are not on this machine and downloads are off (HF_HUB_OFFLINE); run once with internet so open_clip caches them (wag evaluate models lists what is on disk)"
+    return None
+
+
+def check_resources(spec: StudySpec, stages: list[str]) -> None:
+    """What ``stages`` (about to run) need of this machine: the device, the Dask schedulers, model weights. One
+    :class:`~wag.study.spec.StudyError` lists every problem, before any stage runs."""
+    problems: list[str] = []
+    t = spec.tagger
+    tags_with_model = "tag" in stages and t.kind in ("openclip", "rampp")
+    device = spec.stages.evaluate.device
+    if device != "cpu" and (tags_with_model or any(s in stages for s in _DEVICE_STAGES)):
+        try:
+            check_device(device)
+        except InputCheckError as exc:
+            problems.append(
+                f"study.stages.evaluate.device: {str(exc).replace('; pass --device cpu', '; set it to cpu')}"
+            )
+    for stage, o in (("count", spec.stages.count), ("tag", spec.stages.tag)):
+        if stage in stages and o.backend == "dask" and o.scheduler:
+            try:
+                check_scheduler(o.scheduler)
+            except InputCheckError as exc:
+                why = str(exc).split("; ")[0]
+                problems.append(
+                    f"study.stages.{stage}.scheduler: {why}; start it, fix the address, or remove it to use a local cluster"
+                )
+    models: list[tuple[str, str]] = []
+    if any(s in stages for s in ("zeroshot", "retrieval", "letitwag")):
+        models += [(f"study.models[{i}] ('{m.name}')", m.model) for i, m in enumerate(spec.models)]
+    if "tag" in stages and t.kind == "openclip" and t.model:
+        models.append(("study.tagger.model", t.model))
+    if "t2i" in stages:
+        o = spec.stages.t2i
+        if (clip := t2i_clip_model(spec)) is not None:
+            models.append(("study.stages.t2i.clip_model", clip))
+        if o.judge is not None and o.judge.kind == "openclip":
+            models.append(("study.stages.t2i.judge.model", o.judge.model))
+    seen: set[str] = set()
+    for where, value in models:
+        if spec.model_spec(value) in seen:
+            continue
+        seen.add(spec.model_spec(value))
+        if (p := _weights_problem(spec, where, value)) is not None:
+            problems.append(p)
+    if problems:
+        raise StudyError(f"study '{spec.name}' cannot run here:\n  " + "\n  ".join(problems))

@@ -26,8 +26,14 @@ from wag.concepts import concept_table, extract_nouns, parse_concept, read_conce
 from wag.core.ids import content_key, tree_fingerprint
 from wag.core.io import write_parquet
 from wag.core.tables import COLUMNS, validate
-from wag.corpus import iter_batches, iter_shards
-from wag.evaluate.datasets import image_folder, load_classification, load_retrieval, webdataset_classification
+from wag.corpus import CorpusError, iter_batches, iter_shards
+from wag.evaluate.datasets import (
+    empty_class_folders,
+    image_folder,
+    load_classification,
+    load_retrieval,
+    webdataset_classification,
+)
 from wag.evaluate.models import ModelWeightsMissingError, UnknownModelError, as_loaded_model, load_clip, resolve_name
 from wag.study.spec import DatasetSpec, StudyError, StudySpec
 
@@ -153,7 +159,7 @@ def load_model(spec: str, *, device: str = "cpu", precision: str = "fp32") -> An
 def classification_data(spec: StudySpec, d: DatasetSpec) -> Any:
     """The ``ClassificationData`` of a declared classification dataset."""
     if d.kind == "imagefolder":
-        return image_folder(spec.path(d.path or ""), name=d.name)
+        return image_folder(spec.path(d.path or ""), name=d.name, empty_classes=d.empty_classes)
     if d.kind == "wds":
         return webdataset_classification(spec.path(d.path or ""), name=d.name)
     data = load_classification(d.torchvision or d.name, spec.path(d.path or "data"))
@@ -224,12 +230,25 @@ def precision_input(ctx: Context) -> dict[str, str]:
     return {} if p == "fp32" else {"precision": p}
 
 
+def corpus_input(ctx: Context) -> dict[str, Any]:
+    """The corpus declaration as a stage input; ``on_corrupt`` only when it is not the default (so the inputs of
+    studies run before the option existed stay as they were: with ``error`` a damaged shard stops the stage)."""
+    c = ctx.spec.corpus
+    return c.model_dump(exclude=set() if c.on_corrupt != "error" else {"on_corrupt"})
+
+
 def dataset_fp(ctx: Context, d: DatasetSpec) -> list[Any]:
-    """A declared dataset: its name and kind with the fingerprints of its files (torchvision: its name and folder)."""
+    """A declared dataset: its name and kind with the fingerprints of its files (torchvision: its name and folder);
+    ``empty_classes`` when it is not the default and the empty class folders when there are any (keys of earlier
+    studies without them unchanged)."""
     if d.kind == "torchvision":
         return [d.name, d.torchvision or d.name, str(ctx.spec.path(d.path or "data"))]
     files = tree_fingerprint(ctx.spec.path(d.path or ""))
-    return [d.name, d.kind, files, tree_fingerprint(ctx.spec.path(d.annotations)) if d.annotations else None]
+    fp = [d.name, d.kind, files, tree_fingerprint(ctx.spec.path(d.annotations)) if d.annotations else None]
+    if d.kind != "imagefolder":
+        return fp
+    empty = empty_class_folders(ctx.spec.path(d.path or ""))  # folders without files change the classes, not `files`
+    return fp + ([d.empty_classes] if d.empty_classes != "skip" else []) + ([["empty", empty]] if empty else [])
 
 
 def concepts_fp(ctx: Context, datasets: list[str] | None = None) -> str:
@@ -288,14 +307,20 @@ def joint_inputs(ctx: Context) -> dict[str, Any]:
 
 
 def corpus_ids(ctx: Context) -> pd.Series:
-    """Every caption sample id of the corpus (for the id-space check of integrated counts)."""
+    """Every caption sample id of the corpus (for the id-space check of integrated counts); with
+    ``study.corpus.on_corrupt: skip`` the shards that cannot be read whole are left out, as the stages leave them."""
     c = ctx.spec.corpus
-    ids = [
-        x
-        for s in iter_shards([str(p) for p in ctx.shards], c.format)
-        for b in iter_batches(s, caption_column=c.caption_column, id_column=c.id_column)
-        for x in b.column(0).to_pylist()
-    ]
+    ids: list[str] = []
+    for s in iter_shards([str(p) for p in ctx.shards], c.format):
+        try:
+            ids += [
+                x
+                for b in iter_batches(s, caption_column=c.caption_column, id_column=c.id_column)
+                for x in b.column(0).to_pylist()
+            ]
+        except CorpusError:
+            if c.on_corrupt != "skip":
+                raise
     return pd.Series(ids, dtype=str)
 
 

@@ -3,23 +3,34 @@
 Each finished stage leaves ``records/<stage>.json`` in the study folder: the digest of its inputs
 (files by path, size and mtime; the stage's parameters; the digests of the stages it reads), the
 inputs themselves, the wag version, its outputs and its run time. :func:`study_status` compares the
-current digest with the record: ``done`` (same digest, outputs present), ``stale`` (inputs changed,
-or an output is gone), ``missing`` (never run), ``off`` (the study declares nothing for it).
+current digest with the record: ``done`` (same digest, outputs present and readable), ``stale`` (inputs
+changed, or an output is gone or unreadable, e.g. a truncated Parquet file), ``missing`` (never run), ``off``
+(the study declares nothing for it).
+
+:func:`run_study` holds the study folder's lock (:func:`wag.core.lock.folder_lock`: a second run on the same study
+stops with one line naming the first; a lock left by a killed run is taken over, saying so), removes the temporary
+files an interrupted run left there, and checks what the stages to run need of this machine (device, Dask scheduler,
+model weights; :func:`wag.study.checks.check_resources`) before any stage runs.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 import wag
+from wag.core.errors import WagError
 from wag.core.ids import content_key
-from wag.core.io import read_json, write_json
-from wag.study.checks import check_inputs
+from wag.core.io import clean_temp_files, read_json, write_json
+from wag.core.lock import folder_lock
+from wag.study.checks import check_inputs, check_resources
 from wag.study.context import Context
 from wag.study.spec import StudyError, StudySpec
 from wag.study.stages import STAGES
@@ -62,8 +73,13 @@ def _states(ctx: Context, keys: dict[str, tuple[str, dict[str, Any]]]) -> list[S
         if not rec_path.is_file():
             rows.append(StageState(name, "missing", "never run", key))
             continue
-        rec = read_json(rec_path)
+        try:
+            rec = read_json(rec_path)
+        except WagError:  # a damaged record: the stage is rerun
+            rows.append(StageState(name, "stale", f"record {rec_path.name} is unreadable", key))
+            continue
         gone = [o for o in rec.get("outputs", []) if not (ctx.out / o).exists()]
+        broken = [o for o in rec.get("outputs", []) if o not in gone and _unreadable(ctx.out / o)]
         if rec.get("key") != key:
             changed = sorted(
                 k
@@ -73,9 +89,25 @@ def _states(ctx: Context, keys: dict[str, tuple[str, dict[str, Any]]]) -> list[S
             rows.append(StageState(name, "stale", f"inputs changed: {', '.join(changed)}", key))
         elif gone:
             rows.append(StageState(name, "stale", f"output missing: {gone[0]}", key))
+        elif broken:
+            rows.append(
+                StageState(name, "stale", f"output unreadable: {broken[0]} ({_unreadable(ctx.out / broken[0])})", key)
+            )
         else:
             rows.append(StageState(name, "done", f"{rec.get('finished', '')}", key))
     return rows
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why an output cannot be read (a Parquet file without its footer, JSON that does not parse), else None."""
+    try:
+        if path.suffix == ".parquet":
+            pq.read_metadata(path)
+        elif path.suffix == ".json":
+            json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # Arrow's errors are OSError / ValueError subclasses
+        return f"{type(exc).__name__}: {str(exc)[:120]}"
+    return None
 
 
 def _context(spec: StudySpec, progress: bool) -> Context:
@@ -114,23 +146,39 @@ def run_study(
     if unknown:
         raise StudyError(f"unknown stage(s) {unknown}; stages are: {', '.join(STAGES)}")
     ctx = _context(spec, progress)
+    with folder_lock(ctx.out, f"study '{spec.name}'") as lock:
+        if (took := lock.describe_stale()) is not None:
+            log(took)
+        removed = clean_temp_files(ctx.out)
+        if removed:
+            log(f"removed {len(removed)} temporary file(s) an interrupted run left in {ctx.out}")
+        return _run_locked(ctx, stages, force, log)
+
+
+def _run_locked(ctx: Context, stages: list[str] | None, force: bool, log: Any) -> pd.DataFrame:
     keys = _keys(ctx)
     wanted = _closure(list(stages)) if stages else list(STAGES)
     off = [n for n in (stages or []) if n not in keys]
     if off:
         raise StudyError("; ".join(f"stage '{n}' is off: {STAGES[n].why_off}" for n in off))
     states = {s.stage: s for s in _states(ctx, keys)}
-    rerun: set[str] = set()
+    to_run: set[str] = set()  # stale or missing, forced, or reading a stage that reruns
+    for name in wanted:
+        if name not in keys:
+            continue
+        explicit = stages is not None and name in stages
+        if (
+            states[name].state != "done"
+            or (force and (explicit or stages is None))
+            or (set(STAGES[name].upstream) & to_run)
+        ):
+            to_run.add(name)
+    check_resources(ctx.spec, [n for n in wanted if n in to_run])  # device, scheduler, weights: before any stage
     for name in wanted:
         if name not in keys:
             continue
         st = states[name]
-        explicit = stages is not None and name in stages
-        if (
-            st.state == "done"
-            and not (force and (explicit or stages is None))
-            and not (set(STAGES[name].upstream) & rerun)
-        ):
+        if name not in to_run:
             log(f"[{name}] up to date")
             continue
         log(f"[{name}] running ({st.reason if st.state != 'done' else 'forced'})")
@@ -152,7 +200,6 @@ def run_study(
                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             },
         )
-        rerun.add(name)
         log(f"[{name}] done in {secs:.1f} s: {', '.join(outputs)}")
     return pd.DataFrame([{"stage": s.stage, "state": s.state, "reason": s.reason} for s in _states(ctx, keys)])
 

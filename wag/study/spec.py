@@ -55,6 +55,12 @@ class CorpusSpec(StrictModel):
         description="file of sample ids (one per line) left out of the corpus, e.g. a de-duplication or "
         "test-similarity filter: the count stage drops their captions and hits (relative to the study root)",
     )
+    on_corrupt: Literal["error", "skip"] = Field(
+        "error",
+        description="a shard that cannot be read whole (a tar cut short, a damaged file): error (default: the stage "
+        "stops, naming it) or skip (the stage leaves the whole shard out, warns, and lists it with the samples read "
+        "before the damage in its record)",
+    )
 
 
 class ConceptSpec(StrictModel):
@@ -172,6 +178,11 @@ class DatasetSpec(StrictModel):
     )
     annotations: str | None = Field(
         None, description="retrieval: COCO captions JSON, Karpathy dataset_*.json or a [{image, caption}] list"
+    )
+    empty_classes: Literal["skip", "keep"] = Field(
+        "skip",
+        description="imagefolder: class folders without images are skipped with a warning (default), or kept as "
+        "classes without test images (zero-shot over the full label space: they still compete as answers)",
     )
 
     @model_validator(mode="after")
@@ -302,6 +313,15 @@ class EvalOptions(StrictModel):
         "features agree to ~2e-3, benchmarks/study.py prints the agreement)",
     )
     cache_features: bool = Field(True, description="cache image features keyed by model and dataset")
+
+    @model_validator(mode="after")
+    def _check(self) -> EvalOptions:
+        bad = [k for k in self.ks if k < 1]
+        if bad:
+            raise ValueError(f"stages.evaluate.ks: recall@k needs k >= 1 (got {bad}); give e.g. [1, 5, 10]")
+        if len(set(self.ks)) != len(self.ks):
+            raise ValueError(f"stages.evaluate.ks repeats a value: {self.ks}; give each k once")
+        return self
 
 
 class LetItWagOptions(StrictModel):

@@ -192,7 +192,9 @@ class ExperimentParams(StrictModel):
     )
     tagger_threshold: float = Field(0.5, ge=0, le=1, description="image-tag hit threshold for the synthetic tagger")
     tagger: TaggerParams = TaggerParams()
-    n_boot: int = Field(300, ge=10, description="bootstrap resamples of the per-concept slope CI")
+    n_boot: int = Field(
+        300, ge=10, le=1_000_000, description="bootstrap resamples of the per-concept slope CI (at most 10^6)"
+    )
     intervention: InterventionParams = InterventionParams()
     rebalance: RebalanceParams = RebalanceParams()
     similarity: SimilarityParams = SimilarityParams()

@@ -1,17 +1,21 @@
 """Stage ``count``: the caption counts of every declared variant (:func:`wag.frequency.count_captions`).
 
 Writes ``concepts.parquet``, ``count/frequencies.parquet``, ``count/hits.parquet`` and ``count/corpus.json``; the
-samples of ``study.corpus.exclude`` lose their hits (and leave the counts and the caption total). With
+samples of ``study.corpus.exclude`` lose their hits (and leave the counts and the caption total). An unreadable shard
+stops the stage, or with ``study.corpus.on_corrupt: skip`` is left out whole (a warning; listed in the record). With
 ``stages.count.backend: dask`` every variant runs on one Dask client (the declared scheduler, else a local cluster).
 """
 
 from __future__ import annotations
 
 import contextlib
+import warnings
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from wag.core.errors import WagWarning
 from wag.core.ids import stat_fingerprint, tree_fingerprint
 from wag.core.io import write_json
 from wag.core.parallel import dask_client
@@ -22,6 +26,7 @@ from wag.study.context import (
     Stage,
     concepts_fp,
     corpus_ids,
+    corpus_input,
     excluded_ids,
     fan_out,
     hit_rows,
@@ -36,7 +41,7 @@ def _inputs(ctx: Context) -> dict[str, Any]:
     c, o = ctx.spec.corpus, ctx.spec.stages.count
     return {
         "shards": [stat_fingerprint(p) for p in ctx.shards],
-        "corpus": c.model_dump(),
+        "corpus": corpus_input(ctx),
         "concepts": concepts_fp(ctx),
         "variants": list(o.variants),
         "exclude": tree_fingerprint(ctx.spec.path(c.exclude)) if c.exclude else None,
@@ -83,12 +88,22 @@ def _run(ctx: Context) -> list[str]:
             )
             for v in o.variants
         ]
+    failed = dict(f for _, res in results for f in res.failures)  # the same shards fail in every variant
+    if failed and c.on_corrupt != "skip":
+        raise StudyError(
+            "unreadable shards (fix or remove them from study.corpus.shards, or set study.corpus.on_corrupt: skip "
+            "to leave them out):\n  " + "\n  ".join(f"{p}: {w}" for p, w in failed.items())
+        )
+    skipped = [{"shard": p, "reason": w, "bytes": _size(p)} for p, w in failed.items()]
+    if skipped:
+        warnings.warn(
+            f"count: {len(skipped)} unreadable shard(s) left out (study.corpus.on_corrupt: skip): "
+            + "; ".join(f"{s['shard']}: {s['reason']}" for s in skipped[:3])
+            + "; listed in count/corpus.json",
+            WagWarning,
+            stacklevel=2,
+        )
     for v, res in results:
-        if res.failures:
-            raise StudyError(
-                "unreadable shards (fix or remove them from study.corpus.shards):\n  "
-                + "\n  ".join(f"{p}: {w}" for p, w in res.failures)
-            )
         counts, kept = _drop_excluded(res, excl)
         freq.append(fan_out(counts.assign(variant=variant_name("text", text=v)), ctx.concepts))
         hits.append(hit_rows(kept, "text", v))
@@ -100,9 +115,22 @@ def _run(ctx: Context) -> list[str]:
     write_table(ctx.out / "count" / "hits.parquet", pd.concat(hits, ignore_index=True), "hits")
     write_json(
         ctx.out / "count" / "corpus.json",
-        {"pretraining": c.name, "n_captions": n, "n_shards": len(ctx.shards), "excluded": len(excl)},
+        {
+            "pretraining": c.name,
+            "n_captions": n,
+            "n_shards": len(ctx.shards),
+            "excluded": len(excl),
+            **({"n_shards_skipped": len(skipped), "skipped_shards": skipped} if skipped else {}),
+        },
     )
     return list(OUTPUTS)
+
+
+def _size(path: str) -> int | None:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return None
 
 
 STAGE = Stage(

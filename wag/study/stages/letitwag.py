@@ -81,10 +81,11 @@ def _run(ctx: Context) -> list[str]:
         for s in sheet["steps"]
         if s["kept"] == 0
     ]
-    hint = (
-        f"lower study.stages.letitwag.images_per_class (now {lw.images_per_class}) or phash_bits (now {bits}), "
-        f"raise k (now {lw.k}), or add images of these concepts to the pool {pool}"
+    dups = any(s["duplicates_removed"] for s in sheet["steps"] if s["kept"] == 0)
+    lower = f"lower study.stages.letitwag.images_per_class (now {lw.images_per_class})" + (
+        f" or phash_bits (now {bits}: duplicates were removed)" if bits > 1 and dups else ""
     )
+    hint = f"{lower}, raise k (now {lw.k}), or add images of these concepts to the pool {pool}"
     if len(kept) < lw.min_classes:
         shutil.rmtree(bench, ignore_errors=True)
         raise StudyError(

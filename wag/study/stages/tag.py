@@ -13,21 +13,25 @@ import warnings
 from collections.abc import Container
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
+from wag.core.errors import WagWarning
 from wag.core.ids import content_key, stat_fingerprint, tree_fingerprint
-from wag.core.io import read_json, write_json
+from wag.core.io import write_json
 from wag.core.parallel import map_shards
 from wag.core.tables import variant_name
+from wag.corpus import CorpusError
+from wag.evaluate.descriptions import read_descriptions_file
 from wag.frequency.checkpoint_tagger import load_tagger_checkpoint
-from wag.frequency.tagging import RamPlusPlusTagger, image_counts, image_hits, write_tags
+from wag.frequency.tagging import TAG_COLUMNS, RamPlusPlusTagger, image_counts, image_hits, write_tags
 from wag.study.context import (
     Context,
     Stage,
     checkpoint_fp,
     concepts_fp,
+    corpus_input,
     excluded_ids,
     fan_out,
     hit_rows,
@@ -50,7 +54,7 @@ def _inputs(ctx: Context) -> dict[str, Any]:
         model = tree_fingerprint(ctx.spec.path(t.model or ""))
     return {
         "shards": [stat_fingerprint(p) for p in ctx.shards],
-        "corpus": ctx.spec.corpus.model_dump(),
+        "corpus": corpus_input(ctx),
         "concepts": concepts_fp(ctx),
         "tagger": t.model_dump(),
         "label": ctx.spec.tagger_label,
@@ -64,7 +68,7 @@ def _inputs(ctx: Context) -> dict[str, Any]:
 def make_tagger(ctx: Context) -> Any:
     """The declared tagger over the study's concept names."""
     t = ctx.spec.tagger
-    desc = read_json(ctx.spec.path(t.descriptions)) if t.descriptions else None
+    desc = read_descriptions_file(ctx.spec.path(t.descriptions)) if t.descriptions else None  # checked: lists of texts
     if t.kind == "openclip":
         from wag.evaluate.tagger import OpenClipTagger  # imports torch: only when a model tags
 
@@ -101,21 +105,39 @@ def make_tagger(ctx: Context) -> Any:
     raise StudyError(f"study.tagger.kind '{t.kind}' cannot tag images; use openclip, rampp or checkpoint")
 
 
+class ShardTags(NamedTuple):
+    """What tagging one shard gave: its tags, the images tagged, the images that could not be decoded (each
+    ``<shard>:<member> (<reason>)``) and, when the shard was left out (``study.corpus.on_corrupt: skip``), why."""
+
+    tags: pd.DataFrame
+    n_images: int
+    undecodable: list[str]
+    skipped: str | None = None
+
+
 def tag_shard(
     tagger: Any, path: Path | str, corpus: Any, loader_threads: int, skip: Container[str] = frozenset()
-) -> tuple[pd.DataFrame, int]:
-    """Tags of one shard and the number of its images tagged (shard by shard, so every backend forms the same batches);
-    the samples in ``skip`` are left out before their images are opened."""
+) -> ShardTags:
+    """Tags of one shard (shard by shard, so every backend forms the same batches); the samples in ``skip`` are left
+    out before their images are opened, images that cannot be decoded are named and left out, and a shard that
+    cannot be read whole is an error, or left out whole with ``study.corpus.on_corrupt: skip``."""
     if hasattr(tagger, "loader_threads"):
         tagger.loader_threads = loader_threads
-    images = Counted(shard_images(path, corpus, skip))
-    return tagger.tag(images), images.n
+    bad: list[str] = []
+    images = Counted(shard_images(path, corpus, skip, bad))
+    try:
+        tags = tagger.tag(images)
+    except CorpusError as exc:
+        if corpus.on_corrupt != "skip":
+            raise StudyError(f"{exc}; or set study.corpus.on_corrupt: skip to leave such shards out") from None
+        return ShardTags(pd.DataFrame(columns=TAG_COLUMNS), 0, [], skipped=str(exc))
+    return ShardTags(tags, images.n, bad)
 
 
 _WORKER_TAGGERS: dict[str, tuple[Any, frozenset[str]]] = {}
 
 
-def tag_shard_task(spec: StudySpec, concepts: pd.DataFrame, path: str) -> tuple[pd.DataFrame, int]:
+def tag_shard_task(spec: StudySpec, concepts: pd.DataFrame, path: str) -> ShardTags:
     """A Dask task: tag one shard with the study's tagger, built (with the excluded ids) once per worker process."""
     key = content_key([spec.model_dump(mode="json"), concepts["concept"].tolist()])
     if key not in _WORKER_TAGGERS:
@@ -130,6 +152,13 @@ def tag_corpus(ctx: Context) -> tuple[pd.DataFrame, int]:
     """Tags of every corpus image and the number of images tagged, in shard order, on the declared backend
     (``stages.tag``: threads in this process, or one Dask task per shard on a local cluster / scheduler). The samples
     of ``study.corpus.exclude`` are skipped before their images are decoded."""
+    tags, n, _ = tag_corpus_report(ctx)
+    return tags, n
+
+
+def tag_corpus_report(ctx: Context) -> tuple[pd.DataFrame, int, dict[str, Any]]:
+    """:func:`tag_corpus` and what was left out: ``{"undecodable": [...], "skipped_shards": [{shard, reason}]}``
+    (each also reported in one warning)."""
     o = ctx.spec.stages.tag
     if o.backend == "dask":  # each worker builds the tagger once (the driver's is not shipped)
         task: Any = partial(tag_shard_task, ctx.spec, ctx.concepts)
@@ -138,7 +167,7 @@ def tag_corpus(ctx: Context) -> tuple[pd.DataFrame, int]:
         tagger, skip = make_tagger(ctx), frozenset(excluded_ids(ctx.spec))
         task = partial(tag_shard, tagger, corpus=ctx.spec.corpus, loader_threads=o.loader_threads, skip=skip)
         items = list(ctx.shards)
-    results = map_shards(
+    results: list[ShardTags] = map_shards(
         task,
         items,
         backend=o.backend,
@@ -148,15 +177,31 @@ def tag_corpus(ctx: Context) -> tuple[pd.DataFrame, int]:
         unit="shard",
         thread_name_prefix="wag-tag",
     )
-    parts = [t for t, _ in results if len(t)]
-    tags = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["sample_id", "concept", "score"])
-    return tags, sum(n for _, n in results)
+    parts = [r.tags for r in results if len(r.tags)]
+    tags = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
+    bad = [b for r in results for b in r.undecodable]
+    skipped = [{"shard": str(p), "reason": r.skipped} for p, r in zip(ctx.shards, results) if r.skipped]
+    if bad:
+        warnings.warn(
+            f"tag: {len(bad)} image(s) could not be decoded and were not tagged ({'; '.join(bad[:3])}"
+            f"{'; ...' if len(bad) > 3 else ''}); all are listed in tag/summary.json",
+            WagWarning,
+            stacklevel=2,
+        )
+    if skipped:
+        warnings.warn(
+            f"tag: {len(skipped)} unreadable shard(s) left out (study.corpus.on_corrupt: skip): "
+            f"{'; '.join(s['reason'] for s in skipped[:3])}; listed in tag/summary.json",
+            WagWarning,
+            stacklevel=2,
+        )
+    return tags, sum(r.n_images for r in results), {"undecodable": bad, "skipped_shards": skipped}
 
 
 def _run(ctx: Context) -> list[str]:
     t, label = ctx.spec.tagger, ctx.spec.tagger_label
     excl = excluded_ids(ctx.spec)
-    tags, n_images = tag_corpus(ctx)  # the excluded samples are never decoded nor tagged
+    tags, n_images, lost = tag_corpus_report(ctx)  # the excluded samples are never decoded nor tagged
     if n_images == 0:
         raise StudyError(
             "the corpus has no images to tag"
@@ -174,7 +219,18 @@ def _run(ctx: Context) -> list[str]:
     write_table(ctx.out / "tag" / "hits.parquet", pd.concat(hits, ignore_index=True), "hits")
     write_json(
         ctx.out / "tag" / "summary.json",
-        {"tagger": label, "images_tagged": int(n_images), "excluded": len(excl), "thresholds": list(t.thresholds)},
+        {
+            "tagger": label,
+            "images_tagged": int(n_images),
+            "excluded": len(excl),
+            "thresholds": list(t.thresholds),
+            **(
+                {"undecodable_skipped": len(lost["undecodable"]), "undecodable": lost["undecodable"]}
+                if lost["undecodable"]
+                else {}
+            ),
+            **({"skipped_shards": lost["skipped_shards"]} if lost["skipped_shards"] else {}),
+        },
     )
     return list(OUTPUTS)
 
