@@ -15,9 +15,13 @@ Random weights make the bf16 comparison pessimistic: their image features are ne
 The model is a real architecture at its real input size (default ViT-B-32 at 224 px, random weights:
 ``open_clip.create_model_and_transforms(ARCH)`` with no pretrained tag; speed does not depend on the weights).
 The machine may be shared: each round runs wag and the plain loop back to back (alternating which goes
-first) and the figures are medians over rounds; ``uptime`` is printed before and after.
+first) and the figures are medians over rounds; ``uptime`` is printed before and after, and CPU seconds
+(user + system of this process, all threads) beside wall seconds.
+``--record`` writes wag's tagging throughput (fp32 and bf16) to ``wag/data/throughput.json``
+(``benchmarks/throughput_record.py``), which notebook 2 scales to Tab. 10's pretraining sets.
 
     .venv/bin/python benchmarks/study.py [--arch ViT-B-32] [--images 64] [--size 256] [--batch-size 32] [--rounds 3]
+    .venv/bin/python benchmarks/study.py --stages tag --images 256 --rounds 3 --record
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import os
 import re
 import statistics
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -74,7 +79,13 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--stages", nargs="+", default=["count", "tag", "zeroshot"], choices=["count", "tag", "zeroshot"])
+    ap.add_argument(
+        "--record", action="store_true", help="write wag's tagging throughput to wag/data/throughput.json (needs tag)"
+    )
     args = ap.parse_args()
+    if args.record and "tag" not in args.stages:
+        ap.error("--record records the tag stage: add 'tag' to --stages")
+    load_before = os.getloadavg()
 
     import numpy as np
     import open_clip
@@ -232,6 +243,7 @@ def main() -> None:
         pairs[stage][0]()
         pairs[stage][1]()
     times: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}
     n_items: dict[str, int] = {}
     results: dict[tuple[str, str], object] = {}
     for r in range(args.rounds):
@@ -239,9 +251,10 @@ def main() -> None:
             ours, plain, _ = pairs[stage]
             order = [("wag", ours), ("plain", plain)] if r % 2 == 0 else [("plain", plain), ("wag", ours)]
             for side, fn in order:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 n, res = fn()
                 times.setdefault((stage, side), []).append(time.perf_counter() - t0)
+                cpu.setdefault((stage, side), []).append(time.process_time() - c0)
                 n_items[stage], results[(stage, side)] = n, res
 
     print(
@@ -250,11 +263,13 @@ def main() -> None:
         f"{args.captions} captions, torch threads {torch.get_num_threads()}, median of {args.rounds} interleaved rounds"
     )
     print(
-        f"{'stage':<15}{'unit':<20}{'wag':>10}{'plain loop':>12}{'wag / plain':>13}   result vs the plain loop (fp32)"
+        f"{'stage':<15}{'unit':<20}{'wag':>10}{'plain loop':>12}{'wag / plain':>13}{'per CPU-s':>11}{'wag / plain':>13}"
+        "   result vs the plain loop (fp32)"
     )
     for stage in stages:
         unit = pairs[stage][2]
         w, p = statistics.median(times[(stage, "wag")]), statistics.median(times[(stage, "plain")])
+        cw, cp = statistics.median(cpu[(stage, "wag")]), statistics.median(cpu[(stage, "plain")])
         a, b = (np.asarray(results[(stage, side)], dtype=float) for side in ("wag", "plain"))
         if stage.startswith("tag"):
             same = f"max |score diff| {float(np.abs(a - b).max()):.1e}, tags at 0.7 agreeing {float(((a >= 0.7) == (b >= 0.7)).mean()):.2%}"
@@ -262,8 +277,33 @@ def main() -> None:
             same = f"same per-class accuracy: {bool(np.allclose(a, b))}, max |diff| {float(np.abs(a - b).max()):.3f}"
         else:
             same = f"same counts: {bool(np.array_equal(a, b))}"
-        print(f"{stage:<15}{unit:<20}{n_items[stage] / w:>10.1f}{n_items[stage] / p:>12.1f}{p / w:>12.2f}x   {same}")
+        print(
+            f"{stage:<15}{unit:<20}{n_items[stage] / w:>10.1f}{n_items[stage] / p:>12.1f}{p / w:>12.2f}x"
+            f"{n_items[stage] / cw:>11.1f}{cp / cw:>12.2f}x   {same}"
+        )
     print(f"\nmachine load after: {_uptime()}")
+    if args.record:
+        from throughput_record import command, record  # benchmarks/ is this script's folder
+
+        load_after = os.getloadavg()
+        for stage, name in (("tag", "image_tag"), ("tag bf16", "image_tag_bf16")):
+            n = n_items[stage]
+            record(
+                name,
+                {
+                    "what": f"wag tag stage, open_clip {args.arch} at {pre.transforms[0].size} px "
+                    f"({'bf16' if 'bf16' in stage else 'fp32'}), {len(CONCEPTS)} concepts, {args.size}-px PNGs in WebDataset shards",
+                    "unit": "images",
+                    "per_second": n / statistics.median(times[(stage, "wag")]),
+                    "per_cpu_second": n / statistics.median(cpu[(stage, "wag")]),
+                    "workers": torch.get_num_threads(),
+                    "command": command("study.py", sys.argv[1:]),
+                    "load": "load average before "
+                    + " ".join(f"{x:.2f}" for x in load_before)
+                    + ", after "
+                    + " ".join(f"{x:.2f}" for x in load_after),
+                },
+            )
 
 
 if __name__ == "__main__":

@@ -75,6 +75,20 @@ class Encoder:
             self._chunk_cache[chunk] = ids
         return ids
 
+    def _new_chunk_ids(self, chunks: list[str]) -> list[tuple[int, ...]]:
+        """:meth:`_chunk_ids` of many chunks, the lock held: the same ids without a call and a lock per token."""
+        vocab, cache, fn = self.vocab, self._chunk_cache, self.chunk_fn
+        out = []
+        for c in chunks:
+            ids = cache.get(c)
+            if ids is None:
+                ids = tuple([vocab.setdefault(t, len(vocab)) for t in fn(c)])
+                if len(cache) > 2_000_000:  # bound memory on huge vocabularies
+                    cache.clear()
+                cache[c] = ids
+            out.append(ids)
+        return out
+
     def _lookup(self, uniq: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(starts, lens, table) of the token ids of each distinct chunk; new chunks go through Python once."""
         with self._lock:
@@ -85,7 +99,7 @@ class Encoder:
         new_mask = pc.is_null(pos)
         if pc.any(new_mask).as_py():
             new = pc.filter(uniq, new_mask)
-            seqs = [self._chunk_ids(c) for c in new.to_pylist()]
+            seqs = self._new_chunk_ids(new.to_pylist())
             lens = np.fromiter((len(q) for q in seqs), dtype=np.int64, count=len(seqs))
             flat = np.fromiter((t for q in seqs for t in q), dtype=np.int32, count=int(lens.sum()))
             base = len(self._kids)
@@ -139,20 +153,16 @@ class Encoder:
             starts, lens = starts[cidx], lens[cidx]
         else:
             starts, lens, table = self._lookup(enc.dictionary)
+        # each chunk position contributes L tokens table[start : start + L]: its first token repeated L times, then
+        # the few multi-token chunks get their later tokens; most L are 0 or 1
+        first = table[np.minimum(starts, max(len(table) - 1, 0))] if len(table) else np.zeros(len(starts), np.int32)
         L = lens[idx]
         tok_start = np.zeros(len(idx) + 1, np.int64)
         np.cumsum(L, out=tok_start[1:])
-        if (lens == 1).all():
-            ids = table[starts[idx]]
-        else:
-            # each chunk position contributes L tokens table[start : start + L]; most L are 0 or 1, so only the
-            # few multi-token chunks need the "offset within the chunk" expansion
-            pos_start = np.repeat(starts[idx], L)
-            multi = np.flatnonzero(L > 1)
-            if len(multi):
-                mL = L[multi]
-                first_out = tok_start[multi]
-                k = np.arange(int(mL.sum()), dtype=np.int64) - np.repeat(np.cumsum(mL) - mL, mL)
-                pos_start[np.repeat(first_out, mL) + k] += k
-            ids = table[pos_start]
-        return ids.astype(np.int32, copy=False), tok_start[chunk_offsets]
+        ids = np.repeat(first[idx], L)
+        multi = np.flatnonzero(L > 1)
+        if len(multi):
+            mL = L[multi]
+            k = np.arange(int(mL.sum()), dtype=np.int64) - np.repeat(np.cumsum(mL) - mL, mL)
+            ids[np.repeat(tok_start[multi], mL) + k] = table[np.repeat(starts[idx[multi]], mL) + k]
+        return ids, tok_start[chunk_offsets]

@@ -58,7 +58,6 @@ class PhraseMatcher:
             owners_flat.extend(own)
         self._term_ptr = np.cumsum(term_counts)
         self._term_owner = np.array(owners_flat, dtype=np.int64)
-        self._is_term = np.diff(self._term_ptr) > 0
         self._has_child = np.array([bool(c) for c in children], dtype=bool)
         self._n_child = np.array([len(c) for c in children], dtype=np.int64)
         self._one_tok = np.full(self.n_nodes, -1, np.int64)  # the token of a node's only child (-1: 0 or 2+ children)
@@ -67,7 +66,12 @@ class PhraseMatcher:
             if len(c) == 1 and nd > 0:
                 ((tok, ch),) = c.items()
                 self._one_tok[nd], self._one_child[nd] = tok, ch
-        self._single_owner = bool((np.diff(self._term_ptr) <= 1).all())
+        n_own = np.diff(self._term_ptr)
+        #: the owner of a node with exactly one owner; -1: not a phrase end, -2: the end of several concepts' phrases
+        self._owner1 = np.full(self.n_nodes, -1, np.int64)
+        one = n_own == 1
+        self._owner1[one] = self._term_owner[self._term_ptr[:-1][one]]
+        self._owner1[n_own > 1] = -2
         self._tables: _Tables | None = None
         self._lock = threading.Lock()
 
@@ -92,7 +96,10 @@ class PhraseMatcher:
             return t
 
     def match(self, ids: np.ndarray, offsets: np.ndarray, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
-        """Distinct ``(caption_index, concept_index)`` pairs (int64 arrays, sorted by caption then concept)."""
+        """Distinct ``(caption_index, concept_index)`` pairs (int64 arrays, sorted by caption then concept).
+
+        ``offsets``: caption i holds tokens ``ids[offsets[i]:offsets[i + 1]]`` (non-decreasing, ``offsets[0] == 0``,
+        ``offsets[-1] == len(ids)``: what :meth:`wag.frequency.encode.Encoder.encode` returns)."""
         tab = self._prepare(vocab_size)
         n_tok = len(ids)
         if n_tok == 0 or len(self._root) == 0:
@@ -100,21 +107,24 @@ class PhraseMatcher:
         node = tab.root_lut[ids]
         pos = np.flatnonzero(node >= 0)
         node = node[pos].astype(np.int64)
-        # same_next[i]: token i+1 belongs to the same caption as token i
-        same_next = np.ones(n_tok, dtype=bool)
-        same_next[offsets[1:][offsets[1:] > 0] - 1] = False
+        # caption of every token (offsets are non-decreasing); same_next[i]: token i+1 is in token i's caption
+        tok_cap = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
+        same_next = np.empty(n_tok, dtype=bool)
+        np.equal(tok_cap[1:], tok_cap[:-1], out=same_next[:-1])
+        same_next[-1] = False
         out_pos: list[np.ndarray] = []
         out_con: list[np.ndarray] = []
         step = 0
         while len(pos):
-            term = self._is_term[node]
-            if term.any():
-                tn = node[term]
-                tp = pos[term]
-                if self._single_owner:
-                    out_pos.append(tp)
-                    out_con.append(self._term_owner[self._term_ptr[tn]])
-                else:
+            own = self._owner1[node]
+            end = np.flatnonzero(own != -1)
+            if len(end):
+                o = own[end]
+                single = o >= 0
+                out_pos.append(pos[end[single]])
+                out_con.append(o[single])
+                if not single.all():  # ends of several concepts' phrases: one pair per owner
+                    tn, tp = node[end[~single]], pos[end[~single]]
                     cnt = self._term_ptr[tn + 1] - self._term_ptr[tn]
                     first = np.repeat(self._term_ptr[tn], cnt)
                     within = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
@@ -141,7 +151,7 @@ class PhraseMatcher:
             node = child[hit]
         if not out_pos:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        caps = np.searchsorted(offsets, np.concatenate(out_pos), side="right") - 1  # token position -> caption
+        caps = tok_cap[np.concatenate(out_pos)]  # token position -> caption
         cons = np.concatenate(out_con)
         pair = _sorted_unique(caps * self.n_concepts + cons)
         return pair // self.n_concepts, pair % self.n_concepts
