@@ -9,6 +9,9 @@ thresholds outside (0, 1) when the profile is loaded; :func:`wag.study.checks.ch
 ``wag study run`` before any stage) checks what needs the file system or the model registry: shard globs that match
 nothing, missing folders and checkpoints, unknown model and torchvision names. Relative paths are
 resolved against ``root`` (itself relative to the project root).
+
+Over 400 lines on purpose: this is the whole ``study:`` schema, one small pydantic model per section, each field with
+the description ``wag study schema`` prints; split across files it would no longer read as one declaration.
 """
 
 from __future__ import annotations
