@@ -13,7 +13,6 @@ from wag.analysis.errors import AnalysisError
 
 THEME = "wag"
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
-IDENTITY = ["task", "pretraining", "model", "count_type", "prompt_or_metric"]
 _RESULT_COLUMNS = {
     "method",
     "rho",
