@@ -146,7 +146,9 @@ def main() -> None:
         default=["count", "tag", "zeroshot", "embed"],
         choices=["count", "tag", "zeroshot", "embed"],
     )
-    ap.add_argument("--emb-rows", type=int, default=200_000, help="embed: generated embeddings scored for the projection")
+    ap.add_argument(
+        "--emb-rows", type=int, default=200_000, help="embed: generated embeddings scored for the projection"
+    )
     ap.add_argument("--emb-concepts", type=int, default=4029, help="embed: concepts scored (LAION-400M's in the paper)")
     ap.add_argument("--emb-parts", type=int, default=4, help="embed: img_emb_{i}.npy files the embeddings are split in")
     ap.add_argument("--emb-min-score", type=float, default=0.5, help="embed: tags kept at or above this score")
@@ -239,13 +241,19 @@ def main() -> None:
 
     def counts_of(tags) -> object:
         return (
-            tags[tags["score"] >= 0.7].groupby("concept")["sample_id"].nunique().reindex(CONCEPTS, fill_value=0).to_numpy()
+            tags[tags["score"] >= 0.7]
+            .groupby("concept")["sample_id"]
+            .nunique()
+            .reindex(CONCEPTS, fill_value=0)
+            .to_numpy()
         )
 
     saved = spec.model_copy(
         update={
             "output": str(work / "saved"),
-            "stages": spec.stages.model_copy(update={"tag": spec.stages.tag.model_copy(update={"save_embeddings": True})}),
+            "stages": spec.stages.model_copy(
+                update={"tag": spec.stages.tag.model_copy(update={"save_embeddings": True})}
+            ),
         }
     )
     from_emb = spec.model_copy(

@@ -102,9 +102,13 @@ def load_part(part: EmbeddingPart) -> np.ndarray:
         try:
             arr = np.load(part.emb, mmap_mode="r", allow_pickle=False)
         except ValueError as exc:
-            raise EmbeddingsError(f"{part.emb} is not a plain .npy array ({exc}); store float16/float32 arrays") from None
+            raise EmbeddingsError(
+                f"{part.emb} is not a plain .npy array ({exc}); store float16/float32 arrays"
+            ) from None
         if arr.ndim != 2 or arr.dtype.kind != "f":
-            raise EmbeddingsError(f"{part.emb}: expected a 2-d float array (samples x dimension), got {arr.dtype} {arr.shape}")
+            raise EmbeddingsError(
+                f"{part.emb}: expected a 2-d float array (samples x dimension), got {arr.dtype} {arr.shape}"
+            )
         return arr
     names = pq.ParquetFile(part.emb).schema_arrow.names
     if part.column not in names:
@@ -112,11 +116,17 @@ def load_part(part: EmbeddingPart) -> np.ndarray:
             f"study.tagger.embedding_column: {part.emb} has no column '{part.column}' (columns: {excerpt(', '.join(names))})"
         )
     col = pq.read_table(part.emb, columns=[part.column]).column(0).combine_chunks()
-    if not pa.types.is_list(col.type) and not pa.types.is_fixed_size_list(col.type) and not pa.types.is_large_list(col.type):
+    if (
+        not pa.types.is_list(col.type)
+        and not pa.types.is_fixed_size_list(col.type)
+        and not pa.types.is_large_list(col.type)
+    ):
         raise EmbeddingsError(f"{part.emb}: column '{part.column}' is {col.type}, not a list of floats per sample")
     lengths = set(pa.compute.list_value_length(col).to_pylist())
     if len(lengths) > 1:
-        raise EmbeddingsError(f"{part.emb}: column '{part.column}' holds vectors of several lengths {sorted(lengths)[:4]}")
+        raise EmbeddingsError(
+            f"{part.emb}: column '{part.column}' holds vectors of several lengths {sorted(lengths)[:4]}"
+        )
     d = lengths.pop() if lengths else 0
     return np.asarray(col.flatten().to_numpy(zero_copy_only=False), dtype=np.float32).reshape(len(col), d)
 
@@ -180,7 +190,9 @@ def score_part(
     return tags, int(len(rows))
 
 
-def write_part(folder: str | os.PathLike[str], i: int, keys: Sequence[str], emb: np.ndarray, key_column: str = "key") -> None:
+def write_part(
+    folder: str | os.PathLike[str], i: int, keys: Sequence[str], emb: np.ndarray, key_column: str = "key"
+) -> None:
     """Part ``i`` of the layout: ``img_emb/img_emb_{i}.npy`` (float32) and ``metadata/metadata_{i}.parquet`` (keys),
     each written atomically."""
     folder = Path(folder)
@@ -190,7 +202,9 @@ def write_part(folder: str | os.PathLike[str], i: int, keys: Sequence[str], emb:
     write_parquet(folder / "metadata" / f"metadata_{i}.parquet", pd.DataFrame({key_column: [str(k) for k in keys]}))
 
 
-def write_sidecar(folder: str | os.PathLike[str], *, model: str, fingerprint: str, dim: int, probe: np.ndarray, **extra: Any) -> None:
+def write_sidecar(
+    folder: str | os.PathLike[str], *, model: str, fingerprint: str, dim: int, probe: np.ndarray, **extra: Any
+) -> None:
     """``embeddings.json``: the model that wrote the layout, its dimension and its text tower's embeddings of
     :data:`PROBE_PROMPTS` (how a later read tells another model of the same dimension)."""
     write_json(

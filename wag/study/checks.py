@@ -160,7 +160,9 @@ def check_inputs(spec: StudySpec) -> list[Path]:
     if t.kind == "embeddings" and t.embeddings:
         e = spec.path(t.embeddings)
         if not e.exists() and not any(e.parent.glob(e.name)):
-            problems.append(f"study.tagger.embeddings: {e} not found; give the stored embeddings' folder or Parquet files")
+            problems.append(
+                f"study.tagger.embeddings: {e} not found; give the stored embeddings' folder or Parquet files"
+            )
     if t.kind == "rampp" and t.model and not spec.path(t.model).is_file():
         problems.append(f"study.tagger.model: RAM++ checkpoint {spec.path(t.model)} not found")
     if t.kind == "rampp" and not t.descriptions:

@@ -470,7 +470,9 @@ class StudySpec(StrictModel):
     def tagger_label(self) -> str:
         t = self.tagger
         return t.name or (
-            t.model if t.kind in ("openclip", "embeddings") and t.model and "@" not in t.model and "/" not in t.model else t.kind
+            t.model
+            if t.kind in ("openclip", "embeddings") and t.model and "@" not in t.model and "/" not in t.model
+            else t.kind
         )
 
 

@@ -144,7 +144,6 @@ def make_tagger(ctx: Context) -> Any:
     raise StudyError(f"study.tagger.kind '{t.kind}' cannot tag images; use openclip, rampp or checkpoint")
 
 
-
 class ShardTags(NamedTuple):
     """What tagging one shard gave: its tags, the images tagged, the images that could not be decoded (each
     ``<shard>:<member> (<reason>)``), when the shard was left out (``study.corpus.on_corrupt: skip``) why, and with
