@@ -255,3 +255,19 @@ def test_save_embeddings_needs_the_openclip_tagger(example, tmp_path):
             tmp_path,
             **{"stages.tag.save_embeddings": True, "tagger.kind": "embeddings", "tagger.embeddings": "x"},
         )
+
+
+def test_embeddings_on_dask_one_task_per_file_give_the_same_counts(example, tmp_path):
+    root, pix = example
+    spec = _spec(
+        root,
+        tmp_path / "emb",
+        **{
+            "tagger.kind": "embeddings",
+            "tagger.embeddings": str(pix.output_path / "tag" / "embeddings"),
+            "stages.tag.backend": "dask",
+            "stages.tag.workers": 2,
+        },
+    )
+    _run(spec)
+    pd.testing.assert_frame_equal(_sorted(_tables(pix)["frequencies"]), _sorted(_tables(spec)["frequencies"]))

@@ -67,13 +67,18 @@ def find_parts(path: str | os.PathLike[str], embedding_column: str | None = None
                 "folder (img_emb/img_emb_{i}.npy + metadata/metadata_{i}.parquet), or Parquet files with "
                 "study.tagger.embedding_column"
             )
+        numbered = [
+            (int(m.group(1)), m.group(1), f)
+            for f in (p / "img_emb").glob("img_emb_*.npy")
+            if (m := _PART.search(f.name))
+        ]
         parts = []
-        for f in sorted((p / "img_emb").glob("img_emb_*.npy"), key=lambda f: int(_PART.search(f.name).group(1))):  # type: ignore[union-attr]
-            i = _PART.search(f.name).group(1)  # type: ignore[union-attr]
+        for _, i, f in sorted(numbered):  # in number order; metadata_{i} spelled as img_emb_{i} is (zero-padded or not)
             meta = p / "metadata" / f"metadata_{i}.parquet"
             if not meta.is_file():
                 raise EmbeddingsError(
-                    f"study.tagger.embeddings: {f} has no keys file {meta}; each img_emb_{{i}}.npy needs its metadata_{{i}}.parquet"
+                    f"study.tagger.embeddings: {f} has no keys file {meta}; each img_emb_{{i}}.npy needs its "
+                    "metadata_{i}.parquet"
                 )
             parts.append(EmbeddingPart(f, meta))
         if not parts:
@@ -145,7 +150,7 @@ def read_sidecar(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     return read_json(f) if f.is_file() else None
 
 
-def scores(emb: np.ndarray, text: np.ndarray, scale: float, block_rows: int = 65_536) -> np.ndarray:
+def scores(emb: np.ndarray, text: np.ndarray, scale: float, block_rows: int = 8192) -> np.ndarray:
     """(N, C) probabilities of ``emb`` (N, D; any float dtype, normalised here) against ``text`` (D, C+1: the concepts'
     unit text embeddings and the background prompt's, last), in blocks of ``block_rows`` rows."""
     n = emb.shape[0]
@@ -156,8 +161,13 @@ def scores(emb: np.ndarray, text: np.ndarray, scale: float, block_rows: int = 65
         norm = np.linalg.norm(x, axis=1, keepdims=True)
         x = x / np.where(norm > 0, norm, 1.0)
         sims = x @ t
-        z = scale * (sims[:, :-1] - sims[:, -1:])
-        out[s : s + block_rows] = 1.0 / (1.0 + np.exp(-z))
+        z = out[s : s + block_rows]
+        np.subtract(sims[:, :-1], sims[:, -1:], out=z)
+        z *= -scale
+        with np.errstate(over="ignore"):  # exp(-z) past float32's range is inf: a score of 0, as it should be
+            np.exp(z, out=z)
+        z += 1.0
+        np.reciprocal(z, out=z)
     return out
 
 
@@ -169,7 +179,7 @@ def score_part(
     concepts: Sequence[str],
     *,
     min_score: float = 0.01,
-    block_rows: int = 65_536,
+    block_rows: int = 8192,
     keep: Container[str] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """Tags (``sample_id, concept, score`` at or above ``min_score``) of one part, and the rows scored; ``keep``: only

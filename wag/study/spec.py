@@ -263,7 +263,9 @@ class TagOptions(StrictModel):
         "clip-retrieval layout (+ embeddings.json), for a later tagger kind embeddings (docs/embeddings.md)",
     )
     block_rows: int = Field(
-        65_536, ge=1, description="tagger kind embeddings: rows per matrix product (memory: block_rows x dimension)"
+        8192,
+        ge=1,
+        description="tagger kind embeddings: rows per matrix product (memory: about 3 x block_rows x concepts floats)",
     )
 
 
