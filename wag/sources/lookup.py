@@ -270,6 +270,8 @@ class Lookup:
 
 def _count_rows(t: LookupTables, key: str) -> list[dict[str, Any]]:
     c = t.counts[t.counts["key"] == key].drop_duplicates(["pretraining", "variant"])
+    order = {v: i for i, v in enumerate(t.count_types.values())}  # text, image, integrated
+    c = c.assign(_o=c["variant"].map(order)).sort_values(["pretraining", "_o"], kind="stable")
     return [
         {
             "pretraining": r.pretraining,
