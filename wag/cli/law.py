@@ -105,6 +105,7 @@ def _print_card(card: dict[str, Any], alpha: float) -> None:
                     ("label", "count type"),
                     ("count", "count"),
                     ("percentile", "percentile"),
+                    ("where", "datasets (where they count it differently)"),
                 ],
             )
         )

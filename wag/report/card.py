@@ -79,8 +79,9 @@ def concept_card(card: dict[str, Any], svg: str | None = None) -> str:
                     ("label", "count type"),
                     ("count", "count"),
                     ("percentile", "percentile in the long tail"),
+                    ("where", "datasets (where they count it differently)"),
                 ],
-                left=("pretraining", "label"),
+                left=("pretraining", "label", "where"),
             )
         )
     if card["performance"]:

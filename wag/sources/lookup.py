@@ -27,8 +27,8 @@ from wag.core.errors import WagError, excerpt
 from wag.sources.base import Source
 
 #: Bumped when the cached tables' contents change.
-TABLES_VERSION = 1
-COUNT_COLUMNS = ["key", "concept", "pretraining", "method", "variant", "label", "count", "percentile"]
+TABLES_VERSION = 2
+COUNT_COLUMNS = ["key", "concept", "dataset", "pretraining", "method", "variant", "label", "count", "percentile"]
 PERF_COLUMNS = [
     "key",
     "concept",
@@ -106,10 +106,13 @@ class LookupTables:
 
 
 def _percentiles(counts: pd.DataFrame) -> pd.Series:
-    """Percent of a pretraining set's concepts (of one count type) with at most this count (weak percentile)."""
+    """Percent of a pretraining set's concepts (of one count type; each normalised key once) with at most this count
+    (the weak percentile: its place in the set's long tail)."""
     out = pd.Series(np.nan, index=counts.index)
-    for _, g in counts.groupby(["pretraining", "variant"], sort=False):
-        s = np.sort(g["count"].to_numpy(dtype=float))
+    ref = counts.drop_duplicates(["key", "pretraining", "variant"])
+    tails = {k: np.sort(g["count"].to_numpy(dtype=float)) for k, g in ref.groupby(["pretraining", "variant"])}
+    for k, g in counts.groupby(["pretraining", "variant"], sort=False):
+        s = tails[k]
         out.loc[g.index] = 100.0 * np.searchsorted(s, g["count"].to_numpy(dtype=float), side="right") / len(s)
     return out
 
@@ -143,7 +146,7 @@ def lookup_tables(src: Source, *, refresh: bool = False) -> LookupTables:
     }
 
     def counts() -> pd.DataFrame:
-        f = src.counts_by_variant()
+        f = src.frequencies()  # per dataset: the released files count one key differently in different datasets
         f = f[f["variant"].isin(list(variants.values()))].reset_index(drop=True)
         return f.assign(label=f["variant"].map(labels), percentile=_percentiles(f))[COUNT_COLUMNS]
 
@@ -181,7 +184,7 @@ def select_model(perf: pd.DataFrame, model: str | None) -> pd.DataFrame:
     keep = (full == model) | (perf["model"].astype(str) == model)
     if not keep.any():
         raise ConceptLookupError(
-            f"unknown model {excerpt(model, 60)!r}; evaluated models: {', '.join(model_names(perf))}"
+            f"unknown model {excerpt(model, 60)}; evaluated models: {', '.join(model_names(perf))}"
         )
     return perf[keep]
 
@@ -264,24 +267,36 @@ class Lookup:
 
     def counts(self) -> pd.DataFrame:
         """Every concept's counts: ``concept, pretraining, count_type, label, count, percentile``."""
-        rows = [{"concept": c["query"], **r} for c in self.cards for r in c["counts"]]
-        return pd.DataFrame(rows, columns=["concept", "pretraining", "count_type", "label", "count", "percentile"])
+        rows = [
+            {"concept": c["query"], **r, "datasets": ", ".join(r["datasets"])} for c in self.cards for r in c["counts"]
+        ]
+        cols = ["concept", "pretraining", "count_type", "label", "count", "percentile", "datasets"]
+        return pd.DataFrame(rows, columns=cols)
 
 
 def _count_rows(t: LookupTables, key: str) -> list[dict[str, Any]]:
-    c = t.counts[t.counts["key"] == key].drop_duplicates(["pretraining", "variant"])
+    """One row per pretraining set and count type; where datasets count the key differently (the released files do,
+    by a few), one row per distinct count naming its datasets."""
+    c = t.counts[t.counts["key"] == key]
     order = {v: i for i, v in enumerate(t.count_types.values())}  # text, image, integrated
-    c = c.assign(_o=c["variant"].map(order)).sort_values(["pretraining", "_o"], kind="stable")
-    return [
-        {
-            "pretraining": r.pretraining,
-            "count_type": r.variant,
-            "label": r.label,
-            "count": int(r.count),
-            "percentile": float(r.percentile),
-        }
-        for r in c.itertuples(index=False)
-    ]
+    c = c.assign(_o=c["variant"].map(order)).sort_values(["pretraining", "_o", "count", "dataset"], kind="stable")
+    rows = []
+    for (pt, v, n), g in c.groupby(["pretraining", "variant", "count"], sort=False):
+        rows.append(
+            {
+                "pretraining": pt,
+                "count_type": v,
+                "label": g["label"].iloc[0],
+                "count": int(n),
+                "percentile": float(g["percentile"].iloc[0]),
+                "datasets": list(dict.fromkeys(g["dataset"])),
+            }
+        )
+    split = pd.Series([(r["pretraining"], r["count_type"]) for r in rows]).value_counts()
+    for r in rows:
+        several = split[(r["pretraining"], r["count_type"])] > 1
+        r["where"] = ", ".join(r["datasets"]) if several else ""
+    return rows
 
 
 def _new_count_rows(t: LookupTables, counts: pd.DataFrame) -> list[dict[str, Any]]:
@@ -297,6 +312,8 @@ def _new_count_rows(t: LookupTables, counts: pd.DataFrame) -> list[dict[str, Any
                 "label": t.labels.get(r.variant, r.variant),
                 "count": int(r.count),
                 "percentile": float(pct),
+                "datasets": [],
+                "where": "",
             }
         )
     return rows
@@ -472,7 +489,7 @@ def plan_concept(
     if not card["performance"]:
         near = f"; nearest known: {', '.join(card['nearest'])}" if card["nearest"] else ""
         why = card["note"] or "no model was evaluated on it"
-        raise ConceptLookupError(f"cannot plan concept {excerpt(name, 60)!r}: {why}{near}")
+        raise ConceptLookupError(f"cannot plan concept {excerpt(name, 60)}: {why}{near}")
     rows = []
     for r in card["performance"]:
         group = tuple(r[c] for c in LAW_GROUP)
