@@ -480,7 +480,8 @@ def plan_concept(
     prediction band crosses it (:meth:`wag.analysis.law.Law.count_for`), ``factor*`` the same over today's count; a
     row is unreachable, with its reason, when the law's interval says so. ``anchored_*``: the concept's own path
     (its residual kept, the law's slope and slope interval), where it has a measured value. ``status``: ``already
-    there``, ``reachable`` or ``unreachable``. One row per performance row (a concept in two datasets: two rows).
+    there``, ``unreachable``, ``lags its law`` (the law reaches the target below today's count: more data of the
+    kind counted is not what it lacks) or ``reachable``. One row per performance row (a concept in two datasets: two rows).
     """
     if isinstance(target, bool) or not isinstance(target, int | float) or not 0.0 <= float(target) <= 1.0:
         raise ConceptLookupError(f"target {target!r} is not a fraction in [0, 1]; pass e.g. 0.6 for 60%")
@@ -512,8 +513,12 @@ def plan_concept(
         anchored = _anchored(law, today, float(r["value"]), float(target))
         if r["value"] == r["value"] and r["value"] >= target:
             status = "already there"
+        elif not cp.reachable:
+            status = "unreachable"
+        elif cp.count <= today and r["value"] == r["value"]:
+            status = "lags its law"  # the law reaches the target below today's count: the concept underperforms it
         else:
-            status = "reachable" if cp.reachable else "unreachable"
+            status = "reachable"
         rows.append(
             {
                 **base,
