@@ -193,6 +193,11 @@ def test_empty_concept_file_is_one_line(tmp_path, capsys):
     assert "lists no concept" in line and str(f) in line
 
 
+def test_html_into_a_folder_is_one_line(tmp_path, capsys):
+    assert main(["lookup", "dog", "--html", str(tmp_path)]) == 2
+    assert "is a folder" in error_line(capsys.readouterr().err)
+
+
 def test_missing_concept_file_is_one_line(tmp_path, capsys):
     assert main(["lookup", "--file", str(tmp_path / "nope.txt")]) == 2
     assert "does not exist" in error_line(capsys.readouterr().err)

@@ -16,7 +16,7 @@ from wag.analysis.law import Law
 from wag.analysis.per_concept import log10_counts
 
 #: At most this many background concepts are drawn (a seeded sample), so a card stays small.
-MAX_POINTS = 1500
+MAX_POINTS = 1000
 
 
 def law_band(law: Law, x_max: float, n: int = 60) -> pd.DataFrame:

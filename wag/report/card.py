@@ -35,6 +35,9 @@ def _fmt(v: Any, digits: int = 3) -> str:
 
 
 def _table(rows: list[dict[str, Any]], cols: list[tuple[str, str]], left: tuple[str, ...] = ()) -> str:
+    cols = [
+        (k, t) for k, t in cols if k != "where" or any(r.get("where") for r in rows)
+    ]  # shown where it says something
     head = "".join(f'<th class="{"l" if k in left else ""}">{html.escape(t)}</th>' for k, t in cols)
     body = []
     for r in rows:

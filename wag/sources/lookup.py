@@ -303,6 +303,7 @@ def _new_count_rows(t: LookupTables, counts: pd.DataFrame) -> list[dict[str, Any
     rows = []
     for r in counts.itertuples(index=False):
         ref = t.counts[(t.counts["pretraining"] == r.pretraining) & (t.counts["variant"] == r.variant)]
+        ref = ref.drop_duplicates("key")  # each concept once, as in the percentiles of the known concepts
         s = np.sort(ref["count"].to_numpy(dtype=float))
         pct = 100.0 * np.searchsorted(s, float(r.count), side="right") / len(s) if len(s) else float("nan")
         rows.append(
