@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from wag.analysis.law import fit_law_counts
-from wag.sources.lookup import COUNT_COLUMNS, PERF_COLUMNS, ConceptLookupError, LookupTables, lookup, plan_concept
+from wag.sources.concept_plan import plan_concept
+from wag.sources.lookup import COUNT_COLUMNS, PERF_COLUMNS, ConceptLookupError, LookupTables, lookup
 
 
 def _tables(seed: int = 0, n: int = 400) -> LookupTables:

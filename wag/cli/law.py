@@ -193,7 +193,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.concept is None or args.target is None:
         raise UsageError("wag plan: give --concept NAME --target FRACTION; see `wag plan --help`")
     profile, src = _profile_and_source(args)
-    from wag.sources.lookup import plan_concept  # lazy: statsmodels
+    from wag.sources.concept_plan import plan_concept  # lazy: statsmodels
 
     plan = plan_concept(src, args.concept, args.target, model=args.model, alpha=args.alpha)
     if args.json:
