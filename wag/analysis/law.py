@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from numpy.typing import ArrayLike
 from scipy import stats
+from statsmodels.regression.linear_model import OLS
+from statsmodels.tools.tools import add_constant
 
 from wag.analysis.errors import AnalysisError
 from wag.analysis.per_concept import log10_counts
@@ -68,7 +69,7 @@ class Law:
         """Predicted performance at ``counts`` (raw counts; 0 sits at log10 = 0), with mean CI and prediction interval."""
         c = np.atleast_1d(np.asarray(counts, dtype=float))
         x = log10_counts(c)
-        frame = self._result.get_prediction(sm.add_constant(x, has_constant="add")).summary_frame(alpha=self.alpha)
+        frame = self._result.get_prediction(add_constant(x, has_constant="add")).summary_frame(alpha=self.alpha)
         return pd.DataFrame(
             {
                 "count": c,
@@ -166,7 +167,7 @@ def fit_law(log10_counts: ArrayLike, performance: ArrayLike, *, alpha: float = 0
         raise AnalysisError(
             f"a law needs at least 3 concepts with different counts (got {len(x)}); fit on more concepts"
         )
-    res = sm.OLS(y, sm.add_constant(x, has_constant="add")).fit()
+    res = OLS(y, add_constant(x, has_constant="add")).fit()
     lo, hi = (float(v) for v in res.conf_int(alpha=alpha)[1])
     return Law(
         slope=float(res.params[1]),
