@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
 import traceback
@@ -44,11 +43,14 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if overrides:
         print("overrides: " + ", ".join(f"{k}={v!r}" for k, v in overrides.items()))
     not_produced = [(r.notebook, o) for r in results for o in r.not_produced]
-    if any(r.skipped_cells for r in results):
-        reason = json.loads(manifest.read_text(encoding="utf-8"))["released_files"]["reason"]
-        print(f"\nnot produced ({len(not_produced)}; cells tagged released-files were skipped): {reason}")
-        for nb, o in not_produced:
+    reasons = list(dict.fromkeys(o.get("reason", "") for _, o in not_produced))
+    for reason in reasons:  # grouped by why their cells were skipped (released files absent, not the study's, ...)
+        these = [(nb, o) for nb, o in not_produced if o.get("reason", "") == reason]
+        print(f"\nnot produced ({len(these)}; their cells were skipped): {reason}")
+        for nb, o in these:
             print(f"  {nb}: {o['id']} ({o['paper']}), cell {o['cell']}")
+    ran = ", ".join(r.notebook for r in results if r.status == "ok")
+    print(f"\nnotebooks run: {ran or 'none'}")
     failed = [r for r in results if r.status != "ok"]
     for r in failed:
         print(f"error: notebook {r.notebook}.ipynb failed at {r.error}; executed copy: {r.output}", file=sys.stderr)

@@ -23,7 +23,15 @@ KINDS = ("released", "study")
 #: The RAM++ threshold of the paper's headline image and integrated counts.
 PAPER_THRESHOLD = 0.7
 #: The section inputs :meth:`Source.missing` answers for.
-SECTION_INPUTS = ("classification", "retrieval", "t2i", "misalignment", "letitwag", "pretraining_correlation")
+SECTION_INPUTS = (
+    "classification",
+    "retrieval",
+    "t2i",
+    "misalignment",
+    "letitwag",
+    "pretraining_correlation",
+    "paper",  # the paper's own numbers: the cells that compare with what the paper printed
+)
 
 
 class SourceError(WagError, ValueError):

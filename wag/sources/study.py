@@ -172,6 +172,11 @@ class StudySource(Source):
             if not (self.tables["performance"]["dataset"] == "letitwag").any():
                 return f"study '{name}' has no Let It Wag! results (declare study.stages.letitwag.images, an image pool, and run `wag study run`)"
             return None
+        if what == "paper":
+            return (
+                f"study '{name}' is not the paper's released files: the comparisons with the numbers the paper printed "
+                "do not apply"
+            )
         sets = self.pretrainings()  # pretraining_correlation: a study has one corpus
         return f"it correlates the paper's pretraining sets; this study has {len(sets)} ({', '.join(sets)})"
 
