@@ -107,19 +107,18 @@ class StudySource(Source):
     def count_label(self, method: str) -> str:
         return f"{method}-only ({self.count_type(method)})"
 
-    def claim(self, output_id: str) -> str:
+    def claim_subject(self, output_id: str) -> str:
         thresholds = ", ".join(f"{t:g}" for t in self.thresholds())
-        claims = {
-            "fig2": "Classification accuracy and retrieval recall grow log-linearly with concept frequency",
-            "table6": f"Mean zero-shot accuracy (%, {self.counts_label}) rises with each tenfold increase in concept frequency",
-            "fig24": f"The log-linear trend holds at {self.tagger_label} thresholds {thresholds}",
-            "fig6": "On the study's own long-tail benchmark the models trail their accuracy on the study's classification sets",
-            "table9": "Reference (the study's classification sets) vs Let It Wag! accuracy (percent) of the study's models "
-            "and their gap",
+        subjects = {
+            "fig2": f"Zero-shot performance on study '{self.spec.name}'",
+            "table6": f"Mean zero-shot accuracy (%, {self.counts_label})",
+            "fig24": f"Zero-shot accuracy with image-only counts at {self.tagger_label} thresholds {thresholds}",
+            "fig6": "Let It Wag! vs the study's classification sets",
+            "table9": "Reference (the study's classification sets) vs Let It Wag! accuracy (percent)",
         }
-        if output_id not in claims:
-            raise self._unknown("claim", output_id, claims)
-        return claims[output_id]
+        if output_id not in subjects:
+            raise self._unknown("claim", output_id, subjects)
+        return subjects[output_id]
 
     def columns(self, output_id: str) -> list[str]:
         if output_id != "table6":
