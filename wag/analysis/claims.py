@@ -113,7 +113,13 @@ def law_claim(
     held = [p for p in v if p.holds]
     failing = [p for p in v if not p.holds]
     slopes = sorted(p.slope for p in held)
-    span = f"{slopes[0]:+.3g}" if len(slopes) == 1 or slopes[0] == slopes[-1] else f"{slopes[0]:+.3g} to {slopes[-1]:+.3g}"
+    span = (
+        ""
+        if not slopes
+        else f"{slopes[0]:+.3g}"
+        if slopes[0] == slopes[-1]
+        else f"{slopes[0]:+.3g} to {slopes[-1]:+.3g}"
+    )
     if not failing:
         panels = "the panel" if len(v) == 1 else f"all {len(v)} panels"
         text = f"{subject} {trend}: per-concept slope {span}/decade, CI above zero in {panels}"
@@ -143,7 +149,7 @@ def inputs_label(
     """What a figure was made from: corpus (pretraining), dataset(s), model(s) and count type(s), named (or counted)."""
     parts = []
     for col, noun, plural in (
-        ("pretraining", corpus_noun, None),
+        ("pretraining", corpus_noun, "corpora" if corpus_noun == "corpus" else None),
         (None, "dataset", None),
         ("model", "model", None),
         ("count_type", "count type", None),
