@@ -64,8 +64,16 @@ class StudySource(Source):
         return (
             f"study '{self.spec.name}': {self.spec.output_path}\npretraining: {', '.join(freq['pretraining'].unique())}; "
             f"models: {', '.join(perf['model'].unique())}; datasets: {', '.join(perf['dataset'].unique())}; "
-            f"count types: {', '.join(self.count_types())}; bootstrap resamples: {self.params.n_boot}"
+            f"count types: {', '.join(self.count_types())}{self._headline_note()}; bootstrap resamples: {self.params.n_boot}"
         )
+
+    def _headline_note(self) -> str:
+        """Which tagger threshold the image and integrated count types are at, and where that is set."""
+        t = self.spec.tagger
+        if t.kind == "none":
+            return ""
+        how = "study.tagger.threshold" if t.threshold is not None else "the first of study.tagger.thresholds"
+        return f" (headline threshold {t.headline:g}: {how}; thresholds {', '.join(f'{x:g}' for x in t.thresholds)})"
 
     def paper_root(self) -> None:
         """None: a study is not compared with the paper's files."""
