@@ -18,8 +18,30 @@ def _fits(*panels: tuple[str, float, float, float, int]) -> pd.DataFrame:
     rows = []
     for ct, slope, lo, hi, n in panels:
         base = dict(task="classification", pretraining="my-web", model="tiny", count_type=ct, prompt_or_metric="class")
-        rows.append({**base, "method": "binned", "rho": 0.99, "p": 0.001, "slope": 0.1, "slope_lo": 0.0, "slope_hi": 0.2, "n": 5})
-        rows.append({**base, "method": "per_concept", "rho": 0.2, "p": 0.1, "slope": slope, "slope_lo": lo, "slope_hi": hi, "n": n})
+        rows.append(
+            {
+                **base,
+                "method": "binned",
+                "rho": 0.99,
+                "p": 0.001,
+                "slope": 0.1,
+                "slope_lo": 0.0,
+                "slope_hi": 0.2,
+                "n": 5,
+            }
+        )
+        rows.append(
+            {
+                **base,
+                "method": "per_concept",
+                "rho": 0.2,
+                "p": 0.1,
+                "slope": slope,
+                "slope_lo": lo,
+                "slope_hi": hi,
+                "n": n,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -27,7 +49,9 @@ def test_the_law_holds_only_when_every_slope_is_positive_with_its_ci_above_zero(
     good = _fits(("phrase", 0.10, 0.09, 0.11, 500))
     assert claims.law_holds(good)
     text = claims.law_claim(good, "Zero-shot accuracy")
-    assert text.startswith("Zero-shot accuracy grows log-linearly with concept frequency: per-concept slope +0.1/decade")
+    assert text.startswith(
+        "Zero-shot accuracy grows log-linearly with concept frequency: per-concept slope +0.1/decade"
+    )
     assert "does not" not in text
     assert claims.law_title("Fig. 2", good).startswith("Fig. 2: performance is log-linear in concept frequency")
 
@@ -60,7 +84,9 @@ def test_untrusted_counts_are_named_as_a_reason():
     assert "in 1 of 2 panels" in text
     assert "counts may not be trusted: the tagger is a random-init model" in text
     assert "tagger:tiny@0.7" in text  # the panel where it does not hold is named
-    assert claims.law_claim(fits, "x", caveats=lambda ct: caveats.get(ct, [])) == claims.law_claim(fits, "x", caveats=caveats)
+    assert claims.law_claim(fits, "x", caveats=lambda ct: caveats.get(ct, [])) == claims.law_claim(
+        fits, "x", caveats=caveats
+    )
     title = claims.law_title("Fig. 2", fits, datasets=["pets"])
     assert "in 1 of 2 panels" in title
     assert "corpus my-web" in title and "dataset pets" in title and "model tiny" in title
@@ -92,7 +118,7 @@ def test_table6_rises_and_misalignment_and_let_it_wag_claims_are_computed():
 
 def test_a_source_whose_fit_is_negative_claims_no_law(tmp_path: Path):
     """A study whose per-concept slope is negative: the source's claim and title say the law does not hold here."""
-    from tests.test_sources import _tiny_study  # a study folder with 3 concepts: accuracy 0.9, 0.5, 0.1
+    from test_sources import _tiny_study  # a study folder with 3 concepts: accuracy 0.9, 0.5, 0.1
 
     from wag.analysis import figures
 

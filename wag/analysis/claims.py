@@ -41,8 +41,13 @@ class PanelVerdict:
 
     def fit_text(self) -> str:
         """``slope +0.099/decade [+0.094, +0.104], 1,000 concepts``."""
-        ci = f" [{self.slope_lo:+.3g}, {self.slope_hi:+.3g}]" if self.slope_lo == self.slope_lo else " [no CI]"
-        return f"per-concept slope {self.slope:+.3g}/decade{ci}, {self.n:,} concepts"
+        ci = f" [{_num(self.slope_lo)}, {_num(self.slope_hi)}]" if self.slope_lo == self.slope_lo else " [no CI]"
+        return f"per-concept slope {_num(self.slope)}/decade{ci}, {self.n:,} concepts"
+
+
+def _num(x: float) -> str:
+    """A slope for text: three significant digits, and no ``-2.06e-15`` for what is zero at that precision."""
+    return f"{x:+.3g}" if abs(x) >= 5e-4 else f"{0.0:+.3f}"
 
 
 def _caveats_of(caveats: Caveats, count_type: str) -> list[str]:
@@ -57,11 +62,10 @@ def panel_name(row: Mapping[str, object], keys: Iterable[str] = PANEL_KEYS) -> s
     return " · ".join(str(row[k]) for k in keys if k in row and row[k] == row[k] and str(row[k]) != "")
 
 
-def verdicts(
-    fits: pd.DataFrame, *, caveats: Caveats = None, min_concepts: int = MIN_CONCEPTS
-) -> list[PanelVerdict]:
+def verdicts(fits: pd.DataFrame, *, caveats: Caveats = None, min_concepts: int = MIN_CONCEPTS) -> list[PanelVerdict]:
     """One :class:`PanelVerdict` per ``per_concept`` row of ``fits`` (rows of other methods are ignored)."""
     pc = fits[fits["method"] == "per_concept"] if "method" in fits else fits
+    varying = [k for k in PANEL_KEYS if k in pc and pc[k].nunique(dropna=False) > 1]  # what tells the panels apart
     out = []
     for row in pc.to_dict("records"):
         slope, lo, hi = (float(row.get(k, float("nan"))) for k in ("slope", "slope_lo", "slope_hi"))
@@ -80,7 +84,7 @@ def verdicts(
         if n < min_concepts:
             reasons.append(f"too few concepts ({n} < {min_concepts})")
         reasons += [f"counts may not be trusted: {c}" for c in _caveats_of(caveats, str(row.get("count_type", "")))]
-        out.append(PanelVerdict(panel_name(row), holds, slope, lo, hi, n, reasons))
+        out.append(PanelVerdict(panel_name(row, varying) or "the panel", holds, slope, lo, hi, n, reasons))
     return out
 
 
@@ -114,11 +118,7 @@ def law_claim(
     failing = [p for p in v if not p.holds]
     slopes = sorted(p.slope for p in held)
     span = (
-        ""
-        if not slopes
-        else f"{slopes[0]:+.3g}"
-        if slopes[0] == slopes[-1]
-        else f"{slopes[0]:+.3g} to {slopes[-1]:+.3g}"
+        "" if not slopes else _num(slopes[0]) if slopes[0] == slopes[-1] else f"{_num(slopes[0])} to {_num(slopes[-1])}"
     )
     if not failing:
         panels = "the panel" if len(v) == 1 else f"all {len(v)} panels"
@@ -143,9 +143,7 @@ def _named(values: Iterable[object], noun: str, plural: str | None = None) -> st
     return ", ".join(vals)
 
 
-def inputs_label(
-    fits: pd.DataFrame, *, datasets: Iterable[str] | None = None, corpus_noun: str = "corpus"
-) -> str:
+def inputs_label(fits: pd.DataFrame, *, datasets: Iterable[str] | None = None, corpus_noun: str = "corpus") -> str:
     """What a figure was made from: corpus (pretraining), dataset(s), model(s) and count type(s), named (or counted)."""
     parts = []
     for col, noun, plural in (

@@ -10,6 +10,7 @@ import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 from wag.core.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, UsageError, debug_enabled, describe, one_line
 
@@ -34,7 +35,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     )  # lazy: papermill, nbformat and the notebook setup load when notebooks run
 
     overrides = parse_set_options(args.set)
-    results, manifest = run_notebooks(args.profile, only=args.only, out=args.out, overrides=overrides)
+    out = str(Path(args.out).expanduser().absolute()) if args.out else None  # relative to where the command runs
+    results, manifest = run_notebooks(args.profile, only=args.only, out=out, overrides=overrides)
     width = max((len(r.notebook) for r in results), default=8)
     print(f"\n{'notebook':<{width}}  status   seconds  skipped cells")
     for r in results:
@@ -82,9 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser(
         "reproduce", help="execute the notebooks for a profile (papermill) and write figures, tables and a manifest"
     )
-    rep.add_argument("--profile", default="default", help="profile name in params/ or a YAML path (default: default)")
+    rep.add_argument(
+        "--profile",
+        default="default",
+        help="profile name in params/ or a YAML path, relative to the current folder or the project root (default: default)",
+    )
     rep.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="run only these notebooks (names without .ipynb)")
-    rep.add_argument("--out", metavar="DIR", help="write figures, tables and executed notebooks under DIR")
+    rep.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write figures, tables and executed notebooks under DIR (relative to the current folder)",
+    )
     rep.add_argument(
         "--set",
         action="append",

@@ -337,9 +337,7 @@ def run_notebooks(
             "profile_arg": profile_name,
             "overrides": overrides,
             "released_files": {"available": missing_reason is None, "reason": missing_reason} if needs_files else None,
-            "not_produced": [
-                {"notebook": r.notebook, **o} for r in results for o in r.not_produced
-            ],
+            "not_produced": [{"notebook": r.notebook, **o} for r in results for o in r.not_produced],
             "started": started.isoformat(timespec="seconds"),
             "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "figures": str(fig_root),
