@@ -128,6 +128,11 @@ class StudySource(Source):
             raise self._unknown("claim", output_id, subjects)
         return subjects[output_id]
 
+    def claim_note(self, output_id: str) -> str:
+        if output_id == "fig6":
+            return "reference = each model's mean accuracy on the study's classification sets"
+        return ""
+
     def columns(self, output_id: str) -> list[str]:
         if output_id != "table6":
             raise self._unknown("columns", output_id, ["table6"])
