@@ -134,7 +134,9 @@ class TaggerSpec(StrictModel):
     )
     threshold: float | None = Field(
         None,
-        description="threshold used for integrated counts' headline and misalignment (default: the first of thresholds)",
+        description="the headline threshold: the one of thresholds whose image and integrated counts the notebooks show "
+        "(count types tagger:<name>@<t>, integrated:<name>@<t>) and misalignment uses; default: the first of "
+        "thresholds (so [0.5, 0.7] makes 0.5 the headline: write threshold: 0.7 or list 0.7 first for the paper's)",
     )
     templates: list[str] = Field(
         ["a photo of a {}."], min_length=1, description="openclip prompts for concepts without descriptions"
@@ -169,7 +171,8 @@ class TaggerSpec(StrictModel):
 
     @property
     def headline(self) -> float:
-        """The threshold of integrated-count headlines and misalignment."""
+        """The threshold of the image and integrated headlines and of misalignment: ``threshold`` when given, else the
+        first of ``thresholds`` (the notebooks print which, :meth:`wag.sources.StudySource.describe`)."""
         return self.threshold if self.threshold is not None else self.thresholds[0]
 
 
