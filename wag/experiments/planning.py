@@ -133,7 +133,8 @@ def planning_claims(summary: pd.DataFrame, alpha: float = 0.05) -> list[str]:
     if {"planner", "uniform"} <= set(by.index):
         p, u = by.loc["planner"], by.loc["uniform"]
         d = p["observed_gain"] - u["observed_gain"]
-        spread = np.nanmax([p["observed_sd"], u["observed_sd"]])
+        sds = [v for v in (p["observed_sd"], u["observed_sd"]) if np.isfinite(v)]
+        spread = max(sds) if sds else float("nan")
         verdict = "beats" if d > 0 else "does not beat"
         noise = (
             f" (seed-to-seed spread of a strategy's gain: up to {spread:+.3f}, so this difference is within noise)"
