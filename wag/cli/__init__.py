@@ -16,7 +16,14 @@ from wag.core.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, UsageError, debu
 
 #: Stage CLIs (modules of this package, the top floor: they may load a profile) that add their own
 #: subcommands through ``register(subparsers)``.
-STAGE_CLIS = ("wag.cli.artifacts", "wag.cli.frequency", "wag.cli.evaluate", "wag.cli.synthetic", "wag.cli.study")
+STAGE_CLIS = (
+    "wag.cli.artifacts",
+    "wag.cli.frequency",
+    "wag.cli.evaluate",
+    "wag.cli.synthetic",
+    "wag.cli.study",
+    "wag.cli.law",
+)
 
 
 class WagArgumentParser(argparse.ArgumentParser):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,12 +23,24 @@ if TYPE_CHECKING:  # pragma: no cover
 KINDS = ("released", "study")
 #: The RAM++ threshold of the paper's headline image and integrated counts.
 PAPER_THRESHOLD = 0.7
+#: Columns of :meth:`Source.examples`: one example sample of a concept (``image``: where its image is, or "").
+EXAMPLE_COLUMNS = ["concept", "sample_id", "caption", "image"]
 #: The section inputs :meth:`Source.missing` answers for.
 SECTION_INPUTS = ("classification", "retrieval", "t2i", "misalignment", "letitwag", "pretraining_correlation")
 
 
 class SourceError(WagError, ValueError):
     """The profile's source cannot be opened (no study section, study not run yet, ...)."""
+
+
+@dataclass(frozen=True)
+class NewCounts:
+    """Concepts counted on the fly (:meth:`Source.count_new`): frequencies rows (with ``key``) and their caption hits
+    (``concept, sample_id``); both None, with ``why``, when the source has no corpus to count in."""
+
+    counts: pd.DataFrame | None
+    hits: pd.DataFrame | None
+    why: str | None = None
 
 
 def as_list(x: str | int | Iterable[Any] | None) -> list[Any] | None:
@@ -185,6 +198,22 @@ class Source(abc.ABC):
     @abc.abstractmethod
     def _why_missing(self, what: str) -> str | None:
         """:meth:`missing` for a known section input."""
+
+    # -- one concept looked up (`wag lookup`, :mod:`wag.sources.lookup`) --------------------------
+    @abc.abstractmethod
+    def input_files(self) -> list[Path]:
+        """The files the source's tables are read from: their fingerprints key the cached lookup tables."""
+
+    @abc.abstractmethod
+    def examples(
+        self, concepts: list[str], *, n: int, seed: int, hits: pd.DataFrame | None = None
+    ) -> tuple[pd.DataFrame, str | None]:
+        """Up to ``n`` example samples per concept (:data:`EXAMPLE_COLUMNS`), drawn reproducibly (``seed``) from the
+        caption hits (the source's own, or ``hits`` of :meth:`count_new`); ``(empty table, why)`` without samples."""
+
+    @abc.abstractmethod
+    def count_new(self, names: list[str]) -> NewCounts:
+        """Count concepts the source does not know in its own corpus with its main text count type."""
 
     # -- §6 Let It Wag! --------------------------------------------------------------------------
     @abc.abstractmethod

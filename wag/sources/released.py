@@ -10,7 +10,7 @@ import pandas as pd
 
 from wag.analysis import inputs
 from wag.artifacts import paper_root, read_misalignment, read_search_counts
-from wag.sources.base import PAPER_THRESHOLD, Source, SourceError
+from wag.sources.base import EXAMPLE_COLUMNS, PAPER_THRESHOLD, NewCounts, Source, SourceError
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
@@ -24,6 +24,10 @@ _CLAIMS = {
     "50% ImageNet accuracy",
     "table9": "ImageNet vs Let It Wag! accuracy (percent) of the 40 models and their gap",
 }
+NO_SAMPLES = (
+    "the released files hold counts only, no captions or sample ids (the paper did not release its hits), so no "
+    "example captions can be shown"
+)
 _COLUMNS = {"table6": ["pretraining", "model", "bin", "mean_accuracy", "n_concepts"]}
 _COUNT_LABELS = {
     "text": "text-only (lemmatized captions)",
@@ -132,6 +136,26 @@ class ReleasedSource(Source):
         count_types: Iterable[str] | None = None,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         return inputs.retrieval(self.root, self.params, directions=directions, ks=ks, **self._variant_kw(count_types))
+
+    # -- one concept looked up -------------------------------------------------------------------
+    def input_files(self) -> list[Path]:
+        """Every released file (the counts and evaluations a lookup reads)."""
+        return sorted(p for p in self.root.rglob("*") if p.is_file())
+
+    def examples(
+        self, concepts: list[str], *, n: int, seed: int, hits: pd.DataFrame | None = None
+    ) -> tuple[pd.DataFrame, str | None]:
+        """None: the released files hold counts, not captions or sample ids."""
+        return pd.DataFrame(columns=EXAMPLE_COLUMNS), NO_SAMPLES
+
+    def count_new(self, names: list[str]) -> NewCounts:
+        """None: the released files hold the paper's counts, not the pretraining corpora to count a new concept in."""
+        return NewCounts(
+            None,
+            None,
+            "the released files hold the paper's counts of its concepts only, not the pretraining captions to count a "
+            "new concept in; count it on your own corpus (`wag count`, or a study: `wag lookup --profile STUDY`)",
+        )
 
     # -- §6: the 40 models of the paper, ImageNet as the reference -------------------------------
     def letitwag_points(self) -> pd.DataFrame:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from wag.artifacts import join_counts_performance
 from wag.core import tables
-from wag.sources.base import Source, SourceError, as_list
+from wag.sources.base import EXAMPLE_COLUMNS, NewCounts, Source, SourceError, as_list
+from wag.sources.samples import corpus_samples, count_in_corpus, draw_examples
 from wag.study.run import load_tables
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -213,6 +215,41 @@ class StudySource(Source):
         if ks is not None:
             perf = perf[perf["metric"].isin([f"recall@{k}" for k in as_list(ks)])]
         return self._join(perf, count_types)
+
+    # -- one concept looked up -------------------------------------------------------------------
+    def input_files(self) -> list[Path]:
+        """The study's tables (every Parquet file under its output folder)."""
+        return sorted(self.spec.output_path.rglob("*.parquet"))
+
+    def _main_hits(self) -> pd.DataFrame | None:
+        h = self.tables.get("hits")
+        if h is None:
+            return None
+        return h[(h["method"] == "text") & (h["variant"] == self.spec.stages.count.variants[0])]
+
+    def examples(
+        self, concepts: list[str], *, n: int, seed: int, hits: pd.DataFrame | None = None
+    ) -> tuple[pd.DataFrame, str | None]:
+        """Up to ``n`` caption hits per concept (main text count type), drawn with ``seed``, with their captions and
+        where their images are (``<shard>:<member>`` in a WebDataset, ``<shard>:<image column>[<id>]`` in Parquet)."""
+        hits = self._main_hits() if hits is None else hits
+        if hits is None:
+            return pd.DataFrame(columns=EXAMPLE_COLUMNS), (
+                f"study '{self.spec.name}' has no hits table; run `wag study run --profile {self.profile.name}`"
+            )
+        picked = draw_examples(hits, concepts, n=n, seed=seed)
+        if picked.empty:
+            return pd.DataFrame(columns=EXAMPLE_COLUMNS), None
+        found = corpus_samples(self.spec, set(picked["sample_id"]))
+        caption = picked["sample_id"].map(lambda i: found.get(i, ("", ""))[0])
+        image = picked["sample_id"].map(lambda i: found.get(i, ("", ""))[1])
+        return picked.assign(caption=caption, image=image)[EXAMPLE_COLUMNS].reset_index(drop=True), None
+
+    def count_new(self, names: list[str]) -> NewCounts:
+        """Count ``names`` in the study's corpus with its main text count type (the phrase engine; cached by the shards,
+        names and options); the samples of ``study.corpus.exclude`` are left out as the count stage leaves them."""
+        counts, hits = count_in_corpus(self.spec, names)
+        return NewCounts(counts, hits)
 
     # -- §6: the study's own Let It Wag! against its classification sets -------------------------
     def letitwag_points(self) -> pd.DataFrame:
