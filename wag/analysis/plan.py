@@ -179,7 +179,8 @@ def allocate(
     """Add ``budget`` samples across the concepts of ``counts`` (concept -> count) by ``strategy``.
 
     One row per concept (in the order given): ``count_before``, ``added``, ``count_after``, the law's prediction
-    before and after (clipped at ``ceiling``; None: unclipped) and the prediction interval after
+    before and after (clipped at ``ceiling``, the interval to ``[0, ceiling]``; None: unclipped) and the prediction
+    interval after
     (``pi_low_after``, ``pi_high_after``: where a concept's observed value should fall), the predicted gain and its
     interval from the slope's interval (``gain_low``, ``gain_high``: slope bounds × the change in log10 count). The
     table's ``attrs`` hold ``budget``, ``unspent`` and, for ``balanced``, the ``threshold`` count.
@@ -232,9 +233,9 @@ def predict_allocation(
         pred_before[rows], pred_after[rows] = b["predicted"], a["predicted"]
         pi_lo[rows], pi_hi[rows] = a["pi_low"], a["pi_high"]
         lo_s[rows], hi_s[rows] = law.slope_ci
-    if ceiling is not None:
+    if ceiling is not None:  # a fraction: predictions at most the ceiling, intervals within [0, ceiling]
         pred_before, pred_after = np.minimum(pred_before, ceiling), np.minimum(pred_after, ceiling)
-        pi_lo, pi_hi = np.minimum(pi_lo, ceiling), np.minimum(pi_hi, ceiling)
+        pi_lo, pi_hi = np.clip(pi_lo, 0.0, ceiling), np.clip(pi_hi, 0.0, ceiling)
     dx = np.log10(np.maximum(after, 1)) - np.log10(np.maximum(c, 1))
     out = pd.DataFrame(
         {
