@@ -80,6 +80,19 @@ def test_budget_on_the_released_files(tmp_path, capsys, monkeypatch):
     ct = out["law"]["count_type"]
     counts = [c["count"] for c in _cards(card)[0]["counts"] if c["pretraining"] == "cc3m" and c["count_type"] == ct]
     assert counts and dog["count_before"] == counts[0]
+    # the terminal table and the files of --out (tables and chart through the report writer)
+    out_dir = tmp_path / "plans"
+    assert main(["plan", "--budget", "5000", "--concepts", str(f), "--model", "cc3m/RN50", "--out", str(out_dir)]) == 0
+    text = capsys.readouterr().out
+    assert "planner" in text and "uniform" in text and "balanced" in text and "threshold t" in text
+    for name in (
+        "budget_5000.csv",
+        "budget_5000.md",
+        "budget_5000_concepts.csv",
+        "budget_5000.png",
+        "budget_5000.html",
+    ):
+        assert (out_dir / "plan" / name).is_file(), name
     # unknown concept: one line with the nearest names
     f.write_text("dogg\n", encoding="utf-8")
     assert main(["plan", "--budget", "10", "--concepts", str(f), "--model", "cc3m/RN50"]) == 2
