@@ -398,7 +398,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument(
         "--concepts", default=None, metavar="FILE", help="with --budget: the concepts, one per line (default: all)"
     )
-    q.add_argument("--cap", type=positive_float, default=None, metavar="COUNT", help="with --budget: no concept above")
+    q.add_argument(
+        "--cap", type=positive_float, default=None, metavar="COUNT", help="with --budget: raise no concept above COUNT"
+    )
     q.add_argument("--out", default=None, metavar="DIR", help="with --budget: write the tables and the chart (plan/)")
     _common(q)
     q.set_defaults(func=_cmd_plan)
