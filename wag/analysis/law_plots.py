@@ -16,7 +16,7 @@ from wag.analysis.law import Law
 from wag.analysis.per_concept import log10_counts
 
 #: At most this many background concepts are drawn (a seeded sample), so a card stays small.
-MAX_POINTS = 1500
+MAX_POINTS = 1000
 
 
 def law_band(law: Law, x_max: float, n: int = 60) -> pd.DataFrame:
@@ -49,7 +49,7 @@ def law_chart(
     note = f" ({len(shown)} of {len(points)} concepts drawn)" if len(shown) < len(points) else ""
     subtitle = (
         f"slope {law.slope:+.3f} per decade [{law.slope_ci[0]:.3f}, {law.slope_ci[1]:.3f}], n = {law.n}{note}; "
-        f"band: {1 - law.alpha:.0%} prediction interval"
+        f"band: {1 - law.alpha:.0%} prediction interval; red: the concepts looked up (hollow: predicted only)"
     )
     base = (
         alt.Chart(bg).mark_circle(size=8, opacity=0.18, color="#7f7f7f").encode(x=x, y=alt.Y("value:Q", title=y_title))
@@ -66,7 +66,7 @@ def law_chart(
         .encode(
             x=x,
             y="y:Q",
-            shape=alt.Shape("measured:N", title=None),
+            shape=alt.Shape("measured:N", legend=None),
             fill=alt.condition("datum.measured == 'measured'", alt.value("#d62728"), alt.value("white")),
             tooltip=["concept", "count", "predicted", "y"],
         )

@@ -88,6 +88,9 @@ def _fmt(v: Any) -> str:
 def _table(rows: list[dict[str, Any]], cols: list[tuple[str, str]]) -> str:
     from tabulate import tabulate  # lazy: only the terminal output uses it
 
+    cols = [
+        (k, t) for k, t in cols if k != "where" or any(r.get("where") for r in rows)
+    ]  # shown where it says something
     return tabulate(
         [[_fmt(r.get(k, "")) for k, _ in cols] for r in rows], headers=[t for _, t in cols], disable_numparse=True
     )
@@ -114,6 +117,7 @@ def _print_card(card: dict[str, Any], alpha: float) -> None:
                     ("label", "count type"),
                     ("count", "count"),
                     ("percentile", "percentile"),
+                    ("where", "datasets (where they count it differently)"),
                 ],
             )
         )
@@ -156,7 +160,9 @@ def _cmd_lookup(args: argparse.Namespace) -> int:
     if args.examples < 0:
         raise UsageError(f"--examples must be 0 or more (got {args.examples}); give e.g. 3")
     if args.html:
-        check_output_dir(Path(args.html).expanduser().parent or ".", "--html folder")
+        if Path(args.html).expanduser().is_dir():
+            raise UsageError(f"--html {args.html} is a folder; give the path of the page to write, e.g. cards.html")
+        check_output_dir(Path(args.html).expanduser().parent, "--html folder")
     profile, src = _profile_and_source(args)
     from wag.sources.lookup import law_figure, lookup  # lazy: statsmodels
 
@@ -297,7 +303,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.concept is None or args.target is None:
         raise UsageError("wag plan: give --concept NAME --target FRACTION, or --budget N; see `wag plan --help`")
     profile, src = _profile_and_source(args)
-    from wag.sources.lookup import plan_concept  # lazy: statsmodels
+    from wag.sources.concept_plan import plan_concept  # lazy: statsmodels
 
     plan = plan_concept(src, args.concept, args.target, model=args.model, alpha=args.alpha)
     if args.json:

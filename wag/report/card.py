@@ -35,6 +35,9 @@ def _fmt(v: Any, digits: int = 3) -> str:
 
 
 def _table(rows: list[dict[str, Any]], cols: list[tuple[str, str]], left: tuple[str, ...] = ()) -> str:
+    cols = [
+        (k, t) for k, t in cols if k != "where" or any(r.get("where") for r in rows)
+    ]  # shown where it says something
     head = "".join(f'<th class="{"l" if k in left else ""}">{html.escape(t)}</th>' for k, t in cols)
     body = []
     for r in rows:
@@ -79,8 +82,9 @@ def concept_card(card: dict[str, Any], svg: str | None = None) -> str:
                     ("label", "count type"),
                     ("count", "count"),
                     ("percentile", "percentile in the long tail"),
+                    ("where", "datasets (where they count it differently)"),
                 ],
-                left=("pretraining", "label"),
+                left=("pretraining", "label", "where"),
             )
         )
     if card["performance"]:

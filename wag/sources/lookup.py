@@ -6,13 +6,16 @@ key, and per-concept performance joined with the headline (and the main text) co
 (classification with class prompts, retrieval text-to-image recall@10). :func:`lookup` answers for concept names:
 counts, example captions, each model's performance beside the per-concept law's prediction with its prediction
 interval and the residual; a name the source does not know gets the nearest known names and, where the source has a
-corpus (a study), is counted on the fly so the law still predicts it. :func:`plan_concept` turns the law around.
+corpus (a study), is counted on the fly so the law still predicts it; :func:`law_figure` draws where the concepts
+sit on a law. :mod:`wag.sources.concept_plan` turns the law around.
+
+About 460 lines, one job: the tables, the laws and the cards share their column lists (about 60 of the lines, one
+name per line as ruff formats them) and private row builders; split, each half would import the other's privates.
 """
 
 from __future__ import annotations
 
 import difflib
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +30,8 @@ from wag.core.errors import WagError, excerpt
 from wag.sources.base import Source
 
 #: Bumped when the cached tables' contents change.
-TABLES_VERSION = 1
-COUNT_COLUMNS = ["key", "concept", "pretraining", "method", "variant", "label", "count", "percentile"]
+TABLES_VERSION = 2
+COUNT_COLUMNS = ["key", "concept", "dataset", "pretraining", "method", "variant", "label", "count", "percentile"]
 PERF_COLUMNS = [
     "key",
     "concept",
@@ -61,31 +64,6 @@ PREDICTION_COLUMNS = [
     "slope_high",
     "n_concepts",
 ]
-PLAN_COLUMNS = [
-    "concept",
-    "dataset",
-    "task",
-    "pretraining",
-    "model",
-    "metric",
-    "count_type",
-    "count",
-    "value",
-    "predicted_now",
-    "target",
-    "planned_count",
-    "low",
-    "high",
-    "factor",
-    "factor_low",
-    "factor_high",
-    "reachable",
-    "reason",
-    "anchored_count",
-    "anchored_low",
-    "anchored_high",
-    "status",
-]
 
 
 class ConceptLookupError(WagError, ValueError):
@@ -106,10 +84,13 @@ class LookupTables:
 
 
 def _percentiles(counts: pd.DataFrame) -> pd.Series:
-    """Percent of a pretraining set's concepts (of one count type) with at most this count (weak percentile)."""
+    """Percent of a pretraining set's concepts (of one count type; each normalised key once) with at most this count
+    (the weak percentile: its place in the set's long tail)."""
     out = pd.Series(np.nan, index=counts.index)
-    for _, g in counts.groupby(["pretraining", "variant"], sort=False):
-        s = np.sort(g["count"].to_numpy(dtype=float))
+    ref = counts.drop_duplicates(["key", "pretraining", "variant"])
+    tails = {k: np.sort(g["count"].to_numpy(dtype=float)) for k, g in ref.groupby(["pretraining", "variant"])}
+    for k, g in counts.groupby(["pretraining", "variant"], sort=False):
+        s = tails[k]
         out.loc[g.index] = 100.0 * np.searchsorted(s, g["count"].to_numpy(dtype=float), side="right") / len(s)
     return out
 
@@ -143,7 +124,7 @@ def lookup_tables(src: Source, *, refresh: bool = False) -> LookupTables:
     }
 
     def counts() -> pd.DataFrame:
-        f = src.counts_by_variant()
+        f = src.frequencies()  # per dataset: the released files count one key differently in different datasets
         f = f[f["variant"].isin(list(variants.values()))].reset_index(drop=True)
         return f.assign(label=f["variant"].map(labels), percentile=_percentiles(f))[COUNT_COLUMNS]
 
@@ -181,7 +162,7 @@ def select_model(perf: pd.DataFrame, model: str | None) -> pd.DataFrame:
     keep = (full == model) | (perf["model"].astype(str) == model)
     if not keep.any():
         raise ConceptLookupError(
-            f"unknown model {excerpt(model, 60)!r}; evaluated models: {', '.join(model_names(perf))}"
+            f"unknown model {excerpt(model, 60)}; evaluated models: {', '.join(model_names(perf))}"
         )
     return perf[keep]
 
@@ -264,30 +245,43 @@ class Lookup:
 
     def counts(self) -> pd.DataFrame:
         """Every concept's counts: ``concept, pretraining, count_type, label, count, percentile``."""
-        rows = [{"concept": c["query"], **r} for c in self.cards for r in c["counts"]]
-        return pd.DataFrame(rows, columns=["concept", "pretraining", "count_type", "label", "count", "percentile"])
+        rows = [
+            {"concept": c["query"], **r, "datasets": ", ".join(r["datasets"])} for c in self.cards for r in c["counts"]
+        ]
+        cols = ["concept", "pretraining", "count_type", "label", "count", "percentile", "datasets"]
+        return pd.DataFrame(rows, columns=cols)
 
 
 def _count_rows(t: LookupTables, key: str) -> list[dict[str, Any]]:
-    c = t.counts[t.counts["key"] == key].drop_duplicates(["pretraining", "variant"])
+    """One row per pretraining set and count type; where datasets count the key differently (the released files do,
+    by a few), one row per distinct count naming its datasets."""
+    c = t.counts[t.counts["key"] == key]
     order = {v: i for i, v in enumerate(t.count_types.values())}  # text, image, integrated
-    c = c.assign(_o=c["variant"].map(order)).sort_values(["pretraining", "_o"], kind="stable")
-    return [
-        {
-            "pretraining": r.pretraining,
-            "count_type": r.variant,
-            "label": r.label,
-            "count": int(r.count),
-            "percentile": float(r.percentile),
-        }
-        for r in c.itertuples(index=False)
-    ]
+    c = c.assign(_o=c["variant"].map(order)).sort_values(["pretraining", "_o", "count", "dataset"], kind="stable")
+    rows = []
+    for (pt, v, n), g in c.groupby(["pretraining", "variant", "count"], sort=False):
+        rows.append(
+            {
+                "pretraining": pt,
+                "count_type": v,
+                "label": g["label"].iloc[0],
+                "count": int(n),
+                "percentile": float(g["percentile"].iloc[0]),
+                "datasets": list(dict.fromkeys(g["dataset"])),
+            }
+        )
+    split = pd.Series([(r["pretraining"], r["count_type"]) for r in rows]).value_counts()
+    for r in rows:
+        several = split[(r["pretraining"], r["count_type"])] > 1
+        r["where"] = ", ".join(r["datasets"]) if several else ""
+    return rows
 
 
 def _new_count_rows(t: LookupTables, counts: pd.DataFrame) -> list[dict[str, Any]]:
     rows = []
     for r in counts.itertuples(index=False):
         ref = t.counts[(t.counts["pretraining"] == r.pretraining) & (t.counts["variant"] == r.variant)]
+        ref = ref.drop_duplicates("key")  # each concept once, as in the percentiles of the known concepts
         s = np.sort(ref["count"].to_numpy(dtype=float))
         pct = 100.0 * np.searchsorted(s, float(r.count), side="right") / len(s) if len(s) else float("nan")
         rows.append(
@@ -297,6 +291,8 @@ def _new_count_rows(t: LookupTables, counts: pd.DataFrame) -> list[dict[str, Any
                 "label": t.labels.get(r.variant, r.variant),
                 "count": int(r.count),
                 "percentile": float(pct),
+                "datasets": [],
+                "where": "",
             }
         )
     return rows
@@ -430,89 +426,6 @@ def _add_examples(src: Source, cards: list[dict[str, Any]], n: int, seed: int, n
             for r in mine.head(n).itertuples(index=False)
         ]
         c["examples_note"] = note
-
-
-def _anchored(law: Law, today: float, value: float, target: float) -> dict[str, float]:
-    """The concept's own path: its residual kept, ``target`` reached at ``today * 10**((target - value) / slope)``,
-    with the interval of the slope's CI (``inf`` when the CI reaches 0); NaN without a measured value."""
-    nan = float("nan")
-    if value != value or law.slope <= 0:
-        return {"anchored_count": nan, "anchored_low": nan, "anchored_high": nan}
-    delta = target - value
-    lo_s, hi_s = law.slope_ci
-    ends = [today * 10 ** (delta / s) if s > 0 else (math.inf if delta > 0 else 0.0) for s in (hi_s, lo_s)]
-    return {
-        "anchored_count": today * 10 ** (delta / law.slope),
-        "anchored_low": min(ends),
-        "anchored_high": max(ends),
-    }
-
-
-def plan_concept(
-    src: Source,
-    name: str,
-    target: float,
-    *,
-    model: str | None = None,
-    alpha: float = 0.05,
-    tables: LookupTables | None = None,
-) -> pd.DataFrame:
-    """The count at which each model's law predicts ``target`` for concept ``name`` (:data:`PLAN_COLUMNS`).
-
-    ``planned_count`` is where the law (the mean over concepts) predicts ``target``, ``low``/``high`` where its
-    prediction band crosses it (:meth:`wag.analysis.law.Law.count_for`), ``factor*`` the same over today's count; a
-    row is unreachable, with its reason, when the law's interval says so. ``anchored_*``: the concept's own path
-    (its residual kept, the law's slope and slope interval), where it has a measured value. ``status``: ``already
-    there``, ``reachable`` or ``unreachable``. One row per performance row (a concept in two datasets: two rows).
-    """
-    if isinstance(target, bool) or not isinstance(target, int | float) or not 0.0 <= float(target) <= 1.0:
-        raise ConceptLookupError(f"target {target!r} is not a fraction in [0, 1]; pass e.g. 0.6 for 60%")
-    res = lookup(src, [name], model=model, n_examples=0, alpha=alpha, tables=tables)
-    card = res.cards[0]
-    if not card["performance"]:
-        near = f"; nearest known: {', '.join(card['nearest'])}" if card["nearest"] else ""
-        why = card["note"] or "no model was evaluated on it"
-        raise ConceptLookupError(f"cannot plan concept {excerpt(name, 60)!r}: {why}{near}")
-    rows = []
-    for r in card["performance"]:
-        group = tuple(r[c] for c in LAW_GROUP)
-        law = res.laws.get(group)
-        now = float(r["count"])
-        base = {
-            "concept": name,
-            "dataset": r["dataset"],
-            **{c: r[c] for c in LAW_GROUP},
-            "count": int(now),
-            "value": r["value"],
-            "predicted_now": r["predicted"],
-            "target": float(target),
-        }
-        if law is None:
-            rows.append({**base, "reachable": False, "reason": "too few concepts to fit a law"})
-            continue
-        cp = law.count_for(float(target))
-        today = max(now, 1.0)  # a zero count sits at log10 = 0, as in the fit
-        anchored = _anchored(law, today, float(r["value"]), float(target))
-        if r["value"] == r["value"] and r["value"] >= target:
-            status = "already there"
-        else:
-            status = "reachable" if cp.reachable else "unreachable"
-        rows.append(
-            {
-                **base,
-                "planned_count": cp.count,
-                "low": cp.low,
-                "high": cp.high,
-                "factor": cp.count / today,
-                "factor_low": cp.low / today,
-                "factor_high": cp.high / today if math.isfinite(cp.high) else math.inf,
-                "reachable": cp.reachable,
-                "reason": cp.reason,
-                **anchored,
-                "status": status,
-            }
-        )
-    return pd.DataFrame(rows, columns=PLAN_COLUMNS)
 
 
 def chart_group(res: Lookup, cards: list[dict[str, Any]] | None = None) -> tuple[Any, ...] | None:
