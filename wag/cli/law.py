@@ -222,7 +222,7 @@ def _plan_budget(args: argparse.Namespace) -> int:
         print(json.dumps(_json_ready(out), indent=1, ensure_ascii=False))
         return 0
     print(f"source: {src.name}; budget {res.budget:,} new samples over {res.table['concept'].nunique():,} concepts")
-    print(f"law of {who}: slope {res.law.slope:.3f} per decade, {res.law.n} concepts\n")
+    print(f"law of {who}: slope {res.law.slope:.3f} per decade, fitted on {res.law.n} concept × dataset rows\n")
     cols = [
         ("strategy", "strategy"),
         ("added", "added"),
