@@ -221,11 +221,10 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         {
             "concept": _text(),
             "method": pa.Column(str, pa.Check.isin(["mixture", "pooled", "none"])),
-            "feature": pa.Column(str, pa.Check.isin(["raw", "softmax"])),
+            "feature": pa.Column(str, pa.Check.isin(["raw", "softmax", "top1"])),
             "cutoff": pa.Column(float, pa.Check.in_range(0.0, 1.0)),
             "threshold": pa.Column(float, nullable=True),
-            "slope": pa.Column(float, nullable=True),
-            "intercept": pa.Column(float, nullable=True),
+            **{c: pa.Column(float, nullable=True) for c in ("mu_pos", "mu_neg", "sd_pos", "sd_neg")},
             "base_rate": pa.Column(float, pa.Check.in_range(0.0, 1.0), nullable=True),
             "separation": pa.Column(float, nullable=True),
             "n_positives": pa.Column(int, pa.Check.ge(0)),

@@ -5,26 +5,29 @@ on a small CLIP every concept can score above 0.5 on every image. The corpus lab
 caption mentions concept c (the count stage's hits) are mostly images of c (*caption positives*), a seeded sample of
 the other images mostly not (*caption negatives*). Captions are not truth (misaligned pairs), so each concept gets a
 **latent-class model** fitted by EM: the image truly shows c or not (hidden); the score feature ``x`` is Gaussian
-given that, with the same variance in both classes (so the decision is monotone in ``x``); caption positives and
-negatives have their own share of true images (``pi_pos``, ``pi_neg``). The calibrated probability that an image
-shows c, whatever its caption says (so integrated counts and misalignment stay meaningful), is then
-``q = sigmoid(slope * x + intercept)`` with the concept's corpus base rate as prior.
+given that (``mu_pos, sd_pos`` / ``mu_neg, sd_neg``); caption positives and negatives have their own share of true
+images, so a misaligned caption is expected, not fitted. The calibrated probability that an image shows c, whatever
+its caption says (so integrated counts and misalignment stay meaningful), is the posterior under the concept's base
+rate, made monotone in ``x`` (a higher score never lowers it).
 
-The feature is the raw score's logit (``feature = raw``) or, where concepts compete (an image of one thing is rarely
-ten things), its log-softmax across the study's concepts and the background prompt (``feature = softmax``). Which one
-is what the data say: the one whose fits separate the two classes better (median over the calibrated concepts of
-``|mu1 - mu0| / sd``), chosen once per table.
+Features (column ``feature``), chosen from the data:
 
-Fallback rule (column ``fallback``): a concept with fewer than ``min_positives`` caption positives, or whose own fit
-does not separate the classes (``separation < MIN_SEPARATION`` or ``mu1 <= mu0``), takes the **pooled** fit (one
-mixture over every concept's positives and negatives, the same feature) with its own base rate
-(``(n_pos * pi_pos + (n - n_pos) * pi_neg) / n`` under the pooled shares); when even the pooled fit does not separate,
-the concept keeps its raw score (method ``none``).
+* ``top1`` when concepts compete: fewer than ``EXCLUSIVE_SHARE`` of the captioned images name more than one concept
+  (an image of one thing is rarely ten things). Only an image's top-scoring concept can be tagged; ``x`` is its
+  log-odds in a softmax over every concept and the background prompt. Recall estimates include the share of a
+  concept's caption positives where another concept wins (``coverage``).
+* otherwise ``raw`` (the raw score's logit) or ``softmax`` (the log-odds above, every concept eligible): the one whose
+  own fits separate the classes better (median over concepts of ``separation``).
 
-The thresholds of ``study.tagger.thresholds`` then apply to ``q`` (calibrated-probability cut-offs). Estimated
-precision and recall at the headline cut-off come from the fitted model (the two Gaussians and the base rate), with
-percentile intervals from ``n_boot`` bootstrap refits (the images resampled within each group). Everything is
-vectorised numpy and deterministic given ``seed``.
+Fallback rule (column ``fallback``): a concept with fewer than ``min_positives`` caption positives (among the images it
+can be tagged on), or whose own fit does not separate the classes (``separation < MIN_SEPARATION``), takes the
+**pooled** fit (one mixture over every calibrated concept's positives and negatives, the same feature) with its own
+base rate; when even the pooled fit does not separate, the concept keeps its raw score (method ``none``).
+
+The thresholds of ``study.tagger.thresholds`` then apply to the calibrated probability (cut-offs). Estimated precision
+and recall at the headline cut-off come from the fitted model (the Gaussians and the base rate), with 95% percentile
+intervals from ``n_boot`` bootstrap refits (images resampled within each group; the intervals leave out the choice
+of feature and the Gaussian shape). Vectorised numpy, deterministic given ``seed``.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import log_ndtr, logsumexp
+from scipy.special import log_ndtr
 
 from wag.core.errors import WagError
 
@@ -48,7 +51,9 @@ MAX_POSITIVES = 5000
 EM_ITERATIONS = 150
 #: Points of the pooled fit (a seeded sample of every concept's positives and negatives).
 MAX_POOLED = 20000
-FEATURES = ("raw", "softmax")
+FEATURES = ("raw", "softmax", "top1")
+#: Captions naming more than one concept in fewer than this share of the captioned images: concepts compete (top1).
+EXCLUSIVE_SHARE = 0.1
 #: Columns of the calibration table (contract ``calibration`` in :mod:`wag.core.tables`).
 CALIBRATION_COLUMNS = [
     "concept",
@@ -56,8 +61,10 @@ CALIBRATION_COLUMNS = [
     "feature",
     "cutoff",
     "threshold",
-    "slope",
-    "intercept",
+    "mu_pos",
+    "mu_neg",
+    "sd_pos",
+    "sd_neg",
     "base_rate",
     "separation",
     "n_positives",
@@ -79,18 +86,21 @@ class CalibrationError(WagError, ValueError):
 
 @dataclass(frozen=True)
 class Fit:
-    """Two equal-variance Gaussians over a feature, shares of true images among caption positives/negatives
-    (arrays: one value per bootstrap replicate, index 0 = the fit on the data themselves)."""
+    """Two Gaussians over a feature (true images of the concept: ``mu1, sd1``; others: ``mu0, sd0``) and the shares of
+    true images among caption positives and negatives (arrays: one value per bootstrap replicate, index 0 = the fit on
+    the data themselves)."""
 
     mu1: np.ndarray
     mu0: np.ndarray
-    sd: np.ndarray
+    sd1: np.ndarray
+    sd0: np.ndarray
     pi_pos: np.ndarray
     pi_neg: np.ndarray
 
     @property
     def separation(self) -> np.ndarray:
-        return (self.mu1 - self.mu0) / self.sd
+        """(mu1 - mu0) in units of the classes' root-mean-square standard deviation."""
+        return (self.mu1 - self.mu0) / np.sqrt((self.sd1**2 + self.sd0**2) / 2)
 
 
 def _norm_logpdf(x: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
@@ -114,39 +124,48 @@ def fit_mixture(x: np.ndarray, pos: np.ndarray, *, n_boot: int = 0, seed: int = 
     P = np.zeros(idx.shape, dtype=bool)
     P[:, : len(ip)] = True
     xp, xn = x[ip], x[ineg]
-    sd0 = max(float(np.std(xn)), float(np.std(xp)), _EPS)
+    spread = max(float(np.std(x)), _EPS)
+    floor = 0.02 * spread  # no component narrower than this (a few identical scores would collapse it)
     B = len(idx)
     mu1 = np.full((B, 1), float(np.quantile(xp, 0.75)))
     mu0 = np.full((B, 1), float(np.median(xn)))
     if mu1[0, 0] <= mu0[0, 0]:
-        mu1 = mu0 + sd0
-    sd = np.full((B, 1), sd0)
+        mu1 = mu0 + spread
+    sd1 = np.full((B, 1), max(float(np.std(xp)), floor))
+    sd0 = np.full((B, 1), max(float(np.std(xn)), floor))
     pi_p, pi_n = np.full((B, 1), 0.9), np.full((B, 1), 0.05)
+    n, n_pos = X.shape[1], len(ip)
+    sx, sxx = X.sum(1, keepdims=True), (X * X).sum(1, keepdims=True)
     for _ in range(EM_ITERATIONS):
-        before = np.concatenate([mu1, mu0, sd, pi_p, pi_n], axis=1)
-        prior = np.where(P, pi_p, pi_n)
-        l1 = np.log(prior + _EPS) + _norm_logpdf(X, mu1, sd)
-        l0 = np.log(1 - prior + _EPS) + _norm_logpdf(X, mu0, sd)
-        r = 1.0 / (1.0 + np.exp(np.clip(l0 - l1, -50, 50)))
-        w1, w0 = r.sum(1, keepdims=True) + _EPS, (1 - r).sum(1, keepdims=True) + _EPS
-        mu1 = (r * X).sum(1, keepdims=True) / w1
-        mu0 = ((1 - r) * X).sum(1, keepdims=True) / w0
-        var = (r * (X - mu1) ** 2 + (1 - r) * (X - mu0) ** 2).sum(1, keepdims=True) / X.shape[1]
-        sd = np.sqrt(np.maximum(var, _EPS**2))
-        pi_p = (r * P).sum(1, keepdims=True) / P.sum(1, keepdims=True)
-        pi_n = (r * ~P).sum(1, keepdims=True) / (~P).sum(1, keepdims=True)
-        if np.abs(np.concatenate([mu1, mu0, sd, pi_p, pi_n], axis=1) - before).max() < 1e-7:
+        before = np.concatenate([mu1, mu0, sd1, sd0, pi_p, pi_n], axis=1)
+        lo_p, lo_n = np.log((pi_p + _EPS) / (1 - pi_p + _EPS)), np.log((pi_n + _EPS) / (1 - pi_n + _EPS))
+        llr = np.where(P, lo_p, lo_n) + _norm_logpdf(X, mu1, sd1) - _norm_logpdf(X, mu0, sd0)
+        r = 1.0 / (1.0 + np.exp(-np.clip(llr, -50, 50)))
+        w1 = r.sum(1, keepdims=True)
+        w0 = n - w1
+        rx, rxx = (r * X).sum(1, keepdims=True), (r * X * X).sum(1, keepdims=True)
+        mu1 = rx / (w1 + _EPS)
+        mu0 = (sx - rx) / (w0 + _EPS)
+        sd1 = np.sqrt(np.maximum((rxx - 2 * mu1 * rx + mu1**2 * w1) / (w1 + _EPS), floor**2))
+        sd0 = np.sqrt(np.maximum(((sxx - rxx) - 2 * mu0 * (sx - rx) + mu0**2 * w0) / (w0 + _EPS), floor**2))
+        rp = r[:, :n_pos].sum(1, keepdims=True)
+        pi_p, pi_n = rp / n_pos, (w1 - rp) / (n - n_pos)
+        if np.abs(np.concatenate([mu1, mu0, sd1, sd0, pi_p, pi_n], axis=1) - before).max() < 1e-6:
             break
-    return Fit(mu1[:, 0], mu0[:, 0], sd[:, 0], pi_p[:, 0], pi_n[:, 0])
+    return Fit(mu1[:, 0], mu0[:, 0], sd1[:, 0], sd0[:, 0], pi_p[:, 0], pi_n[:, 0])
 
 
-def logistic_params(fit: Fit, base_rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(slope, intercept) of ``q = sigmoid(slope * x + intercept)``: the posterior of the fit under ``base_rate``."""
-    var = fit.sd**2
-    slope = (fit.mu1 - fit.mu0) / var
+def log_odds(x: np.ndarray, mu1, mu0, sd1, sd0, base_rate) -> np.ndarray:
+    """Posterior log-odds that the image shows the concept, made monotone in ``x``: the Gaussians' log-likelihood
+    ratio is quadratic when the variances differ, so beyond its vertex it is held at the vertex's value (a higher
+    score never lowers the probability)."""
+    a1, a0 = 1 / sd1**2, 1 / sd0**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vertex = (mu1 * a1 - mu0 * a0) / (a1 - a0)
+    x = np.asarray(x, dtype=np.float64)
+    xe = np.where(sd0 > sd1, np.minimum(x, vertex), np.where(sd1 > sd0, np.maximum(x, vertex), x))
     br = np.clip(base_rate, _EPS, 1 - _EPS)
-    intercept = -(fit.mu1**2 - fit.mu0**2) / (2 * var) + np.log(br / (1 - br))
-    return slope, intercept
+    return np.log(br / (1 - br)) + _norm_logpdf(xe, mu1, sd1) - _norm_logpdf(xe, mu0, sd0)
 
 
 def _logit(p: float | np.ndarray) -> np.ndarray:
@@ -154,10 +173,25 @@ def _logit(p: float | np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+def cut_point(fit: Fit, base_rate: np.ndarray, cutoff: float) -> np.ndarray:
+    """The feature value where the calibrated probability reaches ``cutoff`` (per replicate; +inf when it never does,
+    -inf when it always does), by bisection on the monotone posterior."""
+    target = float(_logit(cutoff))
+    lo = np.minimum(fit.mu0 - 20 * fit.sd0, fit.mu1 - 20 * fit.sd1)
+    hi = np.maximum(fit.mu0 + 20 * fit.sd0, fit.mu1 + 20 * fit.sd1)
+    args = (fit.mu1, fit.mu0, fit.sd1, fit.sd0, base_rate)
+    never, always = log_odds(hi, *args) < target, log_odds(lo, *args) >= target
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        up = log_odds(mid, *args) >= target
+        hi, lo = np.where(up, mid, hi), np.where(up, lo, mid)
+    return np.where(never, np.inf, np.where(always, -np.inf, hi))
+
+
 def model_precision_recall(fit: Fit, base_rate: np.ndarray, x_cut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Precision and recall of the decision ``x >= x_cut`` under the fitted model (per replicate)."""
-    tpr = np.exp(log_ndtr((fit.mu1 - x_cut) / fit.sd))
-    fpr = np.exp(log_ndtr((fit.mu0 - x_cut) / fit.sd))
+    tpr = np.exp(log_ndtr((fit.mu1 - x_cut) / fit.sd1))
+    fpr = np.exp(log_ndtr((fit.mu0 - x_cut) / fit.sd0))
     tagged = base_rate * tpr + (1 - base_rate) * fpr
     precision = np.where(tagged > 0, base_rate * tpr / np.maximum(tagged, 1e-300), np.nan)
     return precision, tpr
@@ -181,10 +215,14 @@ class Calibration:
         t = self.table.set_index("concept")
         x = self.features(tags, n_concepts)
         conc = tags["concept"].astype(str)
-        slope = conc.map(t["slope"]).to_numpy(float)
-        icpt = conc.map(t["intercept"]).to_numpy(float)
+        p = {k: conc.map(t[k]).to_numpy(float) for k in ("mu_pos", "mu_neg", "sd_pos", "sd_neg", "base_rate")}
         raw = tags["score"].to_numpy(float)
-        q = np.where(np.isfinite(slope), 1.0 / (1.0 + np.exp(-np.clip(slope * x + icpt, -50, 50))), raw)
+        with np.errstate(invalid="ignore"):
+            lo = log_odds(x, p["mu_pos"], p["mu_neg"], p["sd_pos"], p["sd_neg"], p["base_rate"])
+        q = np.where(np.isfinite(p["mu_pos"]), 1.0 / (1.0 + np.exp(-np.clip(lo, -50, 50))), raw)
+        if self.feature == "top1":  # only an image's top-scoring concept can be tagged
+            top = top_concepts(tags)
+            q = np.where(tags["sample_id"].astype(str).map(top).to_numpy() == conc.to_numpy(), q, 0.0)
         return pd.DataFrame(
             {
                 "sample_id": tags["sample_id"].astype(str).to_numpy(),
@@ -211,9 +249,9 @@ class Calibration:
 
 
 def tag_features(tags: pd.DataFrame, n_concepts: int, feature: str, min_score: float) -> np.ndarray:
-    """Feature of each tag row: ``raw`` = logit(score); ``softmax`` = that logit minus the image's log-sum-exp over
-    every concept (a concept not stored scored below ``min_score``: counted at ``min_score``) and the background
-    prompt (logit 0: the raw score is a two-way softmax against it)."""
+    """Feature of each tag row: ``raw`` = logit(score); ``softmax`` = the log-odds of the concept in a softmax over
+    every concept and the background prompt (logit 0: the raw score is a two-way softmax against it), i.e. its logit
+    minus the log-sum-exp of all the others (a concept not stored scored below ``min_score``: counted at it)."""
     if feature not in FEATURES:
         raise CalibrationError(f"unknown calibration feature {feature!r}; use one of {', '.join(FEATURES)}")
     z = _logit(tags["score"].to_numpy(float))
@@ -226,7 +264,8 @@ def tag_features(tags: pd.DataFrame, n_concepts: int, feature: str, min_score: f
     sums = np.bincount(codes, weights=np.exp(z - m), minlength=len(uniq))
     n_stored = np.bincount(codes, minlength=len(uniq))
     sums = sums + (n_concepts - n_stored).clip(0) * np.exp(floor - m) + np.exp(-m)
-    return z - (np.log(sums) + m)[codes]
+    rest = np.maximum(sums[codes] - np.exp(z - m), 1e-300)  # everything but this concept
+    return z - (np.log(rest) + m)
 
 
 def fit_calibration(
@@ -265,19 +304,71 @@ def fit_calibration(
             pos_ids[c] = np.sort(rng.choice(v, MAX_POSITIVES, replace=False))
     want = pd.Index(neg_pool).union(pd.Index(np.concatenate([np.asarray(v) for v in pos_ids.values()] or [[]])))
     sub = tags[tags["sample_id"].astype(str).isin(want)]
-    candidates = [feature] if feature != "auto" else list(FEATURES)
-    best: tuple[float, str, pd.DataFrame] | None = None
-    for f in candidates:
+    multi = hits.groupby("sample_id")["concept"].nunique()
+    exclusive = bool(len(multi)) and float((multi > 1).mean()) < EXCLUSIVE_SHARE
+    if feature == "auto" and exclusive:
+        feature = "top1"
+    pop = Population.of(tags, ids, pos_ids, n_pos_all, names, top1=feature == "top1")
+
+    def table_of(f: str, boots: int) -> pd.DataFrame:
         x_rows = tag_features(sub, len(names), f, min_score)
-        table = _fit_feature(
-            sub, x_rows, names, pos_ids, n_pos_all, neg_pool, len(ids), f, min_score, cutoff, seed, n_boot, min_positives
+        return _fit_feature(
+            sub, x_rows, names, pos_ids, pop, neg_pool, f, min_score, cutoff, seed, boots, min_positives
         )
-        own = table.loc[table["fallback"] == "", "separation"]
-        score = float(own.median()) if len(own) else float(table["separation"].median())
-        if best is None or (np.isfinite(score) and score > best[0] + 1e-9):
-            best = (score if np.isfinite(score) else -np.inf, f, table)
-    assert best is not None
-    return Calibration(best[2], best[1], min_score)
+
+    chosen = feature
+    if feature == "auto":  # the feature whose own fits separate the classes better (fits without bootstrap)
+        scores = []
+        for f in ("raw", "softmax"):
+            t = table_of(f, 0)
+            own = t.loc[t["fallback"] == "", "separation"]
+            scores.append(float(own.median()) if len(own) else -np.inf)
+        chosen = ("raw", "softmax")[int(np.argmax(scores))]
+    return Calibration(table_of(chosen, n_boot), chosen, min_score)
+
+
+@dataclass(frozen=True)
+class Population:
+    """Who can be tagged with each concept and how many of them: every image, or (feature ``top1``) the images whose
+    top-scoring concept it is. ``size``: images per concept; ``positives``: caption positives among them;
+    ``coverage``: the share of a concept's caption positives inside it (the recall lost by competition)."""
+
+    eligible: dict[str, pd.Index] | None
+    size: dict[str, int]
+    positives: dict[str, int]
+    coverage: dict[str, float]
+
+    @classmethod
+    def of(
+        cls,
+        tags: pd.DataFrame,
+        ids: pd.Index,
+        pos_ids: dict[str, np.ndarray],
+        n_pos_all: dict[str, int],
+        names: list[str],
+        *,
+        top1: bool,
+    ) -> Population:
+        if not top1:
+            return cls(None, dict.fromkeys(names, len(ids)), dict(n_pos_all), dict.fromkeys(names, 1.0))
+        top = top_concepts(tags)
+        eligible = {c: pd.Index(g.index) for c, g in top.groupby(top, sort=False)}
+        empty = pd.Index([], dtype=object)
+        size = {c: len(eligible.get(c, empty)) for c in names}
+        inside = {c: int(pd.Index(pos_ids.get(c, [])).isin(eligible.get(c, empty)).sum()) for c in names}
+        taken = {c: len(pos_ids.get(c, [])) for c in names}
+        positives = {c: round(inside[c] * n_pos_all[c] / taken[c]) if taken[c] else 0 for c in names}
+        coverage = {c: inside[c] / taken[c] if taken[c] else 0.0 for c in names}
+        return cls(eligible, size, positives, coverage)
+
+
+def top_concepts(tags: pd.DataFrame) -> pd.Series:
+    """sample_id -> its top-scoring concept (ties: the first row)."""
+    if tags.empty:
+        return pd.Series(dtype=object)
+    order = tags.sort_values(["sample_id", "score"], ascending=[True, False], kind="stable")
+    first = order.drop_duplicates("sample_id")
+    return pd.Series(first["concept"].astype(str).to_numpy(), index=first["sample_id"].astype(str).to_numpy())
 
 
 def _fit_feature(
@@ -285,9 +376,8 @@ def _fit_feature(
     x_rows: np.ndarray,
     names: list[str],
     pos_ids: dict[str, np.ndarray],
-    n_pos_all: dict[str, int],
+    pop: Population,
     neg_pool: pd.Index,
-    n_images: int,
     feature: str,
     min_score: float,
     cutoff: float,
@@ -306,11 +396,15 @@ def _fit_feature(
     for c in names:
         s = by_c.get(c, pd.Series(dtype=float))
         floor = raw_floor if feature == "raw" or s.empty else float(min(s.min(), raw_floor - np.log(len(names) + 1)))
-        p = pos_ids.get(c, np.array([], dtype=object))
-        n = neg_pool.difference(pd.Index(p))
+        p = pd.Index(pos_ids.get(c, np.array([], dtype=object)))
+        n = neg_pool.difference(p)
+        if pop.eligible is not None:
+            elig = pop.eligible.get(c, pd.Index([], dtype=object))
+            p, n = p[p.isin(elig)], n[n.isin(elig)]
         xp = s.reindex(p).fillna(floor).to_numpy(float)
         xn = s.reindex(n).fillna(floor).to_numpy(float)
         data[c] = (np.concatenate([xp, xn]), np.r_[np.ones(len(xp), bool), np.zeros(len(xn), bool)])
+    n_pos_all = pop.positives
     enough = [c for c in names if n_pos_all[c] >= min_positives and (~data[c][1]).any()]
     pooled: Fit | None = None
     calibrated = [c for c in names if n_pos_all[c] >= max(1, min_positives)]
@@ -339,7 +433,9 @@ def _fit_feature(
             fit, method = pooled, "pooled"
         elif fit is None:
             why = why + "; pooled fit does not separate either: raw score kept"
-        rows.append(_row(c, fit, method, why, feature, n_pos_all[c], int((~p).sum()), n_images, cutoff))
+        rows.append(
+            _row(c, fit, method, why, feature, n_pos_all[c], int((~p).sum()), pop.size[c], pop.coverage[c], cutoff)
+        )
     return pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)
 
 
@@ -352,6 +448,7 @@ def _row(
     n_pos: int,
     n_neg: int,
     n_images: int,
+    coverage: float,
     cutoff: float,
 ) -> dict:
     nan = float("nan")
@@ -359,26 +456,32 @@ def _row(
         return dict(
             zip(
                 CALIBRATION_COLUMNS,
-                [concept, "none", feature, cutoff, nan, nan, nan, nan, nan, n_pos, n_neg, *[nan] * 6, why],
+                [concept, "none", feature, cutoff, *[nan] * 7, n_pos, n_neg, *[nan] * 6, why],
             )
         )
-    share = min(n_pos, n_images) / n_images
+    share = min(n_pos, n_images) / max(n_images, 1)
     base = share * fit.pi_pos + (1 - share) * fit.pi_neg  # the concept's corpus base rate, per replicate
-    slope, icpt = logistic_params(fit, base)
-    x_cut = (_logit(cutoff) - icpt) / slope
+    x_cut = cut_point(fit, base, cutoff)
     prec, rec = model_precision_recall(fit, base, x_cut)
-    lo_hi = (lambda a: (float(np.nanquantile(a[1:], 0.025)), float(np.nanquantile(a[1:], 0.975))))
+    rec = rec * coverage  # top1: the concept's images where another concept wins are never tagged
+
+    def lo_hi(a: np.ndarray) -> tuple[float, float]:
+        return float(np.nanquantile(a[1:], 0.025)), float(np.nanquantile(a[1:], 0.975))
+
     p_lo, p_hi = lo_hi(prec) if len(prec) > 1 and np.isfinite(prec[1:]).any() else (nan, nan)
     r_lo, r_hi = lo_hi(rec) if len(rec) > 1 else (nan, nan)
-    thr = float(1 / (1 + np.exp(-x_cut[0]))) if feature == "raw" else float(x_cut[0])
+    with np.errstate(over="ignore"):
+        thr = float(1 / (1 + np.exp(-x_cut[0]))) if feature == "raw" else float(x_cut[0])
     return {
         "concept": concept,
         "method": method,
         "feature": feature,
         "cutoff": float(cutoff),
         "threshold": thr,
-        "slope": float(slope[0]),
-        "intercept": float(icpt[0]),
+        "mu_pos": float(fit.mu1[0]),
+        "mu_neg": float(fit.mu0[0]),
+        "sd_pos": float(fit.sd1[0]),
+        "sd_neg": float(fit.sd0[0]),
         "base_rate": float(base[0]),
         "separation": float(fit.separation[0]),
         "n_positives": int(n_pos),

@@ -72,13 +72,16 @@ def count_quality(
     n = max(int(n_images), 1)
 
     def per_concept(h: pd.DataFrame) -> np.ndarray:
-        return h.drop_duplicates(["concept", "sample_id"])["concept"].value_counts().reindex(names, fill_value=0).to_numpy()
+        return (
+            h.drop_duplicates(["concept", "sample_id"])["concept"]
+            .value_counts()
+            .reindex(names, fill_value=0)
+            .to_numpy()
+        )
 
     text = per_concept(text_hits)
     cal = dict(calibration or {})
-    rows = [
-        _row(pretraining, text_variant, "text", np.nan, n, int(text.sum()), text.sum() / n, np.nan, {}, len(names))
-    ]
+    rows = [_row(pretraining, text_variant, "text", np.nan, n, int(text.sum()), text.sum() / n, np.nan, {}, len(names))]
     for (method, variant, th), h in image_hits.items():
         c = per_concept(h)
         rho = spearman(c, text)

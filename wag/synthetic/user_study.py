@@ -132,7 +132,12 @@ def build_user_study(
 
 
 def user_study_spec(
-    world: World, model: str, *, calibration: str = "captions", name: str = "main", thresholds: list[float] | None = None
+    world: World,
+    model: str,
+    *,
+    calibration: str = "captions",
+    name: str = "main",
+    thresholds: list[float] | None = None,
 ) -> StudySpec:
     """The study a user would declare on it: the corpus, its concept file and their own CLIP (``model``: an
     ``ARCH@checkpoint`` spec) as an open_clip tagger named ``mine``."""
