@@ -12,12 +12,16 @@ rate, made monotone in ``x`` (a higher score never lowers it).
 
 Features (column ``feature``), chosen from the data:
 
-* ``top1`` when concepts compete: fewer than ``EXCLUSIVE_SHARE`` of the captioned images name more than one concept
-  (an image of one thing is rarely ten things). Only an image's top-scoring concept can be tagged; ``x`` is its
-  log-odds in a softmax over every concept and the background prompt. Recall estimates include the share of a
-  concept's caption positives where another concept wins (``coverage``).
-* otherwise ``raw`` (the raw score's logit) or ``softmax`` (the log-odds above, every concept eligible): the one whose
-  own fits separate the classes better (median over concepts of ``separation``).
+* ``raw``: the raw score's logit;
+* ``softmax``: the concept's log-odds in a softmax over every concept and the background prompt (concepts compete
+  for the score);
+* ``top1``, a candidate only when fewer than ``EXCLUSIVE_SHARE`` of the captioned images name more than one concept
+  (an image of one thing is rarely ten things): the ``softmax`` log-odds, and only an image's top-scoring concept can
+  be tagged. Recall estimates include the share of a concept's caption positives where another concept wins
+  (``coverage``).
+
+The feature used is the candidate whose calibrated tags agree best with the captions (F1 against the caption hits
+on the fitted sample; captions are noisy labels, but their noise is the same for every candidate).
 
 Fallback rule (column ``fallback``): a concept with fewer than ``min_positives`` caption positives (among the images it
 can be tagged on), or whose own fit does not separate the classes (``separation < MIN_SEPARATION``), takes the
@@ -306,25 +310,31 @@ def fit_calibration(
     sub = tags[tags["sample_id"].astype(str).isin(want)]
     multi = hits.groupby("sample_id")["concept"].nunique()
     exclusive = bool(len(multi)) and float((multi > 1).mean()) < EXCLUSIVE_SHARE
-    if feature == "auto" and exclusive:
-        feature = "top1"
-    pop = Population.of(tags, ids, pos_ids, n_pos_all, names, top1=feature == "top1")
+    candidates = [feature] if feature != "auto" else ["raw", "softmax", *(["top1"] if exclusive else [])]
+    pops = {f: Population.of(tags, ids, pos_ids, n_pos_all, names, top1=f == "top1") for f in candidates}
 
     def table_of(f: str, boots: int) -> pd.DataFrame:
         x_rows = tag_features(sub, len(names), f, min_score)
         return _fit_feature(
-            sub, x_rows, names, pos_ids, pop, neg_pool, f, min_score, cutoff, seed, boots, min_positives
+            sub, x_rows, names, pos_ids, pops[f], neg_pool, f, min_score, cutoff, seed, boots, min_positives
         )
 
-    chosen = feature
-    if feature == "auto":  # the feature whose own fits separate the classes better (fits without bootstrap)
-        scores = []
-        for f in ("raw", "softmax"):
-            t = table_of(f, 0)
-            own = t.loc[t["fallback"] == "", "separation"]
-            scores.append(float(own.median()) if len(own) else -np.inf)
-        chosen = ("raw", "softmax")[int(np.argmax(scores))]
+    chosen = candidates[0]
+    if len(candidates) > 1:  # the feature whose tags agree best with the captions (F1 on the fitted sample)
+        sample_hits = hits[hits["sample_id"].isin(want)]
+        scores = [
+            caption_f1(Calibration(table_of(f, 0), f, min_score).apply(sub, len(names)), sample_hits, cutoff)
+            for f in candidates
+        ]
+        chosen = candidates[int(np.argmax(scores))]
     return Calibration(table_of(chosen, n_boot), chosen, min_score)
+
+
+def caption_f1(tagged: pd.DataFrame, caption_hits: pd.DataFrame, cutoff: float) -> float:
+    """F1 of the tags at ``cutoff`` against the caption hits (noisy labels: a proxy for the F1 against the truth)."""
+    got = tagged.loc[tagged["score"] >= cutoff, ["concept", "sample_id"]]
+    both = len(got.merge(caption_hits, on=["concept", "sample_id"]))
+    return 2 * both / max(len(got) + len(caption_hits), 1)
 
 
 @dataclass(frozen=True)
