@@ -165,3 +165,21 @@ def fix_hint(calibrated: bool) -> str:
     if not calibrated:
         return "set study.tagger.calibration: captions (or use a stronger tagger)"
     return "use a stronger tagger (or a corpus with more captions per concept); image-based fits are not trustworthy"
+
+
+def quality_lines(quality: pd.DataFrame) -> list[str]:
+    """The count-quality table as aligned text lines, each count type's caveats under it (``wag study status``)."""
+    lines = [
+        f"{'count type':<28} {'per image':>9} {'text/img':>8} {'rho(text)':>9} {'est.prec':>8} {'est.rec':>8}  calibration"
+    ]
+
+    def num(v: float, width: int) -> str:
+        return f"{v:>{width}.3g}" if np.isfinite(v) else f"{'-':>{width}}"
+
+    for r in quality.to_dict("records"):
+        lines.append(
+            f"{r['count_type']:<28} {num(r['per_image'], 9)} {num(r['text_per_image'], 8)} "
+            f"{num(r['spearman_vs_text'], 9)} {num(r['precision'], 8)} {num(r['recall'], 8)}  {r['calibration'] or '-'}"
+        )
+        lines += [f"    caveat: {c}" for c in caveats(quality, r["count_type"])]
+    return lines

@@ -98,6 +98,16 @@ class Source(abc.ABC):
     def thresholds(self) -> list[float]:
         """The image-tagger thresholds the source compares (empty without a tagger)."""
 
+    def count_caveats(self, count_type: str) -> list[str]:
+        """Why counts of ``count_type`` (a ``variant``) may not be trusted, one short reason each (empty: none known).
+        The released files: none (the paper's RAM++ counts)."""
+        return []
+
+    def count_quality(self) -> pd.DataFrame | None:
+        """The count-quality table (``wag.frequency.quality``: per count type, hits per image, image-vs-text
+        Spearman, the calibration's estimated precision and recall); None where the source has none."""
+        return None
+
     def count_variants(self) -> dict[str, str]:
         """The count type of each method (text / image / integrated) at the headline threshold, as §5 uses them."""
         out = {m: self.count_type(m) for m in ("text", "image", "integrated")}
