@@ -45,6 +45,12 @@ from scipy.special import log_ndtr
 
 from wag.core.errors import WagError
 
+#: Version of the calibration method: part of the tag stage's inputs, so a new method reruns the stage.
+CALIBRATION_VERSION = 1
+#: Images of a concept whose caption does not mention it, at most this many times those whose caption does: caps the
+#: latent share among caption negatives (the model is not identified without it: any broad cluster of negatives could
+#: be called the concept).
+MAX_UNMENTIONED = 1.0
 #: Caption positives a concept needs for its own fit (fewer: the pooled fit).
 MIN_POSITIVES = 20
 #: A fit whose classes are closer than this many standard deviations is not trusted (the pooled fit instead).
@@ -111,9 +117,11 @@ def _norm_logpdf(x: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
     return -0.5 * ((x - mu) / sd) ** 2 - np.log(sd)
 
 
-def fit_mixture(x: np.ndarray, pos: np.ndarray, *, n_boot: int = 0, seed: int = 0) -> Fit:
+def fit_mixture(x: np.ndarray, pos: np.ndarray, *, n_boot: int = 0, seed: int = 0, max_pi_neg: float = 1.0) -> Fit:
     """EM fit of the latent-class model on feature values ``x`` and caption labels ``pos`` (bool), on the data and on
-    ``n_boot`` bootstrap resamples (within each group) at once: every array is (B, n)."""
+    ``n_boot`` bootstrap resamples (within each group) at once: every array is (B, n). ``max_pi_neg`` caps the share
+    of true images among the caption negatives (:data:`MAX_UNMENTIONED`: without it a broad cluster of negatives can
+    pass for the concept)."""
     x = np.asarray(x, dtype=np.float64)
     pos = np.asarray(pos, dtype=bool)
     ip, ineg = np.nonzero(pos)[0], np.nonzero(~pos)[0]
@@ -137,7 +145,7 @@ def fit_mixture(x: np.ndarray, pos: np.ndarray, *, n_boot: int = 0, seed: int = 
         mu1 = mu0 + spread
     sd1 = np.full((B, 1), max(float(np.std(xp)), floor))
     sd0 = np.full((B, 1), max(float(np.std(xn)), floor))
-    pi_p, pi_n = np.full((B, 1), 0.9), np.full((B, 1), 0.05)
+    pi_p, pi_n = np.full((B, 1), 0.9), np.full((B, 1), min(0.05, max_pi_neg))
     n, n_pos = X.shape[1], len(ip)
     sx, sxx = X.sum(1, keepdims=True), (X * X).sum(1, keepdims=True)
     for _ in range(EM_ITERATIONS):
@@ -153,7 +161,7 @@ def fit_mixture(x: np.ndarray, pos: np.ndarray, *, n_boot: int = 0, seed: int = 
         sd1 = np.sqrt(np.maximum((rxx - 2 * mu1 * rx + mu1**2 * w1) / (w1 + _EPS), floor**2))
         sd0 = np.sqrt(np.maximum(((sxx - rxx) - 2 * mu0 * (sx - rx) + mu0**2 * w0) / (w0 + _EPS), floor**2))
         rp = r[:, :n_pos].sum(1, keepdims=True)
-        pi_p, pi_n = rp / n_pos, (w1 - rp) / (n - n_pos)
+        pi_p, pi_n = rp / n_pos, np.minimum((w1 - rp) / (n - n_pos), max_pi_neg)
         if np.abs(np.concatenate([mu1, mu0, sd1, sd0, pi_p, pi_n], axis=1) - before).max() < 1e-6:
             break
     return Fit(mu1[:, 0], mu0[:, 0], sd1[:, 0], sd0[:, 0], pi_p[:, 0], pi_n[:, 0])
@@ -426,13 +434,15 @@ def _fit_feature(
             keep = np.sort(np.random.default_rng(seed).choice(len(px), MAX_POOLED, replace=False))
             px, pp = px[keep], pp[keep]
         if pp.any() and (~pp).any():
-            pooled = fit_mixture(px, pp, n_boot=n_boot, seed=seed)
+            cap = _cap(sum(pop.positives[c] for c in pool), sum(pop.size[c] - pop.positives[c] for c in pool))
+            pooled = fit_mixture(px, pp, n_boot=n_boot, seed=seed, max_pi_neg=cap)
     rows = []
     for i, c in enumerate(names):
         x, p = data[c]
         fit, method, why = None, "none", ""
         if c in enough:
-            own = fit_mixture(x, p, n_boot=n_boot, seed=seed + 1 + i)
+            cap = _cap(pop.positives[c], pop.size[c] - pop.positives[c])
+            own = fit_mixture(x, p, n_boot=n_boot, seed=seed + 1 + i, max_pi_neg=cap)
             if own.separation[0] >= MIN_SEPARATION:
                 fit, method = own, "mixture"
             else:
@@ -447,6 +457,11 @@ def _fit_feature(
             _row(c, fit, method, why, feature, n_pos_all[c], int((~p).sum()), pop.size[c], pop.coverage[c], cutoff)
         )
     return pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)
+
+
+def _cap(n_pos: int, n_neg: int) -> float:
+    """The largest share of true images among ``n_neg`` caption negatives (:data:`MAX_UNMENTIONED`)."""
+    return float(min(1.0, MAX_UNMENTIONED * n_pos / max(n_neg, 1)))
 
 
 def _row(

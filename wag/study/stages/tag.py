@@ -30,7 +30,7 @@ from wag.core.parallel import map_shards
 from wag.core.tables import variant_name
 from wag.corpus import CorpusError
 from wag.evaluate.descriptions import read_descriptions_file
-from wag.frequency.calibration import Calibration, fit_calibration
+from wag.frequency.calibration import CALIBRATION_VERSION, Calibration, fit_calibration
 from wag.frequency.checkpoint_tagger import load_tagger_checkpoint
 from wag.frequency.quality import caveats, count_quality, fix_hint
 from wag.frequency.tagging import TAG_COLUMNS, RamPlusPlusTagger, image_counts, image_hits, write_tags
@@ -79,7 +79,7 @@ def _inputs(ctx: Context) -> dict[str, Any]:
         **(precision_input(ctx) if t.kind == "openclip" else {}),
         "descriptions": tree_fingerprint(ctx.spec.path(t.descriptions)) if t.descriptions else None,
         "exclude": tree_fingerprint(ctx.spec.path(ctx.spec.corpus.exclude)) if ctx.spec.corpus.exclude else None,
-        **({"calibration": "captions", "seed": ctx.spec.seed} if t.calibrated else {}),
+        **({"calibration": ["captions", CALIBRATION_VERSION], "seed": ctx.spec.seed} if t.calibrated else {}),
     }
 
 
