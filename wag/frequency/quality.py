@@ -64,10 +64,12 @@ def count_quality(
     pretraining: str,
     text_variant: str,
     calibration: Mapping[str, float | int | str] | None = None,
+    headline: float | None = None,
 ) -> pd.DataFrame:
     """The count-quality table. ``text_hits``: ``concept, sample_id`` of the main text count; ``image_hits``:
     (method, variant, threshold) -> ``concept, sample_id`` hits of that image or integrated count; ``calibration``:
-    :meth:`wag.frequency.calibration.Calibration.summary` (None: raw scores)."""
+    :meth:`wag.frequency.calibration.Calibration.summary` (None: raw scores), whose estimated precision and recall
+    refer to the ``headline`` threshold (the rows of other thresholds leave them NaN)."""
     names = list(dict.fromkeys(concepts))
     n = max(int(n_images), 1)
 
@@ -85,7 +87,12 @@ def count_quality(
     for (method, variant, th), h in image_hits.items():
         c = per_concept(h)
         rho = spearman(c, text)
-        rows.append(_row(pretraining, variant, method, th, n, int(c.sum()), text.sum() / n, rho, cal, len(names)))
+        own = (
+            cal
+            if headline is None or th == headline
+            else {k: v for k, v in cal.items() if k not in ("precision", "recall")}
+        )
+        rows.append(_row(pretraining, variant, method, th, n, int(c.sum()), text.sum() / n, rho, own, len(names)))
     out = pd.DataFrame(rows, columns=QUALITY_COLUMNS)
     return out
 
@@ -113,8 +120,8 @@ def _row(
         "per_image": hits / n,
         "text_per_image": float(text_per_image),
         "spearman_vs_text": float(rho),
-        "precision": float(cal["precision"]) if calibrated else np.nan,
-        "recall": float(cal["recall"]) if calibrated else np.nan,
+        "precision": float(cal.get("precision", np.nan)) if calibrated else np.nan,
+        "recall": float(cal.get("recall", np.nan)) if calibrated else np.nan,
         "calibration": ("captions" if cal else "none") if method != "text" else "",
         "n_concepts": int(n_concepts),
         "n_fallback": int(cal.get("n_fallback", 0)) if calibrated else 0,

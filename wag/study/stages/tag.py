@@ -304,6 +304,7 @@ def tag_quality(ctx: Context, tags: pd.DataFrame, n_images: int, cal: Calibratio
         pretraining=ctx.spec.corpus.name,
         text_variant=variant_name("text", text=ctx.main_variant),
         calibration=cal.summary() if cal is not None else None,
+        headline=t.headline,
     )
 
 
