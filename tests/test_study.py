@@ -543,3 +543,18 @@ def test_excluded_samples_are_never_tagged_and_the_tables_equal_tagging_then_dro
         pd.testing.assert_series_equal(
             got[got > 0].sort_index(), expected.sort_index(), check_names=False, check_dtype=False, obj=rel
         )
+
+
+def test_status_shows_the_count_quality_and_the_study_its_calibration(study, capsys):
+    """The example's random-init CLIP tagger is calibrated on the captions by default (tag/calibration.parquet), and
+    its counts are flagged: `wag study status` prints the count-quality table with the caveats under each count type."""
+    prof, spec = study
+    cal = validate(pd.read_parquet(spec.output_path / "tag" / "calibration.parquet"), "calibration")
+    assert len(cal) == len(set(cal["concept"])) > 0
+    assert "raw_score" in pd.read_parquet(spec.output_path / "tag" / "tags.parquet").columns
+    capsys.readouterr()
+    assert main(["study", "status", "--profile", str(prof)]) == 0
+    out = capsys.readouterr().out
+    assert "count quality" in out and "tagger:tiny@0.5" in out and "caveat:" in out
+    summary = json.loads((spec.output_path / "tag" / "summary.json").read_text())
+    assert summary["count_caveats"] and summary["calibration"]["n_concepts"] == len(cal)
