@@ -205,6 +205,7 @@ def test_each_experiment_is_declared_once_with_its_own_params_in_its_key():
         "letitwag",
         "t2i",
         "planning",
+        "taggers",
     ]
     assert all(name == e.name for name, e in E.EXPERIMENTS.items())
     sp = _sp()

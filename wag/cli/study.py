@@ -42,11 +42,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from wag.study.run import study_status  # lazy: as above
+    from wag.frequency.quality import quality_lines  # lazy: as above
+    from wag.study.run import count_quality, study_status  # lazy: as above
 
     spec = load_study(args.profile)
     print(f"study '{spec.name}' in {spec.output_path}:")
     _print_status(study_status(spec))
+    quality = count_quality(spec)
+    if quality is not None:
+        print("\ncount quality (tag/count_quality.parquet; docs/image_counts.md):")
+        print("\n".join(quality_lines(quality)))
     return 0
 
 

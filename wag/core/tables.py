@@ -1,6 +1,7 @@
 """Table contracts between stages (``docs/ARCHITECTURE.md``) as pandera schemas, and the one function for variant names.
 
-Tables: ``concepts``, ``hits`` (sample level), ``frequencies``, ``performance``, ``fits``. Each contract
+Tables: ``concepts``, ``hits`` (sample level), ``frequencies``, ``performance``, ``fits``, and a tagger's
+``calibration`` (:mod:`wag.frequency.calibration`) and ``count_quality`` (:mod:`wag.frequency.quality`). Each contract
 names the columns every producer writes and every consumer may rely on; extra columns are allowed
 (e.g. ``n_images`` or ``model_key`` beside a performance table). :func:`validate` checks a DataFrame
 and raises :class:`TableError` naming the table, the column and the problem.
@@ -216,6 +217,46 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         },
         name="fits",
     ),
+    "calibration": pa.DataFrameSchema(
+        {
+            "concept": _text(),
+            "method": pa.Column(str, pa.Check.isin(["mixture", "pooled", "none"])),
+            "feature": pa.Column(str, pa.Check.isin(["raw", "softmax", "top1"])),
+            "cutoff": pa.Column(float, pa.Check.in_range(0.0, 1.0)),
+            "threshold": pa.Column(float, nullable=True),
+            **{c: pa.Column(float, nullable=True) for c in ("mu_pos", "mu_neg", "sd_pos", "sd_neg")},
+            "base_rate": pa.Column(float, pa.Check.in_range(0.0, 1.0), nullable=True),
+            "separation": pa.Column(float, nullable=True),
+            "n_positives": pa.Column(int, pa.Check.ge(0)),
+            "n_negatives": pa.Column(int, pa.Check.ge(0)),
+            **{
+                c: pa.Column(float, pa.Check.in_range(0.0, 1.0), nullable=True)
+                for c in ("precision", "precision_lo", "precision_hi", "recall", "recall_lo", "recall_hi")
+            },
+            "fallback": pa.Column(str),
+        },
+        name="calibration",
+    ),
+    "count_quality": pa.DataFrameSchema(
+        {
+            "pretraining": _text(),
+            "count_type": _text(),
+            "method": pa.Column(str, pa.Check.isin(METHODS)),
+            "threshold": pa.Column(float, nullable=True),
+            "n_images": pa.Column(int, pa.Check.ge(0)),
+            "hits": pa.Column(int, pa.Check.ge(0)),
+            "per_image": pa.Column(float, pa.Check.ge(0.0)),
+            "text_per_image": pa.Column(float, pa.Check.ge(0.0)),
+            "spearman_vs_text": pa.Column(float, pa.Check.in_range(-1.0, 1.0), nullable=True),
+            "precision": pa.Column(float, pa.Check.in_range(0.0, 1.0), nullable=True),
+            "recall": pa.Column(float, pa.Check.in_range(0.0, 1.0), nullable=True),
+            "calibration": pa.Column(str, pa.Check.isin(["", "captions", "none"])),
+            "n_concepts": pa.Column(int, pa.Check.ge(0)),
+            "n_fallback": pa.Column(int, pa.Check.ge(0)),
+            "n_too_few_positives": pa.Column(int, pa.Check.ge(0)),
+        },
+        name="count_quality",
+    ),
 }
 
 #: Columns that identify a row (checked here, not by pandera, for a readable message).
@@ -224,6 +265,8 @@ UNIQUE: dict[str, list[str]] = {
     "hits": ["concept", "sample_id", "method", "variant"],
     "frequencies": ["concept", "dataset", "pretraining", "method", "variant"],
     "performance": ["concept", "dataset", "model", "pretraining", "prompt", "metric"],
+    "calibration": ["concept"],
+    "count_quality": ["count_type"],
 }
 
 #: Required columns of every contract, in order.

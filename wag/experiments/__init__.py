@@ -7,7 +7,7 @@ them keyed by the params (its own block only); worlds and models are cached on d
 
 One module per experiment, each declaring one :class:`~wag.experiments.experiment.Experiment` (its own params, its
 cached table, the trainings it needs, its run): ``headline``, ``intervention``, ``rebalance``, ``similarity``,
-``collisions``, ``letitwag``, ``t2i``, ``count_check``, ``planning``; the registry (:mod:`~wag.experiments.registry`) plans their
+``collisions``, ``letitwag``, ``t2i``, ``count_check``, ``planning``, ``taggers``; the registry (:mod:`~wag.experiments.registry`) plans their
 trainings (:func:`prepare`). Shared: ``world_runs`` (worlds, seed studies, models through the public stages),
 ``world_counts`` (counts vs ground truth), ``fitting`` (counts joined with performance, fitted); ``figures`` draws.
 
@@ -27,6 +27,7 @@ from wag.experiments.rebalance import rebalance_summary, rebalanced_counts, run_
 from wag.experiments.registry import EXPERIMENTS, UnknownExperimentError, prepare, training_jobs
 from wag.experiments.similarity import run_similarity_control
 from wag.experiments.t2i import run_t2i_experiment
+from wag.experiments.taggers import compare_taggers, missing_rows
 from wag.experiments.world_counts import (
     COUNT_TYPES,
     TAGGER_DESCRIPTIONS,
@@ -66,6 +67,7 @@ __all__ = [
     "cache_parts",
     "collision_summary",
     "collision_variants",
+    "compare_taggers",
     "concept_accuracy",
     "count_check",
     "count_variant",
@@ -83,6 +85,7 @@ __all__ = [
     "planning_claims",
     "planning_seeds",
     "planning_summary",
+    "missing_rows",
     "prepare",
     "rebalance_summary",
     "rebalanced_counts",

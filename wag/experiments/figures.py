@@ -136,3 +136,42 @@ def letitwag_chart(df: pd.DataFrame) -> alt.TopLevelMixin:
     return alt.layer(*layers).properties(
         width=320, height=260, title="Let It Wag! analogue (Fig. 6 style): y = x dashed"
     )
+
+
+def taggers_chart(table: pd.DataFrame) -> alt.TopLevelMixin:
+    """The tagger comparison (:func:`wag.experiments.taggers.compare_taggers`): precision, recall and Spearman against
+    the true image counts per tagger (bars), beside the measured and true misalignment (percent)."""
+    quality = table.melt(
+        id_vars=["tagger"], value_vars=["precision", "recall", "spearman_vs_true"], var_name="measure"
+    ).dropna()
+    bars = (
+        alt.Chart(quality)
+        .mark_bar()
+        .encode(
+            x=alt.X("value:Q", title="against the world's truth", scale=alt.Scale(domain=[-1, 1])),
+            y=alt.Y("tagger:N", sort=list(table["tagger"]), title=None),
+            color=alt.Color("tagger:N", legend=None),
+            row=alt.Row("measure:N", title=None),
+            tooltip=["tagger", "measure", alt.Tooltip("value:Q", format=".3f")],
+        )
+        .properties(width=300, height=90)
+    )
+    mis = table.melt(
+        id_vars=["tagger"], value_vars=["misalignment_percent", "true_misalignment_percent"], var_name="measure"
+    )
+    points = (
+        alt.Chart(mis)
+        .mark_point(filled=True, size=80)
+        .encode(
+            x=alt.X("value:Q", title="misalignment (% of samples)"),
+            y=alt.Y("tagger:N", sort=list(table["tagger"]), title=None),
+            shape=alt.Shape("measure:N", title=None),
+            color=alt.Color("measure:N", title=None),
+            tooltip=["tagger", "measure", alt.Tooltip("value:Q", format=".2f")],
+        )
+        .properties(width=260, height=120, title="misalignment: measured vs true")
+    )
+    th = float(table["threshold"].iloc[0])
+    return alt.hconcat(bars, points).properties(
+        title=f"Image taggers on the synthetic world's images against its truth (threshold {th:g})"
+    )

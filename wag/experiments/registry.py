@@ -21,12 +21,14 @@ from wag.experiments.planning import PLANNING
 from wag.experiments.rebalance import REBALANCE
 from wag.experiments.similarity import SIMILARITY
 from wag.experiments.t2i import T2I
+from wag.experiments.taggers import TAGGERS
 from wag.synthetic import jobs
 from wag.synthetic.params import SyntheticParams
 
 #: name -> experiment, in notebook order (what :func:`prepare` knows)
 EXPERIMENTS: dict[str, Experiment] = {
-    e.name: e for e in (COUNT_CHECK, HEADLINE, INTERVENTION, REBALANCE, COLLISIONS, SIMILARITY, LETITWAG, T2I, PLANNING)
+    e.name: e
+    for e in (COUNT_CHECK, HEADLINE, INTERVENTION, REBALANCE, COLLISIONS, SIMILARITY, LETITWAG, T2I, PLANNING, TAGGERS)
 }
 
 

@@ -196,7 +196,8 @@ def image_hits(tags: pd.DataFrame, threshold: float) -> pd.DataFrame:
 
 
 def write_tags(path: str | os.PathLike[str], tags: pd.DataFrame) -> Path:
-    """Store tags as Parquet ``sample_id (str), concept (str), score (float32)`` (atomic write)."""
+    """Store tags as Parquet ``sample_id (str), concept (str), score (float32)`` (+ ``raw_score`` when the scores are
+    calibrated) (atomic write)."""
     miss = [c for c in TAG_COLUMNS if c not in tags.columns]
     if miss:
         raise WagError(f"tags lack column(s) {miss}; expected {TAG_COLUMNS}")
@@ -207,4 +208,6 @@ def write_tags(path: str | os.PathLike[str], tags: pd.DataFrame) -> Path:
             "score": tags["score"].astype("float32"),
         }
     )
+    if "raw_score" in tags.columns:  # calibrated tags (wag.frequency.calibration) keep the tagger's own score
+        out["raw_score"] = tags["raw_score"].astype("float32")
     return write_parquet(path, out)

@@ -120,6 +120,16 @@ class Source(abc.ABC):
     def thresholds(self) -> list[float]:
         """The image-tagger thresholds the source compares (empty without a tagger)."""
 
+    def count_caveats(self, count_type: str) -> list[str]:
+        """Why counts of ``count_type`` (a ``variant``) may not be trusted, one short reason each (empty: none known;
+        the released files: none, the paper's RAM++ counts). Claims that a law does not hold name these."""
+        return []
+
+    def count_quality(self) -> pd.DataFrame | None:
+        """The count-quality table (``wag.frequency.quality``: per count type, hits per image, image-vs-text
+        Spearman, the calibration's estimated precision and recall); None where the source has none."""
+        return None
+
     def count_variants(self) -> dict[str, str]:
         """The count type of each method (text / image / integrated) at the headline threshold, as §5 uses them."""
         out = {m: self.count_type(m) for m in ("text", "image", "integrated")}
@@ -181,11 +191,6 @@ class Source(abc.ABC):
                 f"the claim of {output_id!r} is computed from its numbers: pass its {what}, e.g. src.claim({output_id!r}, {what})"
             )
         return result
-
-    def count_caveats(self, count_type: str) -> list[str]:
-        """Why the counts of ``count_type`` may not be trusted (e.g. an image tagger that cannot tell the concepts
-        apart); empty when nothing is known against them. Claims that a law does not hold name these."""
-        return []
 
     def title(self, prefix: str, fits: pd.DataFrame, datasets: Iterable[str] | None = None) -> str:
         """A figure title that states the law only where ``fits`` support it and names the corpus, datasets, models

@@ -10,9 +10,10 @@ import pandas as pd
 
 from wag.artifacts import join_counts_performance
 from wag.core import tables
+from wag.frequency.quality import caveats
 from wag.sources.base import EXAMPLE_COLUMNS, NewCounts, Source, SourceError, as_list
 from wag.sources.samples import corpus_samples, count_in_corpus, draw_examples
-from wag.study.run import load_tables
+from wag.study.run import count_quality, load_tables
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
@@ -100,6 +101,16 @@ class StudySource(Source):
             tagger=self.spec.tagger_label,
             threshold=self.spec.tagger.headline if threshold is None else threshold,
         )
+
+    def count_quality(self) -> pd.DataFrame | None:
+        """The tag stage's count-quality table (None without a tagger or before the tag stage ran)."""
+        return count_quality(self.spec)
+
+    def count_caveats(self, count_type: str) -> list[str]:
+        """The count-quality caveats of ``count_type`` (:func:`wag.frequency.quality.caveats`: tags per image far above
+        the captions, image and text counts that disagree, low estimated precision, too few positives to calibrate)."""
+        q = self.count_quality()
+        return [] if q is None else caveats(q, count_type)
 
     def thresholds(self) -> list[float]:
         """The study's tagger thresholds (empty without a tagger)."""

@@ -215,3 +215,12 @@ def load_tables(spec: StudySpec) -> dict[str, pd.DataFrame]:
         if files:
             tables[name] = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
     return tables
+
+
+def count_quality(spec: StudySpec) -> pd.DataFrame | None:
+    """The study's count-quality table (``tag/count_quality.parquet``, written by the tag stage), None before it ran
+    or without a tagger."""
+    path = spec.output_path / "tag" / "count_quality.parquet"
+    if spec.tagger.kind == "none" or not path.is_file() or _unreadable(path):
+        return None
+    return pd.read_parquet(path)

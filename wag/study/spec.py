@@ -29,6 +29,8 @@ from wag.core.schema import StrictModel
 CORPUS_FORMATS = ("parquet", "tsv", "tsv-cc3m", "tsv-cc12m", "tsv-yfcc15m", "jsonl", "wds")  # wag.corpus.FORMATS
 Name = str
 #: The stages of a study, in run order (implemented in :mod:`wag.study.stages`).
+#: Tagger kinds whose raw score is a CLIP similarity (calibrated on the captions by default).
+CLIP_TAGGERS = ("openclip", "embeddings")
 STAGE_NAMES = ("count", "tag", "integrate", "misalignment", "zeroshot", "retrieval", "t2i", "letitwag")
 
 
@@ -145,6 +147,14 @@ class TaggerSpec(StrictModel):
     min_score: float = Field(
         0.01, ge=0, lt=1, description="scores below this are not stored (keeps the tag table small)"
     )
+    calibration: Literal["captions", "none"] | None = Field(
+        None,
+        description="captions: calibrate each concept's score on the corpus itself (caption mentions as noisy labels, "
+        "a latent-class mixture allowing for misaligned captions; wag.frequency.calibration; writes "
+        "tag/calibration.parquet) so thresholds are cut-offs on the calibrated probability that the image shows the "
+        "concept; none: thresholds apply to the raw score (openclip: sigmoid(logit_scale * (cos(img, concept) - "
+        "cos(img, 'a photo.')))). Default: captions for CLIP taggers (openclip, embeddings), none for rampp and checkpoint",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> TaggerSpec:
@@ -168,6 +178,13 @@ class TaggerSpec(StrictModel):
             }[self.kind]
             raise ValueError(f"tagger kind '{self.kind}' needs model: ({need})")
         return self
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the tag stage calibrates the scores on the captions (``calibration``, or the kind's default)."""
+        if self.calibration is not None:
+            return self.calibration == "captions" and self.kind != "none"
+        return self.kind in CLIP_TAGGERS
 
     @property
     def headline(self) -> float:

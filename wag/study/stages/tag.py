@@ -4,7 +4,14 @@ The declared tagger (open_clip zero-shot, RAM++ or a tagger checkpoint, :func:`m
 shard (:func:`tag_corpus`: threads in this process, or one Dask task per shard, on
 :func:`wag.core.parallel.map_shards`), so every backend forms the same batches. The samples of
 ``study.corpus.exclude`` are skipped before their images are decoded. Writes ``tag/tags.parquet`` (scores),
-``tag/frequencies.parquet``, ``tag/hits.parquet`` and ``tag/summary.json``.
+``tag/frequencies.parquet``, ``tag/hits.parquet``, ``tag/count_quality.parquet`` and ``tag/summary.json``.
+
+With ``study.tagger.calibration: captions`` (the default of CLIP taggers) the raw scores are calibrated per concept on
+the count stage's caption hits (:mod:`wag.frequency.calibration`, ``tag/calibration.parquet``): ``tags.parquet``'s
+``score`` is then the calibrated probability (``raw_score`` the tagger's) and the thresholds are cut-offs on it. The
+count quality (:mod:`wag.frequency.quality`) is in ``count_quality.parquet`` and ``summary.json``; when it raises
+caveats the stage warns in one line naming the cause and the fix. Calibration and thresholds work on the cached raw
+scores, so changing either never re-encodes an image.
 
 Each shard's result is cached as it finishes (:mod:`wag.study.stages.tag_cache`, keyed by what the scores depend on,
 thresholds excluded): a threshold change rereads the cache and reruns only the thresholding, and a killed stage
@@ -31,17 +38,21 @@ from wag.core.parallel import map_shards
 from wag.core.tables import variant_name
 from wag.corpus import CorpusError
 from wag.evaluate.descriptions import read_descriptions_file
+from wag.frequency.calibration import CALIBRATION_VERSION, Calibration, fit_calibration
 from wag.frequency.checkpoint_tagger import load_tagger_checkpoint
+from wag.frequency.quality import caveats, count_quality, fix_hint
 from wag.frequency.tagging import TAG_COLUMNS, RamPlusPlusTagger, image_counts, image_hits, write_tags
 from wag.study.context import (
     Context,
     Stage,
     checkpoint_fp,
     concepts_fp,
+    corpus_ids,
     corpus_input,
     excluded_ids,
     fan_out,
     hit_rows,
+    main_text_hits,
     precision_input,
     write_table,
 )
@@ -50,7 +61,14 @@ from wag.study.spec import StudyError, StudySpec
 from wag.study.stages.tag_cache import SCORE_FIELDS, cache_path, read_entry, shard_key, write_entry
 from wag.study.stages.tag_embeddings import LAYOUT, save_layout, tag_from_embeddings
 
-TABLES = ("tag/tags.parquet", "tag/frequencies.parquet", "tag/hits.parquet", "tag/summary.json")
+TABLES = (
+    "tag/tags.parquet",
+    "tag/frequencies.parquet",
+    "tag/hits.parquet",
+    "tag/summary.json",
+    "tag/calibration.parquet",
+    "tag/count_quality.parquet",
+)
 OUTPUTS = (*TABLES, f"{LAYOUT}/embeddings.json")  # the last with stages.tag.save_embeddings only
 
 
@@ -78,6 +96,7 @@ def _inputs(ctx: Context) -> dict[str, Any]:
         "exclude": tree_fingerprint(ctx.spec.path(ctx.spec.corpus.exclude)) if ctx.spec.corpus.exclude else None,
         **({"embeddings": _embeddings_fp(ctx)} if t.kind == "embeddings" else {}),
         **({"save_embeddings": True} if o.save_embeddings else {}),
+        **({"calibration": ["captions", CALIBRATION_VERSION], "seed": ctx.spec.seed} if t.calibrated else {}),
     }
 
 
@@ -282,6 +301,13 @@ def _run(ctx: Context) -> list[str]:
             + (f" outside the {len(excl)} samples of study.corpus.exclude" if excl else "")
             + ": give WebDataset shards with .jpg/.png members or Parquet with study.corpus.image_column, or set study.tagger.kind: none"
         )
+    outputs = list(TABLES)
+    cal = calibrate(ctx, tags) if t.calibrated else None
+    if cal is not None:
+        tags = cal.apply(tags, len(ctx.concept_names))
+        write_table(ctx.out / "tag" / "calibration.parquet", cal.table, "calibration")
+    else:
+        outputs.remove("tag/calibration.parquet")
     write_tags(ctx.out / "tag" / "tags.parquet", tags)
     freq, hits = [], []
     for th in t.thresholds:
@@ -291,6 +317,10 @@ def _run(ctx: Context) -> list[str]:
         hits.append(hit_rows(image_hits(tags, th), "image", v))
     write_table(ctx.out / "tag" / "frequencies.parquet", pd.concat(freq, ignore_index=True), "frequencies")
     write_table(ctx.out / "tag" / "hits.parquet", pd.concat(hits, ignore_index=True), "hits")
+    quality = tag_quality(ctx, tags, n_images, cal)
+    write_table(ctx.out / "tag" / "count_quality.parquet", quality, "count_quality")
+    found = {v: caveats(quality, v) for v in quality["count_type"]}
+    warn_caveats(found, t.calibrated)
     write_json(
         ctx.out / "tag" / "summary.json",
         {
@@ -305,9 +335,72 @@ def _run(ctx: Context) -> list[str]:
             ),
             **({"skipped_shards": lost["skipped_shards"]} if lost.get("skipped_shards") else {}),
             **{k: lost[k] for k in ("cached_shards", "missing_embeddings", "extra_embeddings") if k in lost},
+            "calibration": cal.summary() if cal is not None else "none",
+            "count_quality": json_records(quality),
+            "count_caveats": {v: c for v, c in found.items() if c},
         },
     )
-    return [*TABLES, *([lost["embeddings"]] if "embeddings" in lost else [])]
+    return [*outputs, *([lost["embeddings"]] if "embeddings" in lost else [])]
+
+
+def calibrate(ctx: Context, tags: pd.DataFrame) -> Calibration:
+    """The per-concept calibration of the raw ``tags``, fitted on the count stage's main text hits (the images of
+    ``study.corpus.exclude`` left out), its numbers referring to the headline threshold."""
+    t = ctx.spec.tagger
+    excl = excluded_ids(ctx.spec)
+    ids = corpus_ids(ctx)
+    ids = ids[~ids.isin(excl)] if excl else ids
+    return fit_calibration(
+        tags,
+        main_text_hits(ctx),
+        ids.tolist(),
+        ctx.concept_names,
+        cutoff=t.headline,
+        min_score=t.min_score,
+        seed=ctx.spec.seed,
+    )
+
+
+def tag_quality(ctx: Context, tags: pd.DataFrame, n_images: int, cal: Calibration | None) -> pd.DataFrame:
+    """The count-quality table of the main text count and the image and integrated counts at every threshold."""
+    t, label = ctx.spec.tagger, ctx.spec.tagger_label
+    text = main_text_hits(ctx)[["concept", "sample_id"]].astype(str)
+    counts: dict[tuple[str, str, float], pd.DataFrame] = {}
+    for th in t.thresholds:
+        img = image_hits(tags, th).astype(str)
+        counts[("image", variant_name("image", tagger=label, threshold=th), th)] = img
+        counts[("integrated", variant_name("integrated", tagger=label, threshold=th), th)] = text.merge(
+            img, on=["concept", "sample_id"]
+        )
+    return count_quality(
+        text,
+        counts,
+        ctx.concept_names,
+        n_images,
+        pretraining=ctx.spec.corpus.name,
+        text_variant=variant_name("text", text=ctx.main_variant),
+        calibration=cal.summary() if cal is not None else None,
+        headline=t.headline,
+    )
+
+
+def warn_caveats(found: dict[str, list[str]], calibrated: bool) -> None:
+    """One warning line naming the count types with caveats, why, and the fix (nothing when there are none)."""
+    bad = {v: c for v, c in found.items() if c}
+    if not bad:
+        return
+    first, reasons = next(iter(bad.items()))
+    warnings.warn(
+        f"tag: image counts cannot be trusted ({', '.join(bad)}): {'; '.join(reasons)}; {fix_hint(calibrated)} "
+        "(tag/count_quality.parquet, `wag study status`)",
+        WagWarning,
+        stacklevel=2,
+    )
+
+
+def json_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-able dicts (NaN as null)."""
+    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in df.to_dict("records")]
 
 
 STAGE = Stage(
@@ -315,6 +408,7 @@ STAGE = Stage(
     _inputs,
     _run,
     outputs=OUTPUTS,
+    upstream=("count",),  # the calibration and the count quality read the caption hits
     enabled=lambda sp: sp.tagger.kind != "none",
     why_off="study.tagger.kind is none",
 )
