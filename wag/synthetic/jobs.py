@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from wag.core.errors import WagError, WagWarning, describe
+from wag.core.lock import folder_lock
 from wag.core.parallel import map_shards
 from wag.core.paths import cache_dir
 from wag.synthetic.params import T2IParams, TaggerParams, TrainParams
@@ -158,7 +159,10 @@ def _run_one(job: Job) -> float:
     t0 = time.perf_counter()
     try:
         if not job.done():
-            job.run()
+            # another process (a notebook run beside this one) may train the same job: one trains, the other waits
+            with folder_lock(job.output(), f"training {job.describe()}", wait=True):
+                if not job.done():
+                    job.run()
     except (KeyboardInterrupt, JobError):
         raise
     except Exception as exc:  # the training's own error, as one line naming the job
