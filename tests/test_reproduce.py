@@ -112,19 +112,19 @@ def test_reproduce_jobs_must_be_positive(project: Path, capsys: pytest.CaptureFi
     assert not (project / "runs").exists()  # checked before any work
 
 
-def test_schedule_keeps_the_world_notebooks_together_longest_first() -> None:
+def test_schedule_starts_the_longest_first() -> None:
     from wag.run.reproduce import schedule, shares_world
 
     world = _notebook("import wag.experiments as E\nE.prepare(P.synthetic, ['headline'])")
-    other = _notebook("from wag.analysis import fits")
+    big_world = _notebook("import wag.experiments as E\nE.prepare(P.synthetic, ['headline'])\nE.run_headline(sp)")
+    other = _notebook("from wag.analysis import fits\n" * 20)
     assert shares_world(world) and shares_world(_notebook("from wag.experiments import figures as F"))
     assert not shares_world(other) and not shares_world(_notebook("import wag.experimental_thing"))
     names = ["2_w", "3_o", "4-1_w", "4-2_w", "5_o"]
-    sources = {n: world if n.endswith("_w") else other for n in names}
-    # unknown durations: the shared-world unit first (it trains the world's models), the others in selection order
-    assert schedule(names, sources, {}) == [["2_w", "4-1_w", "4-2_w"], ["3_o"], ["5_o"]]
-    # known durations: longest unit first, ties in selection order; the world unit keeps its own order
+    sources = {"2_w": world, "3_o": other, "4-1_w": world, "4-2_w": big_world, "5_o": other}
+    # unknown durations: the synthetic-world notebooks first (they train), each group by code size, ties in order
+    assert schedule(names, sources, {}) == ["4-2_w", "2_w", "4-1_w", "3_o", "5_o"]
+    # known durations (the previous run's manifest): longest first, ties in selection order
     secs = {"2_w": 10, "3_o": 50, "4-1_w": 10, "4-2_w": 20, "5_o": 50}
-    assert schedule(names, sources, secs) == [["3_o"], ["5_o"], ["2_w", "4-1_w", "4-2_w"]]
-    assert schedule(names, sources, {**secs, "4-2_w": 200}) == [["2_w", "4-1_w", "4-2_w"], ["3_o"], ["5_o"]]
-    assert schedule(["3_o"], sources, {}) == [["3_o"]]
+    assert schedule(names, sources, secs) == ["3_o", "5_o", "4-2_w", "2_w", "4-1_w"]
+    assert schedule(names, sources, {"3_o": 50}) == schedule(names, sources, {})  # partly known: as unknown

@@ -80,8 +80,8 @@ def select_notebooks(profile: Profile, only: list[str] | None) -> list[str]:
     return [n.removesuffix(".ipynb") for n in wanted]
 
 
-#: A notebook whose code imports one of these shares the synthetic world's cache and study folders with the others
-#: that do (the same worlds, trainings and ``<world>/study/main``, one writer at a time): they run one after another.
+#: A notebook whose code imports one of these uses the synthetic world (it builds worlds and trains models, the work
+#: that takes longest): it is started first when no previous run measured the notebooks.
 SHARED_WORLD_MODULES = ("wag.experiments",)
 
 
@@ -108,20 +108,23 @@ def previous_seconds(manifest: Path) -> dict[str, float]:
         return {}
 
 
+def code_size(nb: nbformat.NotebookNode) -> int:
+    """Characters of the notebook's code: the stand-in for its run time when no previous run measured it."""
+    return sum(len(c.source) for c in nb.cells if c.cell_type == "code")
+
+
 def schedule(
     names: Sequence[str], sources: Mapping[str, nbformat.NotebookNode], seconds: Mapping[str, float]
-) -> list[list[str]]:
-    """The notebooks as units of work for parallel workers, longest first; each unit runs its notebooks in order.
+) -> list[str]:
+    """The order in which parallel workers take the notebooks: longest first, so the last to finish is a short one.
 
-    The notebooks that share the synthetic world (:func:`shares_world`) are one unit, in selection order (the order a
-    sequential run has: whichever runs first computes the shared stages, the others read them); every other notebook
-    is a unit of its own. Longest: by the previous run's ``seconds`` when every notebook has them, else the shared unit
-    first (it trains the world's models) and the others in selection order; ties keep the selection order."""
-    world = [n for n in names if shares_world(sources[n])]
-    units = ([world] if world else []) + [[n] for n in names if n not in world]
+    Longest: by the previous run's ``seconds`` when every notebook has them; else the notebooks that share the
+    synthetic world first (:func:`shares_world`: they train its models), each group by its code size. Ties keep the
+    selection order. Notebooks that share the world may run at the same time: its worlds, trainings and studies are
+    built by one process while another that needs the same one waits, then reads it (``folder_lock(wait=True)``)."""
     if all(n in seconds for n in names):
-        return sorted(units, key=lambda u: -sum(seconds[n] for n in u))  # stable: ties keep the selection order
-    return units
+        return sorted(names, key=lambda n: -seconds[n])  # stable: ties keep the selection order
+    return sorted(names, key=lambda n: (not shares_world(sources[n]), -code_size(sources[n])))
 
 
 def ensure_kernel() -> str:
@@ -254,8 +257,8 @@ def run_notebooks(
     produced, with the reason, in each run, the manifest and ``figures/README.md``. A profile with a ``study:``
     section first runs the study's stale and missing stages (:func:`run_stale_study`).
 
-    ``jobs`` notebooks run at once (default :func:`default_jobs`), each in its own kernel, in the order of
-    :func:`schedule`: the notebooks that share the synthetic world run one after another, the longest work first.
+    ``jobs`` notebooks run at once (default :func:`default_jobs`), each in its own kernel, longest first
+    (:func:`schedule`).
     The outcomes, the manifest and the index are in the order of the selection whichever finished first.
     """
     import papermill as pm
@@ -287,7 +290,7 @@ def run_notebooks(
     study = run_stale_study(
         profile, progress=progress
     )  # the notebooks read the study's tables: bring them up to date first
-    units = schedule(names, sources, previous_seconds(run_dir / "manifest.json"))
+    order = schedule(names, sources, previous_seconds(run_dir / "manifest.json"))
     params = {"profile": profile_name, "out_dir": str(fig_root), "overrides": overrides}
 
     def run_one(name: str) -> NotebookRun:
@@ -320,19 +323,18 @@ def run_notebooks(
         return run
 
     done: dict[str, NotebookRun] = {}
-    workers = min(jobs, len(units)) or 1
+    workers = min(jobs, len(order)) or 1
     bar = tqdm(
         total=len(names), desc=f"reproduce [{profile.name}, {workers} at once]", unit="notebook", disable=not progress
     )
 
-    def run_unit(unit: list[str]) -> None:
-        for name in unit:  # one after another: these notebooks share the synthetic world's caches and study folders
-            done[name] = run_one(name)
-            bar.set_postfix_str(name)
-            bar.update(1)
+    def run_and_count(name: str) -> None:
+        done[name] = run_one(name)
+        bar.set_postfix_str(name)
+        bar.update(1)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wag-notebook") as pool:
-        for future in [pool.submit(run_unit, unit) for unit in units]:  # longest first: the pool takes them in order
+        for future in [pool.submit(run_and_count, name) for name in order]:  # longest first: taken in this order
             future.result()  # a notebook's own failure is its NotebookRun; anything else (no kernel) is raised here
     bar.close()
     results = [done[name] for name in names]  # the order of the selection, whichever finished first

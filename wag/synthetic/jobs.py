@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 
 from wag.core.errors import WagError, WagWarning, describe
-from wag.core.lock import folder_lock
 from wag.core.parallel import map_shards
 from wag.core.paths import cache_dir
 from wag.synthetic.params import T2IParams, TaggerParams, TrainParams
@@ -158,11 +157,8 @@ def _run_one(job: Job) -> float:
     :class:`JobError` naming the job (raised where the job ran, so it names it whichever process that was)."""
     t0 = time.perf_counter()
     try:
-        if not job.done():
-            # another process (a notebook run beside this one) may train the same job: one trains, the other waits
-            with folder_lock(job.output(), f"training {job.describe()}", wait=True):
-                if not job.done():
-                    job.run()
+        if not job.done():  # the training itself waits for another process training the same job
+            job.run()
     except (KeyboardInterrupt, JobError):
         raise
     except Exception as exc:  # the training's own error, as one line naming the job
