@@ -60,10 +60,13 @@ def test_legend_labels_have_rho_stars_and_slope_ci():
     labelled = plots.label_points(pts, fits, "model")
     lab = dict(zip(labelled["model"] + "/" + labelled["pretraining"], labelled["label"]))
     b = fits[fits["method"] == "binned"].set_index(["pretraining", "model"])
-    assert lab["RN50/cc3m"].startswith("RN50: ρ=") and "**" in lab["RN50/cc3m"] and "/decade [" in lab["RN50/cc3m"]
+    assert (
+        lab["RN50/cc3m"].startswith("RN50: binned ρ=") and "**" in lab["RN50/cc3m"] and "/decade [" in lab["RN50/cc3m"]
+    )
     flat = b.loc[("cc3m", "ViT-B-16")]
     assert ("**" in lab["ViT-B-16/cc3m"]) == (flat["p"] < 0.05)
     assert f"ρ={flat['rho']:.2f}" in lab["ViT-B-16/cc3m"]
+    assert "per-concept slope " in lab["RN50/cc3m"]  # the legend says which number is which
 
 
 def test_chart_spec_log_x_tooltips_and_panels():

@@ -123,7 +123,7 @@ def test_reproduce_skips_released_file_cells_and_lists_what_they_make(
     for run in range(2):  # the second run reads the record the first wrote into --out
         assert main(["reproduce", "--profile", "ci", "--only", "x_mixed", "--out", str(out)]) == 0  # nothing failed
         printed = capsys.readouterr().out
-        assert "not produced (2; cells tagged released-files were skipped)" in printed, run
+        assert "not produced (2; their cells were skipped): " in printed, run
         assert "x_mixed: table7 (Tab. 7), cell x-03" in printed, run
         assert "x_mixed: unknown outputs of cell x-05 (not recorded), cell x-05" in printed, run
     assert (out / "x_mixed" / "own.csv").is_file()  # the rest of the notebook ran

@@ -12,11 +12,31 @@ world's charts),
 :mod:`~wag.analysis.sections.agreement` (the paper's counts against NeglectedTails).
 """
 
-from wag.analysis.binned import BinnedResult, paper_binned, paper_n_bins, paper_slice
-from wag.analysis.correlation import as_square, spearman_matrix
-from wag.analysis.fits import binned_points, fit_table, table6
-from wag.analysis.per_concept import fit_log_linear
-from wag.analysis.segments import segment_fits
+import importlib
+from typing import Any
+
+#: Public name -> the module that defines it. Loaded on first use (PEP 562), so importing one leaf module (say
+#: ``wag.analysis.params``, which every profile reads) does not import scipy and statsmodels.
+_EXPORTS = {
+    "BinnedResult": "binned",
+    "paper_binned": "binned",
+    "paper_n_bins": "binned",
+    "paper_slice": "binned",
+    "as_square": "correlation",
+    "spearman_matrix": "correlation",
+    "binned_points": "fits",
+    "fit_table": "fits",
+    "table6": "fits",
+    "fit_log_linear": "per_concept",
+    "segment_fits": "segments",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"wag.analysis.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'wag.analysis' has no attribute {name!r}")
+
 
 __all__ = [
     "BinnedResult",

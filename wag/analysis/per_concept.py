@@ -7,7 +7,8 @@ interval comes from a seeded, vectorised pairs bootstrap over concepts.
 from __future__ import annotations
 
 import numpy as np
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
+from statsmodels.tools.tools import add_constant
 
 from wag.analysis.errors import AnalysisError
 
@@ -65,7 +66,7 @@ def fit_log_linear(
     nan = float("nan")
     if n < 3 or np.ptp(x) == 0:
         return dict(slope=nan, slope_lo=nan, slope_hi=nan, intercept=nan, r2=nan, p=nan, n=n)
-    res = sm.OLS(y, sm.add_constant(x)).fit()
+    res = OLS(y, add_constant(x)).fit()
     lo = hi = nan
     if n_boot > 0:
         boots = bootstrap_slopes(x, y, n_boot=n_boot, seed=seed)

@@ -13,7 +13,6 @@ from wag.analysis.errors import AnalysisError
 
 THEME = "wag"
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
-IDENTITY = ["task", "pretraining", "model", "count_type", "prompt_or_metric"]
 _RESULT_COLUMNS = {
     "method",
     "rho",
@@ -88,12 +87,13 @@ def stars(p: float) -> str:
 def fit_label(
     name: str, binned: pd.Series | dict[str, Any] | None, per_concept: pd.Series | dict[str, Any] | None
 ) -> str:
-    """Legend text: ``name: ρ=0.93** · slope +0.085/decade [0.080, 0.091]``."""
+    """Legend text naming which number is which: ``name: binned ρ=0.93** · per-concept slope +0.085/decade [0.080, 0.091]``
+    (the paper's binned correlation beside our per-concept regression)."""
     parts = [str(name)]
     if binned is not None and binned["rho"] == binned["rho"]:
-        parts.append(f"ρ={binned['rho']:.2f}{stars(binned['p'])}")
+        parts.append(f"binned ρ={binned['rho']:.2f}{stars(binned['p'])}")
     if per_concept is not None and per_concept["slope"] == per_concept["slope"]:
-        s = f"slope {per_concept['slope']:+.3f}/decade"
+        s = f"per-concept slope {per_concept['slope']:+.3f}/decade"
         if per_concept["slope_lo"] == per_concept["slope_lo"]:
             s += f" [{per_concept['slope_lo']:+.3f}, {per_concept['slope_hi']:+.3f}]"
         parts.append(s)

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
 import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 from wag.core.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, UsageError, debug_enabled, describe, one_line
 
 #: Stage CLIs (modules of this package, the top floor: they may load a profile) that add their own
 #: subcommands through ``register(subparsers)``.
-STAGE_CLIS = ("wag.cli.artifacts", "wag.cli.frequency", "wag.cli.evaluate", "wag.cli.synthetic", "wag.cli.study")
+STAGE_CLIS = (
+    "wag.cli.artifacts",
+    "wag.cli.frequency",
+    "wag.cli.evaluate",
+    "wag.cli.synthetic",
+    "wag.cli.study",
+    "wag.cli.law",
+)
 
 
 class WagArgumentParser(argparse.ArgumentParser):
@@ -35,7 +42,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     )  # lazy: papermill, nbformat and the notebook setup load when notebooks run
 
     overrides = parse_set_options(args.set)
-    results, manifest = run_notebooks(args.profile, only=args.only, out=args.out, overrides=overrides, jobs=args.jobs)
+    out = str(Path(args.out).expanduser().absolute()) if args.out else None  # relative to where the command runs
+    results, manifest = run_notebooks(args.profile, only=args.only, out=out, overrides=overrides, jobs=args.jobs)
     width = max((len(r.notebook) for r in results), default=8)
     print(f"\n{'notebook':<{width}}  status   seconds  skipped cells")
     for r in results:
@@ -44,11 +52,14 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if overrides:
         print("overrides: " + ", ".join(f"{k}={v!r}" for k, v in overrides.items()))
     not_produced = [(r.notebook, o) for r in results for o in r.not_produced]
-    if any(r.skipped_cells for r in results):
-        reason = json.loads(manifest.read_text(encoding="utf-8"))["released_files"]["reason"]
-        print(f"\nnot produced ({len(not_produced)}; cells tagged released-files were skipped): {reason}")
-        for nb, o in not_produced:
+    reasons = list(dict.fromkeys(o.get("reason", "") for _, o in not_produced))
+    for reason in reasons:  # grouped by why their cells were skipped (released files absent, not the study's, ...)
+        these = [(nb, o) for nb, o in not_produced if o.get("reason", "") == reason]
+        print(f"\nnot produced ({len(these)}; their cells were skipped): {reason}")
+        for nb, o in these:
             print(f"  {nb}: {o['id']} ({o['paper']}), cell {o['cell']}")
+    ran = ", ".join(r.notebook for r in results if r.status == "ok")
+    print(f"\nnotebooks run: {ran or 'none'}")
     failed = [r for r in results if r.status != "ok"]
     for r in failed:
         print(f"error: notebook {r.notebook}.ipynb failed at {r.error}; executed copy: {r.output}", file=sys.stderr)
@@ -80,9 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser(
         "reproduce", help="execute the notebooks for a profile (papermill) and write figures, tables and a manifest"
     )
-    rep.add_argument("--profile", default="default", help="profile name in params/ or a YAML path (default: default)")
+    rep.add_argument(
+        "--profile",
+        default="default",
+        help="profile name in params/ or a YAML path, relative to the current folder or the project root (default: default)",
+    )
     rep.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="run only these notebooks (names without .ipynb)")
-    rep.add_argument("--out", metavar="DIR", help="write figures, tables and executed notebooks under DIR")
+    rep.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write figures, tables and executed notebooks under DIR (relative to the current folder)",
+    )
     rep.add_argument(
         "--set",
         action="append",

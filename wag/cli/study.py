@@ -1,4 +1,4 @@
-"""``wag study run|status|example`` and the single-stage commands ``wag tag``, ``wag integrate``, ``wag letitwag build``."""
+"""``wag study run|status|schema|example`` and the single-stage commands ``wag tag``, ``wag integrate``, ``wag letitwag build``."""
 
 from __future__ import annotations
 
@@ -50,6 +50,13 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from wag.study.schema_doc import schema_text  # lazy: pydantic introspection, only for this subcommand
+
+    print(schema_text(), end="")
+    return 0
+
+
 def _cmd_example(args: argparse.Namespace) -> int:
     out = write_example(resolve(args.out), seed=args.seed)
     print(
@@ -78,7 +85,13 @@ def register(subparsers: Any) -> None:
         "study", help="run your own study (corpus, concepts, tagger, models, test sets) declared in a profile"
     )
     sub = st.add_subparsers(dest="study_command", required=True)
-    run = sub.add_parser("run", help="run the stale and missing stages; up-to-date stages are skipped")
+    run = sub.add_parser(
+        "run",
+        help="run the stale and missing stages; up-to-date stages are skipped",
+        description="Run the stale and missing stages of the profile's study: section (up-to-date stages are skipped). "
+        "Every field of study: with its type, default and meaning: `wag study schema`; an example: "
+        "params/example_study.yaml.",
+    )
     _common(run)
     run.add_argument(
         "--stages", nargs="+", choices=list(STAGE_NAMES), help="only these stages (and the ones they read)"
@@ -89,6 +102,10 @@ def register(subparsers: Any) -> None:
         "--profile", required=True, help="profile name in params/ or a YAML path, with a study: section"
     )
     status.set_defaults(func=_cmd_status)
+    schema = sub.add_parser(
+        "schema", help="print every field of a profile's study: section with its type, default and meaning"
+    )
+    schema.set_defaults(func=_cmd_schema)
     ex = sub.add_parser(
         "example", help="write a small example study's input files (params/example_study.yaml runs on them)"
     )

@@ -188,19 +188,7 @@ def _load_clip(
                 f"checkpoint of model '{name}' not found: {ckpt} (give ARCH@/path/to/existing/file)"
             )
         register_arch(arch, ckpt)
-        model, preprocess = create_from_checkpoint(arch, ckpt)
-        return as_loaded_model(
-            model,
-            preprocess,
-            open_clip.get_tokenizer(arch),
-            device,
-            name=name,
-            arch=arch,
-            pretrained=str(ckpt),
-            backbone=arch,
-            source=source or ckpt.stem,
-            fingerprint=f"{arch}@{checkpoint_fingerprint(ckpt)}",
-        )
+        return _load_arch_ckpt(arch, ckpt, device, dict(name=name, backbone=arch, source=source or ckpt.stem))
 
     key, e = registry_entry(name)
     offline = _offline(allow_download)

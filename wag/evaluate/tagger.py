@@ -18,7 +18,8 @@ import torch
 from tqdm.auto import tqdm
 
 from wag.core.errors import WagError
-from wag.evaluate.features import prefetched, text_classifier
+from wag.evaluate.features import encode_texts, prefetched, text_classifier
+from wag.frequency.embeddings import PROBE_PROMPTS
 from wag.frequency.tagging import BACKGROUND_PROMPT, TAG_COLUMNS, batched, tag_frame
 
 
@@ -61,14 +62,22 @@ class OpenClipTagger:
         """(ids, image tensor) of a batch of (sample_id, PIL image): decoding and preprocessing, run ahead of the model."""
         return [s for s, _ in batch], torch.stack([self.model.preprocess(im.convert("RGB")) for _, im in batch])
 
-    def score_tensor(self, x: torch.Tensor) -> np.ndarray:
-        """(N, C) probabilities for a preprocessed image batch."""
+    def embed_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        """Unit image embeddings (N, D, float32) of a preprocessed image batch: what stored embeddings hold."""
         with torch.inference_mode():
             f = self.model.encode_image(x)
-            f = f / f.norm(dim=-1, keepdim=True)
+            return f / f.norm(dim=-1, keepdim=True)
+
+    def score_embeddings(self, f: torch.Tensor) -> np.ndarray:
+        """(N, C) probabilities of unit image embeddings."""
+        with torch.inference_mode():
             sims = f @ self.text.to(f.device).float()
             z = self.scale * (sims[:, :-1] - sims[:, -1:])
             return torch.sigmoid(z).cpu().numpy()
+
+    def score_tensor(self, x: torch.Tensor) -> np.ndarray:
+        """(N, C) probabilities for a preprocessed image batch."""
+        return self.score_embeddings(self.embed_tensor(x))
 
     def scores(self, images: Sequence[Any]) -> np.ndarray:
         """(N, C) probabilities for PIL images."""
@@ -81,3 +90,25 @@ class OpenClipTagger:
         for ids, x in tqdm(batches, desc="tagging", unit="batch", disable=not self.progress):
             parts.append(tag_frame(ids, self.concepts, self.score_tensor(x), self.min_score))
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
+
+    def tag_and_embed(self, samples: Iterable[tuple[str, Any]]) -> tuple[pd.DataFrame, list[str], np.ndarray]:
+        """:meth:`tag` and the unit image embeddings it scored (ids, (N, D) float32), encoding each image once."""
+        parts, ids, embs = [], [], []
+        batches = prefetched(batched(samples, self.batch_size), self.preprocess, self.loader_threads)
+        for b_ids, x in tqdm(batches, desc="tagging", unit="batch", disable=not self.progress):
+            f = self.embed_tensor(x)
+            parts.append(tag_frame(b_ids, self.concepts, self.score_embeddings(f), self.min_score))
+            ids += b_ids
+            embs.append(f.cpu().numpy().astype(np.float32))
+        tags = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
+        return tags, ids, np.concatenate(embs) if embs else np.zeros((0, self.text.shape[0]), np.float32)
+
+    @property
+    def text_matrix(self) -> np.ndarray:
+        """(D, C+1) unit text embeddings of the concepts and, last, the background prompt."""
+        return self.text.float().cpu().numpy()
+
+
+def text_probe(model: Any) -> np.ndarray:
+    """The model's unit text embeddings of :data:`wag.frequency.embeddings.PROBE_PROMPTS` (a text-tower fingerprint)."""
+    return encode_texts(model, list(PROBE_PROMPTS)).numpy()

@@ -25,6 +25,7 @@ from wag.analysis.scorecard import MATCH, ROWS_NAME, rows_frame, section_card, s
 from wag.core.errors import WagError
 from wag.core.io import write_bytes, write_csv, write_json, write_text
 from wag.core.paths import resolve
+from wag.sources import made_from
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
@@ -206,6 +207,7 @@ class Report:
                 "section": self.section,
                 "notebook": f"notebooks/{self.notebook}.ipynb",
                 "profile": self.profile.name,
+                "made_from": made_from(self.profile),
                 "entries": [asdict(e) for e in self.entries],
                 "cells": self.cells,
             },
@@ -259,6 +261,12 @@ def _cell(entry: dict[str, Any]) -> str:
     return f"`{entry['cell']}`" if entry.get("cell") else ""
 
 
+def _made_from(idx: dict[str, Any]) -> str:
+    """The profile column of the index: the profile's name, and the study it analysed (when a study)."""
+    label = str(idx.get("made_from") or "")
+    return idx["profile"] if not label.startswith("study ") else f"{idx['profile']}: {label}"
+
+
 def write_index(root: str | Path, extra_lines: Sequence[str] = ()) -> Path:
     """(Re)write ``<root>/README.md``: every figure and table with its paper id, claim, notebook, cell and profile.
 
@@ -284,7 +292,7 @@ def write_index(root: str | Path, extra_lines: Sequence[str] = ()) -> Path:
             )
             link = f"[{idx['section']}/{e['id']}]({idx['section']}/{main})"
             claim = e["claim"].replace("|", "\\|")
-            lines.append(f"| {link} | {e['paper']} | {claim} | `{idx['notebook']}` | {_cell(e)} | {idx['profile']} |")
+            lines.append(f"| {link} | {e['paper']} | {claim} | `{idx['notebook']}` | {_cell(e)} | {_made_from(idx)} |")
     if missing:
         lines += [
             "",

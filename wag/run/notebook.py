@@ -20,6 +20,12 @@ RELEASED_FILES_TAG = "released-files"
 #: Cell tag of notebook cells that read the profile's analysis source (``wag.sources``): they need the released
 #: files only when the source is the released files, and run on a study without them.
 SOURCE_TAG = "source"
+#: Cell tag of notebook cells on the project's own generated demonstration data (notebook 2's generated corpus, the
+#: synthetic world): ``wag reproduce`` skips them on a study profile, whose notebooks are about the study.
+GENERATED_TAG = "generated"
+#: Cell tag of notebook cells about a study that read it without ``wag.sources.open_source`` (notebook 2's study
+#: section): with ``source`` cells, they make a notebook one ``wag reproduce`` runs on a study.
+STUDY_TAG = "study"
 
 #: The IPython event hooks :func:`track_cells` installed last (replaced when a notebook calls ``setup`` again).
 _cell_hooks: list[tuple[str, Callable[..., None]]] = []

@@ -199,6 +199,46 @@ def parse_set_options(pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def is_profile_name(name_or_path: str | os.PathLike[str]) -> bool:
+    """Whether ``name_or_path`` names a profile in ``params/`` (``ci``) rather than a YAML file (``./my.yaml``)."""
+    text = str(name_or_path)
+    return not (text.endswith((".yaml", ".yml")) or Path(text).is_file())
+
+
+def profile_path(name_or_path: str | os.PathLike[str]) -> Path:
+    """The absolute YAML file of a profile given by name (``params/<name>.yaml``) or by path.
+
+    A relative path is read from the current folder, else from the project root (``params/example_study.yaml``
+    works from any folder); the result is absolute, so a notebook kernel running elsewhere reads the same file.
+    One :class:`ParamsError` naming the profile when there is no such file.
+    """
+    text = str(name_or_path)
+    if is_profile_name(text):
+        path = params_dir() / f"{text}.yaml"
+        if not path.is_file():
+            raise ParamsError(
+                f"unknown profile '{text}'; available profiles: {', '.join(available_profiles()) or '(none)'}"
+                f" (files in {params_dir()})"
+            )
+        return path.resolve()
+    path = Path(text).expanduser()
+    if not path.is_absolute() and not path.is_file() and (project_root() / path).is_file():
+        path = project_root() / path
+    if not path.is_file():
+        raise ParamsError(
+            f"profile file {path} does not exist (looked in {Path.cwd()}"
+            f"{'' if path.is_absolute() else f' and {project_root()}'}); check the path, or give a profile name: "
+            f"{', '.join(available_profiles()) or '(none)'}"
+        )
+    return path.resolve()
+
+
+def profile_argument(name_or_path: str | os.PathLike[str]) -> str:
+    """The profile as a notebook parameter: a name as it is, a YAML path made absolute (:func:`profile_path`), so
+    the notebook's kernel, whose working folder is ``notebooks/``, reads the file the command was given."""
+    return str(name_or_path) if is_profile_name(name_or_path) else str(profile_path(name_or_path))
+
+
 def load_profile(name_or_path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Profile:
     """Load and validate a profile by name (``params/<name>.yaml``) or path, then apply ``overrides``.
 
@@ -206,19 +246,7 @@ def load_profile(name_or_path: str | os.PathLike[str], overrides: Mapping[str, A
     deep-merged into the file and validated by the same schema. A problem in the file is reported as the
     file's, a problem an override introduces as that override's (one message naming the key).
     """
-    text_name = str(name_or_path)
-    path = Path(text_name)
-    if not (text_name.endswith((".yaml", ".yml")) or path.is_file()):
-        path = params_dir() / f"{text_name}.yaml"
-        if not path.is_file():
-            raise ParamsError(
-                f"unknown profile '{text_name}'; available profiles: {', '.join(available_profiles()) or '(none)'}"
-                f" (files in {params_dir()})"
-            )
-    if not path.is_file():
-        raise ParamsError(
-            f"profile file {path} does not exist; check the path, or give a profile name: {', '.join(available_profiles()) or '(none)'}"
-        )
+    path = profile_path(name_or_path)
     try:  # size and aliases limited before anything is built (a YAML alias bomb is refused)
         data = load_yaml(read_utf8_text(path, "profile", MAX_YAML_BYTES), f"profile {path}")
     except yaml.YAMLError as exc:

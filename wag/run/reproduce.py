@@ -17,6 +17,7 @@ from typing import Any
 
 import nbformat
 
+from wag.analysis.scorecard import SCORECARD_ENTRY
 from wag.artifacts import neglected_tails_root, paper_root
 from wag.core.checks import check_output_dir
 from wag.core.errors import WagError
@@ -25,11 +26,21 @@ from wag.core.manifest import environment, folder_checksums
 from wag.core.paths import project_root, resolve
 from wag.report import CellRecord, read_cell_record
 from wag.report.scorecard_page import write_index_with_scorecard
-from wag.run.notebook import RELEASED_FILES_TAG, released_files_missing, skip_tags
-from wag.run.profile import Profile, load_profile
+from wag.run.notebook import (
+    GENERATED_TAG,
+    RELEASED_FILES_TAG,
+    SOURCE_TAG,
+    STUDY_TAG,
+    released_files_missing,
+    skip_tags,
+)
+from wag.run.profile import Profile, load_profile, profile_argument
+from wag.sources import source_kind
 from wag.study.run import run_study
 
 KERNEL_NAME = "wag"
+#: The first line of a cell ``wag reproduce`` skipped (:func:`skip_tagged_cells`).
+SKIPPED_MARK = "# `wag reproduce` skipped this cell"
 #: The paper reference of a skipped cell's outputs when no record names them.
 UNRECORDED = "not recorded"
 #: The committed outputs (the default profile's ``figures_dir``): the record of last resort of what a cell makes.
@@ -58,6 +69,7 @@ class SkippedOutput:
     id: str
     paper: str
     cell: str
+    reason: str = ""
 
 
 def notebooks_dir() -> Path:
@@ -70,10 +82,34 @@ def available_notebooks() -> list[str]:
     return sorted(p.stem for p in notebooks_dir().glob("*.ipynb"))
 
 
+def cell_tags(nb: nbformat.NotebookNode) -> set[str]:
+    """Every tag of the notebook's cells."""
+    return {t for c in nb.cells for t in c.get("metadata", {}).get("tags", [])}
+
+
+def applies_to_study(nb: nbformat.NotebookNode) -> bool:
+    """Whether a notebook analyses a study: it has cells tagged ``source`` (they read ``wag.sources``) or ``study``."""
+    return bool(cell_tags(nb) & {SOURCE_TAG, STUDY_TAG})
+
+
+def study_notebooks() -> list[str]:
+    """The notebooks that analyse a study (:func:`applies_to_study`), in paper order."""
+    return [
+        n
+        for n in available_notebooks()
+        if applies_to_study(nbformat.read(str(notebooks_dir() / f"{n}.ipynb"), as_version=4))
+    ]
+
+
 def select_notebooks(profile: Profile, only: list[str] | None) -> list[str]:
-    """The notebooks to run: ``only`` if given, else the profile's list, else all; unknown names are an error."""
+    """The notebooks to run: ``only`` if given, else the profile's ``notebooks:``, else all of them, or, when the
+    profile's source is a study, those that analyse it (:func:`study_notebooks`: the synthetic world of 4-1 and 4-2
+    and the released-files notebooks run on a study only when asked by name). Unknown names are an error."""
     known = available_notebooks()
-    wanted = only or profile.notebooks or known
+    if only or profile.notebooks:
+        wanted = only or profile.notebooks or []
+    else:
+        wanted = study_notebooks() if source_kind(profile) == "study" else known
     unknown = [n.removesuffix(".ipynb") for n in wanted if n.removesuffix(".ipynb") not in known]
     if unknown:
         raise WagError(f"unknown notebook(s) {', '.join(unknown)}; available: {', '.join(known)}")
@@ -125,6 +161,30 @@ def schedule(
     if all(n in seconds for n in names):
         return sorted(names, key=lambda n: -seconds[n])  # stable: ties keep the selection order
     return sorted(names, key=lambda n: (not shares_world(sources[n]), -code_size(sources[n])))
+
+
+def skip_plan(profile: Profile, sources: Mapping[str, nbformat.NotebookNode]) -> list[tuple[tuple[str, ...], str]]:
+    """Which tagged cells this run skips, and why: ``(tags, reason)`` pairs.
+
+    Cells that need the released files (:func:`wag.run.notebook.skip_tags`) when those cannot be had or do not apply
+    (a study), and, on a study, the cells tagged ``generated`` (notebook 2's generated corpus and the synthetic world:
+    the project's own demonstration data, not the study's)."""
+    plan: list[tuple[tuple[str, ...], str]] = []
+    present = set().union(*(cell_tags(nb) for nb in sources.values())) if sources else set()
+    tags = skip_tags(profile)
+    if present & set(tags):
+        reason = released_files_missing(profile)
+        if reason is not None:
+            plan.append((tags, reason))
+    if source_kind(profile) == "study" and GENERATED_TAG in present:
+        plan.append(
+            (
+                (GENERATED_TAG,),
+                f"the profile's source is study '{profile.study.name}': cells on the project's generated demonstration "
+                "data (generated corpus, synthetic world) do not apply",
+            )
+        )
+    return plan
 
 
 def ensure_kernel() -> str:
@@ -201,18 +261,20 @@ def skip_tagged_cells(
     tags = (tag,) if isinstance(tag, str) else tuple(tag)
     for i, cell in enumerate(out.cells):
         hit = [t for t in tags if t in cell.get("metadata", {}).get("tags", [])]
-        if cell.cell_type != "code" or not hit:
+        if cell.cell_type != "code" or not hit or str(cell.source).startswith(SKIPPED_MARK):
             continue
         cid = cell.get("id") or f"cell-{i + 1}"
         made = skipped_outputs(record, cid)
+        if "report.scorecard(" in str(cell.source) and all(o.id != SCORECARD_ENTRY for o in made):
+            made.append(SkippedOutput(SCORECARD_ENTRY, "scorecard", cid))  # the card says why the rows are absent
         lines = [
-            f"# `wag reproduce` skipped this cell (tag {hit[0]}): its inputs are unavailable.",
+            f"{SKIPPED_MARK} (tag {hit[0]}): its inputs are unavailable or do not apply.",
             f"print({f'skipped cell {cid}: {reason}'!r})",
         ]
         lines += [f"report.missing({o.id!r}, paper={o.paper!r}, reason={reason!r})" for o in made]
         cell.source = "\n".join(lines)
         skipped.append(cid)
-        outputs += made
+        outputs += [SkippedOutput(o.id, o.paper, o.cell, reason) for o in made]
     return out, skipped, outputs
 
 
@@ -279,11 +341,10 @@ def run_notebooks(
         fig_root, "--out" if out else f"figures_dir of profile '{profile.name}'"
     )  # at the door, before any download
     check_output_dir(run_dir, "--out" if out else "the run folder")
-    tags = skip_tags(profile)
-    needs_files = any(
-        set(tags) & set(c.get("metadata", {}).get("tags", [])) for nb in sources.values() for c in nb.cells
-    )
+    needs_files = any(set(skip_tags(profile)) & cell_tags(nb) for nb in sources.values())
+    plan = skip_plan(profile, sources)
     missing_reason = released_files_missing(profile) if needs_files else None
+    parameter = profile_argument(profile_name)  # a YAML path made absolute: the kernels run in notebooks/
     run_dir.mkdir(parents=True, exist_ok=True)
     kernel = ensure_kernel()
     started = _dt.datetime.now(_dt.timezone.utc)
@@ -291,16 +352,19 @@ def run_notebooks(
         profile, progress=progress
     )  # the notebooks read the study's tables: bring them up to date first
     order = schedule(names, sources, previous_seconds(run_dir / "manifest.json"))
-    params = {"profile": profile_name, "out_dir": str(fig_root), "overrides": overrides}
+    params = {"profile": parameter, "out_dir": str(fig_root), "overrides": overrides}
 
     def run_one(name: str) -> NotebookRun:
         src: nbformat.NotebookNode = sources[name]
         skipped: list[str] = []
         made: list[SkippedOutput] = []
-        if missing_reason is not None:
+        if plan:
             # what each skipped cell makes: read before this run rewrites the out dir's index
             record = notebook_record(name, [fig_root, project_root() / COMMITTED_FIGURES])
-            src, skipped, made = skip_tagged_cells(src, missing_reason, tags, record)
+            for tags, reason in plan:
+                src, cells, outputs = skip_tagged_cells(src, reason, tags, record)
+                skipped += cells
+                made += outputs
         dst = run_dir / f"{name}.ipynb"
         t0 = time.perf_counter()
         run = NotebookRun(name, "ok", 0.0, str(dst), skipped_cells=skipped, not_produced=[asdict(o) for o in made])
@@ -347,9 +411,7 @@ def run_notebooks(
             "profile_arg": profile_name,
             "overrides": overrides,
             "released_files": {"available": missing_reason is None, "reason": missing_reason} if needs_files else None,
-            "not_produced": [
-                {"notebook": r.notebook, **o, "reason": missing_reason} for r in results for o in r.not_produced
-            ],
+            "not_produced": [{"notebook": r.notebook, **o} for r in results for o in r.not_produced],
             "started": started.isoformat(timespec="seconds"),
             "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "figures": str(fig_root),

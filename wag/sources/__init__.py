@@ -34,6 +34,7 @@ __all__ = [
     "SourceError",
     "StudySource",
     "binning_of",
+    "made_from",
     "open_source",
     "source_kind",
     "study_source",
@@ -43,6 +44,14 @@ __all__ = [
 def open_source(profile: Any) -> Source:
     """The profile's source (see :func:`source_kind`)."""
     return StudySource(profile) if source_kind(profile) == "study" else ReleasedSource(profile)
+
+
+def made_from(profile: Any) -> str:
+    """What a profile's outputs are made from, for the output record: ``study 'NAME' (corpus 'CORPUS')`` on a study,
+    else ``profile 'NAME'`` (the released files, the synthetic world and the generated corpus, as each output says)."""
+    if source_kind(profile) == "study":
+        return f"study '{profile.study.name}' (corpus '{profile.study.corpus.name}')"
+    return f"profile '{profile.name}'"
 
 
 def study_source(profile: Any) -> tuple[StudySource | None, str | None]:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
+from wag.analysis import claims
 from wag.analysis.binned import Binning
 from wag.core.errors import WagError
 
@@ -22,12 +24,32 @@ if TYPE_CHECKING:  # pragma: no cover
 KINDS = ("released", "study")
 #: The RAM++ threshold of the paper's headline image and integrated counts.
 PAPER_THRESHOLD = 0.7
+#: Columns of :meth:`Source.examples`: one example sample of a concept (``image``: where its image is, or "").
+EXAMPLE_COLUMNS = ["concept", "sample_id", "caption", "image"]
 #: The section inputs :meth:`Source.missing` answers for.
-SECTION_INPUTS = ("classification", "retrieval", "t2i", "misalignment", "letitwag", "pretraining_correlation")
+SECTION_INPUTS = (
+    "classification",
+    "retrieval",
+    "t2i",
+    "misalignment",
+    "letitwag",
+    "pretraining_correlation",
+    "paper",  # the paper's own numbers: the cells that compare with what the paper printed
+)
 
 
 class SourceError(WagError, ValueError):
     """The profile's source cannot be opened (no study section, study not run yet, ...)."""
+
+
+@dataclass(frozen=True)
+class NewCounts:
+    """Concepts counted on the fly (:meth:`Source.count_new`): frequencies rows (with ``key``) and their caption hits
+    (``concept, sample_id``); both None, with ``why``, when the source has no corpus to count in."""
+
+    counts: pd.DataFrame | None
+    hits: pd.DataFrame | None
+    why: str | None = None
 
 
 def as_list(x: str | int | Iterable[Any] | None) -> list[Any] | None:
@@ -124,9 +146,51 @@ class Source(abc.ABC):
         """How App. D names the counts of one method (e.g. ``image-only (RAM++ ≥ 0.7)``)."""
 
     @abc.abstractmethod
-    def claim(self, output_id: str) -> str:
-        """The claim of a section output whose wording depends on the source (``fig2``, ``table6``, ``fig24``,
-        ``fig6``, ``table9``)."""
+    def claim_subject(self, output_id: str) -> str:
+        """What the claim of a section output is about, in this source's words (``fig2``, ``table6``, ``fig24``,
+        ``fig6``, ``table9``); :meth:`claim` computes the rest from the numbers."""
+
+    def claim_note(self, output_id: str) -> str:
+        """A fixed description appended to a computed claim (how the figure is drawn); empty by default."""
+        return ""
+
+    def claim(self, output_id: str, result: pd.DataFrame | None = None) -> str:
+        """The claim of a section output, computed from the numbers it sits on (:mod:`wag.analysis.claims`).
+
+        ``result`` is the output's fits (``fig2``, ``fig24``: the law holds only where every per-concept slope is
+        positive with its CI above zero; otherwise the text says where it does not and why it may not, with this
+        source's :meth:`count_caveats`), its bins table (``table6``: rises bin over bin?) or its Let It Wag! points
+        (``fig6``: on how many models Let It Wag! trails; ``table9``: describes them).
+        """
+        subject = self.claim_subject(output_id)
+        if output_id in ("fig2", "fig24"):
+            text = claims.law_claim(self._need(result, output_id, "fits"), subject, caveats=self.count_caveats)
+        elif output_id == "table6":
+            text = claims.rises_claim(self._need(result, output_id, "table"), subject)
+        elif output_id == "fig6":
+            text = claims.trails_claim(self._need(result, output_id, "points"), self.reference_label)
+        else:  # table9: a description of the points
+            n = len(self._need(result, output_id, "points"))
+            text = f"{subject} of the {n} model{'s' if n != 1 else ''} and their gap"
+        note = self.claim_note(output_id)
+        return f"{text}; {note}" if note else text
+
+    def _need(self, result: pd.DataFrame | None, output_id: str, what: str) -> pd.DataFrame:
+        if result is None:
+            raise SourceError(
+                f"the claim of {output_id!r} is computed from its numbers: pass its {what}, e.g. src.claim({output_id!r}, {what})"
+            )
+        return result
+
+    def count_caveats(self, count_type: str) -> list[str]:
+        """Why the counts of ``count_type`` may not be trusted (e.g. an image tagger that cannot tell the concepts
+        apart); empty when nothing is known against them. Claims that a law does not hold name these."""
+        return []
+
+    def title(self, prefix: str, fits: pd.DataFrame, datasets: Iterable[str] | None = None) -> str:
+        """A figure title that states the law only where ``fits`` support it and names the corpus, datasets, models
+        and count types it was made from (:func:`wag.analysis.claims.law_title`)."""
+        return claims.law_title(prefix, fits, datasets=datasets)
 
     @abc.abstractmethod
     def columns(self, output_id: str) -> list[str]:
@@ -185,6 +249,22 @@ class Source(abc.ABC):
     @abc.abstractmethod
     def _why_missing(self, what: str) -> str | None:
         """:meth:`missing` for a known section input."""
+
+    # -- one concept looked up (`wag lookup`, :mod:`wag.sources.lookup`) --------------------------
+    @abc.abstractmethod
+    def input_files(self) -> list[Path]:
+        """The files the source's tables are read from: their fingerprints key the cached lookup tables."""
+
+    @abc.abstractmethod
+    def examples(
+        self, concepts: list[str], *, n: int, seed: int, hits: pd.DataFrame | None = None
+    ) -> tuple[pd.DataFrame, str | None]:
+        """Up to ``n`` example samples per concept (:data:`EXAMPLE_COLUMNS`), drawn reproducibly (``seed``) from the
+        caption hits (the source's own, or ``hits`` of :meth:`count_new`); ``(empty table, why)`` without samples."""
+
+    @abc.abstractmethod
+    def count_new(self, names: list[str]) -> NewCounts:
+        """Count concepts the source does not know in its own corpus with its main text count type."""
 
     # -- §6 Let It Wag! --------------------------------------------------------------------------
     @abc.abstractmethod

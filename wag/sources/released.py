@@ -10,20 +10,23 @@ import pandas as pd
 
 from wag.analysis import inputs
 from wag.artifacts import paper_root, read_misalignment, read_search_counts
-from wag.sources.base import PAPER_THRESHOLD, Source, SourceError
+from wag.sources.base import EXAMPLE_COLUMNS, PAPER_THRESHOLD, NewCounts, Source, SourceError
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
 
-_CLAIMS = {
-    "fig2": "Classification accuracy and retrieval recall grow log-linearly with integrated concept frequency",
-    "table6": "Ours (corrected), the header's bins: mean zero-shot accuracy (%, ensemble prompts, integrated counts) "
-    "rises with each tenfold increase in concept frequency",
-    "fig24": "The log-linear trend holds at RAM++ thresholds 0.5, 0.6 and 0.7",
-    "fig6": "Let It Wag! accuracy trails ImageNet accuracy for all 40 models; two least-squares segments split at "
-    "50% ImageNet accuracy",
-    "table9": "ImageNet vs Let It Wag! accuracy (percent) of the 40 models and their gap",
+_CLAIM_SUBJECTS = {
+    "fig2": "Zero-shot performance (classification accuracy, retrieval recall)",
+    "table6": "Ours (corrected), the header's bins: mean zero-shot accuracy (%, ensemble prompts, integrated counts)",
+    "fig24": "Zero-shot accuracy with image-only counts at RAM++ thresholds 0.5, 0.6 and 0.7",
+    "fig6": "Let It Wag! vs ImageNet accuracy",
+    "table9": "ImageNet vs Let It Wag! accuracy (percent)",
 }
+NO_SAMPLES = (
+    "the released files hold counts only, no captions or sample ids (the paper did not release its hits), so no "
+    "example captions can be shown"
+)
+_CLAIM_NOTES = {"fig6": "two least-squares segments split at 50% ImageNet accuracy"}
 _COLUMNS = {"table6": ["pretraining", "model", "bin", "mean_accuracy", "n_concepts"]}
 _COUNT_LABELS = {
     "text": "text-only (lemmatized captions)",
@@ -78,10 +81,13 @@ class ReleasedSource(Source):
             raise SourceError(f"unknown count method {method!r}; use one of {', '.join(_COUNT_LABELS)}")
         return _COUNT_LABELS[method]
 
-    def claim(self, output_id: str) -> str:
-        if output_id not in _CLAIMS:
-            raise self._unknown("claim", output_id, _CLAIMS)
-        return _CLAIMS[output_id]
+    def claim_subject(self, output_id: str) -> str:
+        if output_id not in _CLAIM_SUBJECTS:
+            raise self._unknown("claim", output_id, _CLAIM_SUBJECTS)
+        return _CLAIM_SUBJECTS[output_id]
+
+    def claim_note(self, output_id: str) -> str:
+        return _CLAIM_NOTES.get(output_id, "")
 
     def columns(self, output_id: str) -> list[str]:
         if output_id not in _COLUMNS:
@@ -132,6 +138,26 @@ class ReleasedSource(Source):
         count_types: Iterable[str] | None = None,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         return inputs.retrieval(self.root, self.params, directions=directions, ks=ks, **self._variant_kw(count_types))
+
+    # -- one concept looked up -------------------------------------------------------------------
+    def input_files(self) -> list[Path]:
+        """Every released file (the counts and evaluations a lookup reads)."""
+        return sorted(p for p in self.root.rglob("*") if p.is_file())
+
+    def examples(
+        self, concepts: list[str], *, n: int, seed: int, hits: pd.DataFrame | None = None
+    ) -> tuple[pd.DataFrame, str | None]:
+        """None: the released files hold counts, not captions or sample ids."""
+        return pd.DataFrame(columns=EXAMPLE_COLUMNS), NO_SAMPLES
+
+    def count_new(self, names: list[str]) -> NewCounts:
+        """None: the released files hold the paper's counts, not the pretraining corpora to count a new concept in."""
+        return NewCounts(
+            None,
+            None,
+            "the released files hold the paper's counts of its concepts only, not the pretraining captions to count a "
+            "new concept in; count it on your own corpus (`wag count`, or a study: `wag lookup --profile STUDY`)",
+        )
 
     # -- §6: the 40 models of the paper, ImageNet as the reference -------------------------------
     def letitwag_points(self) -> pd.DataFrame:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from wag.artifacts import join_counts_performance
 from wag.core import tables
-from wag.sources.base import Source, SourceError, as_list
+from wag.sources.base import EXAMPLE_COLUMNS, NewCounts, Source, SourceError, as_list
+from wag.sources.samples import corpus_samples, count_in_corpus, draw_examples
 from wag.study.run import load_tables
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,8 +66,16 @@ class StudySource(Source):
         return (
             f"study '{self.spec.name}': {self.spec.output_path}\npretraining: {', '.join(freq['pretraining'].unique())}; "
             f"models: {', '.join(perf['model'].unique())}; datasets: {', '.join(perf['dataset'].unique())}; "
-            f"count types: {', '.join(self.count_types())}; bootstrap resamples: {self.params.n_boot}"
+            f"count types: {', '.join(self.count_types())}{self._headline_note()}; bootstrap resamples: {self.params.n_boot}"
         )
+
+    def _headline_note(self) -> str:
+        """Which tagger threshold the image and integrated count types are at, and where that is set."""
+        t = self.spec.tagger
+        if t.kind == "none":
+            return ""
+        how = "study.tagger.threshold" if t.threshold is not None else "the first of study.tagger.thresholds"
+        return f" (headline threshold {t.headline:g}: {how}; thresholds {', '.join(f'{x:g}' for x in t.thresholds)})"
 
     def paper_root(self) -> None:
         """None: a study is not compared with the paper's files."""
@@ -107,19 +117,23 @@ class StudySource(Source):
     def count_label(self, method: str) -> str:
         return f"{method}-only ({self.count_type(method)})"
 
-    def claim(self, output_id: str) -> str:
+    def claim_subject(self, output_id: str) -> str:
         thresholds = ", ".join(f"{t:g}" for t in self.thresholds())
-        claims = {
-            "fig2": "Classification accuracy and retrieval recall grow log-linearly with concept frequency",
-            "table6": f"Mean zero-shot accuracy (%, {self.counts_label}) rises with each tenfold increase in concept frequency",
-            "fig24": f"The log-linear trend holds at {self.tagger_label} thresholds {thresholds}",
-            "fig6": "On the study's own long-tail benchmark the models trail their accuracy on the study's classification sets",
-            "table9": "Reference (the study's classification sets) vs Let It Wag! accuracy (percent) of the study's models "
-            "and their gap",
+        subjects = {
+            "fig2": f"Zero-shot performance on study '{self.spec.name}'",
+            "table6": f"Mean zero-shot accuracy (%, {self.counts_label})",
+            "fig24": f"Zero-shot accuracy with image-only counts at {self.tagger_label} thresholds {thresholds}",
+            "fig6": "Let It Wag! vs the study's classification sets",
+            "table9": "Reference (the study's classification sets) vs Let It Wag! accuracy (percent)",
         }
-        if output_id not in claims:
-            raise self._unknown("claim", output_id, claims)
-        return claims[output_id]
+        if output_id not in subjects:
+            raise self._unknown("claim", output_id, subjects)
+        return subjects[output_id]
+
+    def claim_note(self, output_id: str) -> str:
+        if output_id == "fig6":
+            return "reference = each model's mean accuracy on the study's classification sets"
+        return ""
 
     def columns(self, output_id: str) -> list[str]:
         if output_id != "table6":
@@ -172,6 +186,11 @@ class StudySource(Source):
             if not (self.tables["performance"]["dataset"] == "letitwag").any():
                 return f"study '{name}' has no Let It Wag! results (declare study.stages.letitwag.images, an image pool, and run `wag study run`)"
             return None
+        if what == "paper":
+            return (
+                f"study '{name}' is not the paper's released files: the comparisons with the numbers the paper printed "
+                "do not apply"
+            )
         sets = self.pretrainings()  # pretraining_correlation: a study has one corpus
         return f"it correlates the paper's pretraining sets; this study has {len(sets)} ({', '.join(sets)})"
 
@@ -213,6 +232,41 @@ class StudySource(Source):
         if ks is not None:
             perf = perf[perf["metric"].isin([f"recall@{k}" for k in as_list(ks)])]
         return self._join(perf, count_types)
+
+    # -- one concept looked up -------------------------------------------------------------------
+    def input_files(self) -> list[Path]:
+        """The study's tables (every Parquet file under its output folder)."""
+        return sorted(self.spec.output_path.rglob("*.parquet"))
+
+    def _main_hits(self) -> pd.DataFrame | None:
+        h = self.tables.get("hits")
+        if h is None:
+            return None
+        return h[(h["method"] == "text") & (h["variant"] == self.spec.stages.count.variants[0])]
+
+    def examples(
+        self, concepts: list[str], *, n: int, seed: int, hits: pd.DataFrame | None = None
+    ) -> tuple[pd.DataFrame, str | None]:
+        """Up to ``n`` caption hits per concept (main text count type), drawn with ``seed``, with their captions and
+        where their images are (``<shard>:<member>`` in a WebDataset, ``<shard>:<image column>[<id>]`` in Parquet)."""
+        hits = self._main_hits() if hits is None else hits
+        if hits is None:
+            return pd.DataFrame(columns=EXAMPLE_COLUMNS), (
+                f"study '{self.spec.name}' has no hits table; run `wag study run --profile {self.profile.name}`"
+            )
+        picked = draw_examples(hits, concepts, n=n, seed=seed)
+        if picked.empty:
+            return pd.DataFrame(columns=EXAMPLE_COLUMNS), None
+        found = corpus_samples(self.spec, set(picked["sample_id"]))
+        caption = picked["sample_id"].map(lambda i: found.get(i, ("", ""))[0])
+        image = picked["sample_id"].map(lambda i: found.get(i, ("", ""))[1])
+        return picked.assign(caption=caption, image=image)[EXAMPLE_COLUMNS].reset_index(drop=True), None
+
+    def count_new(self, names: list[str]) -> NewCounts:
+        """Count ``names`` in the study's corpus with its main text count type (the phrase engine; cached by the shards,
+        names and options); the samples of ``study.corpus.exclude`` are left out as the count stage leaves them."""
+        counts, hits = count_in_corpus(self.spec, names)
+        return NewCounts(counts, hits)
 
     # -- §6: the study's own Let It Wag! against its classification sets -------------------------
     def letitwag_points(self) -> pd.DataFrame:

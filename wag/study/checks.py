@@ -154,8 +154,15 @@ def check_inputs(spec: StudySpec) -> list[Path]:
         if (p := _model_problem(spec, f"study.models[{i}] ('{m.name}')", m.model)) is not None:
             problems.append(p)
     t = spec.tagger
-    if t.kind == "openclip" and t.model and (p := _model_problem(spec, "study.tagger.model", t.model)) is not None:
-        problems.append(p)
+    if t.kind in ("openclip", "embeddings") and t.model:
+        if (p := _model_problem(spec, "study.tagger.model", t.model)) is not None:
+            problems.append(p)
+    if t.kind == "embeddings" and t.embeddings:
+        e = spec.path(t.embeddings)
+        if not e.exists() and not any(e.parent.glob(e.name)):
+            problems.append(
+                f"study.tagger.embeddings: {e} not found; give the stored embeddings' folder or Parquet files"
+            )
     if t.kind == "rampp" and t.model and not spec.path(t.model).is_file():
         problems.append(f"study.tagger.model: RAM++ checkpoint {spec.path(t.model)} not found")
     if t.kind == "rampp" and not t.descriptions:
@@ -243,7 +250,7 @@ def check_resources(spec: StudySpec, stages: list[str]) -> None:
     :class:`~wag.study.spec.StudyError` lists every problem, before any stage runs."""
     problems: list[str] = []
     t = spec.tagger
-    tags_with_model = "tag" in stages and t.kind in ("openclip", "rampp")
+    tags_with_model = "tag" in stages and t.kind in ("openclip", "embeddings", "rampp")
     device = spec.stages.evaluate.device
     if device != "cpu" and (tags_with_model or any(s in stages for s in _DEVICE_STAGES)):
         try:
@@ -264,7 +271,7 @@ def check_resources(spec: StudySpec, stages: list[str]) -> None:
     models: list[tuple[str, str]] = []
     if any(s in stages for s in ("zeroshot", "retrieval", "letitwag")):
         models += [(f"study.models[{i}] ('{m.name}')", m.model) for i, m in enumerate(spec.models)]
-    if "tag" in stages and t.kind == "openclip" and t.model:
+    if "tag" in stages and t.kind in ("openclip", "embeddings") and t.model:
         models.append(("study.tagger.model", t.model))
     if "t2i" in stages:
         o = spec.stages.t2i

@@ -93,15 +93,33 @@ class ConceptSpec(StrictModel):
 class TaggerSpec(StrictModel):
     """The image tagger that turns images into concept tags (image and integrated counts)."""
 
-    kind: Literal["openclip", "rampp", "checkpoint", "none"] = Field(
+    kind: Literal["openclip", "embeddings", "rampp", "checkpoint", "none"] = Field(
         "none",
-        description="openclip: zero-shot open_clip tagger; rampp: the paper's RAM++; checkpoint: a trained multi-label tagger folder "
-        "(tagger.json + tagger.safetensors, wag.frequency.checkpoint_tagger); none: no image counts",
+        description="openclip: zero-shot open_clip tagger; embeddings: the openclip tagger's score from stored image "
+        "embeddings (no image decoded; docs/embeddings.md); rampp: the paper's RAM++; checkpoint: a trained multi-label "
+        "tagger folder (tagger.json + tagger.safetensors, wag.frequency.checkpoint_tagger); none: no image counts",
     )
     model: str | None = Field(
         None,
-        description="openclip: a declared model name or a model spec (registry name, ARCH/pretrained-tag, ARCH@checkpoint); "
+        description="openclip / embeddings: a declared model name or a model spec (registry name, ARCH/pretrained-tag, "
+        "ARCH@checkpoint; embeddings: the model that made them, which encodes the concept prompts); "
         "rampp: checkpoint path; checkpoint: the tagger checkpoint folder",
+    )
+    embeddings: str | None = Field(
+        None,
+        description="embeddings: a clip-retrieval / img2dataset folder (img_emb/img_emb_{i}.npy + "
+        "metadata/metadata_{i}.parquet), or with embedding_column a Parquet file, folder or glob (relative to root)",
+    )
+    key_column: str = Field(
+        "key", description="embeddings: the metadata (or Parquet) column holding the corpus sample keys"
+    )
+    embedding_column: str | None = Field(
+        None, description="embeddings: the Parquet column holding each sample's vector (none: the .npy layout)"
+    )
+    on_key_mismatch: Literal["error", "skip"] = Field(
+        "error",
+        description="embeddings: corpus samples without an embedding, or embeddings of samples not in the corpus: "
+        "error (default, before any work) or skip (left out, counted in tag/summary.json and one warning)",
     )
     name: str | None = Field(
         None, description="tagger label in variant names (tagger:<name>@<t>); default: the model name or the kind"
@@ -116,7 +134,9 @@ class TaggerSpec(StrictModel):
     )
     threshold: float | None = Field(
         None,
-        description="threshold used for integrated counts' headline and misalignment (default: the first of thresholds)",
+        description="the headline threshold: the one of thresholds whose image and integrated counts the notebooks show "
+        "(count types tagger:<name>@<t>, integrated:<name>@<t>) and misalignment uses; default: the first of "
+        "thresholds (so [0.5, 0.7] makes 0.5 the headline: write threshold: 0.7 or list 0.7 first for the paper's)",
     )
     templates: list[str] = Field(
         ["a photo of a {}."], min_length=1, description="openclip prompts for concepts without descriptions"
@@ -137,9 +157,12 @@ class TaggerSpec(StrictModel):
             raise ValueError(f"tagger threshold {self.threshold} must be one of thresholds {self.thresholds}")
         if len(set(self.thresholds)) != len(self.thresholds):
             raise ValueError(f"tagger thresholds repeat a value: {self.thresholds}")
-        if self.kind in ("openclip", "rampp", "checkpoint") and not self.model:
+        if self.kind == "embeddings" and not self.embeddings:
+            raise ValueError("tagger kind 'embeddings' needs embeddings: (the folder or Parquet files holding them)")
+        if self.kind in ("openclip", "embeddings", "rampp", "checkpoint") and not self.model:
             need = {
                 "openclip": "a model name or spec",
+                "embeddings": "the model that made the embeddings: a model name or spec",
                 "rampp": "the RAM++ checkpoint path",
                 "checkpoint": "the tagger checkpoint folder",
             }[self.kind]
@@ -148,7 +171,8 @@ class TaggerSpec(StrictModel):
 
     @property
     def headline(self) -> float:
-        """The threshold of integrated-count headlines and misalignment."""
+        """The threshold of the image and integrated headlines and of misalignment: ``threshold`` when given, else the
+        first of ``thresholds`` (the notebooks print which, :meth:`wag.sources.StudySource.describe`)."""
         return self.threshold if self.threshold is not None else self.thresholds[0]
 
 
@@ -235,6 +259,16 @@ class TagOptions(StrictModel):
         0,
         ge=0,
         description="threads decoding and preprocessing images ahead of the model (0: in line; helps only with idle cores)",
+    )
+    save_embeddings: bool = Field(
+        False,
+        description="openclip tagger: also write the study's image embeddings as <output>/embeddings/ in the "
+        "clip-retrieval layout (+ embeddings.json), for a later tagger kind embeddings (docs/embeddings.md)",
+    )
+    block_rows: int = Field(
+        8192,
+        ge=1,
+        description="tagger kind embeddings: rows per matrix product (memory: about 3 x block_rows x concepts floats)",
     )
 
 
@@ -401,6 +435,11 @@ class StudySpec(StrictModel):
             raise ValueError(
                 f"stages.letitwag.outlier_model '{self.stages.letitwag.outlier_model}' is not a declared model ({sorted(model_names)})"
             )
+        if self.stages.tag.save_embeddings and self.tagger.kind != "openclip":
+            raise ValueError(
+                f"stages.tag.save_embeddings needs tagger kind openclip (it is {self.tagger.kind}): the embeddings are "
+                "the open_clip model's"
+            )
         seen = [(c.dataset, c.file or c.paper) for c in self.concepts]
         if len(set(seen)) != len(seen):
             raise ValueError("the same concept list is declared twice for one dataset")
@@ -436,7 +475,9 @@ class StudySpec(StrictModel):
     def tagger_label(self) -> str:
         t = self.tagger
         return t.name or (
-            t.model if t.kind == "openclip" and t.model and "@" not in t.model and "/" not in t.model else t.kind
+            t.model
+            if t.kind in ("openclip", "embeddings") and t.model and "@" not in t.model and "/" not in t.model
+            else t.kind
         )
 
 

@@ -17,8 +17,10 @@ stories and the Markdown page).
 """
 
 from wag.analysis.scorecard.card import (
+    SCORECARD_ENTRY,
     SECTION_COLUMNS,
     assemble,
+    notebook_runs,
     read_rows,
     row,
     rows_frame,
@@ -52,6 +54,7 @@ __all__ = [
     "ROWS_NAME",
     "ROW_COLUMNS",
     "SCORECARD_COLUMNS",
+    "SCORECARD_ENTRY",
     "SECTION_COLUMNS",
     "STATUSES",
     "STORY_COLUMNS",
@@ -63,6 +66,7 @@ __all__ = [
     "format_value",
     "load_paper_reported",
     "markdown",
+    "notebook_runs",
     "md_cell",
     "paper_ids",
     "paper_reported",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,41 @@ def read_rows(root: str | Path) -> pd.DataFrame:
     return out.drop_duplicates("id", keep="last")
 
 
+#: The id under which a notebook whose scorecard cell did not run records why (``report.missing``).
+SCORECARD_ENTRY = "scorecard_rows"
+
+
+def notebook_runs(root: str | Path) -> dict[str, str]:
+    """What the section indexes under ``root`` say of each notebook that ran: notebook name -> "" (its scorecard cell
+    ran, or the record does not say) or the reason its scorecard cell was skipped (its ``scorecard_rows`` entry)."""
+    out: dict[str, str] = {}
+    for p in sorted(Path(root).glob("*/index.json")):
+        try:
+            idx = json.loads(p.read_text(encoding="utf-8"))
+            name = Path(str(idx["notebook"])).stem
+        except (json.JSONDecodeError, KeyError, TypeError, OSError):
+            continue  # a foreign or broken index says nothing about our notebooks
+        reasons = [
+            str(e.get("claim", ""))
+            for e in idx.get("entries", [])
+            if isinstance(e, dict) and e.get("id") == SCORECARD_ENTRY and e.get("kind") == "missing"
+        ]
+        out[name] = out.get(name) or (reasons[0] if reasons else "")
+    return out
+
+
+def _no_row_reason(notebook: str | None, runs: dict[str, str]) -> str:
+    """Why a printed entry has no row of ours: its notebook did not run, or ran without its scorecard cell (and why)."""
+    if notebook and notebook in runs:
+        why = runs[notebook]
+        return (
+            f"notebook {notebook} ran without its scorecard cell: {why}"
+            if why
+            else f"notebook {notebook} ran but did not produce this value"
+        )
+    return f"notebook {notebook} did not run (run `wag reproduce --only {notebook}`)"
+
+
 # --------------------------------------------------------------------------------------------- assembly
 
 
@@ -103,6 +139,7 @@ def assemble(root: str | Path, reported: PaperReported | None = None) -> pd.Data
     """The scorecard: one row per printed entry (all of them), in the YAML's order."""
     rep = reported or paper_reported()
     rows = read_rows(root).set_index("id")
+    runs = notebook_runs(root)
     out = []
     for e in rep.entries:
         rec: dict[str, Any] = {
@@ -121,10 +158,7 @@ def assemble(root: str | Path, reported: PaperReported | None = None) -> pd.Data
         }
         r = rows.loc[e.id] if e.id in rows.index else None
         if r is None:
-            rec["reason"] = (
-                e.missing
-                or f"notebook {e.notebook} did not run or did not produce this value (run `wag reproduce --only {e.notebook}`)"
-            )
+            rec["reason"] = e.missing or _no_row_reason(e.notebook, runs)
         elif pd.isna(r["ours"]):
             rec["reason"] = r["missing"] or e.missing or "no value"
         else:

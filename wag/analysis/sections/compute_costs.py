@@ -45,7 +45,8 @@ PROJECTIONS = (
     ("image_count_embeddings", "wag_image_count_embeddings"),
 )
 NOT_MEASURED = {
-    "image_count_embeddings": "image counts from stored image embeddings (issue 18) are not benchmarked yet",
+    "image_count_embeddings": "image counts from stored image embeddings (issue 18): run "
+    "`python benchmarks/study.py --stages embed --record`",
 }
 TABLE10_COLUMNS = [
     "pretraining",
@@ -152,6 +153,7 @@ def measurements(record: ThroughputRecord) -> pd.DataFrame:
 def table10_rows(table: pd.DataFrame, record: ThroughputRecord) -> list[dict[str, Any]]:
     """Scorecard rows: every Tab. 10 value stays not reproducible, naming the missing input and wag's projection."""
     text, tag = record.measurements["text_count"], record.measurements["image_tag"]
+    emb = record.measurements.get("image_count_embeddings")
     rows = []
     for r in table.itertuples():
         name = SETS[r.pretraining][0]
@@ -169,7 +171,15 @@ def table10_rows(table: pd.DataFrame, record: ThroughputRecord) -> list[dict[str
                 missing=f"RAM++ wall-clock on the paper's hardware needs {name}'s raw images; wag's projection beside "
                 f"it (not a reproduction): {r.wag_image_tag_h:,.0f} h of image tagging with {tag.workers} workers on "
                 f"{tag.machine} ({r.wag_image_tag_core_h:,.0f} core-hours at {tag.per_cpu_second:,.1f} images per "
-                f"CPU-second; {tag.what}; 2_concepts_and_frequency/table10)",
+                f"CPU-second; {tag.what}"
+                + (
+                    f"; from the stored CLIP image embeddings instead: {r.wag_image_count_embeddings_h:,.1f} h "
+                    f"({r.wag_image_count_embeddings_core_h:,.1f} core-hours at {emb.per_cpu_second:,.0f} embeddings "
+                    f"per CPU-second; {emb.what})"
+                    if emb is not None
+                    else ""
+                )
+                + "; 2_concepts_and_frequency/table10)",
             )
         )
         rows.append(

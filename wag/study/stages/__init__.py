@@ -3,7 +3,7 @@
 | stage | engine | writes (under the study folder) |
 |---|---|---|
 | count | ``wag.frequency.count_captions`` (every declared variant) | ``concepts.parquet``, ``count/frequencies.parquet``, ``count/hits.parquet``, ``count/corpus.json`` |
-| tag | ``wag.frequency.tagging`` (open_clip zero-shot, RAM++ or a tagger checkpoint; threads or Dask, shard by shard) | ``tag/tags.parquet`` (scores), ``tag/frequencies.parquet``, ``tag/hits.parquet``, ``tag/summary.json`` |
+| tag | ``wag.frequency.tagging`` (open_clip zero-shot, RAM++ or a tagger checkpoint; threads or Dask, shard by shard, each shard cached) or ``wag.frequency.embeddings`` (stored image embeddings, one task per file) | ``tag/tags.parquet`` (scores), ``tag/frequencies.parquet``, ``tag/hits.parquet``, ``tag/summary.json`` (+ ``tag/embeddings/`` with ``stages.tag.save_embeddings``) |
 | integrate | ``wag.frequency.integrated.integrated_counts`` | ``integrate/frequencies.parquet``, ``integrate/hits.parquet`` |
 | misalignment | ``wag.frequency.misalignment.misalignment`` | ``misalignment/misalignment.parquet`` |
 | zeroshot | ``wag.evaluate.zeroshot.evaluate_zeroshot`` | ``zeroshot/performance.parquet`` |

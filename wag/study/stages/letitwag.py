@@ -16,8 +16,9 @@ from wag.core.ids import slug, tree_fingerprint
 from wag.core.io import read_json
 from wag.evaluate.datasets import IMAGE_EXTS, image_folder
 from wag.evaluate.letitwag import build_let_it_wag
-from wag.study.context import Context, Stage, models_fp, performance_rows, precision_input, write_table
+from wag.study.context import Context, Stage, models_fp, precision_input, write_table
 from wag.study.spec import StudyError
+from wag.study.stages.zeroshot import zeroshot_rows
 
 
 def phash_bits_for(side: int, paper_bits: int = 10, paper_side: int = 224) -> int:
@@ -51,9 +52,7 @@ def _inputs(ctx: Context) -> dict[str, Any]:
 
 
 def _run(ctx: Context) -> list[str]:
-    from wag.evaluate.zeroshot import evaluate_zeroshot  # imports torch: only when models are evaluated
-
-    lw, e = ctx.spec.stages.letitwag, ctx.spec.stages.evaluate
+    lw = ctx.spec.stages.letitwag
     pool = ctx.spec.path(lw.images or "")
     bits = lw.phash_bits if isinstance(lw.phash_bits, int) else phash_bits_for(_pool_image_side(pool))
     freq = pd.read_parquet(ctx.out / "count" / "frequencies.parquet")
@@ -103,19 +102,7 @@ def _run(ctx: Context) -> list[str]:
         name=lw.name,
         classnames=[folders[d.name] for d in sorted((bench / "images").iterdir()) if d.is_dir()],
     )
-    perf = []
-    for m in ctx.spec.models:
-        for p in e.prompts:
-            df = evaluate_zeroshot(
-                ctx.model(m.name),
-                data,
-                prompt=p,
-                dataset_name=lw.name,
-                batch_size=e.batch_size,
-                cache=False,
-                progress=ctx.progress,
-            )
-            perf.append(performance_rows(df, ctx, m.name, ctx.spec.model_pretraining(m)))
+    perf = zeroshot_rows(ctx, data, lw.name, cache=False)
     allf = pd.read_parquet(ctx.out / "count" / "frequencies.parquet")
     bf = allf[allf["concept"].isin(names)].drop_duplicates(["concept", "variant"]).assign(dataset=lw.name)
     write_table(ctx.out / "letitwag" / "frequencies.parquet", bf, "frequencies")
@@ -124,9 +111,6 @@ def _run(ctx: Context) -> list[str]:
         write_table(ctx.out / "letitwag" / "performance.parquet", pd.concat(perf, ignore_index=True), "performance")
         outs.append("letitwag/performance.parquet")
     return outs
-
-
-#: The stages in run order (names also in :data:`wag.study.spec.STAGE_NAMES`, which the CLI reads without importing the engines).
 
 
 STAGE = Stage(

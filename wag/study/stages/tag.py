@@ -5,6 +5,12 @@ shard (:func:`tag_corpus`: threads in this process, or one Dask task per shard, 
 :func:`wag.core.parallel.map_shards`), so every backend forms the same batches. The samples of
 ``study.corpus.exclude`` are skipped before their images are decoded. Writes ``tag/tags.parquet`` (scores),
 ``tag/frequencies.parquet``, ``tag/hits.parquet`` and ``tag/summary.json``.
+
+Each shard's result is cached as it finishes (:mod:`wag.study.stages.tag_cache`, keyed by what the scores depend on,
+thresholds excluded): a threshold change rereads the cache and reruns only the thresholding, and a killed stage
+resumes from the shards it finished. ``stages.tag.save_embeddings`` also writes the images' embeddings as
+``tag/embeddings/`` (clip-retrieval layout); ``study.tagger.kind: embeddings`` tags from such stored embeddings
+without decoding an image (:mod:`wag.study.stages.tag_embeddings`).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from wag.core.errors import WagWarning
@@ -40,27 +47,59 @@ from wag.study.context import (
 )
 from wag.study.images import Counted, shard_images
 from wag.study.spec import StudyError, StudySpec
+from wag.study.stages.tag_cache import SCORE_FIELDS, cache_path, read_entry, shard_key, write_entry
+from wag.study.stages.tag_embeddings import LAYOUT, save_layout, tag_from_embeddings
 
-OUTPUTS = ("tag/tags.parquet", "tag/frequencies.parquet", "tag/hits.parquet", "tag/summary.json")
+TABLES = ("tag/tags.parquet", "tag/frequencies.parquet", "tag/hits.parquet", "tag/summary.json")
+OUTPUTS = (*TABLES, f"{LAYOUT}/embeddings.json")  # the last with stages.tag.save_embeddings only
+
+
+def _model_input(ctx: Context) -> Any:
+    t = ctx.spec.tagger
+    if t.kind in ("openclip", "embeddings"):
+        s = ctx.spec.model_spec(t.model or "")
+        return [s, checkpoint_fp(s)]
+    if t.kind in ("rampp", "checkpoint"):
+        return tree_fingerprint(ctx.spec.path(t.model or ""))
+    return None
 
 
 def _inputs(ctx: Context) -> dict[str, Any]:
-    t = ctx.spec.tagger
-    model = None
-    if t.kind == "openclip":
-        s = ctx.spec.model_spec(t.model or "")
-        model = [s, checkpoint_fp(s)]
-    elif t.kind in ("rampp", "checkpoint"):
-        model = tree_fingerprint(ctx.spec.path(t.model or ""))
+    t, o = ctx.spec.tagger, ctx.spec.stages.tag
     return {
         "shards": [stat_fingerprint(p) for p in ctx.shards],
         "corpus": corpus_input(ctx),
         "concepts": concepts_fp(ctx),
         "tagger": t.model_dump(),
         "label": ctx.spec.tagger_label,
-        "model": model,
-        **(precision_input(ctx) if t.kind == "openclip" else {}),
+        "model": _model_input(ctx),
+        **(precision_input(ctx) if t.kind in ("openclip", "embeddings") else {}),
         "descriptions": tree_fingerprint(ctx.spec.path(t.descriptions)) if t.descriptions else None,
+        "exclude": tree_fingerprint(ctx.spec.path(ctx.spec.corpus.exclude)) if ctx.spec.corpus.exclude else None,
+        **({"embeddings": _embeddings_fp(ctx)} if t.kind == "embeddings" else {}),
+        **({"save_embeddings": True} if o.save_embeddings else {}),
+    }
+
+
+def _embeddings_fp(ctx: Context) -> list[Any]:
+    t = ctx.spec.tagger
+    p = ctx.spec.path(t.embeddings or "")
+    if p.exists():
+        return tree_fingerprint(p)
+    return [stat_fingerprint(f) for f in sorted(p.parent.glob(p.name))]
+
+
+def score_identity(ctx: Context) -> dict[str, Any]:
+    """What a pixel tagger's scores depend on (the cache key of :mod:`wag.study.stages.tag_cache`, per shard): not the
+    thresholds, so a threshold change finds every shard cached."""
+    t = ctx.spec.tagger
+    return {
+        "tagger": t.model_dump(include=set(SCORE_FIELDS)),
+        "model": _model_input(ctx),
+        "precision": ctx.spec.stages.evaluate.precision,
+        "concepts": ctx.concept_names,
+        "descriptions": tree_fingerprint(ctx.spec.path(t.descriptions)) if t.descriptions else None,
+        "corpus": corpus_input(ctx),
         "exclude": tree_fingerprint(ctx.spec.path(ctx.spec.corpus.exclude)) if ctx.spec.corpus.exclude else None,
     }
 
@@ -107,31 +146,43 @@ def make_tagger(ctx: Context) -> Any:
 
 class ShardTags(NamedTuple):
     """What tagging one shard gave: its tags, the images tagged, the images that could not be decoded (each
-    ``<shard>:<member> (<reason>)``) and, when the shard was left out (``study.corpus.on_corrupt: skip``), why."""
+    ``<shard>:<member> (<reason>)``), when the shard was left out (``study.corpus.on_corrupt: skip``) why, and with
+    ``stages.tag.save_embeddings`` the ids and unit image embeddings of the images tagged."""
 
     tags: pd.DataFrame
     n_images: int
     undecodable: list[str]
     skipped: str | None = None
+    ids: list[str] | None = None
+    emb: np.ndarray | None = None
 
 
 def tag_shard(
-    tagger: Any, path: Path | str, corpus: Any, loader_threads: int, skip: Container[str] = frozenset()
+    tagger: Any,
+    path: Path | str,
+    corpus: Any,
+    loader_threads: int,
+    skip: Container[str] = frozenset(),
+    embed: bool = False,
 ) -> ShardTags:
     """Tags of one shard (shard by shard, so every backend forms the same batches); the samples in ``skip`` are left
     out before their images are opened, images that cannot be decoded are named and left out, and a shard that
-    cannot be read whole is an error, or left out whole with ``study.corpus.on_corrupt: skip``."""
+    cannot be read whole is an error, or left out whole with ``study.corpus.on_corrupt: skip``. ``embed``: keep the
+    image embeddings too (open_clip tagger)."""
     if hasattr(tagger, "loader_threads"):
         tagger.loader_threads = loader_threads
     bad: list[str] = []
     images = Counted(shard_images(path, corpus, skip, bad))
     try:
-        tags = tagger.tag(images)
+        if embed:
+            tags, ids, emb = tagger.tag_and_embed(images)
+        else:
+            tags, ids, emb = tagger.tag(images), None, None
     except CorpusError as exc:
         if corpus.on_corrupt != "skip":
             raise StudyError(f"{exc}; or set study.corpus.on_corrupt: skip to leave such shards out") from None
         return ShardTags(pd.DataFrame(columns=TAG_COLUMNS), 0, [], skipped=str(exc))
-    return ShardTags(tags, images.n, bad)
+    return ShardTags(tags, images.n, bad, ids=ids, emb=emb)
 
 
 _WORKER_TAGGERS: dict[str, tuple[Any, frozenset[str]]] = {}
@@ -145,7 +196,7 @@ def tag_shard_task(spec: StudySpec, concepts: pd.DataFrame, path: str) -> ShardT
         _WORKER_TAGGERS.clear()
         _WORKER_TAGGERS[key] = (make_tagger(wctx), frozenset(excluded_ids(spec)))
     tagger, skip = _WORKER_TAGGERS[key]
-    return tag_shard(tagger, path, spec.corpus, spec.stages.tag.loader_threads, skip)
+    return tag_shard(tagger, path, spec.corpus, spec.stages.tag.loader_threads, skip, spec.stages.tag.save_embeddings)
 
 
 def tag_corpus(ctx: Context) -> tuple[pd.DataFrame, int]:
@@ -160,23 +211,40 @@ def tag_corpus_report(ctx: Context) -> tuple[pd.DataFrame, int, dict[str, Any]]:
     """:func:`tag_corpus` and what was left out: ``{"undecodable": [...], "skipped_shards": [{shard, reason}]}``
     (each also reported in one warning)."""
     o = ctx.spec.stages.tag
-    if o.backend == "dask":  # each worker builds the tagger once (the driver's is not shipped)
-        task: Any = partial(tag_shard_task, ctx.spec, ctx.concepts)
-        items: list[Any] = [str(p) for p in ctx.shards]
-    else:  # one tagger shared by the threads
-        tagger, skip = make_tagger(ctx), frozenset(excluded_ids(ctx.spec))
-        task = partial(tag_shard, tagger, corpus=ctx.spec.corpus, loader_threads=o.loader_threads, skip=skip)
-        items = list(ctx.shards)
-    results: list[ShardTags] = map_shards(
-        task,
-        items,
-        backend=o.backend,
-        workers=o.workers,
-        scheduler=o.scheduler,
-        progress="tag shards" if ctx.progress else None,
-        unit="shard",
-        thread_name_prefix="wag-tag",
-    )
+    embed = o.save_embeddings
+    identity = score_identity(ctx)
+    keys = [shard_key(identity, p, embed) for p in ctx.shards]
+    results: list[ShardTags | None] = []
+    for k in keys:  # shards tagged before (a threshold change, an interrupted run): read, never encoded again
+        hit = read_entry(cache_path(ctx.out, k), embed)
+        results.append(ShardTags(**hit) if hit is not None else None)
+    todo = [i for i, r in enumerate(results) if r is None]
+    if todo:
+        if o.backend == "dask":  # each worker builds the tagger once (the driver's is not shipped)
+            task: Any = partial(tag_shard_task, ctx.spec, ctx.concepts)
+            items: list[Any] = [str(ctx.shards[i]) for i in todo]
+        else:  # one tagger shared by the threads
+            tagger, skip = make_tagger(ctx), frozenset(excluded_ids(ctx.spec))
+            task = partial(
+                tag_shard, tagger, corpus=ctx.spec.corpus, loader_threads=o.loader_threads, skip=skip, embed=embed
+            )
+            items = [ctx.shards[i] for i in todo]
+
+        def done(j: int, r: ShardTags) -> None:  # each shard kept as it finishes, so a killed run resumes from it
+            write_entry(cache_path(ctx.out, keys[todo[j]]), r)
+            results[todo[j]] = r
+
+        map_shards(
+            task,
+            items,
+            backend=o.backend,
+            workers=o.workers,
+            scheduler=o.scheduler,
+            progress="tag shards" if ctx.progress else None,
+            unit="shard",
+            on_result=done,
+            thread_name_prefix="wag-tag",
+        )
     parts = [r.tags for r in results if len(r.tags)]
     tags = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TAG_COLUMNS)
     bad = [b for r in results for b in r.undecodable]
@@ -195,13 +263,19 @@ def tag_corpus_report(ctx: Context) -> tuple[pd.DataFrame, int, dict[str, Any]]:
             WagWarning,
             stacklevel=2,
         )
-    return tags, sum(r.n_images for r in results), {"undecodable": bad, "skipped_shards": skipped}
+    lost = {"undecodable": bad, "skipped_shards": skipped, "cached_shards": len(ctx.shards) - len(todo)}
+    if embed:
+        lost["embeddings"] = save_layout(ctx, results, ctx.shards)
+    return tags, sum(r.n_images for r in results), lost
 
 
 def _run(ctx: Context) -> list[str]:
     t, label = ctx.spec.tagger, ctx.spec.tagger_label
     excl = excluded_ids(ctx.spec)
-    tags, n_images, lost = tag_corpus_report(ctx)  # the excluded samples are never decoded nor tagged
+    if t.kind == "embeddings":  # no image decoded: the stored embeddings, checked against the model and corpus first
+        tags, n_images, lost = tag_from_embeddings(ctx)
+    else:
+        tags, n_images, lost = tag_corpus_report(ctx)  # the excluded samples are never decoded nor tagged
     if n_images == 0:
         raise StudyError(
             "the corpus has no images to tag"
@@ -226,13 +300,14 @@ def _run(ctx: Context) -> list[str]:
             "thresholds": list(t.thresholds),
             **(
                 {"undecodable_skipped": len(lost["undecodable"]), "undecodable": lost["undecodable"]}
-                if lost["undecodable"]
+                if lost.get("undecodable")
                 else {}
             ),
-            **({"skipped_shards": lost["skipped_shards"]} if lost["skipped_shards"] else {}),
+            **({"skipped_shards": lost["skipped_shards"]} if lost.get("skipped_shards") else {}),
+            **{k: lost[k] for k in ("cached_shards", "missing_embeddings", "extra_embeddings") if k in lost},
         },
     )
-    return list(OUTPUTS)
+    return [*TABLES, *([lost["embeddings"]] if "embeddings" in lost else [])]
 
 
 STAGE = Stage(

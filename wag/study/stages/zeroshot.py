@@ -31,25 +31,34 @@ def _inputs(ctx: Context) -> dict[str, Any]:
     }
 
 
-def _run(ctx: Context) -> list[str]:
+def zeroshot_rows(ctx: Context, data: Any, dataset_name: str, *, cache: bool) -> list[pd.DataFrame]:
+    """Every declared model with every prompt on one classification data set, as performance rows (also used by
+    the ``letitwag`` stage on the benchmark it builds)."""
     from wag.evaluate.zeroshot import evaluate_zeroshot  # imports torch: only when models are evaluated
 
     e = ctx.spec.stages.evaluate
     parts = []
+    for m in ctx.spec.models:
+        for p in e.prompts:
+            df = evaluate_zeroshot(
+                ctx.model(m.name),
+                data,
+                prompt=p,
+                dataset_name=dataset_name,
+                batch_size=e.batch_size,
+                cache=cache,
+                progress=ctx.progress,
+            )
+            parts.append(performance_rows(df, ctx, m.name, ctx.spec.model_pretraining(m)))
+    return parts
+
+
+def _run(ctx: Context) -> list[str]:
+    parts = []
     for d in [d for d in ctx.spec.datasets if d.task == "classification"]:
-        data = classification_data(ctx.spec, d)
-        for m in ctx.spec.models:
-            for p in e.prompts:
-                df = evaluate_zeroshot(
-                    ctx.model(m.name),
-                    data,
-                    prompt=p,
-                    dataset_name=d.name,
-                    batch_size=e.batch_size,
-                    cache=e.cache_features,
-                    progress=ctx.progress,
-                )
-                parts.append(performance_rows(df, ctx, m.name, ctx.spec.model_pretraining(m)))
+        parts += zeroshot_rows(
+            ctx, classification_data(ctx.spec, d), d.name, cache=ctx.spec.stages.evaluate.cache_features
+        )
     write_table(ctx.out / "zeroshot" / "performance.parquet", pd.concat(parts, ignore_index=True), "performance")
     return list(OUTPUTS)
 
