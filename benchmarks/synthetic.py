@@ -134,6 +134,10 @@ def _notebook_steps(profile: str, jobs: int) -> dict[str, list[tuple[str, object
             ("Let It Wag! analogue", lambda: E.run_letitwag(sp)),
             ("T2I analogue", lambda: E.run_t2i_experiment(sp)),
         ],
+        "4-3_planning": [
+            ("prepare (intervened, uniform and balanced worlds)", lambda: E.prepare(sp, ["planning"], progress=False)),
+            ("planning (planner's world, evaluation)", lambda: E.run_planning(sp)),
+        ],
     }
 
 

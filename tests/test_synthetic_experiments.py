@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wag.experiments import collision_summary, intervention_summary, rebalance_summary
+from wag.experiments import (
+    PLANNED_INTERVENTION,
+    collision_summary,
+    intervention_summary,
+    planning_claims,
+    planning_summary,
+    rebalance_summary,
+)
 
 
 def test_intervention_difference_in_differences():
@@ -42,6 +49,58 @@ def test_rebalance_summary_parts_and_budget():
     s = rebalance_summary(df).set_index("part")
     assert s.at["tail", "gain"] == pytest.approx(0.3) and s.at["head", "gain"] == pytest.approx(-0.1)
     assert s.at["all", "occurrences_before"] == 111 and s.at["all", "occurrences_after"] == 111
+
+
+def _planning_table(observed: dict[str, list[float]]) -> pd.DataFrame:
+    """Two seeds × strategies × 4 concepts; concept 0 raised by every strategy, its observed change given."""
+    rows = []
+    for seed in (0, 1):
+        for s, changes in observed.items():
+            for i, ch in enumerate(changes):
+                rows.append(
+                    {
+                        "seed": seed,
+                        "strategy": s,
+                        "concept": f"c{i}",
+                        "budget": 90,
+                        "added": 90 if i == 0 else 0,
+                        "predicted_gain": 0.2 if i == 0 else 0.0,
+                        "gain_low": 0.1 if i == 0 else 0.0,
+                        "gain_high": 0.3 if i == 0 else 0.0,
+                        "accuracy_before": 0.5,
+                        "accuracy_after": 0.5 + ch + 0.01 * seed,
+                        "pi_low_after": 0.3,
+                        "pi_high_after": 0.8,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_planning_summary_gains_and_coverage():
+    df = _planning_table({PLANNED_INTERVENTION: [0.4, 0.0, 0.0, 0.0], "planner": [0.2, 0.0, -0.4, 0.0]})
+    s = planning_summary(df).set_index("strategy")
+    assert list(s.index) == [PLANNED_INTERVENTION, "planner"]
+    iv = s.loc[PLANNED_INTERVENTION]
+    assert iv["seeds"] == 2 and iv["budget"] == 90 and iv["concepts_raised"] == 1
+    assert iv["predicted_gain"] == pytest.approx(0.05)  # 0.2 on one concept of four
+    assert iv["observed_gain"] == pytest.approx(0.1 + 0.005)
+    assert iv["observed_minus_predicted"] == pytest.approx(0.055)
+    assert iv["observed_sd"] == pytest.approx(np.std([0.1, 0.11], ddof=1))
+    assert iv["pi_coverage"] == pytest.approx(6 / 8)  # 0.9 (seed 0) and 0.91 (seed 1) above the interval's 0.8
+    assert iv["pi_coverage_raised"] == pytest.approx(0.0)
+    assert s.at["planner", "pi_coverage"] == pytest.approx(6 / 8)  # 0.1 below 0.3 on both seeds
+
+
+def test_planning_claims_say_when_the_planner_loses_and_by_how_much_the_law_misses():
+    df = _planning_table({"planner": [0.2, -0.1, -0.1, -0.1], "uniform": [0.1, 0.05, 0.05, 0.05]})
+    text = " ".join(planning_claims(planning_summary(df)))
+    assert "the planner does not beat uniform" in text and "Why, in these numbers" in text
+    assert "the concepts the planner left alone changed by -0.095" in text  # -0.1 on seed 0, -0.09 on seed 1
+    assert "over-predicts the mean gain by 0.070" in text  # planner: observed -0.02 over the seeds, predicted 0.05
+    df = _planning_table({"planner": [0.6, 0.0, 0.0, 0.0], "uniform": [0.1, 0.0, 0.0, 0.0]})
+    text = " ".join(planning_claims(planning_summary(df)))
+    assert "the planner beats uniform" in text and "Why, in these numbers" not in text
+    assert "under-predicts the mean gain by 0.105" in text
 
 
 def test_collision_summary_detects_a_high_frequency_plateau():
@@ -145,17 +204,21 @@ def test_each_experiment_is_declared_once_with_its_own_params_in_its_key():
         "similarity",
         "letitwag",
         "t2i",
+        "planning",
     ]
     assert all(name == e.name for name, e in E.EXPERIMENTS.items())
     sp = _sp()
     blocks = {e.params for e in E.EXPERIMENTS.values()} - {None}
     for e in E.EXPERIMENTS.values():
         own = set(e.key(sp)["experiments"]) & blocks
-        assert own == ({e.params} if e.params else set()), e.name
+        assert own == ({e.params, *e.uses} if e.params else set()), e.name
     # tuning one experiment changes its own key only: the headline and the others stay cached
     tuned = _sp(rebalance={"cap_quantile": 0.5})
     changed = {n for n, e in E.EXPERIMENTS.items() if e.key(sp) != e.key(tuned)}
     assert changed == {"rebalance"}
+    # the planning experiment's budget is the intervention's: it depends on that block too
+    tuned = _sp(intervention={"factor": 3.0})
+    assert {n for n, e in E.EXPERIMENTS.items() if e.key(sp) != e.key(tuned)} == {"intervention", "planning"}
     assert E.EXPERIMENTS["headline"].table == "synthetic/headline-counts"
 
 
@@ -201,3 +264,25 @@ def test_requirements_missing_names_the_absent_package(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "diffusers" else real(name, *a))
     why = E.requirements_missing()
     assert why is not None and why.startswith("diffusers not installed") and "make setup" in why
+
+
+def test_planning_retrains_each_allocation_at_the_interventions_budget(tmp_path, monkeypatch):
+    """End to end on the tiny world (2 training steps): every allocation spends the intervention's budget (the
+    planner at most), identical worlds are shared, and the planner's world is the one its allocation asks for."""
+    import wag.experiments as E
+    from wag.synthetic.jobs import ClipJob
+
+    monkeypatch.setenv("WAG_CACHE", str(tmp_path))
+    sp = _sp(intervention={"n_concepts": 2})
+    jobs = E.training_jobs(sp, ["planning"])
+    assert sum(isinstance(j, ClipJob) for j in jobs) == 4  # the seed's model, intervened, uniform, balanced worlds
+    df = E.run_planning(sp)
+    assert list(df["strategy"].unique()) == [E.PLANNED_INTERVENTION, "planner", "uniform", "balanced"]
+    added = df.groupby("strategy", sort=False)["added"].sum()
+    budget = int(df["budget"].iloc[0])
+    assert added[E.PLANNED_INTERVENTION] == budget == added["uniform"] == added["balanced"]
+    assert 0 <= added["planner"] <= budget
+    assert (df["count_realised"] == df["count_after"]).all()  # the world was built with the planned counts
+    assert df["accuracy_after"].between(0, 1).all() and df["accuracy_before"].between(0, 1).all()
+    s = E.planning_summary(df)
+    assert s["pi_coverage"].between(0, 1).all() and len(E.planning_claims(s)) >= 4

@@ -9,7 +9,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-from wag.core.checks import check_input_file, check_output_dir, read_utf8_text, unit_float
+from wag.core.checks import (
+    check_input_file,
+    check_output_dir,
+    positive_float,
+    positive_int,
+    read_utf8_text,
+    unit_float,
+)
 from wag.core.errors import UsageError, WagError
 
 LOOKUP_EXAMPLES = """examples:
@@ -23,6 +30,8 @@ PLAN_EXAMPLES = """examples:
   wag plan --concept "sea turtle" --target 0.6                 # every model of the released files
   wag plan --concept cat --target 0.6 --model cc3m/RN50 --json
   wag plan --concept dog --target 0.5 --profile example_study
+  wag plan --budget 1000000 --model cc3m/RN50                  # 10^6 samples: planner, uniform, balanced
+  wag plan --budget 50000 --concepts tail.txt --out plans/     # a concept list; tables + chart in plans/plan/
 """
 #: Concept files longer than this are refused (a lookup is for a handful of concepts, a card each).
 MAX_CONCEPTS = 1000
@@ -187,11 +196,112 @@ def _cmd_lookup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan_budget(args: argparse.Namespace) -> int:
+    """``wag plan --budget N``: the three allocations side by side (table; chart and files with --out)."""
+    if args.concept is not None or args.target is not None:
+        raise UsageError("wag plan: --budget plans over a concept list; drop --concept/--target (or --budget)")
+    names = read_concept_file(args.concepts) if args.concepts else None
+    out_dir = check_output_dir(args.out, "--out") if args.out else None
+    profile, src = _profile_and_source(args)
+    from wag.sources.budget import plan_budget  # lazy: statsmodels
+
+    res = plan_budget(src, args.budget, concepts=names, model=args.model, alpha=args.alpha, cap=args.cap)
+    g = res.group
+    who = f"{g['pretraining']}/{g['model']} ({g['task']}, {g['metric']}, counts: {g['count_type']})"
+    if out_dir is not None:
+        _write_budget(res, profile, out_dir, who)
+    if args.json:
+        out = {
+            "profile": profile.name,
+            "source": src.name,
+            "budget": res.budget,
+            "law": {**res.group, **res.law.to_dict()},
+            "summary": res.summary.to_dict(orient="records"),
+            "rows": res.table.to_dict(orient="records"),
+        }
+        print(json.dumps(_json_ready(out), indent=1, ensure_ascii=False))
+        return 0
+    print(f"source: {src.name}; budget {res.budget:,} new samples over {res.table['concept'].nunique():,} concepts")
+    print(f"law of {who}: slope {res.law.slope:.3f} per decade, fitted on {res.law.n} concept × dataset rows\n")
+    cols = [
+        ("strategy", "strategy"),
+        ("added", "added"),
+        ("unspent", "unspent"),
+        ("concepts_raised", "concepts raised"),
+        ("threshold", "threshold t"),
+        ("mean_before", "mean now"),
+        ("mean_after", "mean after"),
+        ("predicted_gain", "gain"),
+        ("gain_low", "gain low"),
+        ("gain_high", "gain high"),
+    ]
+    rows = [
+        {**r, "threshold": int(r["threshold"]) if r["threshold"] == r["threshold"] else r["threshold"]}
+        for r in res.summary.to_dict(orient="records")
+    ]
+    print(_table(rows, cols))
+    top = res.table[res.table["strategy"] == "planner"].sort_values(
+        ["added", "concept"], ascending=[False, True], kind="stable"
+    )
+    top = top[top["added"] > 0].head(10)
+    if len(top):
+        print("\nplanner: the concepts that get the most samples")
+        print(
+            _table(
+                top.to_dict(orient="records"),
+                [
+                    ("concept", "concept"),
+                    ("count_before", "count now"),
+                    ("added", "added"),
+                    ("predicted_before", "predicted now"),
+                    ("predicted_after", "predicted after"),
+                    ("pi_low_after", "PI low"),
+                    ("pi_high_after", "PI high"),
+                ],
+            )
+        )
+    print(
+        "\nplanner: greedy marginal gain of the mean predicted performance; uniform: the budget split evenly; "
+        "balanced: every concept below the threshold count t raised to t. Gain interval: the slope's "
+        f"{1 - args.alpha:.0%} interval; PI: the {1 - args.alpha:.0%} prediction interval of a concept after."
+    )
+    if out_dir is not None:
+        print(f"written: {out_dir / 'plan'}")
+    return 0
+
+
+def _write_budget(res: Any, profile: Any, out_dir: Path, who: str) -> None:
+    from wag.analysis.plan_plots import allocation_chart  # lazy: altair
+    from wag.report.writer import Report  # lazy: vl-convert
+
+    report = Report("plan", profile, out_dir=out_dir, notebook="wag plan --budget")
+    n = res.budget
+    report.table(
+        res.summary,
+        f"budget_{n}",
+        paper="Fig. 2's law used to plan data (beyond the paper)",
+        claim=f"{n:,} new samples spread by the planner, uniformly and balanced; the law of {who} predicts the gains",
+    )
+    report.table(
+        res.table,
+        f"budget_{n}_concepts",
+        paper="Fig. 2's law used to plan data (beyond the paper)",
+        claim="Per concept and strategy: samples added, predicted performance before and after, prediction interval",
+    )
+    report.figure(
+        allocation_chart(res.table, title=f"{n:,} new samples: where each strategy puts them"),
+        f"budget_{n}",
+        paper="Fig. 2's law used to plan data (beyond the paper)",
+        claim="Samples added per concept against its count today, per strategy",
+        data=res.table,
+    )
+
+
 def _cmd_plan(args: argparse.Namespace) -> int:
-    # --budget (h19b): `if args.budget is not None: return _plan_budget(args)` goes here, calling
-    # wag.analysis.plan.allocate(...); --concept/--target below is the per-concept inversion.
+    if args.budget is not None:
+        return _plan_budget(args)
     if args.concept is None or args.target is None:
-        raise UsageError("wag plan: give --concept NAME --target FRACTION; see `wag plan --help`")
+        raise UsageError("wag plan: give --concept NAME --target FRACTION, or --budget N; see `wag plan --help`")
     profile, src = _profile_and_source(args)
     from wag.sources.concept_plan import plan_concept  # lazy: statsmodels
 
@@ -278,12 +388,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="how much data a concept needs: the count at which the law predicts a target, with an interval",
         description="Turn the law around: for --concept, the count at which each model's per-concept law predicts "
         "--target, the factor over today's count and its interval (where the prediction band crosses the target); "
-        "'unreachable within the data we have' when the interval says so.",
+        "'unreachable within the data we have' when the interval says so. With --budget N: how to spread N new "
+        "samples over a concept list to raise the mean predicted performance most (the planner: greedy marginal "
+        "gain), beside a uniform split and MetaCLIP-style balancing (every concept below a threshold count t raised "
+        "to t) with the same budget.",
         epilog=PLAN_EXAMPLES,
         formatter_class=fmt,
     )
     q.add_argument("--concept", default=None, metavar="NAME", help="the concept to plan for")
     q.add_argument("--target", type=unit_float, default=None, metavar="FRACTION", help="target performance in [0, 1]")
     q.add_argument("--json", action="store_true", help="print JSON")
+    q.add_argument(
+        "--budget", type=positive_int, default=None, metavar="N", help="new samples to spread over a concept list"
+    )
+    q.add_argument(
+        "--concepts", default=None, metavar="FILE", help="with --budget: the concepts, one per line (default: all)"
+    )
+    q.add_argument(
+        "--cap", type=positive_float, default=None, metavar="COUNT", help="with --budget: raise no concept above COUNT"
+    )
+    q.add_argument("--out", default=None, metavar="DIR", help="with --budget: write the tables and the chart (plan/)")
     _common(q)
     q.set_defaults(func=_cmd_plan)

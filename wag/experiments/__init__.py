@@ -1,4 +1,4 @@
-"""The synthetic world's experiments, end to end through the real pipeline (notebooks 2, 4-1 and 4-2).
+"""The synthetic world's experiments, end to end through the real pipeline (notebooks 2, 4-1, 4-2 and 4-3).
 
 Chain: world (generator) → counts (the public study stages: count, tag, integrate) → models (open_clip ``ClipLoss``)
 → per-concept zero-shot accuracy and retrieval (the zeroshot and retrieval stages) → fits (:mod:`wag.analysis`).
@@ -7,7 +7,7 @@ them keyed by the params (its own block only); worlds and models are cached on d
 
 One module per experiment, each declaring one :class:`~wag.experiments.experiment.Experiment` (its own params, its
 cached table, the trainings it needs, its run): ``headline``, ``intervention``, ``rebalance``, ``similarity``,
-``collisions``, ``letitwag``, ``t2i``, ``count_check``; the registry (:mod:`~wag.experiments.registry`) plans their
+``collisions``, ``letitwag``, ``t2i``, ``count_check``, ``planning``; the registry (:mod:`~wag.experiments.registry`) plans their
 trainings (:func:`prepare`). Shared: ``world_runs`` (worlds, seed studies, models through the public stages),
 ``world_counts`` (counts vs ground truth), ``fitting`` (counts joined with performance, fitted); ``figures`` draws.
 
@@ -21,6 +21,8 @@ from wag.experiments.fitting import POOLED, POOLED_COMMON, fits_and_points, join
 from wag.experiments.headline import Headline, headline_summary, run_headline, scale_table
 from wag.experiments.intervention import intervention_counts, intervention_summary, run_intervention
 from wag.experiments.letitwag import letitwag_options, letitwag_pool, run_letitwag
+from wag.experiments.planning import INTERVENTION as PLANNED_INTERVENTION
+from wag.experiments.planning import planning_claims, planning_seeds, planning_summary, run_planning
 from wag.experiments.rebalance import rebalance_summary, rebalanced_counts, run_rebalance
 from wag.experiments.registry import EXPERIMENTS, UnknownExperimentError, prepare, training_jobs
 from wag.experiments.similarity import run_similarity_control
@@ -51,6 +53,7 @@ __all__ = [
     "CACHE_VERSION",
     "COUNT_TYPES",
     "EXPERIMENTS",
+    "PLANNED_INTERVENTION",
     "POOLED",
     "POOLED_COMMON",
     "TAGGER_DESCRIPTIONS",
@@ -77,6 +80,9 @@ __all__ = [
     "letitwag_options",
     "letitwag_pool",
     "load_model",
+    "planning_claims",
+    "planning_seeds",
+    "planning_summary",
     "prepare",
     "rebalance_summary",
     "rebalanced_counts",
@@ -85,6 +91,7 @@ __all__ = [
     "run_headline",
     "run_intervention",
     "run_letitwag",
+    "run_planning",
     "run_rebalance",
     "run_similarity_control",
     "run_t2i_experiment",

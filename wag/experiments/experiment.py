@@ -52,7 +52,8 @@ class Experiment:
     off), or None. ``table``: the cached table that holds its result (None: nothing cached as a whole; it then always
     plans its trainings). ``trainings(sp, seed)``: the training jobs it needs, the worlds they train on built by the
     call; ``seed`` is the notebook's seed, which only ``count_check`` reads (the others run on
-    ``synthetic.experiments.seeds``). ``run``: its public entry point. ``key_extra``: extra parts of its cache key."""
+    ``synthetic.experiments.seeds``). ``run``: its public entry point. ``key_extra``: extra parts of its cache key; ``uses``: other experiments'
+    blocks its result depends on (in its key too)."""
 
     name: str
     params: str | None
@@ -60,6 +61,7 @@ class Experiment:
     trainings: Callable[[SyntheticParams, int], list[Job]]
     run: Callable[..., Any]
     key_extra: Mapping[str, object] = field(default_factory=dict)
+    uses: tuple[str, ...] = ()  # other experiments' blocks of ``synthetic.experiments`` its result depends on
 
     def enabled(self, sp: SyntheticParams) -> bool:
         """Whether the profile runs it (its block's ``enabled`` switch; on when it has none)."""
@@ -67,7 +69,11 @@ class Experiment:
 
     def key(self, sp: SyntheticParams) -> dict:
         """The key parts of its cached table(s)."""
-        return cache_parts(sp, own=self.params, kind=self.name, **self.key_extra)
+        parts = cache_parts(sp, own=self.params, kind=self.name, **self.key_extra)
+        if self.uses:
+            ex = sp.experiments.model_dump()
+            parts["experiments"] = {**parts["experiments"], **{b: ex[b] for b in self.uses}}
+        return parts
 
     def cached(
         self, sp: SyntheticParams, compute: Callable[[], pd.DataFrame], *, refresh: bool = False

@@ -17,6 +17,7 @@ from wag.experiments.experiment import Experiment
 from wag.experiments.headline import HEADLINE
 from wag.experiments.intervention import INTERVENTION
 from wag.experiments.letitwag import LETITWAG
+from wag.experiments.planning import PLANNING
 from wag.experiments.rebalance import REBALANCE
 from wag.experiments.similarity import SIMILARITY
 from wag.experiments.t2i import T2I
@@ -25,7 +26,7 @@ from wag.synthetic.params import SyntheticParams
 
 #: name -> experiment, in notebook order (what :func:`prepare` knows)
 EXPERIMENTS: dict[str, Experiment] = {
-    e.name: e for e in (COUNT_CHECK, HEADLINE, INTERVENTION, REBALANCE, COLLISIONS, SIMILARITY, LETITWAG, T2I)
+    e.name: e for e in (COUNT_CHECK, HEADLINE, INTERVENTION, REBALANCE, COLLISIONS, SIMILARITY, LETITWAG, T2I, PLANNING)
 }
 
 

@@ -150,10 +150,10 @@ def concept_accuracy(world: World, trained: TrainedModel, label: str) -> pd.Seri
     return p.set_index("concept")["value"]
 
 
-def baseline(sp: SyntheticParams) -> tuple[int, World, TrainedModel, pd.DataFrame]:
-    """(seed, world, headline model, ground truth + ``accuracy``) of the first seed, from that seed's shared study:
-    what the intervention, rebalancing, similarity and collision experiments start from."""
-    seed = sp.experiments.seeds[0]
+def baseline(sp: SyntheticParams, seed: int | None = None) -> tuple[int, World, TrainedModel, pd.DataFrame]:
+    """(seed, world, headline model, ground truth + ``accuracy``) of ``seed`` (default: the first seed), from that
+    seed's shared study: what the intervention, rebalancing, planning, similarity and collision experiments start from."""
+    seed = sp.experiments.seeds[0] if seed is None else seed
     w, models, main, _ = seed_study(sp, seed)
     perf = study_performance(main)
     acc = perf[(perf["task"] == "classification") & (perf["model"] == S.model_name(sp.model.headline_width))].set_index(

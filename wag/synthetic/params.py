@@ -135,6 +135,23 @@ class RebalanceParams(StrictModel):
     cap_quantile: float = Field(0.75, gt=0, le=1, description="head concepts are capped at this quantile of the counts")
 
 
+class PlanningParams(StrictModel):
+    enabled: bool = True
+    budget: int | None = Field(
+        None,
+        ge=1,
+        description="samples added per world (None: as many as the intervention adds, so the ×10 intervention is the "
+        "first point of the comparison at the same budget)",
+    )
+    strategies: list[Literal["planner", "uniform", "balanced"]] = Field(
+        ["planner", "uniform", "balanced"], min_length=1, description="allocations retrained (wag.analysis.plan)"
+    )
+    seeds: list[int] | None = Field(
+        None, min_length=1, description="worlds retrained per allocation (default: every seed of experiments.seeds)"
+    )
+    alpha: float = Field(0.05, gt=0, lt=1, description="level of the law's prediction intervals (1 - alpha)")
+
+
 class SimilarityParams(StrictModel):
     enabled: bool = True
     remove_fraction: float = Field(
@@ -197,6 +214,7 @@ class ExperimentParams(StrictModel):
     )
     intervention: InterventionParams = InterventionParams()
     rebalance: RebalanceParams = RebalanceParams()
+    planning: PlanningParams = PlanningParams()
     similarity: SimilarityParams = SimilarityParams()
     letitwag: LetItWagParams = LetItWagParams()
     t2i: T2IParams = T2IParams()
