@@ -43,11 +43,14 @@ git-filter:  ## install the nbstripout git filter into .git/config (keeps cell i
 	  echo "nbstripout git filter installed: notebooks are staged without outputs (cell ids and tags kept)"; \
 	else echo "not a git checkout: nbstripout git filter not installed"; fi
 
-reproduce: setup  ## run every notebook on params/$(PROFILE).yaml → figures/, runs/$(PROFILE)/
+reproduce: setup  ## run every notebook on params/$(PROFILE).yaml → figures/, runs/$(PROFILE)/ (one per core at once)
 	$(VENV)/bin/wag reproduce --profile $(PROFILE)
 
-test: setup lint  ## ruff, then the unit tests + every notebook on its fast `ci` defaults (nbval)
-	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest tests --nbval-lax notebooks -q
+# pytest-xdist: TEST_JOBS workers (auto: one per core); --dist loadgroup keeps each test file, and each notebook's
+# cells, on one worker in order (tests/conftest.py: xdist_groups). TEST_JOBS=0 runs in this process.
+TEST_JOBS ?= auto
+test: setup lint  ## ruff, then the unit tests + every notebook on its fast `ci` defaults (nbval), TEST_JOBS at once
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest tests --nbval-lax notebooks -q -n $(TEST_JOBS) --dist loadgroup
 
 lint: setup  ## ruff lint + format check (settings in pyproject.toml)
 	$(VENV)/bin/ruff check .

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,15 +58,41 @@ def study_profile(root: Path | str, path: Path, **study: Any) -> Path:
     return write_profile(path, example_study_data(root, **study))
 
 
+def xdist_groups(items: list[Any]) -> None:
+    """Mark each test with its pytest-xdist group (``make test`` runs ``--dist loadgroup``): one group per file, so a
+    module's fixtures are built once and a notebook's cells run in order in one kernel, and one group for the notebooks
+    that share the synthetic world (:func:`wag.run.reproduce.shares_world`: the same cache and study folders, one writer
+    at a time), which then run one after another as in a serial run. Without xdist the marks do nothing."""
+    import nbformat
+
+    from wag.run.reproduce import shares_world
+
+    world: dict[Path, bool] = {}
+    for it in items:
+        path = Path(str(it.path))
+        group = path.name
+        if path.suffix == ".ipynb":
+            if path not in world:
+                world[path] = shares_world(nbformat.read(str(path), as_version=4))
+            group = "synthetic-world-notebooks" if world[path] else group
+        it.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_configure(config):
+    """The marks this suite uses (pytest-xdist registers ``xdist_group`` too; without it the marks are inert)."""
+    config.addinivalue_line("markers", "xdist_group(name): tests of one group run on one pytest-xdist worker, in order")
+    config.addinivalue_line("markers", "slow: a test that takes more than ~10 s of CPU (still run by `make test`)")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups in the same hook
 def pytest_collection_modifyitems(config, items):
-    """Skip notebook cells tagged ``released-files`` (wag.run.notebook.RELEASED_FILES_TAG) when those files are unavailable.
+    """Group the tests for pytest-xdist (:func:`xdist_groups`); skip notebook cells tagged ``released-files`` (wag.run.notebook.RELEASED_FILES_TAG) when those files are unavailable.
 
     The rest of each notebook (its synthetic-world and generated-corpus sections) still runs; CI has the files.
     """
-    import pytest
-
     from wag.run.notebook import released_files_missing, skip_tags
 
+    xdist_groups(items)
     tags = set(skip_tags())  # nbval runs the notebooks' ci defaults: the released files are their source
     tagged = [it for it in items if tags & set((getattr(it, "cell", None) or {}).get("metadata", {}).get("tags", []))]
     if not tagged:

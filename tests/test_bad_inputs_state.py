@@ -131,6 +131,30 @@ def test_a_killed_count_leaves_its_folder_to_the_next(
     assert counts_of(tmp_path / "out") == {"dog": 1, "cat": 1}
 
 
+def test_a_waiting_lock_waits_for_the_holder_then_takes_it(tmp_path: Path) -> None:
+    """``wait=True`` (caches two notebooks may fill at once): the second process blocks until the first releases."""
+    import time
+
+    from wag.core.lock import LockError, folder_lock
+
+    hold = HOLD_LOCK.replace("time.sleep(300)", "time.sleep(float(sys.argv[2]))")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", hold, str(tmp_path / "f"), "4"], stdout=subprocess.PIPE, text=True, env={**os.environ}
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        with pytest.raises(LockError, match="is being written by process"):
+            with folder_lock(tmp_path / "f", "a cache"):
+                pass
+        t0 = time.perf_counter()
+        with folder_lock(tmp_path / "f", "a cache", wait=True) as lock:
+            assert lock.stale is None  # the holder released its lock (a lock taken over would name it)
+        assert time.perf_counter() - t0 > 0.2
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+
+
 def test_the_lock_is_reentrant_in_one_thread_only(tmp_path: Path) -> None:
     import threading
 

@@ -80,3 +80,51 @@ def test_project_notebooks_are_clean_and_parametrised() -> None:
         for c in nb.cells:
             if c.cell_type == "code":
                 assert not c.outputs and c.execution_count is None, f"{path.name}: committed with outputs"
+
+
+def test_reproduce_jobs_run_in_parallel_in_selection_order(project: Path) -> None:
+    """Two notebooks that each wait for the other's file can only finish when they run at once; the manifest keeps
+    the order of the selection, and ``--jobs 1`` gives the same outcomes."""
+    nbdir = project / "notebooks"
+    for me, other in (("a_ping", "b_pong"), ("b_pong", "a_ping")):
+        body = (
+            "import pathlib, time\n"
+            f"pathlib.Path({str(project)!r}, {me!r}).touch()\n"
+            "t0 = time.time()\n"
+            f"while not pathlib.Path({str(project)!r}, {other!r}).exists():\n"
+            "    assert time.time() - t0 < 120, 'the other notebook did not run at the same time'\n"
+            "    time.sleep(0.1)\n"
+        )
+        nbformat.write(_notebook(body), nbdir / f"{me}.ipynb")
+    assert main(["reproduce", "--profile", "ci", "--only", "b_pong", "a_ping", "x_ok", "--jobs", "2"]) == 0
+    manifest = json.loads((project / "runs" / "ci" / "manifest.json").read_text())
+    assert [n["notebook"] for n in manifest["notebooks"]] == ["b_pong", "a_ping", "x_ok"]
+    assert manifest["jobs"] == 2
+    assert main(["reproduce", "--profile", "ci", "--only", "x_ok", "y_bad", "--jobs", "1"]) == 1
+    manifest = json.loads((project / "runs" / "ci" / "manifest.json").read_text())
+    assert {n["notebook"]: n["status"] for n in manifest["notebooks"]} == {"x_ok": "ok", "y_bad": "failed"}
+    assert manifest["jobs"] == 1
+
+
+def test_reproduce_jobs_must_be_positive(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reproduce", "--profile", "ci", "--jobs", "0"]) == 2
+    assert "--jobs must be at least 1, got 0" in capsys.readouterr().err
+    assert not (project / "runs").exists()  # checked before any work
+
+
+def test_schedule_starts_the_longest_first() -> None:
+    from wag.run.reproduce import schedule, shares_world
+
+    world = _notebook("import wag.experiments as E\nE.prepare(P.synthetic, ['headline'])")
+    big_world = _notebook("import wag.experiments as E\nE.prepare(P.synthetic, ['headline'])\nE.run_headline(sp)")
+    other = _notebook("from wag.analysis import fits\n" * 20)
+    assert shares_world(world) and shares_world(_notebook("from wag.experiments import figures as F"))
+    assert not shares_world(other) and not shares_world(_notebook("import wag.experimental_thing"))
+    names = ["2_w", "3_o", "4-1_w", "4-2_w", "5_o"]
+    sources = {"2_w": world, "3_o": other, "4-1_w": world, "4-2_w": big_world, "5_o": other}
+    # unknown durations: the synthetic-world notebooks first (they train), each group by code size, ties in order
+    assert schedule(names, sources, {}) == ["4-2_w", "2_w", "4-1_w", "3_o", "5_o"]
+    # known durations (the previous run's manifest): longest first, ties in selection order
+    secs = {"2_w": 10, "3_o": 50, "4-1_w": 10, "4-2_w": 20, "5_o": 50}
+    assert schedule(names, sources, secs) == ["3_o", "5_o", "4-2_w", "2_w", "4-1_w"]
+    assert schedule(names, sources, {"3_o": 50}) == schedule(names, sources, {})  # partly known: as unknown

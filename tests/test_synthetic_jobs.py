@@ -155,3 +155,33 @@ def test_t2i_training_in_a_worker_writes_the_same_bytes(tmp_path, monkeypatch):
         out[jobs] = (files, df)
     assert out[1][0] == out[2][0] and len(out[1][0]) >= 2  # the UNet and the judge
     pd.testing.assert_frame_equal(out[1][1], out[2][1])
+
+
+TRAIN_SAME = """
+import json, sys
+from wag.synthetic.params import TrainParams, WorldParams
+from wag.synthetic.train import train_clip
+from wag.synthetic.world import build_world
+w = build_world(WorldParams(n_concepts=6, min_count=4, max_count=40, n_test=2, n_retrieval=0), 3, progress=False)
+m = train_clip(w, 32, TrainParams(steps=8, batch_size=16, warmup=2, threads=1), 0, progress=False)
+print(json.dumps({"world": str(w.root), "wall_s": m.log["wall_s"]}))
+"""
+
+
+def test_two_processes_asking_for_the_same_world_and_model_build_them_once(tmp_path: Path) -> None:
+    """Notebooks run side by side (``wag reproduce --jobs``) may ask for the same world and checkpoint at once: one
+    process builds and trains, the other waits for its lock and reads the result (the same training log)."""
+    import json
+    import subprocess
+    import sys
+
+    env = {**os.environ, "WAG_CACHE": str(tmp_path / "cache")}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", TRAIN_SAME], env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outs = [json.loads(p.communicate(timeout=600)[0].strip().splitlines()[-1]) for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert outs[0] == outs[1]  # same world folder, and one training: the other read its log
+    assert len(list((tmp_path / "cache").glob("synthetic/models/*/*.safetensors"))) == 1
+    assert not list((tmp_path / "cache").rglob(".wag.lock"))  # every lock released

@@ -43,7 +43,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
     overrides = parse_set_options(args.set)
     out = str(Path(args.out).expanduser().absolute()) if args.out else None  # relative to where the command runs
-    results, manifest = run_notebooks(args.profile, only=args.only, out=out, overrides=overrides)
+    results, manifest = run_notebooks(args.profile, only=args.only, out=out, overrides=overrides, jobs=args.jobs)
     width = max((len(r.notebook) for r in results), default=8)
     print(f"\n{'notebook':<{width}}  status   seconds  skipped cells")
     for r in results:
@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="KEY=VALUE",
         help="override one profile key (dotted, e.g. analysis.n_boot=200; the value is YAML); repeatable; validated before any notebook runs",
+    )
+    rep.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="notebooks run at once, each in its own kernel (default: one per core); those sharing the synthetic world run one after another",
     )
     rep.set_defaults(func=_cmd_reproduce)
 

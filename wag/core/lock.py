@@ -16,6 +16,7 @@ import os
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -102,11 +103,13 @@ def _alive(rec: dict[str, Any]) -> bool:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: str | os.PathLike[str], what: str) -> Iterator[Lock]:
+def folder_lock(folder: str | os.PathLike[str], what: str, *, wait: bool = False) -> Iterator[Lock]:
     """Hold the exclusive lock of ``folder`` (created if missing) while the block runs.
 
     ``what`` names the writer in the error (e.g. ``study 'x'``). Raises :class:`LockError` when another process holds
-    it. Yields a :class:`Lock` whose ``stale`` is the record of a killed previous holder (or None).
+    it, or with ``wait`` waits until that process releases it (for a cache that two processes may fill at once: the
+    second waits, then finds the first one's result). Yields a :class:`Lock` whose ``stale`` is the record of a killed
+    previous holder (or None).
     """
     root = Path(folder)
     created = not root.exists()
@@ -130,7 +133,7 @@ def folder_lock(folder: str | os.PathLike[str], what: str) -> Iterator[Lock]:
                 _HELD[key] = (me, _HELD[key][1] - 1)
         return
     try:
-        fd, stale = _acquire(path, what, root)
+        fd, stale = _acquire(path, what, root, wait)
     except BaseException:
         if created:
             _remove_if_empty(root)
@@ -154,13 +157,14 @@ def _remove_if_empty(root: Path) -> None:
         pass
 
 
-def _acquire(path: Path, what: str, root: Path) -> tuple[int, dict[str, Any] | None]:
+def _acquire(path: Path, what: str, root: Path, wait: bool = False) -> tuple[int, dict[str, Any] | None]:
     busy = f"{what} in {root} is being written by {{holder}}; wait until it finishes, or stop it and run again"
     if fcntl is not None:
         while True:
+            path.parent.mkdir(parents=True, exist_ok=True)  # the holder we waited for may have removed it (empty)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 rec = _read_record(fd)
                 os.close(fd)
@@ -179,7 +183,9 @@ def _acquire(path: Path, what: str, root: Path) -> tuple[int, dict[str, Any] | N
         _write_record(fd, _record())
         return fd, stale
     stale = None  # pragma: no cover - the record is the lock
-    for _ in range(2):
+    attempts = 0
+    while wait or attempts < 2:
+        attempts += 1
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
@@ -187,6 +193,9 @@ def _acquire(path: Path, what: str, root: Path) -> tuple[int, dict[str, Any] | N
             rec = _read_record(fd)
             os.close(fd)
             if rec is not None and _alive(rec):
+                if wait:
+                    time.sleep(0.2)
+                    continue
                 raise LockError(busy.format(holder=_holder(rec))) from None
             stale = rec
             path.unlink(missing_ok=True)

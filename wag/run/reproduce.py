@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,6 +114,53 @@ def select_notebooks(profile: Profile, only: list[str] | None) -> list[str]:
     if unknown:
         raise WagError(f"unknown notebook(s) {', '.join(unknown)}; available: {', '.join(known)}")
     return [n.removesuffix(".ipynb") for n in wanted]
+
+
+#: A notebook whose code imports one of these uses the synthetic world (it builds worlds and trains models, the work
+#: that takes longest): it is started first when no previous run measured the notebooks.
+SHARED_WORLD_MODULES = ("wag.experiments",)
+
+
+def default_jobs() -> int:
+    """Notebooks run at once by default: one per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def shares_world(nb: nbformat.NotebookNode) -> bool:
+    """Whether the notebook's code imports the synthetic world's experiments (:data:`SHARED_WORLD_MODULES`)."""
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    return any(f"import {m}" in code or f"from {m} " in code or f"from {m}." in code for m in SHARED_WORLD_MODULES)
+
+
+def previous_seconds(manifest: Path) -> dict[str, float]:
+    """Each notebook's seconds in the previous run's manifest (none when there is none or it cannot be read)."""
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        return {str(n["notebook"]): float(n["seconds"]) for n in data.get("notebooks", [])}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def code_size(nb: nbformat.NotebookNode) -> int:
+    """Characters of the notebook's code: the stand-in for its run time when no previous run measured it."""
+    return sum(len(c.source) for c in nb.cells if c.cell_type == "code")
+
+
+def schedule(
+    names: Sequence[str], sources: Mapping[str, nbformat.NotebookNode], seconds: Mapping[str, float]
+) -> list[str]:
+    """The order in which parallel workers take the notebooks: longest first, so the last to finish is a short one.
+
+    Longest: by the previous run's ``seconds`` when every notebook has them; else the notebooks that share the
+    synthetic world first (:func:`shares_world`: they train its models), each group by its code size. Ties keep the
+    selection order. Notebooks that share the world may run at the same time: its worlds, trainings and studies are
+    built by one process while another that needs the same one waits, then reads it (``folder_lock(wait=True)``)."""
+    if all(n in seconds for n in names):
+        return sorted(names, key=lambda n: -seconds[n])  # stable: ties keep the selection order
+    return sorted(names, key=lambda n: (not shares_world(sources[n]), -code_size(sources[n])))
 
 
 def skip_plan(profile: Profile, sources: Mapping[str, nbformat.NotebookNode]) -> list[tuple[tuple[str, ...], str]]:
@@ -258,6 +307,7 @@ def run_notebooks(
     out: str | Path | None = None,
     progress: bool = True,
     overrides: Mapping[str, Any] | None = None,
+    jobs: int | None = None,
 ) -> tuple[list[NotebookRun], Path]:
     """Execute the selected notebooks for a profile; return their outcomes and the manifest path.
 
@@ -268,12 +318,19 @@ def run_notebooks(
     are skipped (as the tests do) and the figures and tables they would have written are listed as not
     produced, with the reason, in each run, the manifest and ``figures/README.md``. A profile with a ``study:``
     section first runs the study's stale and missing stages (:func:`run_stale_study`).
+
+    ``jobs`` notebooks run at once (default :func:`default_jobs`), each in its own kernel, longest first
+    (:func:`schedule`).
+    The outcomes, the manifest and the index are in the order of the selection whichever finished first.
     """
     import papermill as pm
     from tqdm.auto import tqdm
 
     from wag.run.engine import cell_id_engine  # lazy: papermill, as above
 
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise WagError(f"--jobs must be at least 1, got {jobs}: the number of notebooks run at once")
     overrides = dict(overrides or {})
     profile = load_profile(profile_name, overrides)
     names = select_notebooks(profile, only)
@@ -294,10 +351,10 @@ def run_notebooks(
     study = run_stale_study(
         profile, progress=progress
     )  # the notebooks read the study's tables: bring them up to date first
-    results: list[NotebookRun] = []
-    bar = tqdm(names, desc=f"reproduce [{profile.name}]", unit="notebook", disable=not progress)
-    for name in bar:
-        bar.set_postfix_str(name)
+    order = schedule(names, sources, previous_seconds(run_dir / "manifest.json"))
+    params = {"profile": parameter, "out_dir": str(fig_root), "overrides": overrides}
+
+    def run_one(name: str) -> NotebookRun:
         src: nbformat.NotebookNode = sources[name]
         skipped: list[str] = []
         made: list[SkippedOutput] = []
@@ -315,7 +372,7 @@ def run_notebooks(
             pm.execute_notebook(
                 src,
                 str(dst),
-                parameters={"profile": parameter, "out_dir": str(fig_root), "overrides": overrides},
+                parameters=params,
                 kernel_name=kernel,
                 cwd=str(notebooks_dir()),
                 progress_bar=False,
@@ -327,7 +384,24 @@ def run_notebooks(
             run.status, run.error = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
             tqdm.write(f"FAILED {name}.ipynb — {run.error} (executed copy: {dst})", file=sys.stderr)
         run.seconds = round(time.perf_counter() - t0, 2)
-        results.append(run)
+        return run
+
+    done: dict[str, NotebookRun] = {}
+    workers = min(jobs, len(order)) or 1
+    bar = tqdm(
+        total=len(names), desc=f"reproduce [{profile.name}, {workers} at once]", unit="notebook", disable=not progress
+    )
+
+    def run_and_count(name: str) -> None:
+        done[name] = run_one(name)
+        bar.set_postfix_str(name)
+        bar.update(1)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wag-notebook") as pool:
+        for future in [pool.submit(run_and_count, name) for name in order]:  # longest first: taken in this order
+            future.result()  # a notebook's own failure is its NotebookRun; anything else (no kernel) is raised here
+    bar.close()
+    results = [done[name] for name in names]  # the order of the selection, whichever finished first
     write_index_with_scorecard(fig_root)
     manifest = run_dir / "manifest.json"
     write_json(
@@ -344,6 +418,7 @@ def run_notebooks(
             "notebooks": [asdict(r) for r in results],
             "study": study,
             "notebook_seconds_total": round(sum(r.seconds for r in results), 2),
+            "jobs": workers,
             "environment": environment(),
             "inputs": _input_checksums(profile),
             "env_vars": {

@@ -136,17 +136,24 @@ def _closure(names: list[str]) -> list[str]:
 
 
 def run_study(
-    spec: StudySpec, stages: list[str] | None = None, *, force: bool = False, progress: bool = True, log=print
+    spec: StudySpec,
+    stages: list[str] | None = None,
+    *,
+    force: bool = False,
+    progress: bool = True,
+    log=print,
+    wait: bool = False,
 ) -> pd.DataFrame:
     """Run the stale and missing stages (of ``stages`` and what they read; default: all) and return the final status.
 
     A stage is rerun when its inputs or an upstream stage changed; ``force`` reruns the selected stages anyway.
+    Another process running the same study is an error, or with ``wait`` awaited (its fresh stages are then skipped).
     """
     unknown = sorted(set(stages or []) - set(STAGES))
     if unknown:
         raise StudyError(f"unknown stage(s) {unknown}; stages are: {', '.join(STAGES)}")
     ctx = _context(spec, progress)
-    with folder_lock(ctx.out, f"study '{spec.name}'") as lock:
+    with folder_lock(ctx.out, f"study '{spec.name}'", wait=wait) as lock:
         if (took := lock.describe_stale()) is not None:
             log(took)
         removed = clean_temp_files(ctx.out)

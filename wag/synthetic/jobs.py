@@ -157,7 +157,7 @@ def _run_one(job: Job) -> float:
     :class:`JobError` naming the job (raised where the job ran, so it names it whichever process that was)."""
     t0 = time.perf_counter()
     try:
-        if not job.done():
+        if not job.done():  # the training itself waits for another process training the same job
             job.run()
     except (KeyboardInterrupt, JobError):
         raise

@@ -171,8 +171,9 @@ def zero_shot_accuracy(world: World, model: TrainedModel, name: str) -> pd.Serie
 
 
 def run(spec: StudySpec, stages: Sequence[str]) -> None:
-    """Run ``stages`` of ``spec`` (and what they read) through the public runner, quietly."""
-    run_study(spec, list(stages), progress=False, log=lambda *_: None)
+    """Run ``stages`` of ``spec`` (and what they read) through the public runner, quietly. A world's studies are shared
+    by the notebooks (``wag reproduce`` runs several at once): one that finds another running them waits for it."""
+    run_study(spec, list(stages), progress=False, log=lambda *_: None, wait=True)
 
 
 def table(spec: StudySpec, path: str) -> pd.DataFrame:

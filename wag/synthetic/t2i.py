@@ -38,6 +38,7 @@ import numpy as np
 
 from wag.core.ids import content_key
 from wag.core.io import read_json, write_json
+from wag.core.lock import folder_lock
 from wag.frequency.checkpoint_tagger import save_tagger_checkpoint, small_cnn, to_tensor
 from wag.synthetic import generator as gen
 from wag.synthetic.params import T2IParams
@@ -187,6 +188,14 @@ def run_t2i(world: World, tp: T2IParams, seed: int) -> T2IModels:
     """
     configure_torch(1)  # one torch thread, also for the generation that follows (same kernels whatever the machine)
     out = t2i_dir(world, tp, seed)
+    if not (out / "info.json").is_file():  # two processes at once: one trains, the other waits and reads
+        with folder_lock(out, f"training the T2I analogue seed {seed}", wait=True):
+            return _run_t2i(world, tp, seed, out)
+    return _run_t2i(world, tp, seed, out)
+
+
+def _run_t2i(world: World, tp: T2IParams, seed: int, out: Path) -> T2IModels:
+    """:func:`run_t2i` without the lock."""
     if (out / "info.json").is_file():
         return T2IModels(out / "pipeline", out / "judge", read_json(out / "info.json"))
     import torch

@@ -23,6 +23,7 @@ import numpy as np
 
 from wag.core.ids import content_key
 from wag.core.io import atomic_path, read_json, write_json
+from wag.core.lock import folder_lock
 from wag.core.paths import cache_dir
 from wag.frequency.checkpoint_tagger import CONFIG, CheckpointTagger, small_cnn, to_tensor, write_config
 from wag.synthetic import generator as gen
@@ -86,7 +87,19 @@ def tagger_dir(world: World, tp: TaggerParams, seed: int, threads: int = 1) -> P
 def train_world_tagger(
     world: World, tp: TaggerParams, seed: int, *, threads: int = 1, out_dir: str | Path | None = None
 ) -> WorldTagger:
-    """Train (or load from the cache) the world's tagger; ``info`` holds its validation precision/recall on fresh renders."""
+    """Train (or load from the cache) the world's tagger; ``info`` holds its validation precision/recall on fresh renders.
+    Two processes asking for the same one at once: one trains it, the other waits and reads it."""
+    out = Path(out_dir) if out_dir is not None else tagger_dir(world, tp, seed, threads)
+    if not ((out / WEIGHTS).is_file() and (out / "info.json").is_file()):
+        with folder_lock(out, f"training the world's tagger seed {seed}", wait=True):
+            return _train_world_tagger(world, tp, seed, threads=threads, out_dir=out)
+    return _train_world_tagger(world, tp, seed, threads=threads, out_dir=out)
+
+
+def _train_world_tagger(
+    world: World, tp: TaggerParams, seed: int, *, threads: int = 1, out_dir: str | Path | None = None
+) -> WorldTagger:
+    """:func:`train_world_tagger` without the lock."""
     import torch
     import torch.nn.functional as F
     from safetensors.torch import load_file, save_file

@@ -23,6 +23,7 @@ import numpy as np
 from wag.core.errors import WagError
 from wag.core.ids import content_key
 from wag.core.io import atomic_path, read_json, write_json
+from wag.core.lock import folder_lock
 from wag.core.paths import cache_dir
 from wag.synthetic.params import TrainParams
 from wag.synthetic.world import World
@@ -149,8 +150,31 @@ def train_clip(
 ) -> TrainedModel:
     """Train ``wag-synth-w<width>`` on the world's pretraining pairs (or the ``subset`` of sample indices).
 
-    Cached: a finished checkpoint for the same world, width, params, seed and subset is reused.
+    Cached: a finished checkpoint for the same world, width, params, seed and subset is reused. Two processes asking
+    for the same one at once (notebooks run side by side): one trains it, the other waits and reads it.
     """
+    out = (
+        Path(out_dir)
+        if out_dir is not None
+        else cache_dir() / "synthetic" / "models" / train_key(world, width, tp, seed, subset)
+    )
+    if not ((out / "train_log.json").is_file() and (out / CHECKPOINT).is_file()):
+        with folder_lock(out, f"training {arch_name(width)} seed {seed}", wait=True):
+            return _train_clip(world, width, tp, seed, subset=subset, out_dir=out, progress=progress)
+    return _train_clip(world, width, tp, seed, subset=subset, out_dir=out, progress=progress)  # reads the cache
+
+
+def _train_clip(
+    world: World,
+    width: int,
+    tp: TrainParams,
+    seed: int,
+    *,
+    subset: np.ndarray | None = None,
+    out_dir: str | Path | None = None,
+    progress: bool = True,
+) -> TrainedModel:
+    """:func:`train_clip` without the lock (it reads a finished checkpoint, else trains one)."""
     import open_clip
     import torch
     from open_clip.loss import ClipLoss

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from wag.core.errors import WagError
 from wag.core.ids import content_key
 from wag.core.io import atomic_path, read_json, write_json, write_parquet
+from wag.core.lock import folder_lock
 from wag.core.paths import cache_dir
 from wag.synthetic import generator as gen
 from wag.synthetic.params import WorldParams
@@ -157,7 +158,13 @@ def build_world(
     )
     if (root / "world.json").is_file():
         return World(root)
-    root.mkdir(parents=True, exist_ok=True)
+    with folder_lock(root, "synthetic world", wait=True):  # two processes (notebooks) asking at once: one builds it
+        if not (root / "world.json").is_file():
+            _build(p, seed, sample_seed, root, progress)
+    return World(root)
+
+
+def _build(p: WorldParams, seed: int, sample_seed: int | None, root: Path, progress: bool) -> None:
     st = Streams.from_seed(seed, sample_seed)
     concepts = gen.draw_concepts(p.n_concepts, st.identity)
     counts = gen.target_counts(p, st.counts)
@@ -209,7 +216,6 @@ def build_world(
             "n_samples": len(ids),
         },
     )
-    return World(root)
 
 
 def ground_truth(
