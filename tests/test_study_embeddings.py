@@ -70,13 +70,13 @@ def test_threshold_change_reruns_only_the_thresholding(example, encoded, tmp_pat
     _run(spec)
     first = encoded["images"]
     assert first == 120  # every image encoded once
-    moved = _spec(root, tmp_path / "out", **{"tagger.thresholds": [0.5, 0.6]})
+    moved = _spec(root, tmp_path / "out", **{"tagger.thresholds": [0.5, 0.6], "tagger.threshold": 0.6})
     assert study_status(moved).set_index("stage").loc["tag", "state"] == "stale"
     _run(moved)
     assert encoded["images"] == first  # the threshold change encoded no image
     f = _tables(moved)["frequencies"]
     assert set(f["variant"]) == {"tagger:tiny@0.5", "tagger:tiny@0.6"}
-    fresh = _spec(root, tmp_path / "fresh", **{"tagger.thresholds": [0.5, 0.6]})
+    fresh = _spec(root, tmp_path / "fresh", **{"tagger.thresholds": [0.5, 0.6], "tagger.threshold": 0.6})
     _run(fresh)  # the same thresholds on an empty cache: the same tables
     for name, df in _tables(fresh).items():
         pd.testing.assert_frame_equal(_sorted(df), _sorted(_tables(moved)[name]), obj=name)
@@ -115,7 +115,7 @@ def test_damaged_cache_entry_is_recomputed(example, encoded, tmp_path):
     _run(spec)
     entry = next((spec.output_path / "tag" / "cache").iterdir())
     (entry / "tags.parquet").write_bytes(b"not parquet")
-    moved = _spec(root, tmp_path / "out", **{"tagger.thresholds": [0.6]})
+    moved = _spec(root, tmp_path / "out", **{"tagger.thresholds": [0.6], "tagger.threshold": 0.6})
     _run(moved)
     assert encoded["images"] == 120 + 30  # only the damaged shard again
 
