@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from wag.analysis.errors import AnalysisError
 
@@ -148,7 +148,7 @@ def _result(
         mean = float(vals.mean()) if n else float("nan")
         std = float(vals.std()) if n else float("nan")
         sem = float(vals.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
-        half = float(stats.t.ppf(0.5 + ci_level / 2, n - 1) * sem) if n > 1 else float("nan")
+        half = float(special.stdtrit(n - 1, 0.5 + ci_level / 2) * sem) if n > 1 else float("nan")
         rows.append(
             dict(
                 bin=i,
@@ -171,6 +171,8 @@ def _result(
     points["kept"] = in_slice & (points["n"].to_numpy() >= max(1, min_n))
     kept = points[points["kept"]]
     if len(kept) >= 3:
+        from scipy import stats  # lazy: scipy.stats takes seconds to import, and only fits need it
+
         res = stats.pearsonr(kept["edge_right"], kept["mean"])
         rho, p = float(res.statistic), float(res.pvalue)
     else:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
+from scipy import special
 from statsmodels.regression.linear_model import OLS
 from statsmodels.tools.tools import add_constant
 
@@ -63,7 +63,7 @@ class Law:
     @property
     def t(self) -> float:
         """The two-sided Student-t quantile of the intervals (``n - 2`` degrees of freedom)."""
-        return float(stats.t.ppf(1 - self.alpha / 2, self.n - 2))
+        return float(special.stdtrit(self.n - 2, 1 - self.alpha / 2))
 
     def predict(self, counts: ArrayLike) -> pd.DataFrame:
         """Predicted performance at ``counts`` (raw counts; 0 sits at log10 = 0), with mean CI and prediction interval."""
