@@ -46,11 +46,13 @@ git-filter:  ## install the nbstripout git filter into .git/config (keeps cell i
 reproduce: setup  ## run every notebook on params/$(PROFILE).yaml → figures/, runs/$(PROFILE)/ (one per core at once)
 	$(VENV)/bin/wag reproduce --profile $(PROFILE)
 
-# pytest-xdist: TEST_JOBS workers (auto: one per core); --dist loadgroup keeps each test file, and each notebook's
-# cells, on one worker in order (tests/conftest.py: xdist_groups). TEST_JOBS=0 runs in this process.
+# The unit tests run on TEST_JOBS pytest-xdist workers (auto: one per core; --dist loadgroup keeps each test file on
+# one worker, tests/conftest.py: xdist_groups); the notebooks then run in one process (nbval), each in its own kernel
+# in cell order: spread over xdist workers their cells lost their kernel between batches. TEST_JOBS=0: one process.
 TEST_JOBS ?= auto
-test: setup lint  ## ruff, then the unit tests + every notebook on its fast `ci` defaults (nbval), TEST_JOBS at once
-	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest tests --nbval-lax notebooks -q -n $(TEST_JOBS) --dist loadgroup
+test: setup lint  ## ruff, then the unit tests (TEST_JOBS at once) + every notebook on its fast `ci` defaults (nbval)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest tests -q -n $(TEST_JOBS) --dist loadgroup
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest --nbval-lax notebooks -q -p no:xdist
 
 lint: setup  ## ruff lint + format check (settings in pyproject.toml)
 	$(VENV)/bin/ruff check .
