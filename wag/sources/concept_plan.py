@@ -15,18 +15,10 @@ import pandas as pd
 from wag.analysis.law import Law
 from wag.core.errors import excerpt
 from wag.sources.base import Source
-from wag.sources.lookup import LAW_GROUP, ConceptLookupError, LookupTables, lookup
+from wag.sources.lookup import LAW_GROUP, ROW_COLUMNS, ConceptLookupError, LookupTables, lookup
 
 PLAN_COLUMNS = [
-    "concept",
-    "dataset",
-    "task",
-    "pretraining",
-    "model",
-    "metric",
-    "count_type",
-    "count",
-    "value",
+    *ROW_COLUMNS,
     "predicted_now",
     "target",
     "planned_count",

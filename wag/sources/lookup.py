@@ -45,7 +45,8 @@ PERF_COLUMNS = [
     "value",
 ]
 LAW_GROUP = ["task", "pretraining", "model", "metric", "count_type"]
-PREDICTION_COLUMNS = [
+#: The identity and measurement of one (concept, model, metric) row, first in every prediction and plan table.
+ROW_COLUMNS = [
     "concept",
     "dataset",
     "task",
@@ -55,6 +56,9 @@ PREDICTION_COLUMNS = [
     "count_type",
     "count",
     "value",
+]
+PREDICTION_COLUMNS = [
+    *ROW_COLUMNS,
     "predicted",
     "pi_low",
     "pi_high",
