@@ -32,31 +32,10 @@ from wag.sources.base import Source
 #: Bumped when the cached tables' contents change.
 TABLES_VERSION = 2
 COUNT_COLUMNS = ["key", "concept", "dataset", "pretraining", "method", "variant", "label", "count", "percentile"]
-PERF_COLUMNS = [
-    "key",
-    "concept",
-    "dataset",
-    "task",
-    "pretraining",
-    "model",
-    "metric",
-    "count_type",
-    "count",
-    "value",
-]
 LAW_GROUP = ["task", "pretraining", "model", "metric", "count_type"]
 #: The identity and measurement of one (concept, model, metric) row, first in every prediction and plan table.
-ROW_COLUMNS = [
-    "concept",
-    "dataset",
-    "task",
-    "pretraining",
-    "model",
-    "metric",
-    "count_type",
-    "count",
-    "value",
-]
+ROW_COLUMNS = ["concept", "dataset", "task", "pretraining", "model", "metric", "count_type", "count", "value"]
+PERF_COLUMNS = ["key", *ROW_COLUMNS]
 PREDICTION_COLUMNS = [
     *ROW_COLUMNS,
     "predicted",
